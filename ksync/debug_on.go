@@ -1,0 +1,6 @@
+//go:build invariants
+
+package ksync
+
+// debug turns on expensive checks (spinlock depth, lock ownership).
+const debug = true

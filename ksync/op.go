@@ -1,0 +1,68 @@
+package ksync
+
+// Op names the operation at a scheduling point, as shown in traces.
+type Op uint8
+
+const (
+	OpLock Op = iota + 1
+	OpTryLock
+	OpUnlock
+	OpRLock
+	OpTryRLock
+	OpRUnlock
+	OpLoad
+	OpStore
+	OpAdd
+	OpCmpXchg
+	OpXchg
+	OpOr
+	OpAnd
+	OpBitLock
+	OpBitTryLock
+	OpBitUnlock
+	OpBitWait
+	OpWait
+	OpWake
+	OpResched
+	OpSleep
+	OpRefGet
+	OpRefPut
+	OpRefKill
+	OpRefWait
+	opMax
+)
+
+var opNames = [...]string{
+	OpLock:       "lock",
+	OpTryLock:    "trylock",
+	OpUnlock:     "unlock",
+	OpRLock:      "down_read",
+	OpTryRLock:   "down_read_trylock",
+	OpRUnlock:    "up_read",
+	OpLoad:       "load",
+	OpStore:      "store",
+	OpAdd:        "add",
+	OpCmpXchg:    "cmpxchg",
+	OpXchg:       "xchg",
+	OpOr:         "or",
+	OpAnd:        "and",
+	OpBitLock:    "bit_lock",
+	OpBitTryLock: "bit_trylock",
+	OpBitUnlock:  "bit_unlock",
+	OpBitWait:    "wait_on_bit",
+	OpWait:       "wait_event",
+	OpWake:       "wake_up",
+	OpResched:    "cond_resched",
+	OpSleep:      "schedule_timeout",
+	OpRefGet:     "ref_tryget_live",
+	OpRefPut:     "ref_put",
+	OpRefKill:    "ref_kill",
+	OpRefWait:    "ref_wait_zero",
+}
+
+func (o Op) String() string {
+	if o > 0 && o < opMax {
+		return opNames[o]
+	}
+	return "op?"
+}
