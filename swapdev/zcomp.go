@@ -1,0 +1,127 @@
+package swapdev
+
+import (
+	"fmt"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+
+	"uswap/ksync"
+)
+
+// zcompStrm is struct zcomp_strm: one CPU's compression context and
+// buffer. A task uses the stream of its CPU (t.CPU()) and holds mu while it
+// compresses into buf and copies buf out, or while it decompresses.
+type zcompStrm struct {
+	mu ksync.Mutex
+
+	// Guarded by mu.
+	buf  []byte         // compression output, CompressBlockBound(PageSize) bytes
+	lz4  lz4.Compressor // lz4 backend state (its hash table)
+	zenc *zstd.Encoder  // zstd backend, nil for lz4
+	zdec *zstd.Decoder  // zstd backend, nil for lz4
+}
+
+// zcomp is struct zcomp: a backend and its per-CPU streams.
+type zcomp struct {
+	name    string       // immutable: "lz4" or "zstd"
+	streams []*zcompStrm // immutable slice, one per ksync.NumCPU
+}
+
+// Compressors lists the backends NewRAM accepts, as
+// /sys/block/zram0/comp_algorithm does.
+var Compressors = []string{"lz4", "zstd"}
+
+// newZcomp is zcomp_create(). zstd runs at its default level 3, as zram's
+// zstd backend does (ZSTD_CLEVEL_DEFAULT), with one goroutine-free
+// encoder/decoder per CPU.
+func newZcomp(name string) (*zcomp, error) {
+	if name == "" {
+		name = "lz4"
+	}
+	if name != "lz4" && name != "zstd" {
+		return nil, fmt.Errorf("%w: unknown compressor %q (want lz4 or zstd)", ErrInvalid, name)
+	}
+	z := &zcomp{name: name, streams: make([]*zcompStrm, ksync.NumCPU)}
+	for i := range z.streams {
+		s := &zcompStrm{buf: make([]byte, lz4.CompressBlockBound(PageSize))}
+		if name == "zstd" {
+			var err error
+			s.zenc, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault),
+				zstd.WithEncoderCRC(false), zstd.WithWindowSize(zstd.MinWindowSize), zstd.WithSingleSegment(true))
+			if err != nil {
+				return nil, fmt.Errorf("zstd encoder: %w", err)
+			}
+			s.zdec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecodeAllCapLimit(true),
+				zstd.WithDecoderMaxMemory(PageSize))
+			if err != nil {
+				return nil, fmt.Errorf("zstd decoder: %w", err)
+			}
+		}
+		z.streams[i] = s
+	}
+	return z, nil
+}
+
+// streamGet is zcomp_stream_get(): it locks and returns t's CPU stream.
+func (z *zcomp) streamGet(t *ksync.Task) *zcompStrm {
+	s := z.streams[t.CPU()%len(z.streams)]
+	s.mu.Lock(t)
+	return s
+}
+
+// streamPut is zcomp_stream_put().
+func (z *zcomp) streamPut(t *ksync.Task, s *zcompStrm) { s.mu.Unlock(t) }
+
+// compressLocked is zcomp_compress(): it compresses a page into s.buf and
+// returns the compressed bytes (a prefix of s.buf). Context: s.mu held.
+func (z *zcomp) compressLocked(s *zcompStrm, src []byte) ([]byte, error) {
+	if s.zenc != nil {
+		// buf has room for any page's frame, so EncodeAll appends in place.
+		return s.zenc.EncodeAll(src, s.buf[:0]), nil
+	}
+	n, err := s.lz4.CompressBlock(src, s.buf)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("lz4: incompressible page did not fit %d bytes", len(s.buf))
+	}
+	return s.buf[:n], nil
+}
+
+// decompressLocked is zcomp_decompress(): src into dst, which must come
+// out exactly PageSize bytes. Context: s.mu held.
+func (z *zcomp) decompressLocked(s *zcompStrm, src, dst []byte) error {
+	if s.zdec != nil {
+		out, err := s.zdec.DecodeAll(src, dst[:0:PageSize])
+		if err != nil {
+			return err
+		}
+		if len(out) != PageSize {
+			return fmt.Errorf("zstd: decompressed to %d bytes, want %d", len(out), PageSize)
+		}
+		return nil
+	}
+	n, err := lz4.UncompressBlock(src, dst[:PageSize])
+	if err != nil {
+		return err
+	}
+	if n != PageSize {
+		return fmt.Errorf("lz4: decompressed to %d bytes, want %d", n, PageSize)
+	}
+	return nil
+}
+
+// close is zcomp_destroy().
+func (z *zcomp) close(t *ksync.Task) {
+	for _, s := range z.streams {
+		s.mu.Lock(t)
+		if s.zenc != nil {
+			s.zenc.Close()
+			s.zdec.Close()
+			s.zenc, s.zdec = nil, nil
+		}
+		s.mu.Unlock(t)
+	}
+}
