@@ -67,10 +67,7 @@ func (r *LiveRef) Kill(t *Task) {
 // WaitForZero sleeps until every reference taken before Kill is dropped
 // (swapoff's wait_for_completion(&si->comp)).
 func (r *LiveRef) WaitForZero(t *Task) {
-	if t.sched != nil {
-		t.point(OpRefWait, r)
-	}
-	r.zero.Wait(t, func() bool { return r.sum() == 0 })
+	r.zero.wait(t, OpRefWait, r, func() bool { return r.sum() == 0 }, NoTimeout)
 }
 
 // Resurrect is percpu_ref_resurrect(): make a killed ref live again. Only

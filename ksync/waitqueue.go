@@ -20,19 +20,23 @@ type WaitQueue struct {
 
 // Wait is wait_event(): it returns once cond() holds.
 func (w *WaitQueue) Wait(t *Task, cond func() bool) {
-	w.wait(t, cond, NoTimeout)
+	w.wait(t, OpWait, w, cond, NoTimeout)
 }
 
 // WaitTimeout is wait_event_timeout(): it returns cond() once cond holds
 // or d has passed.
 func (w *WaitQueue) WaitTimeout(t *Task, cond func() bool, d time.Duration) bool {
-	return w.wait(t, cond, d)
+	return w.wait(t, OpWait, w, cond, d)
 }
 
-func (w *WaitQueue) wait(t *Task, cond func() bool, d time.Duration) bool {
+// wait sleeps on w until cond holds or d passes. Under a scheduler its one
+// scheduling point is (op, obj): the primitive built on the queue (a
+// Completion, a LiveRef) names itself, so that each operation is exactly
+// one point.
+func (w *WaitQueue) wait(t *Task, op Op, obj any, cond func() bool, d time.Duration) bool {
 	mightSleep(t)
 	if t.sched != nil {
-		return w.waitControlled(t, cond, d)
+		return w.waitControlled(t, op, obj, cond, d)
 	}
 	if cond() {
 		return true
@@ -81,8 +85,8 @@ func (w *WaitQueue) removeLocked(ch chan struct{}) {
 	}
 }
 
-func (w *WaitQueue) waitControlled(t *Task, cond func() bool, d time.Duration) bool {
-	t.point(OpWait, w)
+func (w *WaitQueue) waitControlled(t *Task, op Op, obj any, cond func() bool, d time.Duration) bool {
+	t.point(op, obj)
 	var deadline time.Duration
 	if d >= 0 {
 		deadline = t.sched.Now() + d
@@ -97,7 +101,7 @@ func (w *WaitQueue) waitControlled(t *Task, cond func() bool, d time.Duration) b
 				return false
 			}
 		}
-		if !t.sched.Block(t, OpWait, w, left) {
+		if !t.sched.Block(t, op, w, left) {
 			return t.evalQuiet(cond)
 		}
 	}
@@ -158,12 +162,12 @@ func (c *Completion) Complete(t *Task) {
 		t.point(OpStore, c)
 	}
 	c.done.Store(true)
-	c.wq.WakeAll(t)
+	c.wq.wakeOrSignal(t) // the point above was this operation's point
 }
 
 // Wait is wait_for_completion().
 func (c *Completion) Wait(t *Task) {
-	c.wq.Wait(t, c.done.Load)
+	c.wq.wait(t, OpWait, c, c.done.Load, NoTimeout)
 }
 
 // Done reports whether Complete was called.

@@ -1,0 +1,123 @@
+package sched
+
+import (
+	"math/rand/v2"
+	"slices"
+)
+
+// Decision describes one choice the scheduler asks a Strategy to make.
+type Decision struct {
+	// Index is the number of decisions made before this one in the run.
+	Index int
+	// Current is the id of the task that reached the point and could go
+	// on running, or -1 when it blocked or returned.
+	Current int
+	// Runnable holds the ids of the tasks that may run, in increasing
+	// order; it is never empty. The slice is reused: do not keep it.
+	Runnable []int
+}
+
+// A Strategy picks the next task at each decision. Implementations need
+// no locking: the scheduler calls them from one task at a time.
+type Strategy interface {
+	// Spawned is called when task id is created (0 is the main task).
+	Spawned(id int)
+	// Pick returns the id of the task to run, one of d.Runnable.
+	Pick(d *Decision) int
+}
+
+func newRand(seed int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
+}
+
+// Random returns a random walk: at every decision, a task chosen
+// uniformly among the runnable ones.
+func Random(seed int64) Strategy { return &randomWalk{rng: newRand(seed)} }
+
+type randomWalk struct{ rng *rand.Rand }
+
+func (r *randomWalk) Spawned(int) {}
+
+func (r *randomWalk) Pick(d *Decision) int {
+	return d.Runnable[r.rng.IntN(len(d.Runnable))]
+}
+
+// PCT returns probabilistic concurrency testing (Burckhardt et al., 2010):
+// every task gets a random distinct priority when it is spawned, and
+// depth-1 change points are drawn among decisions [1, steps). The
+// highest-priority runnable task runs; at a change point the current task's
+// priority drops below every other. After steps decisions the strategy
+// turns into a fair random walk, so that back-off-and-retry loops, which
+// strict priorities would starve forever, end.
+func PCT(seed int64, depth, steps int) Strategy {
+	p := &pct{rng: newRand(seed), steps: steps}
+	if steps > 1 {
+		for i := 0; i < depth-1; i++ {
+			p.changes = append(p.changes, 1+p.rng.IntN(steps-1))
+		}
+	}
+	slices.Sort(p.changes)
+	return p
+}
+
+type pct struct {
+	rng     *rand.Rand
+	steps   int
+	changes []int   // sorted decision indices where the current task drops
+	prio    []int64 // by task id; higher runs first
+	low     int64   // the last demoted priority; all demotions are <= 0
+}
+
+func (p *pct) Spawned(id int) {
+	for len(p.prio) <= id {
+		p.prio = append(p.prio, 0)
+	}
+	// Positive and distinct in practice; ties break by id below.
+	p.prio[id] = 1 + p.rng.Int64N(1<<62)
+}
+
+func (p *pct) Pick(d *Decision) int {
+	if d.Index >= p.steps {
+		return d.Runnable[p.rng.IntN(len(d.Runnable))]
+	}
+	for len(p.changes) > 0 && p.changes[0] <= d.Index {
+		if p.changes[0] == d.Index && d.Current >= 0 {
+			p.low--
+			p.prio[d.Current] = p.low
+		}
+		p.changes = p.changes[1:]
+	}
+	best := d.Runnable[0]
+	for _, id := range d.Runnable[1:] {
+		if p.prio[id] > p.prio[best] {
+			best = id
+		}
+	}
+	return best
+}
+
+// Replay returns a strategy that follows choices exactly, as recorded in
+// Result.Choices. Past the end of the list, or if a recorded task is not
+// runnable (the code changed), it keeps the current task running, or else
+// the lowest runnable id.
+func Replay(choices []int) Strategy { return &replay{choices: choices} }
+
+type replay struct{ choices []int }
+
+func (r *replay) Spawned(int) {}
+
+func (r *replay) Pick(d *Decision) int {
+	if d.Index < len(r.choices) && slices.Contains(d.Runnable, r.choices[d.Index]) {
+		return r.choices[d.Index]
+	}
+	return defaultPick(d)
+}
+
+// defaultPick is the non-preemptive choice: keep the current task, or
+// else the lowest runnable id.
+func defaultPick(d *Decision) int {
+	if d.Current >= 0 && slices.Contains(d.Runnable, d.Current) {
+		return d.Current
+	}
+	return d.Runnable[0]
+}

@@ -1,0 +1,222 @@
+package sched
+
+import (
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"time"
+
+	"uswap/ksync"
+)
+
+// EventKind says what an Event records.
+type EventKind uint8
+
+const (
+	EvPoint   EventKind = iota + 1 // the task passed a scheduling point and performs Op on Obj
+	EvBlock                        // the task sleeps on Obj
+	EvWoken                        // the task was woken and runs again
+	EvTimeout                      // the task's sleep timed out and it runs again
+	EvWake                         // the task woke Arg sleepers on Obj
+	EvSpawn                        // the task spawned task Arg
+	EvExit                         // the task returned
+	EvNote                         // an annotation from the engine (ksync.Note)
+)
+
+var kindNames = [...]string{
+	EvPoint: "point", EvBlock: "block", EvWoken: "woken", EvTimeout: "timeout",
+	EvWake: "wake", EvSpawn: "spawn", EvExit: "exit", EvNote: "note",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "event?"
+}
+
+// Event is one row of a trace.
+type Event struct {
+	Step     int           // index of the event in the trace
+	Time     time.Duration // virtual clock
+	Kind     EventKind
+	Task     int
+	TaskName string
+	Op       ksync.Op // EvPoint, EvBlock
+	Obj      int      // object id by first appearance, from 1; 0 if none
+	ObjName  string
+	Caller   string // engine function and file:line that reached the point
+	Note     string // EvNote text; EvSpawn child name
+	Arg      int    // EvWake: sleepers woken; EvSpawn: child id
+}
+
+// String formats the event on one line.
+func (e *Event) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%5d %s[%d] ", e.Step, e.TaskName, e.Task)
+	b.WriteString(e.Text())
+	if e.Caller != "" {
+		b.WriteString("  @ ")
+		b.WriteString(e.Caller)
+	}
+	return b.String()
+}
+
+// Text is the event without task and caller: what a timeline cell shows.
+func (e *Event) Text() string {
+	switch e.Kind {
+	case EvPoint:
+		return e.Op.String() + " " + e.ObjName
+	case EvBlock:
+		return "sleep(" + e.Op.String() + ") on " + e.ObjName
+	case EvWoken:
+		return "woken"
+	case EvTimeout:
+		return "timed out"
+	case EvWake:
+		return fmt.Sprintf("wake %d on %s", e.Arg, e.ObjName)
+	case EvSpawn:
+		return fmt.Sprintf("spawn %s[%d]", e.Note, e.Arg)
+	case EvExit:
+		return "exit"
+	case EvNote:
+		return "» " + e.Note
+	}
+	return e.Kind.String()
+}
+
+// FailureKind classifies a failed run.
+type FailureKind uint8
+
+const (
+	Panic       FailureKind = iota + 1 // a task panicked
+	Deadlock                           // no task can run and none has a timeout
+	Livelock                           // the step cap was reached
+	CheckFailed                        // Options.Check returned an error
+)
+
+func (k FailureKind) String() string {
+	switch k {
+	case Panic:
+		return "panic"
+	case Deadlock:
+		return "deadlock"
+	case Livelock:
+		return "livelock"
+	case CheckFailed:
+		return "check failed"
+	}
+	return "failure?"
+}
+
+// Failure says why a run failed.
+type Failure struct {
+	Kind     FailureKind
+	Task     int // the task that panicked; -1 otherwise
+	TaskName string
+	Value    any    // the panic value
+	Stack    string // the panicking goroutine's stack
+	Message  string
+	Blocked  []Event // Deadlock: the EvBlock event of every sleeping task
+}
+
+func (f *Failure) Error() string { return f.String() }
+
+func (f *Failure) String() string {
+	s := f.Kind.String() + ": " + f.Message
+	for i := range f.Blocked {
+		s += "\n\t" + f.Blocked[i].String()
+	}
+	return s
+}
+
+// Result is the outcome of one Run.
+type Result struct {
+	Choices     []int   // the task picked at every decision: Replay(Choices) reproduces the run
+	Trace       []Event // nil unless Options.Record
+	Steps       int     // scheduling points passed
+	Failure     *Failure
+	VirtualTime time.Duration
+	Tasks       []string // task names by id
+}
+
+var internalPrefixes = []string{
+	reflect.TypeOf(ksync.Task{}).PkgPath() + ".",
+	reflect.TypeOf(Event{}).PkgPath() + ".",
+	"runtime.",
+}
+
+func internalFunc(fn string) bool {
+	for _, p := range internalPrefixes {
+		if strings.HasPrefix(fn, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// caller returns the first engine frame on the stack of the running task,
+// as "pkg.Func file.go:line"; frames are resolved once per program counter.
+func (s *scheduler) caller() string {
+	n := runtime.Callers(3, s.pcs[:])
+	for _, pc := range s.pcs[:n] {
+		c, ok := s.pcNames[pc]
+		if !ok {
+			c = resolvePC(pc)
+			s.pcNames[pc] = c
+		}
+		if c != "" {
+			return c
+		}
+	}
+	return ""
+}
+
+// resolvePC names the outermost non-internal frame of pc's inlining tree
+// that is closest to the call, or "" if every frame there is internal.
+func resolvePC(pc uintptr) string {
+	frames := runtime.CallersFrames([]uintptr{pc})
+	for {
+		f, more := frames.Next()
+		if f.Function != "" && !internalFunc(f.Function) {
+			fn := f.Function
+			if i := strings.LastIndex(fn, "/"); i >= 0 {
+				fn = fn[i+1:]
+			}
+			file := f.File
+			if i := strings.LastIndex(file, "/"); i >= 0 {
+				file = file[i+1:]
+			}
+			return fmt.Sprintf("%s %s:%d", fn, file, f.Line)
+		}
+		if !more {
+			return ""
+		}
+	}
+}
+
+// objName names obj by first appearance.
+func (s *scheduler) objName(obj any) (int, string) {
+	if obj == nil {
+		return 0, ""
+	}
+	if o, ok := s.objs[obj]; ok {
+		return o.id, o.name
+	}
+	id := len(s.objs) + 1
+	name := ""
+	if s.opts.Namer != nil {
+		name = s.opts.Namer(obj)
+	}
+	if name == "" {
+		name = reflect.TypeOf(obj).String()
+		name = strings.TrimLeft(name, "*")
+		if i := strings.LastIndex(name, "."); i >= 0 && !strings.Contains(name, "[") {
+			name = name[i+1:]
+		}
+	}
+	name = fmt.Sprintf("%s#%d", name, id)
+	s.objs[obj] = objInfo{id, name}
+	return id, name
+}
