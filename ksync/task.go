@@ -134,6 +134,7 @@ func CondResched(t *Task) {
 	if debug && t.spinDepth > 0 {
 		panic("ksync: cond_resched while holding a spinlock")
 	}
+	runtime.Gosched()
 }
 
 // ScheduleTimeout is schedule_timeout_uninterruptible(d): sleep for d.
