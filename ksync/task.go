@@ -127,12 +127,12 @@ func (t *Task) SetID(id int) { t.id = id }
 // CondResched is cond_resched(): a voluntary scheduling point in a long
 // loop. In an ordinary run it lets other goroutines run.
 func CondResched(t *Task) {
+	if debug && t.spinDepth > 0 {
+		panic(fmt.Sprintf("ksync: %v calls cond_resched while holding %d spinlock(s)", t, t.spinDepth))
+	}
 	if t.sched != nil {
 		t.point(OpResched, t)
 		return
-	}
-	if debug && t.spinDepth > 0 {
-		panic("ksync: cond_resched while holding a spinlock")
 	}
 	runtime.Gosched()
 }

@@ -1,0 +1,91 @@
+//go:build invariants
+
+package ksync
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// mustPanic runs fn and returns the panic message, failing if there is
+// none.
+func mustPanic(t *testing.T, what string, fn func()) string {
+	t.Helper()
+	var msg any
+	func() {
+		defer func() { msg = recover() }()
+		fn()
+	}()
+	if msg == nil {
+		t.Fatalf("%s did not panic", what)
+	}
+	s, _ := msg.(string)
+	return s
+}
+
+// TestSleepUnderSpinLock: with -tags invariants, sleeping while holding a
+// spinlock is caught, in ordinary and controlled runs alike.
+func TestSleepUnderSpinLock(t *testing.T) {
+	sleeps := []struct {
+		name  string
+		sleep func(t *Task)
+	}{
+		{"Mutex.Lock", func(t *Task) { var m Mutex; m.Lock(t) }},
+		{"RWSem.Lock", func(t *Task) { var s RWSem; s.Lock(t) }},
+		{"RWSem.RLock", func(t *Task) { var s RWSem; s.RLock(t) }},
+		{"ScheduleTimeout", func(t *Task) { ScheduleTimeout(t, time.Millisecond) }},
+		{"CondResched", CondResched},
+		{"LockBit", func(t *Task) { var f Flags; f.LockBit(t, 0) }},
+		{"WaitOnBit", func(t *Task) { var f Flags; f.WaitOnBit(t, 0) }},
+		{"WaitQueue.Wait", func(t *Task) { var w WaitQueue; w.Wait(t, func() bool { return true }) }},
+	}
+	tasks := map[string]func() *Task{
+		"ordinary":   func() *Task { return NewTask("t", 0) },
+		"controlled": func() *Task { return NewControlledTask(0, "t", 0, &recorder{}) },
+	}
+	for _, kind := range []string{"ordinary", "controlled"} {
+		for _, c := range sleeps {
+			task := tasks[kind]()
+			var sp SpinLock
+			sp.Lock(task)
+			msg := mustPanic(t, kind+" "+c.name, func() { c.sleep(task) })
+			if !strings.Contains(msg, "spinlock") {
+				t.Errorf("%s %s: panic %q does not mention the spinlock", kind, c.name, msg)
+			}
+			sp.Unlock(task)
+			c.sleep(task) // without the spinlock it is fine
+		}
+	}
+}
+
+func TestOwnerChecks(t *testing.T) {
+	a, b := NewTask("a", 0), NewTask("b", 1)
+	var m Mutex
+	m.Lock(a)
+	m.AssertHeld(a)
+	mustPanic(t, "AssertHeld by another task", func() { m.AssertHeld(b) })
+	mustPanic(t, "Unlock by another task", func() { m.Unlock(b) })
+	m.Unlock(a)
+	mustPanic(t, "Unlock of an unlocked mutex", func() { m.Unlock(a) })
+
+	var s SpinLock
+	s.Lock(a)
+	s.AssertHeld(a)
+	mustPanic(t, "spin_unlock by another task", func() { s.Unlock(b) })
+	s.Unlock(a)
+	if a.spinDepth != 0 {
+		t.Fatalf("spin depth %d after unlock", a.spinDepth)
+	}
+	if !s.TryLock(a) || a.spinDepth != 1 {
+		t.Fatal("TryLock did not count the spinlock")
+	}
+	s.Unlock(a)
+
+	var rw RWSem
+	rw.Lock(a)
+	rw.AssertWriteHeld(a)
+	mustPanic(t, "AssertWriteHeld by another task", func() { rw.AssertWriteHeld(b) })
+	mustPanic(t, "up_write by another task", func() { rw.Unlock(b) })
+	rw.Unlock(a)
+}
