@@ -1,0 +1,87 @@
+package mem
+
+import (
+	"fmt"
+
+	"uswap/ksync"
+)
+
+// Pool is the machine's RAM: a fixed number of frames and their folios,
+// and the free list (the kernel's zone free lists, one zone).
+type Pool struct {
+	folios []Folio // immutable slice; each Folio guards itself
+	data   []byte  // immutable slice: frame i is data[i*PageSize:(i+1)*PageSize]
+
+	lock     ksync.SpinLock // zone->lock: guards freeList
+	freeList []uint32       // free frame numbers, a stack; guarded by lock
+	nrFree   ksync.Int64    // len(free), readable without lock (NR_FREE_PAGES)
+}
+
+// NewPool makes a pool of frames frames, all free.
+func NewPool(frames int) (*Pool, error) {
+	if frames <= 0 {
+		return nil, fmt.Errorf("mem: a pool needs at least one frame, not %d", frames)
+	}
+	if frames > 1<<31 {
+		return nil, fmt.Errorf("mem: %d frames is more than this pool can number", frames)
+	}
+	p := &Pool{
+		folios:   make([]Folio, frames),
+		data:     make([]byte, frames*PageSize),
+		freeList: make([]uint32, frames),
+	}
+	for i := range p.folios {
+		f := &p.folios[i]
+		f.pfn = uint32(i)
+		f.pool = p
+		f.data = p.data[i*PageSize : (i+1)*PageSize : (i+1)*PageSize]
+		// Lowest frame numbers are handed out first.
+		p.freeList[frames-1-i] = uint32(i)
+	}
+	p.nrFree.Init(int64(frames))
+	return p, nil
+}
+
+// Frames is the pool's size.
+func (p *Pool) Frames() int { return len(p.folios) }
+
+// Folio returns the folio of frame pfn (pfn_folio).
+func (p *Pool) Folio(pfn int) *Folio { return &p.folios[pfn] }
+
+// NrFree is the number of free frames.
+func (p *Pool) NrFree(t *ksync.Task) int64 { return p.nrFree.Load(t) }
+
+// Alloc is folio_alloc(): a frame with refcount 1 and no flags, or nil
+// when the pool is empty. The frame's contents are whatever they were.
+func (p *Pool) Alloc(t *ksync.Task) *Folio {
+	p.lock.Lock(t)
+	n := len(p.freeList)
+	if n == 0 {
+		p.lock.Unlock(t)
+		return nil
+	}
+	pfn := p.freeList[n-1]
+	p.freeList = p.freeList[:n-1]
+	p.nrFree.Add(t, -1)
+	p.lock.Unlock(t)
+	f := &p.folios[pfn]
+	f.Flags.Init(0)
+	f.swap = 0
+	f.mapcount.Init(0)
+	f.refcount.Init(1)
+	return f
+}
+
+// free returns a folio whose refcount reached zero to the free list.
+func (p *Pool) free(t *ksync.Task, f *Folio) {
+	if fl := f.Flags.Load(t); fl&(1<<PGLocked|1<<PGSwapCache|1<<PGLRU|1<<PGWriteback) != 0 {
+		panic(fmt.Sprintf("mem: freeing %v with flags %s", f, FlagString(fl)))
+	}
+	if m := f.mapcount.Load(t); m != 0 {
+		panic(fmt.Sprintf("mem: freeing %v still mapped %d times", f, m))
+	}
+	p.lock.Lock(t)
+	p.freeList = append(p.freeList, f.pfn)
+	p.nrFree.Add(t, 1)
+	p.lock.Unlock(t)
+}

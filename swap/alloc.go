@@ -1,0 +1,346 @@
+package swap
+
+import (
+	"uswap/ksync"
+	"uswap/mem"
+)
+
+// This file allocates swap slots: folio_alloc_swap() and the cluster
+// allocator under it (swap_alloc_fast, swap_alloc_slow,
+// cluster_alloc_swap_entry, alloc_swap_scan_cluster).
+
+// clusterIsUsable is cluster_is_usable() for order 0: the allocator may
+// take slots from a cluster that is free, nonfull, frag or isolated.
+func clusterIsUsable(ci *cluster) bool { return ci.flags <= clusterFlagFrag }
+
+// FolioAllocSwap is folio_alloc_swap(): allocate a slot for folio, charge
+// it to the folio's memory cgroup through Accounting, and add the folio to
+// the swap cache under it. The folio is locked, swap-backed and not yet in
+// the swap cache. On success the slot's map byte is SWAP_HAS_CACHE.
+func (c *Core) FolioAllocSwap(t *ksync.Task, folio *mem.Folio, charge func(mem.SwpEntry) (uint16, error)) (mem.SwpEntry, error) {
+	entry := c.getSwapEntry(t)
+	if entry == 0 {
+		return 0, ErrNoSwap
+	}
+	si := c.info[entry.Type()].Load(t)
+	if charge != nil {
+		id, err := charge(entry)
+		if err != nil {
+			c.putSwapEntry(t, si, entry, SwapHasCache)
+			return 0, err
+		}
+		si.swapCgroupRecord(t, entry.Offset(), id)
+	}
+	if err := c.AddToSwapCache(t, folio, entry); err != nil {
+		c.putSwapEntry(t, si, entry, SwapHasCache)
+		return 0, err
+	}
+	c.Stats.SwapAlloc.Inc(t)
+	return entry, nil
+}
+
+// getSwapEntry allocates one slot with SWAP_HAS_CACHE set, or returns 0
+// when every device is full: the allocation half of folio_alloc_swap().
+func (c *Core) getSwapEntry(t *ksync.Task) mem.SwpEntry {
+	var entry mem.SwpEntry
+	if c.nrSwapPages.Load(t) > 0 {
+		pcp := &c.pcp[t.CPU()]
+		pcp.lock.Lock(t)
+		entry = c.swapAllocFast(t, pcp)
+		if entry == 0 {
+			entry = c.swapAllocSlow(t, pcp)
+		}
+		pcp.lock.Unlock(t)
+	}
+	if entry == 0 {
+		c.Stats.AllocFail.Inc(t)
+	}
+	return entry
+}
+
+// swapAllocFast is swap_alloc_fast(): try the CPU's current cluster on its
+// current device. pcp.lock is held.
+func (c *Core) swapAllocFast(t *ksync.Task, pcp *pcpSlot) mem.SwpEntry {
+	si, offset := pcp.si, pcp.offset
+	if si == nil || offset == 0 || !si.users.TryGetLive(t) {
+		return 0
+	}
+	defer si.users.Put(t)
+	idx := int32(offset / ClusterSize)
+	ci := si.lockCluster(t, offset)
+	if !clusterIsUsable(ci) {
+		ci.lock.Unlock(t)
+		return 0
+	}
+	if ci.count == 0 {
+		offset = uint64(idx) * ClusterSize
+	}
+	if found := si.allocSwapScanCluster(t, idx, offset, SwapHasCache, pcp); found != 0 {
+		return mem.SwpEntryOf(si.typ, found)
+	}
+	return 0
+}
+
+// swapAllocSlow is swap_alloc_slow(): walk the available devices by
+// priority, rotating each behind its equals, until one yields a slot.
+// pcp.lock is held.
+func (c *Core) swapAllocSlow(t *ksync.Task, pcp *pcpSlot) mem.SwpEntry {
+	var tried [mem.MaxSwapfiles]bool
+	for {
+		c.availLock.Lock(t)
+		var si *SwapInfo
+		for _, s := range c.avail {
+			if !tried[s.typ] {
+				si = s
+				break
+			}
+		}
+		if si == nil {
+			c.availLock.Unlock(t)
+			return 0
+		}
+		tried[si.typ] = true
+		c.requeueAvailLocked(si)
+		c.availLock.Unlock(t)
+		if si.users.TryGetLive(t) {
+			off := si.clusterAllocSwapEntry(t, SwapHasCache, pcp)
+			si.users.Put(t)
+			if off != 0 {
+				return mem.SwpEntryOf(si.typ, off)
+			}
+		}
+	}
+}
+
+// clusterAllocSwapEntry is cluster_alloc_swap_entry(): find a cluster with
+// a free slot: a free cluster first, then nonfull ones, then frag ones.
+func (si *SwapInfo) clusterAllocSwapEntry(t *ksync.Task, usage uint8, pcp *pcpSlot) uint64 {
+	if idx := si.isolateLockCluster(t, &si.free); idx >= 0 {
+		if found := si.allocSwapScanCluster(t, idx, uint64(idx)*ClusterSize, usage, pcp); found != 0 {
+			return found
+		}
+	}
+	if si.core.VMSwapFull(t) {
+		si.swapReclaimFullClusters(t, false)
+	}
+	frags := 0
+	for {
+		idx := si.isolateLockCluster(t, &si.nonfull)
+		if idx < 0 {
+			break
+		}
+		if found := si.allocSwapScanCluster(t, idx, uint64(idx)*ClusterSize, usage, pcp); found != 0 {
+			return found
+		}
+		// A cluster that failed is relocated to the frag list.
+		frags++
+	}
+	si.lock.Lock(t)
+	existing := si.fragNr
+	si.lock.Unlock(t)
+	for ; frags < existing; frags++ {
+		// Rotate the frag list: its clusters may hold slots freed
+		// lazily since they were put there.
+		idx := si.isolateLockCluster(t, &si.frag)
+		if idx < 0 {
+			break
+		}
+		if found := si.allocSwapScanCluster(t, idx, uint64(idx)*ClusterSize, usage, pcp); found != 0 {
+			return found
+		}
+	}
+	return 0
+}
+
+// allocSwapScanCluster is alloc_swap_scan_cluster(): with cluster idx
+// locked, take the first usable slot at or after offset, relocate and
+// unlock the cluster, and remember where the next allocation on this CPU
+// should look. It returns the slot, or 0.
+func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64, usage uint8, pcp *pcpSlot) uint64 {
+	ci := &si.clusters[idx]
+	start := uint64(idx) * ClusterSize
+	end := min(start+ClusterSize, si.max)
+	var found, next uint64
+	if int(ci.count)+1 <= ClusterSize {
+		for ; offset < end; offset++ {
+			ok, needReclaim := si.clusterScanSlotLocked(t, offset)
+			if !ok {
+				continue
+			}
+			if needReclaim {
+				ok = si.clusterReclaimSlot(t, ci, offset)
+				// Reclaim dropped the lock; the cluster may
+				// have been taken off for another use.
+				if !clusterIsUsable(ci) {
+					break
+				}
+				if !ok {
+					continue
+				}
+			}
+			if !si.clusterAllocRange(t, ci, offset, usage) {
+				break
+			}
+			found = offset
+			if ci.count < ClusterSize && offset+1 < end {
+				next = offset + 1
+			}
+			break
+		}
+	}
+	si.relocateCluster(t, idx)
+	ci.lock.Unlock(t)
+	pcp.si, pcp.offset = si, next
+	return found
+}
+
+// clusterScanSlotLocked is cluster_scan_range() for one slot: whether the
+// slot is free, or holds only a swap cache folio that may be reclaimed
+// because swap is getting full.
+func (si *SwapInfo) clusterScanSlotLocked(t *ksync.Task, offset uint64) (ok, needReclaim bool) {
+	switch si.swapMap[offset] {
+	case 0:
+		return true, false
+	case SwapHasCache:
+		if si.core.VMSwapFull(t) {
+			return true, true
+		}
+	}
+	return false, false
+}
+
+// clusterReclaimSlot is cluster_reclaim_range() for one slot: drop the
+// cluster lock, try to free the swap cache folio that holds the slot, and
+// relock. It reports whether the slot is free now.
+func (si *SwapInfo) clusterReclaimSlot(t *ksync.Task, ci *cluster, offset uint64) bool {
+	ci.lock.Unlock(t)
+	si.tryToReclaimSwap(t, offset, ttrsAnyway|ttrsDirect)
+	ci.lock.Lock(t)
+	return si.swapMap[offset] == 0
+}
+
+// clusterAllocRange is cluster_alloc_range() for one slot.
+func (si *SwapInfo) clusterAllocRange(t *ksync.Task, ci *cluster, offset uint64, usage uint8) bool {
+	if si.flags.Load(t)&swpWriteOK == 0 {
+		return false
+	}
+	if ci.table == nil {
+		ci.table = new(clusterTable)
+	}
+	si.swapMap[offset] = usage
+	ci.count++
+	si.swapRangeAlloc(t)
+	return true
+}
+
+// swapRangeAlloc is swap_range_alloc() for one slot: account it, and take
+// a device that just became full off the available list.
+func (si *SwapInfo) swapRangeAlloc(t *ksync.Task) {
+	si.core.nrSwapPages.Add(t, -1)
+	if uint64(si.inuse.Add(t, 1)) == si.pages {
+		si.core.delFromAvail(t, si)
+	}
+}
+
+// swapRangeFree is swap_range_free() for one slot: tell the device, and
+// account the slot free again. The cluster lock is held.
+func (si *SwapInfo) swapRangeFree(t *ksync.Task, offset uint64) {
+	si.dev.Discard(t, offset)
+	si.core.nrSwapPages.Add(t, 1)
+	if uint64(si.inuse.Add(t, -1)) == si.pages-1 {
+		si.core.addToAvail(t, si)
+	}
+}
+
+// swapReclaimFullClusters is swap_reclaim_full_clusters(): free the swap
+// cache folios that hold slots of full clusters and nothing else, so that
+// a full device can allocate again.
+func (si *SwapInfo) swapReclaimFullClusters(t *ksync.Task, force bool) {
+	toScan := 1
+	if force {
+		toScan = int(uint64(si.inuse.Load(t)) / ClusterSize)
+	}
+	for {
+		idx := si.isolateLockCluster(t, &si.full)
+		if idx < 0 {
+			return
+		}
+		ci := &si.clusters[idx]
+		start := uint64(idx) * ClusterSize
+		end := min(si.max, start+ClusterSize)
+		toScan--
+		for off := start; off < end; off++ {
+			if si.swapMap[off] == SwapHasCache {
+				ci.lock.Unlock(t)
+				si.tryToReclaimSwap(t, off, ttrsAnyway)
+				ci.lock.Lock(t)
+			}
+		}
+		// Nothing was freed: the cluster is still isolated.
+		if ci.flags == clusterFlagNone {
+			si.relocateCluster(t, idx)
+		}
+		ci.lock.Unlock(t)
+		if toScan <= 0 {
+			return
+		}
+	}
+}
+
+// VMSwapFull is vm_swap_full(): more than half of all swap is in use.
+func (c *Core) VMSwapFull(t *ksync.Task) bool {
+	return c.nrSwapPages.Load(t)*2 < c.totalSwapPages.Load(t)
+}
+
+// delFromAvail is del_from_avail_list(): the device became full or is
+// being swapped off. The check is repeated under availLock so that a
+// racing free that re-adds the device is not undone.
+func (c *Core) delFromAvail(t *ksync.Task, si *SwapInfo) {
+	c.availLock.Lock(t)
+	if uint64(si.inuse.Load(t)) >= si.pages || si.flags.Load(t)&swpWriteOK == 0 {
+		c.removeAvailLocked(si)
+	}
+	c.availLock.Unlock(t)
+}
+
+// addToAvail is add_to_avail_list(): the device has a free slot again.
+func (c *Core) addToAvail(t *ksync.Task, si *SwapInfo) {
+	c.availLock.Lock(t)
+	if uint64(si.inuse.Load(t)) < si.pages && si.flags.Load(t)&swpWriteOK != 0 {
+		c.insertAvailLocked(si)
+	}
+	c.availLock.Unlock(t)
+}
+
+// insertAvailLocked is plist_add(): after every device of higher or equal
+// priority.
+func (c *Core) insertAvailLocked(si *SwapInfo) {
+	for _, s := range c.avail {
+		if s == si {
+			return
+		}
+	}
+	i := 0
+	for i < len(c.avail) && c.avail[i].prio >= si.prio {
+		i++
+	}
+	c.avail = append(c.avail, nil)
+	copy(c.avail[i+1:], c.avail[i:])
+	c.avail[i] = si
+}
+
+func (c *Core) removeAvailLocked(si *SwapInfo) {
+	for i, s := range c.avail {
+		if s == si {
+			c.avail = append(c.avail[:i], c.avail[i+1:]...)
+			return
+		}
+	}
+}
+
+// requeueAvailLocked is plist_requeue(): move si behind the other devices
+// of its priority, so that equal devices take turns.
+func (c *Core) requeueAvailLocked(si *SwapInfo) {
+	c.removeAvailLocked(si)
+	c.insertAvailLocked(si)
+}

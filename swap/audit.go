@@ -1,0 +1,261 @@
+package swap
+
+import (
+	"fmt"
+
+	"uswap/ksync"
+	"uswap/mem"
+)
+
+// Violation is one broken invariant, with the objects involved.
+type Violation struct {
+	Invariant int    // the number in DESIGN.md's list
+	Object    string // e.g. "swap 0 cluster 3", "slot swp(0:17)"
+	Problem   string
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("invariant %d: %s: %s", v.Invariant, v.Object, v.Problem)
+}
+
+// Audit checks the swap core at quiescence: no task may be using it.
+//
+//	1. a slot is free iff its map byte is 0; inuse_pages and each
+//	   cluster's count equal the non-zero bytes; each cluster is on the
+//	   list its count calls for, and on exactly one; nr_swap_pages and
+//	   the available list agree with the devices; continuation digits
+//	   agree with COUNT_CONTINUED; no device reference is held.
+//	3. SWAP_HAS_CACHE is set iff the swap cache has a folio for the slot,
+//	   and that folio says so (PGSwapCache, folio->swap).
+//
+// It also reports every bug the core recorded (a free of an unused entry).
+// Invariant 2 (counts equal references) needs the page tables and is
+// checked by the system's audit through ForEachSlot.
+func (c *Core) Audit(t *ksync.Task) []Violation {
+	var vs []Violation
+	add := func(inv int, obj, format string, args ...any) {
+		vs = append(vs, Violation{inv, obj, fmt.Sprintf(format, args...)})
+	}
+	c.bugsLock.Lock(t)
+	for _, b := range c.bugs {
+		add(1, "swap core", "recorded bug: %s", b)
+	}
+	c.bugsLock.Unlock(t)
+
+	var wantFree, wantTotal int64
+	for typ := range c.info {
+		si := c.info[typ].Load(t)
+		if si == nil || si.flags.Load(t)&swpUsed == 0 {
+			continue
+		}
+		if si.flags.Load(t)&swpWriteOK != 0 {
+			wantFree += int64(si.pages) - si.inuse.Load(t)
+			wantTotal += int64(si.pages)
+		}
+		vs = append(vs, si.audit(t)...)
+	}
+	if got := c.nrSwapPages.Load(t); got != wantFree {
+		add(1, "swap core", "nr_swap_pages %d, devices have %d free slots", got, wantFree)
+	}
+	if got := c.totalSwapPages.Load(t); got != wantTotal {
+		add(1, "swap core", "total_swap_pages %d, devices have %d slots", got, wantTotal)
+	}
+	c.availLock.Lock(t)
+	seen := map[*SwapInfo]bool{}
+	for i, si := range c.avail {
+		if seen[si] {
+			add(1, si.name, "on the available list twice")
+		}
+		seen[si] = true
+		if i > 0 && c.avail[i-1].prio < si.prio {
+			add(1, si.name, "available list out of priority order")
+		}
+	}
+	c.availLock.Unlock(t)
+	for typ := range c.info {
+		si := c.info[typ].Load(t)
+		if si == nil || si.flags.Load(t)&swpWriteOK == 0 {
+			continue
+		}
+		full := uint64(si.inuse.Load(t)) >= si.pages
+		if seen[si] == full {
+			add(1, si.name, "on the available list: %v, but full: %v", seen[si], full)
+		}
+	}
+	return vs
+}
+
+func (si *SwapInfo) audit(t *ksync.Task) []Violation {
+	var vs []Violation
+	dev := fmt.Sprintf("swap %d (%s)", si.typ, si.name)
+	add := func(inv int, obj, format string, args ...any) {
+		vs = append(vs, Violation{inv, obj, fmt.Sprintf(format, args...)})
+	}
+	if n := si.users.Count(); n != 0 && si.flags.Load(t)&swpWriteOK != 0 {
+		add(1, dev, "%d device references held at quiescence", n)
+	}
+	// Which list each cluster is on, from the lists themselves.
+	si.lock.Lock(t)
+	onList := make([]uint8, len(si.clusters))
+	for _, l := range []struct {
+		flag uint8
+		list *clusterList
+	}{{clusterFlagFree, &si.free}, {clusterFlagNonfull, &si.nonfull}, {clusterFlagFrag, &si.frag}, {clusterFlagFull, &si.full}} {
+		n := 0
+		prev := int32(-1)
+		for idx := l.list.head; idx >= 0; idx = si.clusters[idx].next {
+			if onList[idx] != 0 {
+				add(1, fmt.Sprintf("%s cluster %d", dev, idx), "on the %s list and the %s list", clusterFlagNames[onList[idx]], clusterFlagNames[l.flag])
+				break
+			}
+			if si.clusters[idx].prev != prev {
+				add(1, fmt.Sprintf("%s cluster %d", dev, idx), "broken back link on the %s list", clusterFlagNames[l.flag])
+			}
+			onList[idx] = l.flag
+			prev = idx
+			n++
+		}
+		if n != l.list.n {
+			add(1, dev, "%s list has %d clusters, its count says %d", clusterFlagNames[l.flag], n, l.list.n)
+		}
+	}
+	fragNr := si.fragNr
+	si.lock.Unlock(t)
+
+	var inuse int64
+	frag := 0
+	for idx := range si.clusters {
+		ci := &si.clusters[idx]
+		obj := fmt.Sprintf("%s cluster %d", dev, idx)
+		ci.lock.Lock(t)
+		start := uint64(idx) * ClusterSize
+		end := min(start+ClusterSize, si.max)
+		count := int(start + ClusterSize - end) // past the end of the device
+		for off := start; off < end; off++ {
+			m := si.swapMap[off]
+			if m == 0 {
+				if ci.table != nil && (ci.table.folios[off-start] != nil || ci.table.memcg[off-start] != 0) {
+					add(1, fmt.Sprintf("slot %v", mem.SwpEntryOf(si.typ, off)), "free slot has swap cache or cgroup state")
+				}
+				continue
+			}
+			count++
+			if m&^SwapHasCache != SwapMapBad {
+				inuse++
+			}
+			vs = append(vs, si.auditSlotLocked(t, ci, off)...)
+		}
+		if count != int(ci.count) {
+			add(1, obj, "count %d, but %d slots are in use", ci.count, count)
+		}
+		want := clusterFlagNonfull
+		switch ci.count {
+		case 0:
+			want = clusterFlagFree
+		case ClusterSize:
+			want = clusterFlagFull
+		}
+		switch {
+		case ci.flags != onList[idx]:
+			add(1, obj, "flags say %s list, found on %s", clusterFlagNames[ci.flags], clusterFlagNames[onList[idx]])
+		case ci.flags == clusterFlagNone:
+			add(1, obj, "isolated (on no list) at quiescence")
+		case want == clusterFlagNonfull && ci.flags != clusterFlagNonfull && ci.flags != clusterFlagFrag,
+			want != clusterFlagNonfull && ci.flags != want:
+			add(1, obj, "count %d but on the %s list", ci.count, clusterFlagNames[ci.flags])
+		}
+		if ci.flags == clusterFlagFrag {
+			frag++
+		}
+		if ci.count == 0 && ci.table != nil {
+			add(1, obj, "free cluster keeps its swap table")
+		}
+		ci.lock.Unlock(t)
+	}
+	if frag != fragNr {
+		add(1, dev, "frag_cluster_nr %d, %d clusters on the frag list", fragNr, frag)
+	}
+	if got := si.inuse.Load(t); got != inuse {
+		add(1, dev, "inuse_pages %d, but %d slots are in use", got, inuse)
+	}
+	return vs
+}
+
+// auditSlotLocked checks one in-use slot whose cluster is locked.
+func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []Violation {
+	var vs []Violation
+	entry := mem.SwpEntryOf(si.typ, off)
+	obj := fmt.Sprintf("slot %v", entry)
+	m := si.swapMap[off]
+	if m&^SwapHasCache == SwapMapBad {
+		return nil
+	}
+	var folio *mem.Folio
+	if ci.table != nil {
+		folio = ci.table.folios[off%ClusterSize]
+	} else {
+		vs = append(vs, Violation{1, obj, "in use in a cluster with no swap table"})
+	}
+	if (m&SwapHasCache != 0) != (folio != nil) {
+		vs = append(vs, Violation{3, obj, fmt.Sprintf("SWAP_HAS_CACHE is %v but the swap cache holds %v", m&SwapHasCache != 0, folio)})
+	}
+	if folio != nil {
+		if !folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry {
+			vs = append(vs, Violation{3, obj, fmt.Sprintf("%v is in the swap cache here but has flags %s and swap %v", folio, mem.FlagString(folio.Flags.Load(t)), folio.Swap())})
+		}
+	}
+	if m&CountContinued != 0 {
+		si.contLock.Lock(t)
+		pages := si.cont[off/contPageSize]
+		si.contLock.Unlock(t)
+		if len(pages) == 0 {
+			vs = append(vs, Violation{1, obj, "COUNT_CONTINUED with no continuation page"})
+		} else if si.swapCountLocked(t, off) <= SwapMapMax {
+			vs = append(vs, Violation{1, obj, fmt.Sprintf("COUNT_CONTINUED but the count is only %d", si.swapCountLocked(t, off))})
+		}
+	}
+	return vs
+}
+
+// SlotState is one in-use slot, as ForEachSlot reports it.
+type SlotState struct {
+	Entry    mem.SwpEntry
+	Count    int        // references (PTEs, shmem entries), continuation included
+	HasCache bool       // SWAP_HAS_CACHE
+	Folio    *mem.Folio // the swap cache folio, if any
+	MemcgID  uint16     // swap_cgroup record
+}
+
+// ForEachSlot calls fn for every in-use slot of every swapped-on device,
+// in device and offset order; for audits at quiescence.
+func (c *Core) ForEachSlot(t *ksync.Task, fn func(SlotState)) {
+	for typ := range c.info {
+		si := c.info[typ].Load(t)
+		if si == nil || si.flags.Load(t)&swpUsed == 0 || si.swapMap == nil {
+			continue
+		}
+		for idx := range si.clusters {
+			ci := &si.clusters[idx]
+			ci.lock.Lock(t)
+			start := uint64(idx) * ClusterSize
+			end := min(start+ClusterSize, si.max)
+			var states []SlotState
+			for off := start; off < end; off++ {
+				m := si.swapMap[off]
+				if m == 0 || m&^SwapHasCache == SwapMapBad {
+					continue
+				}
+				s := SlotState{Entry: mem.SwpEntryOf(si.typ, off), Count: si.swapCountLocked(t, off), HasCache: m&SwapHasCache != 0}
+				if ci.table != nil {
+					s.Folio = ci.table.folios[off-start]
+					s.MemcgID = ci.table.memcg[off-start]
+				}
+				states = append(states, s)
+			}
+			ci.lock.Unlock(t)
+			for _, s := range states {
+				fn(s)
+			}
+		}
+	}
+}

@@ -1,0 +1,368 @@
+package swap
+
+import (
+	"fmt"
+
+	"uswap/ksync"
+	"uswap/mem"
+)
+
+// This file changes swap counts: swap_duplicate(), swapcache_prepare(),
+// swap_free(), swapcache_clear(), free_swap_and_cache(), the count
+// continuation pages, and the reading of counts (swp_swapcount()).
+//
+// Every function here needs the entry's device to stay swapped on: the
+// caller holds a GetSwapDevice reference (or, with the swap-device-ref fix
+// reverted, holds nothing, which is the race of seed 003).
+
+// swapInfoOf is swp_swap_info(): the device of entry, with no reference
+// taken and no check that it is still swapped on.
+func (c *Core) swapInfoOf(t *ksync.Task, entry mem.SwpEntry) *SwapInfo {
+	si := c.info[entry.Type()].Load(t)
+	if si == nil {
+		panic(fmt.Sprintf("swap: %v names no swap device", entry))
+	}
+	return si
+}
+
+// swapDuplicateLocked is __swap_duplicate() for one slot, with its cluster
+// locked: add usage (1, or SwapHasCache to pin the entry).
+func (si *SwapInfo) swapDuplicateLocked(t *ksync.Task, offset uint64, usage uint8) error {
+	count := si.swapMap[offset]
+	// swapin_readahead() does not check that an entry is valid: it
+	// may be bad.
+	if count&^SwapHasCache == SwapMapBad {
+		return ErrNoEnt
+	}
+	hasCache := count & SwapHasCache
+	count &^= SwapHasCache
+	switch {
+	case count == 0 && hasCache == 0:
+		return ErrNoEnt
+	case usage == SwapHasCache:
+		if hasCache != 0 {
+			return ErrExist
+		}
+		hasCache = SwapHasCache
+	case count&^CountContinued > SwapMapMax:
+		return ErrInval
+	case count&^CountContinued < SwapMapMax:
+		count += usage
+	case si.swapCountContinued(t, offset, count):
+		count = CountContinued
+	default:
+		return errNeedCont
+	}
+	si.swapMap[offset] = count | hasCache
+	return nil
+}
+
+func (c *Core) swapDuplicate(t *ksync.Task, entry mem.SwpEntry, usage uint8) error {
+	si := c.swapInfoOf(t, entry)
+	off := entry.Offset()
+	if off >= si.max {
+		return ErrBadEntry
+	}
+	ci := si.lockCluster(t, off)
+	err := si.swapDuplicateLocked(t, off, usage)
+	ci.lock.Unlock(t)
+	return err
+}
+
+// SwapDuplicate is swap_duplicate(): one more reference to entry (a PTE
+// copied by fork, or installed by try_to_unmap), adding a count
+// continuation page when the count passes SwapMapMax.
+func (c *Core) SwapDuplicate(t *ksync.Task, entry mem.SwpEntry) error {
+	for {
+		err := c.swapDuplicate(t, entry, 1)
+		if err != errNeedCont {
+			return err
+		}
+		c.addSwapCountContinuation(t, entry)
+	}
+}
+
+// SwapcachePrepare is swapcache_prepare(): set SWAP_HAS_CACHE, which pins
+// the entry (nobody else can add it to the swap cache or free the slot
+// under us). ErrExist means someone else holds the pin or a swap cache
+// folio; ErrNoEnt means the entry was freed.
+func (c *Core) SwapcachePrepare(t *ksync.Task, entry mem.SwpEntry) error {
+	return c.swapDuplicate(t, entry, SwapHasCache)
+}
+
+// addSwapCountContinuation is add_swap_count_continuation(): give the
+// entry's map page one more digit page, unless a racer already did or the
+// count no longer needs it.
+func (c *Core) addSwapCountContinuation(t *ksync.Task, entry mem.SwpEntry) {
+	si := c.swapInfoOf(t, entry)
+	off := entry.Offset()
+	ci := si.lockCluster(t, off)
+	defer ci.lock.Unlock(t)
+	count := si.swapMap[off] &^ SwapHasCache
+	if count&^CountContinued != SwapMapMax {
+		return
+	}
+	si.contLock.Lock(t)
+	defer si.contLock.Unlock(t)
+	page, in := off/contPageSize, off%contPageSize
+	pages := si.cont[page]
+	for _, p := range pages {
+		// A racer added a page, or a digit has room: nothing to add.
+		if count&CountContinued == 0 {
+			return
+		}
+		count = p[in]
+		if count&^CountContinued != SwapContMax {
+			return
+		}
+	}
+	if si.cont == nil {
+		si.cont = make(map[uint64][]*[contPageSize]uint8)
+	}
+	si.cont[page] = append(pages, new([contPageSize]uint8))
+	c.Stats.ContAdded.Inc(t)
+}
+
+// swapCountContinued is swap_count_continued(): carry an increment into,
+// or borrow a decrement from, the continuation digits of offset, whose
+// map count (SwapHasCache masked) is count. The cluster lock is held.
+// Incrementing, it reports false when a new continuation page is needed;
+// decrementing, whether any continuation digit remains non-zero.
+func (si *SwapInfo) swapCountContinued(t *ksync.Task, offset uint64, count uint8) bool {
+	si.contLock.Lock(t)
+	defer si.contLock.Unlock(t)
+	pages := si.cont[offset/contPageSize]
+	in := offset % contPageSize
+	if len(pages) == 0 {
+		if count&CountContinued != 0 {
+			panic(fmt.Sprintf("swap: slot %d:%d is COUNT_CONTINUED with no continuation page", si.typ, offset))
+		}
+		return false
+	}
+	i := 0
+	switch count {
+	case SwapMapMax: // the first carry out of the map byte
+		pages[0][in] = 1
+		return true
+	case SwapMapMax | CountContinued: // increment: add 1 to 999
+		for pages[i][in] == SwapContMax|CountContinued {
+			i++
+			if i == len(pages) {
+				panic(fmt.Sprintf("swap: slot %d:%d continuation runs off its last page", si.typ, offset))
+			}
+		}
+		if pages[i][in] == SwapContMax {
+			i++
+			if i == len(pages) {
+				return false
+			}
+			pages[i][in] = 0
+		}
+		pages[i][in]++
+		for j := i - 1; j >= 0; j-- {
+			pages[j][in] = CountContinued
+		}
+		return true
+	case CountContinued: // decrement: take 1 from 1000
+		for pages[i][in] == CountContinued {
+			i++
+			if i == len(pages) {
+				panic(fmt.Sprintf("swap: slot %d:%d continuation runs off its last page", si.typ, offset))
+			}
+		}
+		if pages[i][in] == 0 {
+			panic(fmt.Sprintf("swap: slot %d:%d continuation digit underflow", si.typ, offset))
+		}
+		pages[i][in]--
+		carry := uint8(CountContinued)
+		if pages[i][in] == 0 {
+			carry = 0
+		}
+		for j := i - 1; j >= 0; j-- {
+			pages[j][in] = SwapContMax | carry
+			carry = CountContinued
+		}
+		return carry == CountContinued
+	}
+	panic(fmt.Sprintf("swap: slot %d:%d swap_count_continued with count %#x", si.typ, offset, count))
+}
+
+// swapEntryPutLocked is swap_entry_put_locked(): drop usage (one
+// reference, or SwapHasCache) from a slot whose cluster (index idx) is
+// locked, and free the slot when nothing is left. It returns what is left.
+func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, usage uint8) uint8 {
+	count := si.swapMap[offset]
+	hasCache := count & SwapHasCache
+	count &^= SwapHasCache
+	if usage == SwapHasCache {
+		if hasCache == 0 {
+			panic(fmt.Sprintf("swap: slot %d:%d drops SWAP_HAS_CACHE it does not have (map %#x)", si.typ, offset, si.swapMap[offset]))
+		}
+		hasCache = 0
+	} else if count&^CountContinued <= SwapMapMax {
+		if count == CountContinued {
+			if si.swapCountContinued(t, offset, count) {
+				count = SwapMapMax | CountContinued
+			} else {
+				count = SwapMapMax
+			}
+		} else {
+			count--
+		}
+	}
+	left := count | hasCache
+	if left != 0 {
+		si.swapMap[offset] = left
+	} else {
+		si.swapEntriesFree(t, idx, offset)
+	}
+	return left
+}
+
+// swapEntriesFree is swap_entries_free() for one slot whose map byte is
+// down to nothing: free it, uncharge its cgroup, and move its cluster.
+func (si *SwapInfo) swapEntriesFree(t *ksync.Task, idx int32, offset uint64) {
+	ci := &si.clusters[idx]
+	ci.count--
+	si.swapMap[offset] = 0
+	if tab := ci.table; tab != nil {
+		i := offset % ClusterSize
+		if f := tab.folios[i]; f != nil {
+			panic(fmt.Sprintf("swap: freeing slot %d:%d with %v still in the swap cache", si.typ, offset, f))
+		}
+		if id := tab.memcg[i]; id != 0 {
+			tab.memcg[i] = 0
+			if acc := si.core.accounting; acc != nil {
+				acc.UnchargeSwap(t, id, 1)
+			}
+		}
+	}
+	si.swapRangeFree(t, offset)
+	si.core.Stats.SwapFree.Inc(t)
+	if ci.count == 0 {
+		si.freeCluster(t, idx)
+	} else {
+		si.partialFreeCluster(t, idx)
+	}
+}
+
+// swapEntryPut is swap_entry_put(): lock the slot's cluster and drop usage.
+// An entry that is free or past the device's end is a bug of the caller
+// (the kernel's "Unused swap offset entry"): it is recorded and ignored.
+func (c *Core) swapEntryPut(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry, usage uint8) uint8 {
+	off := entry.Offset()
+	if off >= si.max {
+		c.reportBug(t, "swap_free: bad offset %v (device max %d)", entry, si.max)
+		return 0
+	}
+	ci := si.lockCluster(t, off)
+	defer ci.lock.Unlock(t)
+	m := si.swapMap[off]
+	if m == 0 || m&^SwapHasCache == SwapMapBad || (usage != SwapHasCache && m&^SwapHasCache == 0) {
+		c.reportBug(t, "swap_free: unused swap entry %v (map %#x, dropping %#x)", entry, m, usage)
+		return m
+	}
+	return si.swapEntryPutLocked(t, int32(off/ClusterSize), off, usage)
+}
+
+// putSwapEntry drops usage from an entry the caller owns.
+func (c *Core) putSwapEntry(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry, usage uint8) {
+	c.swapEntryPut(t, si, entry, usage)
+}
+
+// SwapFree is swap_free(): drop one reference to entry.
+func (c *Core) SwapFree(t *ksync.Task, entry mem.SwpEntry) {
+	c.swapEntryPut(t, c.swapInfoOf(t, entry), entry, 1)
+}
+
+// SwapcacheClear is swapcache_clear(): drop the pin that SwapcachePrepare
+// took, freeing the slot if nothing else holds it. The caller then wakes
+// the swap cache waiters (WakeSwapcacheWaiters).
+func (c *Core) SwapcacheClear(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) {
+	c.swapEntryPut(t, si, entry, SwapHasCache)
+}
+
+// PutSwapFolio is put_swap_folio(): drop the swap cache's SWAP_HAS_CACHE
+// for a folio that left (or never entered) the swap cache.
+func (c *Core) PutSwapFolio(t *ksync.Task, entry mem.SwpEntry) {
+	c.swapEntryPut(t, c.swapInfoOf(t, entry), entry, SwapHasCache)
+}
+
+// FreeSwapAndCache is free_swap_and_cache(): a PTE or shmem index entry
+// holding entry is gone. Drop its reference and, if only the swap cache
+// holds the slot now, try to free the cache folio too; that try only
+// trylocks the folio, so a folio that someone has locked (a racing
+// swap-in) stays in the swap cache, and reclaim frees it later.
+func (c *Core) FreeSwapAndCache(t *ksync.Task, entry mem.SwpEntry) {
+	si := c.GetSwapDevice(t, entry)
+	if si == nil {
+		return
+	}
+	defer c.PutSwapDevice(t, si)
+	left := c.swapEntryPut(t, si, entry, 1)
+	if left == SwapHasCache {
+		si.tryToReclaimSwap(t, entry.Offset(), ttrsUnmapped|ttrsFull)
+	}
+}
+
+// SwapCount is __swap_count(): the map count of entry without
+// continuation (SWAP_HAS_CACHE masked; COUNT_CONTINUED may be set).
+func (c *Core) SwapCount(t *ksync.Task, entry mem.SwpEntry) int {
+	si := c.swapInfoOf(t, entry)
+	off := entry.Offset()
+	ci := si.lockCluster(t, off)
+	m := si.swapMap[off]
+	ci.lock.Unlock(t)
+	return int(m &^ SwapHasCache)
+}
+
+// SwpSwapcount is swp_swapcount(): the full reference count of entry,
+// continuation included; 0 if the device is gone.
+func (c *Core) SwpSwapcount(t *ksync.Task, entry mem.SwpEntry) int {
+	si := c.GetSwapDevice(t, entry)
+	if si == nil {
+		return 0
+	}
+	defer c.PutSwapDevice(t, si)
+	off := entry.Offset()
+	ci := si.lockCluster(t, off)
+	defer ci.lock.Unlock(t)
+	return si.swapCountLocked(t, off)
+}
+
+// swapCountLocked is the full count of a slot whose cluster is locked.
+func (si *SwapInfo) swapCountLocked(t *ksync.Task, offset uint64) int {
+	m := si.swapMap[offset] &^ SwapHasCache
+	if m == SwapMapBad {
+		return 0
+	}
+	if m&CountContinued == 0 {
+		return int(m)
+	}
+	count := int(m &^ CountContinued)
+	si.contLock.Lock(t)
+	defer si.contLock.Unlock(t)
+	n := SwapMapMax + 1
+	in := offset % contPageSize
+	for _, p := range si.cont[offset/contPageSize] {
+		d := p[in]
+		count += int(d&^CountContinued) * n
+		n *= SwapContMax + 1
+		if d&CountContinued == 0 {
+			break
+		}
+	}
+	return count
+}
+
+// reportBug records a condition the kernel would pr_err() about: a double
+// free, an unused entry. The audit reports each one.
+func (c *Core) reportBug(t *ksync.Task, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	c.bugsLock.Lock(t)
+	c.bugs = append(c.bugs, msg)
+	c.bugsLock.Unlock(t)
+	if t.Traced() {
+		ksync.Note(t, "BUG: %s", msg)
+	}
+}

@@ -1,0 +1,49 @@
+// Package swap is the swap core: mm/swapfile.c and the swap-cache half of
+// mm/swap_state.c, following Linux v6.15 (cluster allocator with
+// per-cluster locks and a global per-CPU cluster cache), for order-0
+// (4 KiB) entries only.
+//
+// Go types and their kernel counterparts:
+//
+//	Core              the globals of swapfile.c: swap_info[], swap_lock,
+//	                  swap_avail_head, nr_swap_pages, percpu_swap_cluster
+//	SwapInfo          struct swap_info_struct
+//	cluster           struct swap_cluster_info
+//	clusterTable      the per-cluster swap table of v6.18: the swap cache
+//	                  (folio per slot) and swap_cgroup ids
+//	mem.SwpEntry      swp_entry_t
+//
+// What a swap_map byte means (include/linux/swap.h):
+//
+//	0               free
+//	1..SwapMapMax   that many references (PTEs, shmem index entries)
+//	SwapMapBad      a bad page, or the header page: never allocated
+//	|SwapHasCache   a folio for the entry is in the swap cache, or a task
+//	                holds the entry pinned (swapcache_prepare)
+//	|CountContinued the count goes on in continuation pages
+//
+// A count above SwapMapMax is kept in digits: the map byte holds the
+// lowest (base SwapMapMax+1), each continuation page one more (base
+// SwapContMax+1), exactly as swap_count_continued() does it.
+//
+// Lock order (outermost first):
+//
+//	Core.swaponMutex
+//	  folio lock (mem.PGLocked)
+//	    Core.pcp[cpu].lock         percpu_swap_cluster.lock (local_lock)
+//	      cluster.lock             ci->lock
+//	        SwapInfo.lock          si->lock: the cluster lists only
+//	        Core.availLock         swap_avail_lock
+//	        SwapInfo.contLock      si->cont_lock
+//	  Core.swapLock                swap_lock
+//	    SwapInfo.lock
+//	    Core.availLock
+//
+// SwapInfo.lock may be taken before a cluster lock only with trylock
+// (isolateLockCluster), as in the kernel.
+//
+// A swap device stays usable while a task holds a reference from
+// GetSwapDevice (percpu_ref si->users); swapoff kills the reference,
+// waits for it to drain, and only then frees swap_map. Code that reads a
+// slot's state must hold that reference (seed 003).
+package swap

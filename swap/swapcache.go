@@ -1,0 +1,231 @@
+package swap
+
+import (
+	"fmt"
+	"time"
+
+	"uswap/ksync"
+	"uswap/mem"
+)
+
+// This file is the swap cache (mm/swap_state.c): folios indexed by swap
+// entry, kept in the per-cluster table under the cluster lock, as the
+// v6.18 swap table does. A folio in the swap cache has PGSwapCache set,
+// folio->swap = its entry, one reference held by the cache, and its slot's
+// map byte has SWAP_HAS_CACHE.
+
+// AddToSwapCache is add_to_swap_cache(): the folio is locked, not in the
+// swap cache, and the caller holds SWAP_HAS_CACHE on entry (from
+// FolioAllocSwap or SwapcachePrepare).
+func (c *Core) AddToSwapCache(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntry) error {
+	si := c.swapInfoOf(t, entry)
+	off := entry.Offset()
+	ci := si.lockCluster(t, off)
+	defer ci.lock.Unlock(t)
+	if si.swapMap[off]&SwapHasCache == 0 || ci.table == nil {
+		panic(fmt.Sprintf("swap: add_to_swap_cache(%v, %v) without SWAP_HAS_CACHE (map %#x)", folio, entry, si.swapMap[off]))
+	}
+	slot := &ci.table.folios[off%ClusterSize]
+	if *slot != nil {
+		return ErrExist
+	}
+	folio.RefAdd(t, 1)
+	folio.Flags.Set(t, mem.PGSwapCache)
+	folio.SetSwap(entry)
+	*slot = folio
+	c.Stats.CacheAdd.Inc(t)
+	return nil
+}
+
+// deleteFromSwapCacheLocked is __delete_from_swap_cache() followed by
+// put_swap_folio(), with the slot's cluster locked.
+func (si *SwapInfo) deleteFromSwapCacheLocked(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntry) {
+	off := entry.Offset()
+	ci := &si.clusters[off/ClusterSize]
+	slot := &ci.table.folios[off%ClusterSize]
+	if *slot != folio {
+		panic(fmt.Sprintf("swap: deleting %v from the swap cache at %v, which holds %v", folio, entry, *slot))
+	}
+	*slot = nil
+	folio.SetSwap(0)
+	folio.Flags.Clear(t, mem.PGSwapCache)
+	si.core.Stats.CacheDel.Inc(t)
+	si.swapEntryPutLocked(t, int32(off/ClusterSize), off, SwapHasCache)
+}
+
+// DeleteFromSwapCache is delete_from_swap_cache(): the folio is locked, in
+// the swap cache, and the caller holds a reference besides the cache's.
+// The slot loses SWAP_HAS_CACHE (and is freed if no PTE holds it).
+func (c *Core) DeleteFromSwapCache(t *ksync.Task, folio *mem.Folio) {
+	entry := folio.Swap()
+	si := c.swapInfoOf(t, entry)
+	ci := si.lockCluster(t, entry.Offset())
+	si.deleteFromSwapCacheLocked(t, folio, entry)
+	ci.lock.Unlock(t)
+	folio.RefSub(t, 1)
+}
+
+// DeleteFromSwapCacheFrozen is the swap half of __remove_mapping(): reclaim
+// froze the folio's refcount (the cache's reference included) and now
+// takes it out of the swap cache before freeing it.
+func (c *Core) DeleteFromSwapCacheFrozen(t *ksync.Task, folio *mem.Folio) {
+	entry := folio.Swap()
+	si := c.swapInfoOf(t, entry)
+	ci := si.lockCluster(t, entry.Offset())
+	si.deleteFromSwapCacheLocked(t, folio, entry)
+	ci.lock.Unlock(t)
+}
+
+// SwapCacheGetFolio is swap_cache_get_folio() without the readahead
+// statistics: the folio cached for entry, with a reference taken, or nil.
+// A folio whose refcount reclaim has frozen counts as absent.
+func (c *Core) SwapCacheGetFolio(t *ksync.Task, entry mem.SwpEntry) *mem.Folio {
+	si := c.swapInfoOf(t, entry)
+	off := entry.Offset()
+	ci := si.lockCluster(t, off)
+	var f *mem.Folio
+	if ci.table != nil {
+		f = ci.table.folios[off%ClusterSize]
+		if f != nil && !f.TryGet(t) {
+			f = nil
+		}
+	}
+	ci.lock.Unlock(t)
+	c.Stats.CacheFind.Inc(t)
+	if f != nil {
+		c.Stats.CacheHit.Inc(t)
+	}
+	return f
+}
+
+// swapCgroupRecord is swap_cgroup_record(): note which memory cgroup the
+// slot is charged to. The cluster is in use, so its table exists.
+func (si *SwapInfo) swapCgroupRecord(t *ksync.Task, offset uint64, id uint16) {
+	ci := si.lockCluster(t, offset)
+	ci.table.memcg[offset%ClusterSize] = id
+	ci.lock.Unlock(t)
+}
+
+// LookupSwapCgroupID is lookup_swap_cgroup_id(): the memory cgroup the
+// slot of entry is charged to, or 0.
+func (c *Core) LookupSwapCgroupID(t *ksync.Task, entry mem.SwpEntry) uint16 {
+	si := c.swapInfoOf(t, entry)
+	off := entry.Offset()
+	ci := si.lockCluster(t, off)
+	defer ci.lock.Unlock(t)
+	if ci.table == nil {
+		return 0
+	}
+	return ci.table.memcg[off%ClusterSize]
+}
+
+// FolioFreeSwap is folio_free_swap(): the folio is locked; if it is in the
+// swap cache, not under writeback, and no PTE or shmem entry refers to its
+// slot any more, delete it from the swap cache (freeing the slot) and mark
+// it dirty, since its only copy is now in memory.
+func (c *Core) FolioFreeSwap(t *ksync.Task, folio *mem.Folio) bool {
+	if !folioSwapcacheFreeable(t, folio) {
+		return false
+	}
+	entry := folio.Swap()
+	si := c.swapInfoOf(t, entry)
+	off := entry.Offset()
+	ci := si.lockCluster(t, off)
+	if si.swapMap[off] != SwapHasCache {
+		ci.lock.Unlock(t)
+		return false
+	}
+	si.deleteFromSwapCacheLocked(t, folio, entry)
+	ci.lock.Unlock(t)
+	folio.RefSub(t, 1)
+	folio.Flags.Set(t, mem.PGDirty)
+	return true
+}
+
+// folioSwapcacheFreeable is folio_swapcache_freeable().
+func folioSwapcacheFreeable(t *ksync.Task, folio *mem.Folio) bool {
+	fl := folio.Flags.Load(t)
+	return fl&(1<<mem.PGSwapCache) != 0 && fl&(1<<mem.PGWriteback) == 0
+}
+
+// __try_to_reclaim_swap() flags.
+const (
+	ttrsAnyway   = 1 << iota // reclaim the entry anyway if possible
+	ttrsUnmapped             // if no PTE maps the folio
+	ttrsFull                 // if swap is getting full
+	ttrsDirect               // free the slot directly
+)
+
+// tryToReclaimSwap is __try_to_reclaim_swap(): free the swap cache folio of
+// a slot that only the swap cache holds. The folio is only trylocked:
+// callers may hold other folio locks. It reports whether it freed it.
+func (si *SwapInfo) tryToReclaimSwap(t *ksync.Task, offset uint64, flags int) bool {
+	c := si.core
+	entry := mem.SwpEntryOf(si.typ, offset)
+	folio := c.SwapCacheGetFolio(t, entry)
+	if folio == nil {
+		return false
+	}
+	defer folio.Put(t)
+	if !folio.TryLock(t) {
+		return false
+	}
+	defer folio.Unlock(t)
+	// The folio may have left the swap cache before we locked it.
+	if !folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry {
+		return false
+	}
+	need := flags&ttrsAnyway != 0 ||
+		(flags&ttrsUnmapped != 0 && !folio.Mapped(t)) ||
+		(flags&ttrsFull != 0 && c.VMSwapFull(t))
+	if !need || !folioSwapcacheFreeable(t, folio) {
+		return false
+	}
+	// Only a slot held by nothing but the swap cache can be freed: no
+	// PTE refers to it and no pin is held.
+	ci := si.lockCluster(t, offset)
+	if si.swapMap[offset] != SwapHasCache {
+		ci.lock.Unlock(t)
+		return false
+	}
+	si.deleteFromSwapCacheLocked(t, folio, entry)
+	ci.lock.Unlock(t)
+	folio.RefSub(t, 1)
+	folio.Flags.Set(t, mem.PGDirty)
+	return true
+}
+
+// WaitSwapcache is the back-off of do_swap_page() when SwapcachePrepare
+// fails on the bypass path (seed 000): sleep on swapcache_wq for one tick
+// or until SwapcacheClear's caller wakes it.
+func (c *Core) WaitSwapcache(t *ksync.Task, pinned func() bool) {
+	c.swapcacheWQ.WaitTimeout(t, func() bool { return !pinned() }, time.Millisecond)
+}
+
+// WakeSwapcacheWaiters wakes swapcache_wq after a SwapcacheClear.
+func (c *Core) WakeSwapcacheWaiters(t *ksync.Task) {
+	if c.swapcacheWQ.Active(t) {
+		c.swapcacheWQ.WakeAll(t)
+	}
+}
+
+// ReadPage reads the page of entry from its device (swap_read_folio's
+// I/O): the caller holds a device reference.
+func (si *SwapInfo) ReadPage(t *ksync.Task, entry mem.SwpEntry, dst []byte) error {
+	if err := si.dev.ReadPage(t, entry.Offset(), dst); err != nil {
+		si.core.Stats.ReadErrors.Inc(t)
+		return fmt.Errorf("swap-in of %v from %s: %w", entry, si.name, err)
+	}
+	si.core.Stats.PswpIn.Inc(t)
+	return nil
+}
+
+// WritePage writes the page of entry to its device (swap_writepage's
+// I/O).
+func (si *SwapInfo) WritePage(t *ksync.Task, entry mem.SwpEntry, src []byte) error {
+	if err := si.dev.WritePage(t, entry.Offset(), src); err != nil {
+		return fmt.Errorf("swap-out of %v to %s: %w", entry, si.name, err)
+	}
+	si.core.Stats.PswpOut.Inc(t)
+	return nil
+}

@@ -1,0 +1,299 @@
+package swap
+
+import (
+	"fmt"
+
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/swapdev"
+)
+
+// NewCore makes an empty swap subsystem: no device is swapped on.
+func NewCore(cfg Config) *Core {
+	c := &Core{fixes: cfg.Fixes, accounting: cfg.Accounting, leastPriority: -1}
+	return c
+}
+
+// SwaponOptions are swapon(2)'s flags.
+type SwaponOptions struct {
+	// Prefer is SWAP_FLAG_PREFER: use Priority (0..32767). Otherwise
+	// the device gets the next automatic priority, below every other
+	// device (-2, -3, ...).
+	Prefer   bool
+	Priority int
+}
+
+// Swapon is sys_swapon(): read and check the swap header on page 0 of dev,
+// set up swap_map and the clusters, and make the device's slots available.
+func (c *Core) Swapon(t *ksync.Task, dev Device, opts SwaponOptions) (*SwapInfo, error) {
+	name := dev.Name()
+	if opts.Prefer && (opts.Priority < 0 || opts.Priority > 32767) {
+		return nil, fmt.Errorf("swapon %s: priority %d out of range 0..32767", name, opts.Priority)
+	}
+	page := make([]byte, swapdev.PageSize)
+	if err := dev.ReadPage(t, 0, page); err != nil {
+		return nil, fmt.Errorf("swapon %s: reading the swap header: %w", name, err)
+	}
+	hdr, err := swapdev.ParseHeader(page, dev.Pages())
+	if err != nil {
+		return nil, fmt.Errorf("swapon %s: %w", name, err)
+	}
+	maxPages := uint64(hdr.LastPage) + 1
+	if maxPages > mem.MaxSwapOffset {
+		maxPages = mem.MaxSwapOffset
+	}
+
+	c.swaponMutex.Lock(t)
+	defer c.swaponMutex.Unlock(t)
+
+	si, err := c.allocSwapInfo(t, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := si.setupSwapMapAndClusters(maxPages, hdr.BadPages); err != nil {
+		c.freeSwapInfo(t, si)
+		return nil, fmt.Errorf("swapon %s: %w", name, err)
+	}
+	si.dev = dev
+	c.enableSwapInfo(t, si, opts, dev.Synchronous())
+	return si, nil
+}
+
+// allocSwapInfo is alloc_swap_info(): take a free type slot.
+func (c *Core) allocSwapInfo(t *ksync.Task, name string) (*SwapInfo, error) {
+	c.swapLock.Lock(t)
+	defer c.swapLock.Unlock(t)
+	for typ := range c.info {
+		old := c.info[typ].Load(t)
+		if old != nil && old.flags.Load(t) != 0 {
+			continue
+		}
+		si := &SwapInfo{core: c, typ: typ, name: name}
+		si.flags.Init(swpUsed)
+		for _, l := range []*clusterList{&si.free, &si.nonfull, &si.frag, &si.full} {
+			l.init()
+		}
+		// The reference stays dead until enableSwapInfo: nobody may
+		// use the device before its maps exist.
+		si.users.Kill(t)
+		c.info[typ].Store(t, si)
+		return si, nil
+	}
+	return nil, fmt.Errorf("swapon %s: all %d swap types are in use", name, mem.MaxSwapfiles)
+}
+
+func (c *Core) freeSwapInfo(t *ksync.Task, si *SwapInfo) {
+	c.swapLock.Lock(t)
+	si.flags.Store(t, 0)
+	c.swapLock.Unlock(t)
+}
+
+// setupSwapMapAndClusters is setup_swap_map() and setup_clusters(): the
+// header page and bad pages are SWAP_MAP_BAD; clusters count them, and the
+// slots past the end of the device in the last cluster, as used.
+func (si *SwapInfo) setupSwapMapAndClusters(maxPages uint64, bad []uint32) error {
+	m := make([]uint8, maxPages)
+	m[0] = SwapMapBad
+	nrBad := uint64(0)
+	for _, b := range bad {
+		if b == 0 || uint64(b) >= maxPages {
+			return fmt.Errorf("bad page %d out of range 1..%d", b, maxPages-1)
+		}
+		if m[b] == 0 {
+			m[b] = SwapMapBad
+			nrBad++
+		}
+	}
+	good := maxPages - 1 - nrBad
+	if good == 0 {
+		return fmt.Errorf("empty swap area: %d pages, %d of them bad", maxPages, nrBad)
+	}
+	nclusters := (maxPages + ClusterSize - 1) / ClusterSize
+	clusters := make([]cluster, nclusters)
+	for i, b := range m {
+		if b != 0 {
+			clusters[i/ClusterSize].count++
+		}
+	}
+	for i := maxPages; i < nclusters*ClusterSize; i++ {
+		clusters[i/ClusterSize].count++
+	}
+	si.swapMap, si.clusters, si.max, si.pages = m, clusters, maxPages, good
+	for i := range clusters {
+		ci := &clusters[i]
+		ci.prev, ci.next = -1, -1
+		switch {
+		case ci.count == 0:
+			ci.flags = clusterFlagFree
+		case ci.count == ClusterSize:
+			ci.flags = clusterFlagFull
+		default:
+			ci.flags = clusterFlagNonfull
+		}
+		si.listAddTailLocked(si.listOf(ci.flags), int32(i))
+	}
+	return nil
+}
+
+// enableSwapInfo is enable_swap_info(): give the device its priority, make
+// it writable, put it on the active and available lists, and make its
+// reference live.
+func (c *Core) enableSwapInfo(t *ksync.Task, si *SwapInfo, opts SwaponOptions, sync bool) {
+	c.swapLock.Lock(t)
+	if opts.Prefer {
+		si.prio = opts.Priority
+	} else {
+		c.leastPriority--
+		si.prio = c.leastPriority
+	}
+	c.insertActiveLocked(si)
+	si.users.Resurrect(t)
+	c.setupSwapInfoLocked(t, si, sync)
+	c.swapLock.Unlock(t)
+}
+
+// setupSwapInfoLocked makes si writable and counts its free slots;
+// swapLock is held. Used by swapon and by a failed swapoff.
+func (c *Core) setupSwapInfoLocked(t *ksync.Task, si *SwapInfo, sync bool) {
+	si.lock.Lock(t)
+	fl := swpUsed | swpWriteOK
+	if sync {
+		fl |= swpSynchronous
+	}
+	si.flags.Store(t, fl)
+	free := int64(si.pages) - si.inuse.Load(t)
+	c.nrSwapPages.Add(t, free)
+	c.totalSwapPages.Add(t, int64(si.pages))
+	si.lock.Unlock(t)
+	c.addToAvail(t, si)
+}
+
+func (c *Core) insertActiveLocked(si *SwapInfo) {
+	i := 0
+	for i < len(c.active) && c.active[i].prio >= si.prio {
+		i++
+	}
+	c.active = append(c.active, nil)
+	copy(c.active[i+1:], c.active[i:])
+	c.active[i] = si
+}
+
+// Swapoff is sys_swapoff(): stop allocation on si, bring every page on it
+// back in with unuse (try_to_unuse), wait for the references that
+// GetSwapDevice gave out, and free the maps. If unuse fails the device is
+// put back and stays usable.
+func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
+	c.swapLock.Lock(t)
+	if si.flags.Load(t)&swpWriteOK == 0 || c.info[si.typ].Load(t) != si {
+		c.swapLock.Unlock(t)
+		return fmt.Errorf("swapoff %s: %w: not swapped on, or being swapped off", si.name, ErrBusy)
+	}
+	si.lock.Lock(t)
+	si.flags.Store(t, si.flags.Load(t)&^swpWriteOK)
+	si.lock.Unlock(t)
+	c.delFromAvail(t, si)
+	c.removeActiveLocked(t, si)
+	c.nrSwapPages.Add(t, -(int64(si.pages) - si.inuse.Load(t)))
+	c.totalSwapPages.Add(t, -int64(si.pages))
+	c.swapLock.Unlock(t)
+
+	c.flushPercpuSwapCluster(t, si)
+
+	err := c.tryToUnuse(t, si, unuse)
+	if err != nil {
+		c.reinsertSwapInfo(t, si)
+		return fmt.Errorf("swapoff %s: %w", si.name, err)
+	}
+
+	// Wait for everything that holds the device (get_swap_device, the
+	// allocator) to let go. The allocator always takes the reference;
+	// with the swap-device-ref fix reverted the swap-in paths do not,
+	// and nothing here waits for them.
+	si.users.Kill(t)
+	si.users.WaitForZero(t)
+
+	c.swaponMutex.Lock(t)
+	c.swapLock.Lock(t)
+	si.lock.Lock(t)
+	si.swapMap = nil
+	si.clusters = nil
+	si.max = 0
+	si.lock.Unlock(t)
+	si.contLock.Lock(t)
+	si.cont = nil
+	si.contLock.Unlock(t)
+	si.flags.Store(t, 0)
+	c.swapLock.Unlock(t)
+	c.swaponMutex.Unlock(t)
+	return nil
+}
+
+// tryToUnuse runs the users' walk and checks that it left nothing.
+func (c *Core) tryToUnuse(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
+	if unuse != nil {
+		if err := unuse.TryToUnuse(t, si); err != nil {
+			return err
+		}
+	}
+	if n := si.inuse.Load(t); n != 0 {
+		return fmt.Errorf("%w: %d slots still in use", ErrBusy, n)
+	}
+	return nil
+}
+
+// removeActiveLocked takes si off the active list and, like the kernel,
+// moves the automatic priorities of the devices below it up by one.
+func (c *Core) removeActiveLocked(t *ksync.Task, si *SwapInfo) {
+	for i, s := range c.active {
+		if s != si {
+			continue
+		}
+		c.active = append(c.active[:i], c.active[i+1:]...)
+		if si.prio < 0 {
+			c.availLock.Lock(t)
+			for _, below := range c.active[i:] {
+				below.prio++
+			}
+			sortAvailLocked(c.avail)
+			c.availLock.Unlock(t)
+			c.leastPriority++
+		}
+		return
+	}
+}
+
+func sortAvailLocked(a []*SwapInfo) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j].prio > a[j-1].prio; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
+// reinsertSwapInfo is reinsert_swap_info(): a swapoff failed; the device
+// goes back on the lists with its old priority.
+func (c *Core) reinsertSwapInfo(t *ksync.Task, si *SwapInfo) {
+	c.swapLock.Lock(t)
+	if si.prio < 0 {
+		// Its automatic priority is taken back from the end of
+		// the list.
+		c.leastPriority--
+		si.prio = c.leastPriority
+	}
+	c.insertActiveLocked(si)
+	c.setupSwapInfoLocked(t, si, si.dev.Synchronous())
+	c.swapLock.Unlock(t)
+}
+
+// flushPercpuSwapCluster is flush_percpu_swap_cluster(): no CPU may keep
+// allocating from si's clusters.
+func (c *Core) flushPercpuSwapCluster(t *ksync.Task, si *SwapInfo) {
+	for i := range c.pcp {
+		p := &c.pcp[i]
+		p.lock.Lock(t)
+		if p.si == si {
+			p.si, p.offset = nil, 0
+		}
+		p.lock.Unlock(t)
+	}
+}
