@@ -1,0 +1,300 @@
+package swap
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"uswap/ksync"
+	"uswap/mem"
+)
+
+// allocSlot allocates a slot on task t and turns its SWAP_HAS_CACHE into a
+// count of 1, as if a PTE took it and the cache folio went: a slot in use
+// that the audit accepts without a folio.
+func (r *rig) allocSlot(t *ksync.Task) mem.SwpEntry {
+	r.tb.Helper()
+	e := r.c.getSwapEntry(t)
+	if e == 0 {
+		r.tb.Fatal("getSwapEntry: no slot")
+	}
+	if err := r.c.SwapDuplicate(t, e); err != nil {
+		r.tb.Fatalf("SwapDuplicate(%v): %v", e, err)
+	}
+	r.c.PutSwapFolio(t, e)
+	return e
+}
+
+// lists says, for each cluster of si, which list it is on:
+// "nonfull frag free free".
+func (r *rig) lists(si *SwapInfo) string {
+	s := make([]string, len(si.clusters))
+	for i := range s {
+		s[i] = r.listOfCluster(si, i)
+	}
+	return strings.Join(s, " ")
+}
+
+// listOrder is the clusters of list l of si, head first.
+func listOrder(t *ksync.Task, si *SwapInfo, l *clusterList) []int32 {
+	si.lock.Lock(t)
+	defer si.lock.Unlock(t)
+	var out []int32
+	for idx := l.head; idx >= 0; idx = si.clusters[idx].next {
+		out = append(out, idx)
+	}
+	return out
+}
+
+// availNames is the available list, by device name.
+func (r *rig) availNames() string {
+	r.c.availLock.Lock(r.t)
+	defer r.c.availLock.Unlock(r.t)
+	var s []string
+	for _, si := range r.c.avail {
+		s = append(s, si.name)
+	}
+	return strings.Join(s, " ")
+}
+
+// TestClusterLists runs scripts of allocations, frees and per-CPU cluster
+// flushes on one 4-cluster device and checks, after every step, the slot
+// each allocation returned and the list every cluster is on, against the
+// transitions of cluster_alloc_swap_entry(), alloc_swap_scan_cluster(),
+// relocate_cluster(), partial_free_cluster() and free_cluster().
+func TestClusterLists(t *testing.T) {
+	type step struct {
+		op    string // "alloc N" (N allocations), "free OFF", "freerange A B", "flush"
+		want  uint64 // offset of the last allocation, for alloc
+		lists string // every cluster's list after the step
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"fresh device", []step{
+			{"", 0, "nonfull free free free"},
+		}},
+		{"first allocation takes the first free cluster", []step{
+			{"alloc 1", 512, "nonfull frag free free"},
+			{"alloc 1", 513, "nonfull frag free free"},
+		}},
+		{"filling a cluster moves it to full, then the next free one is taken", []step{
+			{"alloc 512", 1023, "nonfull full free free"},
+			{"alloc 1", 1024, "nonfull full frag free"},
+		}},
+		{"free clusters gone: nonfull, then frag, rotating", []step{
+			{"alloc 1", 512, "nonfull frag free free"},
+			{"flush", 0, "nonfull frag free free"},
+			{"alloc 1", 1024, "nonfull frag frag free"},
+			{"flush", 0, "nonfull frag frag free"},
+			{"alloc 1", 1536, "nonfull frag frag frag"},
+			{"flush", 0, "nonfull frag frag frag"},
+			// No free cluster: the nonfull one (the header's) is next.
+			{"alloc 1", 1, "frag frag frag frag"},
+			{"flush", 0, "frag frag frag frag"},
+			// Then the head of the frag list, cluster 1.
+			{"alloc 1", 513, "frag frag frag frag"},
+		}},
+		{"one slot freed in a full cluster: nonfull", []step{
+			{"alloc 512", 1023, "nonfull full free free"},
+			{"free 700", 0, "nonfull nonfull free free"},
+		}},
+		{"a frag cluster with a slot freed: nonfull", []step{
+			{"alloc 3", 514, "nonfull frag free free"},
+			{"free 513", 0, "nonfull nonfull free free"},
+		}},
+		{"every slot freed: free", []step{
+			{"alloc 512", 1023, "nonfull full free free"},
+			{"freerange 512 1024", 0, "nonfull free free free"},
+		}},
+		{"header cluster filled and emptied stays nonfull/full, never free", []step{
+			{"alloc 1536", 2047, "nonfull full full full"},
+			{"alloc 511", 511, "full full full full"},
+			{"freerange 1 512", 0, "nonfull full full full"},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, 1, 2048)
+			si := r.devs[0]
+			live := map[uint64]bool{}
+			for i, s := range tc.steps {
+				f := strings.Fields(s.op)
+				var last mem.SwpEntry
+				switch {
+				case len(f) == 0:
+				case f[0] == "alloc":
+					var n int
+					fmt.Sscan(f[1], &n)
+					for j := 0; j < n; j++ {
+						last = r.allocSlot(r.t)
+						if live[last.Offset()] {
+							t.Fatalf("step %d: slot %d handed out twice", i, last.Offset())
+						}
+						live[last.Offset()] = true
+					}
+					if last.Offset() != s.want {
+						t.Errorf("step %d (%s): last slot %d, want %d", i, s.op, last.Offset(), s.want)
+					}
+				case f[0] == "free":
+					var off uint64
+					fmt.Sscan(f[1], &off)
+					r.c.SwapFree(r.t, mem.SwpEntryOf(si.typ, off))
+					delete(live, off)
+				case f[0] == "freerange":
+					var a, b uint64
+					fmt.Sscan(f[1], &a)
+					fmt.Sscan(f[2], &b)
+					for off := a; off < b; off++ {
+						r.c.SwapFree(r.t, mem.SwpEntryOf(si.typ, off))
+						delete(live, off)
+					}
+				case f[0] == "flush":
+					r.c.flushPercpuSwapCluster(r.t, si)
+				default:
+					t.Fatalf("bad op %q", s.op)
+				}
+				if got := r.lists(si); got != s.lists {
+					t.Errorf("step %d (%s): lists %q, want %q", i, s.op, got, s.lists)
+				}
+				if got := si.InusePages(r.t); got != int64(len(live)) {
+					t.Errorf("step %d: inuse_pages %d, want %d", i, got, len(live))
+				}
+				r.audit()
+			}
+		})
+	}
+}
+
+// TestFragListRotation checks that a frag cluster that is tried is put at
+// the tail of the frag list (cluster_alloc_swap_entry rotates it).
+func TestFragListRotation(t *testing.T) {
+	r := newRig(t, 1, 2048)
+	si := r.devs[0]
+	for range 3 {
+		r.allocSlot(r.t)
+		r.c.flushPercpuSwapCluster(r.t, si)
+	}
+	r.allocSlot(r.t) // cluster 0, from nonfull
+	r.c.flushPercpuSwapCluster(r.t, si)
+	if got, want := fmt.Sprint(listOrder(r.t, si, &si.frag)), "[1 2 3 0]"; got != want {
+		t.Fatalf("frag list %s, want %s", got, want)
+	}
+	if e := r.allocSlot(r.t); e.Offset() != 513 {
+		t.Fatalf("allocation from frag got %d, want 513", e.Offset())
+	}
+	if got, want := fmt.Sprint(listOrder(r.t, si, &si.frag)), "[2 3 0 1]"; got != want {
+		t.Fatalf("frag list after one use %s, want %s", got, want)
+	}
+	if si.fragNr != 4 {
+		t.Fatalf("frag_cluster_nr %d, want 4", si.fragNr)
+	}
+	r.audit()
+}
+
+// TestFreeClusterDropsTable checks that a cluster in use has a swap table
+// and that free_cluster() drops it.
+func TestFreeClusterDropsTable(t *testing.T) {
+	r := newRig(t, 1, 2048)
+	si := r.devs[0]
+	if si.clusters[1].table != nil {
+		t.Fatal("a free cluster has a swap table")
+	}
+	e := r.allocSlot(r.t)
+	if e.Offset()/ClusterSize != 1 || si.clusters[1].table == nil {
+		t.Fatalf("slot %v: cluster 1 in use has no swap table", e)
+	}
+	r.c.SwapFree(r.t, e)
+	if si.clusters[1].table != nil || r.listOfCluster(si, 1) != "free" || si.clusters[1].count != 0 {
+		t.Fatalf("emptied cluster: table %p, list %s, count %d", si.clusters[1].table, r.listOfCluster(si, 1), si.clusters[1].count)
+	}
+	r.audit()
+}
+
+// TestPerCPUClusters checks that tasks on different CPUs allocate from
+// different clusters, each continuing in its own.
+func TestPerCPUClusters(t *testing.T) {
+	if ksync.NumCPU < 2 {
+		t.Skip("needs two per-CPU slots")
+	}
+	r := newRig(t, 1, 2048)
+	si := r.devs[0]
+	a, b := ksync.NewTask("a", 0), ksync.NewTask("b", 1)
+	got := []uint64{
+		r.allocSlot(a).Offset(), r.allocSlot(b).Offset(),
+		r.allocSlot(a).Offset(), r.allocSlot(b).Offset(),
+	}
+	if fmt.Sprint(got) != "[512 1024 513 1025]" {
+		t.Fatalf("a, b, a, b got slots %v, want [512 1024 513 1025]", got)
+	}
+	if l := r.lists(si); l != "nonfull frag frag free" {
+		t.Fatalf("lists %q", l)
+	}
+	r.audit()
+}
+
+// TestFullDevice fills a device: the next allocation fails cleanly with
+// ErrNoSwap, and one free makes the device available again.
+func TestFullDevice(t *testing.T) {
+	r := newRig(t, 4, 1024)
+	si := r.devs[0]
+	var entries []mem.SwpEntry
+	for range si.Pages() {
+		entries = append(entries, r.allocSlot(r.t))
+	}
+	if n := r.c.NrSwapPages(r.t); n != 0 {
+		t.Fatalf("nr_swap_pages %d on a full device", n)
+	}
+	if a := r.availNames(); a != "" {
+		t.Fatalf("full device still available: %q", a)
+	}
+	fails := r.c.Stats.AllocFail.Sum()
+	f := r.pool.Alloc(r.t)
+	f.Flags.Set(r.t, mem.PGSwapBacked)
+	f.Lock(r.t)
+	if _, err := r.c.FolioAllocSwap(r.t, f, nil); !errors.Is(err, ErrNoSwap) {
+		t.Fatalf("FolioAllocSwap on a full device: %v, want ErrNoSwap", err)
+	}
+	f.Unlock(r.t)
+	if f.Test(r.t, mem.PGSwapCache) || f.RefCount(r.t) != 1 {
+		t.Fatalf("failed allocation left the folio changed: flags %s ref %d", mem.FlagString(f.Flags.Load(r.t)), f.RefCount(r.t))
+	}
+	if got := r.c.Stats.AllocFail.Sum() - fails; got != 1 {
+		t.Fatalf("AllocFail grew by %d, want 1", got)
+	}
+	if l := r.lists(si); l != "full full" {
+		t.Fatalf("lists of a full device %q", l)
+	}
+	r.audit()
+
+	// One free: the device is back on the available list.
+	r.c.SwapFree(r.t, entries[100])
+	if a := r.availNames(); a != "zram0" {
+		t.Fatalf("available list after a free: %q", a)
+	}
+	if n := r.c.NrSwapPages(r.t); n != 1 {
+		t.Fatalf("nr_swap_pages %d, want 1", n)
+	}
+	f.Lock(r.t)
+	e, err := r.c.FolioAllocSwap(r.t, f, nil)
+	f.Unlock(r.t)
+	if err != nil || e != entries[100] {
+		t.Fatalf("allocation after a free: %v, %v; want %v", e, err, entries[100])
+	}
+	if r.mapByte(e) != SwapHasCache || r.c.NrSwapPages(r.t) != 0 {
+		t.Fatalf("map %#x, nr_swap_pages %d", r.mapByte(e), r.c.NrSwapPages(r.t))
+	}
+	r.audit()
+	r.dropCache(f) // frees entries[100] again
+	for i, e := range entries {
+		if i != 100 {
+			r.c.SwapFree(r.t, e)
+		}
+	}
+	if l := r.lists(si); l != "nonfull free" || si.InusePages(r.t) != 0 {
+		t.Fatalf("after freeing all: lists %q, inuse %d", l, si.InusePages(r.t))
+	}
+	r.audit()
+}
