@@ -51,6 +51,9 @@ func (c *Core) Audit(t *ksync.Task) []Violation {
 		if si.flags.Load(t)&swpWriteOK != 0 {
 			wantFree += int64(si.pages) - si.inuse.Load(t)
 			wantTotal += int64(si.pages)
+		} else {
+			// Being swapped off: its pages are taken away.
+			wantFree -= si.inuse.Load(t)
 		}
 		vs = append(vs, si.audit(t)...)
 	}

@@ -161,8 +161,10 @@ func (c *Core) setupSwapInfoLocked(t *ksync.Task, si *SwapInfo, sync bool) {
 		fl |= swpSynchronous
 	}
 	si.flags.Store(t, fl)
-	free := int64(si.pages) - si.inuse.Load(t)
-	c.nrSwapPages.Add(t, free)
+	// All pages, as _enable_swap_info() does: the slots in use were
+	// subtracted when they were allocated, or (after a failed swapoff)
+	// are still subtracted from the time swapoff took the pages away.
+	c.nrSwapPages.Add(t, int64(si.pages))
 	c.totalSwapPages.Add(t, int64(si.pages))
 	si.lock.Unlock(t)
 	c.addToAvail(t, si)
@@ -193,7 +195,11 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	si.lock.Unlock(t)
 	c.delFromAvail(t, si)
 	c.removeActiveLocked(t, si)
-	c.nrSwapPages.Add(t, -(int64(si.pages) - si.inuse.Load(t)))
+	// All pages, as the kernel does, not only the free ones: every slot
+	// that try_to_unuse frees from now on adds one back in
+	// swap_range_free(), and an allocation that raced with the clearing
+	// of SWP_WRITEOK has already taken its one away.
+	c.nrSwapPages.Add(t, -int64(si.pages))
 	c.totalSwapPages.Add(t, -int64(si.pages))
 	c.swapLock.Unlock(t)
 

@@ -64,6 +64,8 @@ type Core struct {
 	avail []*SwapInfo
 
 	// nrSwapPages is nr_swap_pages: free slots on all writable devices.
+	// A device being swapped off counts minus its slots in use: swapoff
+	// subtracts all its pages, and each slot freed meanwhile adds one.
 	nrSwapPages ksync.Int64
 
 	// pcp is percpu_swap_cluster: each CPU's current device and the next
