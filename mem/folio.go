@@ -22,9 +22,10 @@ const (
 	PGSwapBacked             // anonymous or shmem: backed by swap
 	PGReclaim                // reclaim wants it freed after writeback
 	PGHWPoison               // contents are lost (a swap-in read error)
+	PGReadahead              // brought in by swap readahead, not yet hit (PG_readahead)
 )
 
-var flagNames = [...]string{"locked", "referenced", "uptodate", "dirty", "lru", "active", "writeback", "swapcache", "swapbacked", "reclaim", "hwpoison"}
+var flagNames = [...]string{"locked", "referenced", "uptodate", "dirty", "lru", "active", "writeback", "swapcache", "swapbacked", "reclaim", "hwpoison", "readahead"}
 
 // Folio is struct folio for one 4 KiB frame.
 type Folio struct {
@@ -40,6 +41,24 @@ type Folio struct {
 	// enters or leaves the swap cache; stable while PGSwapCache is set
 	// and the folio is locked (or its swap cache slot's lock is held).
 	swap SwpEntry
+
+	// Mapping and Index are folio->mapping and folio->index: the owner
+	// of the folio (the mm layer's anon_vma, or a shmem file) and the
+	// page index in it (for anonymous memory, the virtual page number).
+	// Set by the owner while it owns the folio exclusively or holds the
+	// folio lock, before any PTE maps it; stable while the folio is
+	// mapped or locked; cleared when the frame is freed.
+	Mapping any
+	Index   uint64
+	// MemcgID is folio->memcg_data: the id of the memory cgroup the
+	// folio is charged to, 0 if none. Set once by whoever charges the
+	// folio, before the folio is on an LRU list or mapped; stable until
+	// the frame is freed (the release hook uncharges it).
+	MemcgID uint16
+	// LRUPrev and LRUNext link the folio into an LRU list by frame
+	// number (-1 ends the list): folio->lru. Guarded by the lock of the
+	// lruvec the folio is on (PGLRU set).
+	LRUPrev, LRUNext int32
 
 	pfn  uint32 // immutable
 	pool *Pool  // immutable

@@ -15,6 +15,29 @@ type Pool struct {
 	lock     ksync.SpinLock // zone->lock: guards freeList
 	freeList []uint32       // free frame numbers, a stack; guarded by lock
 	nrFree   ksync.Int64    // len(free), readable without lock (NR_FREE_PAGES)
+
+	// release is the owner's half of __folio_put(): called when a
+	// folio's refcount reaches zero, before its frame returns to the
+	// free list (take it off its LRU list, uncharge its cgroup). Set
+	// once by SetReleaseHook before the pool is shared; immutable after.
+	release func(t *ksync.Task, f *Folio)
+}
+
+// SetReleaseHook installs the function that __folio_put() calls for a
+// folio whose last reference is gone, before the frame is freed. It must
+// be called before the pool is shared. The hook runs in the context of
+// whoever dropped the last reference: it must not sleep.
+func (p *Pool) SetReleaseHook(fn func(t *ksync.Task, f *Folio)) { p.release = fn }
+
+// FreeFrozen frees a folio whose refcount the caller froze to zero
+// (RefFreeze) and which nothing else can reach any more: reclaim's
+// free_unref_folios after __remove_mapping. The folio must be unlocked
+// and out of the swap cache.
+func (p *Pool) FreeFrozen(t *ksync.Task, f *Folio) {
+	if v := f.refcount.Load(t); v != 0 {
+		panic(fmt.Sprintf("mem: FreeFrozen(%v) with refcount %d", f, v))
+	}
+	p.free(t, f)
 }
 
 // NewPool makes a pool of frames frames, all free.
@@ -67,6 +90,8 @@ func (p *Pool) Alloc(t *ksync.Task) *Folio {
 	f := &p.folios[pfn]
 	f.Flags.Init(0)
 	f.swap = 0
+	f.Mapping, f.Index, f.MemcgID = nil, 0, 0
+	f.LRUPrev, f.LRUNext = -1, -1
 	f.mapcount.Init(0)
 	f.refcount.Init(1)
 	return f
@@ -74,6 +99,10 @@ func (p *Pool) Alloc(t *ksync.Task) *Folio {
 
 // free returns a folio whose refcount reached zero to the free list.
 func (p *Pool) free(t *ksync.Task, f *Folio) {
+	if p.release != nil {
+		p.release(t, f)
+	}
+	f.Mapping, f.Index, f.MemcgID = nil, 0, 0
 	if fl := f.Flags.Load(t); fl&(1<<PGLocked|1<<PGSwapCache|1<<PGLRU|1<<PGWriteback) != 0 {
 		panic(fmt.Sprintf("mem: freeing %v with flags %s", f, FlagString(fl)))
 	}
