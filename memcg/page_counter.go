@@ -29,9 +29,11 @@ type PageCounter struct {
 	usage ksync.Int64
 	// max is the limit in pages: accessed atomically; written by SetMax.
 	max ksync.Int64
-	// watermark is the highest usage after a successful charge (the
-	// kernel's watermark, memory.max_usage_in_bytes / memory.peak):
-	// accessed atomically.
+	// watermark is the highest usage seen by a charge that passed this
+	// counter's limit (the kernel's watermark, memory.max_usage_in_bytes /
+	// memory.peak), so never above max (a lowered max aside). As in the
+	// kernel it is raised before the ancestors are checked, so it may
+	// count a charge that an ancestor then refused. Accessed atomically.
 	watermark ksync.Int64
 	// failcnt counts charges that failed at this counter: accessed
 	// atomically (a data_race increment in the kernel).
@@ -114,6 +116,7 @@ func (c *PageCounter) Charge(t *ksync.Task, n int64) {
 // can both see the sum over the limit and both fail, where one could
 // have succeeded; but no charge that succeeds leaves a counter above its
 // limit (a concurrent SetMax aside, which is checked there).
+// Watermarks are raised level by level as the walk passes them.
 func (c *PageCounter) TryCharge(t *ksync.Task, n int64) (failed *PageCounter, ok bool) {
 	for p := c; p != nil; p = p.parent {
 		v := p.usage.Add(t, n)
