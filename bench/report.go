@@ -1,0 +1,147 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Phase is the fill or one pass: pages visited, time taken, rate.
+type Phase struct {
+	Seconds   float64 `json:"seconds"`
+	PagesPerS float64 `json:"pages_per_s"`
+}
+
+func newPhase(pages uint64, d time.Duration) Phase {
+	s := d.Seconds()
+	if s <= 0 {
+		s = 1e-9
+	}
+	return Phase{Seconds: s, PagesPerS: float64(pages) / s}
+}
+
+// Quantile is one point of the latency distribution.
+type Quantile struct {
+	Percentile float64 `json:"percentile"` // 0..100
+	Nanos      int64   `json:"ns"`
+}
+
+// Latency summarizes the per-visit durations of every pass (a visit that
+// faults includes the whole fault).
+type Latency struct {
+	Count uint64     `json:"count"`
+	Mean  float64    `json:"mean_ns"`
+	Min   int64      `json:"min_ns"`
+	P50   int64      `json:"p50_ns"`
+	P90   int64      `json:"p90_ns"`
+	P99   int64      `json:"p99_ns"`
+	P999  int64      `json:"p99_9_ns"`
+	Max   int64      `json:"max_ns"`
+	Curve []Quantile `json:"curve"` // for plots: 0, 50, 75, ..., 99.999, 100
+}
+
+// curvePercentiles are the points of Latency.Curve.
+var curvePercentiles = []float64{0, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100}
+
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	l := Latency{
+		Count: uint64(h.TotalCount()), Mean: h.Mean(), Min: h.Min(), Max: h.Max(),
+		P50: h.ValueAtQuantile(50), P90: h.ValueAtQuantile(90),
+		P99: h.ValueAtQuantile(99), P999: h.ValueAtQuantile(99.9),
+	}
+	for _, p := range curvePercentiles {
+		l.Curve = append(l.Curve, Quantile{p, h.ValueAtQuantile(p)})
+	}
+	return l
+}
+
+// Report is one engine's run.
+type Report struct {
+	Engine    string      `json:"engine"`
+	Kernel    string      `json:"kernel,omitempty"` // uname -r, kernel engine only
+	Options   Options     `json:"options"`
+	Pages     uint64      `json:"pages"`
+	Fill      Phase       `json:"fill"`
+	Passes    []Phase     `json:"passes"`
+	PagesPerS float64     `json:"pages_per_s"` // median pass rate
+	Corrupt   uint64      `json:"corrupt"`
+	Latency   Latency     `json:"latency"`
+	Counters  Counters    `json:"counters"`
+	Device    DeviceStats `json:"device"`
+}
+
+// ResultLine is usemem's last line:
+//
+//	result pages_per_s=68814 pages=262144 threads=1 access=seq write=0 pattern=mixed corrupt=0
+func (r *Report) ResultLine() string {
+	w := 0
+	if r.Options.Write {
+		w = 1
+	}
+	return fmt.Sprintf("result pages_per_s=%.0f pages=%d threads=%d access=%s write=%d pattern=%s corrupt=%d",
+		r.PagesPerS, r.Pages, r.Options.Threads, r.Options.Access(), w, r.Options.Pattern, r.Corrupt)
+}
+
+// WriteText prints the report as usemem and kernel-baseline do, with the
+// engine, counters, device and latency lines before the result line,
+// which comes last.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "fill pages=%d seconds=%.3f pages_per_s=%.0f\n", r.Pages, r.Fill.Seconds, r.Fill.PagesPerS)
+	for k, p := range r.Passes {
+		fmt.Fprintf(&b, "pass %d seconds=%.3f pages_per_s=%.0f\n", k, p.Seconds, p.PagesPerS)
+	}
+	fmt.Fprintf(&b, "%s\n", r.EngineLine())
+	c := r.Counters
+	fmt.Fprintf(&b, "vmstat pswpin=%d pswpout=%d swap_ra=%d swap_ra_hit=%d pgfault=%d pgmajfault=%d\n",
+		c.Pswpin, c.Pswpout, c.SwapRa, c.SwapRaHit, c.Pgfault, c.Pgmajfault)
+	d := r.Device
+	if d.Kind == DeviceRAM {
+		fmt.Fprintf(&b, "mm_stat orig_data_size=%d compr_data_size=%d mem_used_total=%d mem_limit=%d mem_used_max=%d same_pages=%d pages_compacted=%d huge_pages=%d ratio=%.2f\n",
+			d.OrigDataSize, d.ComprDataSize, d.MemUsedTotal, d.MemLimit, d.MemUsedMax, d.SamePages, d.PagesCompacted, d.HugePages, ratio(d.OrigDataSize, d.MemUsedTotal))
+	}
+	l := r.Latency
+	fmt.Fprintf(&b, "latency_us count=%d mean=%.2f p50=%.2f p90=%.2f p99=%.2f p99.9=%.2f max=%.2f\n",
+		l.Count, l.Mean/1e3, us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max))
+	fmt.Fprintf(&b, "%s\n", r.ResultLine())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// EngineLine names the engine and its set-up, like kernel-baseline's
+// last line.
+func (r *Report) EngineLine() string {
+	dev := r.Device.Name
+	if r.Device.Kind == DeviceRAM {
+		dev += " comp=" + r.Device.Comp
+	}
+	s := fmt.Sprintf("engine=%s device=%s limit_mib=%d size_mib=%d", r.Engine, dev, r.Options.LimitMiB, r.Options.SizeMiB)
+	if r.Kernel != "" {
+		s += " kernel=" + r.Kernel
+	}
+	if r.Options.PageCluster >= 0 {
+		s += fmt.Sprintf(" page_cluster=%d", r.Options.PageCluster)
+	}
+	return s
+}
+
+// WriteJSON writes the report as one indented JSON object.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func us(ns int64) float64 { return float64(ns) / 1e3 }
+
+func ratio(a, b uint64) float64 {
+	if b == 0 {
+		return math.NaN()
+	}
+	return float64(a) / float64(b)
+}
