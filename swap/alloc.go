@@ -225,7 +225,7 @@ func (si *SwapInfo) clusterAllocRange(t *ksync.Task, ci *cluster, offset uint64,
 		return false
 	}
 	if ci.table == nil {
-		ci.table = new(clusterTable)
+		ci.table = si.allocClusterTable(t)
 	}
 	si.swapMap[offset] = usage
 	ci.count++

@@ -203,13 +203,27 @@ func TestFreeClusterDropsTable(t *testing.T) {
 		t.Fatal("a free cluster has a swap table")
 	}
 	e := r.allocSlot(r.t)
-	if e.Offset()/ClusterSize != 1 || si.clusters[1].table == nil {
+	tab := si.clusters[1].table
+	if e.Offset()/ClusterSize != 1 || tab == nil {
 		t.Fatalf("slot %v: cluster 1 in use has no swap table", e)
 	}
+	si.swapCgroupRecord(r.t, e.Offset(), 7)
 	r.c.SwapFree(r.t, e)
 	if si.clusters[1].table != nil || r.listOfCluster(si, 1) != "free" || si.clusters[1].count != 0 {
 		t.Fatalf("emptied cluster: table %p, list %s, count %d", si.clusters[1].table, r.listOfCluster(si, 1), si.clusters[1].count)
 	}
+	// The dropped table is kept as the spare, clean, and the next
+	// cluster that comes into use gets it.
+	if sp := si.spareTable.Load(r.t); sp != tab || *sp != (clusterTable{}) {
+		t.Fatalf("spare table %p (want %p), clean %v", sp, tab, sp != nil && *sp == (clusterTable{}))
+	}
+	r.audit()
+	r.c.flushPercpuSwapCluster(r.t, si)
+	e = r.allocSlot(r.t)
+	if si.clusters[e.Offset()/ClusterSize].table != tab || si.spareTable.Load(r.t) != nil {
+		t.Fatalf("slot %v: the spare table was not reused", e)
+	}
+	r.c.SwapFree(r.t, e)
 	r.audit()
 }
 

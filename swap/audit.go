@@ -175,6 +175,9 @@ func (si *SwapInfo) audit(t *ksync.Task) []Violation {
 		}
 		ci.lock.Unlock(t)
 	}
+	if tab := si.spareTable.Load(t); tab != nil && *tab != (clusterTable{}) {
+		add(1, dev, "the spare swap table is not clean")
+	}
 	if frag != fragNr {
 		add(1, dev, "frag_cluster_nr %d, %d clusters on the frag list", fragNr, frag)
 	}

@@ -138,8 +138,27 @@ func (si *SwapInfo) freeCluster(t *ksync.Task, idx int32) {
 	if ci.count != 0 {
 		panic(fmt.Sprintf("swap: freeing cluster %d with count %d", idx, ci.count))
 	}
+	si.freeClusterTable(t, ci.table)
 	ci.table = nil
 	si.moveCluster(t, idx, clusterFlagFree)
+}
+
+// allocClusterTable gives a cluster coming into use its swap table: the
+// spare one if there is one, else a new one. Every slot of it is clean.
+func (si *SwapInfo) allocClusterTable(t *ksync.Task) *clusterTable {
+	if tab := si.spareTable.Swap(t, nil); tab != nil {
+		return tab
+	}
+	return new(clusterTable)
+}
+
+// freeClusterTable keeps the table of a cluster that became free as the
+// spare, if there is none. It is clean: swapEntriesFree cleared each
+// slot's cgroup id and found no swap cache folio.
+func (si *SwapInfo) freeClusterTable(t *ksync.Task, tab *clusterTable) {
+	if tab != nil {
+		si.spareTable.CompareAndSwap(t, nil, tab)
+	}
 }
 
 // partialFreeCluster is partial_free_cluster(): a slot of a locked cluster
