@@ -127,7 +127,9 @@ func TestConcurrentChargeUncharge(t0 *testing.T) {
 // Remove sees a charge and refuses, or the chargers see the cgroup
 // dying and back off; nothing is left charged either way.
 func TestRemoveRacesCharge(t0 *testing.T) {
-	for round := range 4 {
+	totalRefused := 0
+	defer func() { t0.Logf("Remove refused %d time(s) in all", totalRefused) }()
+	for round := range 10 {
 		t := ksync.NewTask("remover", 0)
 		root := NewRoot(V2)
 		a := mustChild(t0, t, root, "a")
@@ -151,8 +153,10 @@ func TestRemoveRacesCharge(t0 *testing.T) {
 						}
 						return
 					}
-					charges.Add(1)
 					Uncharge(t, leaf, 1)
+					if charges.Add(1)%16 == 0 {
+						ksync.CondResched(t)
+					}
 				}
 			}()
 		}
@@ -179,9 +183,7 @@ func TestRemoveRacesCharge(t0 *testing.T) {
 		if u := usage(t, a); u != 0 {
 			t0.Fatalf("round %d: a usage %d after Remove", round, u)
 		}
-		if round == 0 {
-			t0.Logf("Remove refused %d time(s) before it succeeded", refused)
-		}
+		totalRefused += refused
 	}
 }
 
