@@ -1,0 +1,168 @@
+package explore
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"io"
+	"strings"
+
+	"uswap/sched"
+)
+
+// Broken says which invariant the failing run broke and with which
+// objects: the check's violations, or the panic with what it means for
+// the scenario and where in the engine it happened.
+func (r *Report) Broken() string {
+	f := r.Result.Failure
+	if f == nil {
+		return "nothing: the run did not fail"
+	}
+	switch f.Kind {
+	case sched.Panic:
+		s := f.Message
+		if site := panicSite(f.Stack); site != "" {
+			s += " at " + site
+		}
+		if r.PanicMeans != "" {
+			s = r.PanicMeans + ": " + s
+		}
+		return s
+	case sched.CheckFailed:
+		return f.Message
+	}
+	return f.String()
+}
+
+// panicSite is the engine function, file and line where a task's stack
+// says it panicked: the first frame after the panic that is not the Go
+// runtime.
+func panicSite(stack string) string {
+	lines := strings.Split(stack, "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "panic(") {
+			continue
+		}
+		for j := i + 2; j+1 < len(lines); j += 2 {
+			fn := lines[j]
+			if strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "panic(") {
+				continue
+			}
+			if k := strings.LastIndex(fn, "("); k > 0 {
+				fn = fn[:k]
+			}
+			if k := strings.LastIndex(fn, "/"); k >= 0 {
+				fn = fn[k+1:]
+			}
+			file := strings.TrimSpace(lines[j+1])
+			if k := strings.LastIndex(file, " +0x"); k >= 0 {
+				file = file[:k]
+			}
+			if k := strings.LastIndex(file, "/"); k >= 0 {
+				file = file[k+1:]
+			}
+			return fn + " " + file
+		}
+	}
+	return ""
+}
+
+// ReplayCommand is the command line that replays the report's run.
+func (r *Report) ReplayCommand() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "uswap explore --scenario %s", r.Scenario.Name)
+	for _, f := range r.Fixes.Reverted() {
+		fmt.Fprintf(&b, " --revert %s", f)
+	}
+	fmt.Fprintf(&b, " --replay '%s'", r.Choices)
+	return b.String()
+}
+
+// header is the report's lines above the trace.
+func (r *Report) header() []string {
+	sc := r.Scenario
+	where := "fixes reverted: " + reverted(r.Fixes)
+	if sc.Seed != "" {
+		where = "seed thread " + sc.Seed + "; " + where
+	}
+	how := "strategy " + r.Strategy
+	switch {
+	case r.Strategy == "replay":
+	case strings.HasPrefix(r.Strategy, "dfs"):
+		how += fmt.Sprintf(", run %d", r.Run)
+	default:
+		how += fmt.Sprintf(", seed %d (run %d)", r.Seed, r.Run)
+	}
+	return []string{
+		fmt.Sprintf("FAILURE in scenario %s (%s)", sc.Name, where),
+		"  " + how,
+		"  choices  " + r.Choices,
+		"  replay   " + r.ReplayCommand(),
+		"  broken   " + r.Broken(),
+	}
+}
+
+func reverted(fx interface{ Reverted() []string }) string {
+	n := fx.Reverted()
+	if len(n) == 0 {
+		return "none"
+	}
+	return strings.Join(n, ", ")
+}
+
+// View is the part of a trace worth drawing: from the main task's first
+// spawn on (the setup before it is one task working alone).
+func View(r sched.Result) sched.Result {
+	for i := range r.Trace {
+		if r.Trace[i].Kind == sched.EvSpawn {
+			r.Trace = r.Trace[i:]
+			return r
+		}
+	}
+	return r
+}
+
+// WriteReport writes the report for a terminal: the header, then the
+// trace as columns, one per task (sched.FormatColumns), then the failure.
+func WriteReport(w io.Writer, r *Report) error {
+	var b bytes.Buffer
+	for _, l := range r.header() {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	v := View(r.Result)
+	if hidden := len(r.Result.Trace) - len(v.Trace); hidden > 0 {
+		fmt.Fprintf(&b, "(setup: %d events of the main task not shown)\n", hidden)
+	}
+	if err := sched.FormatColumns(v, &b); err != nil {
+		return err
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// WriteHTML writes the report as a self-contained HTML page: the header,
+// then sched.WriteHTML's timeline with one lane per task.
+func WriteHTML(w io.Writer, r *Report) error {
+	var page bytes.Buffer
+	if err := sched.WriteHTML(View(r.Result), &page); err != nil {
+		return err
+	}
+	var head strings.Builder
+	head.WriteString(`<div style="background:#eef;border:1px solid #99a;padding:8px;margin-bottom:1em;white-space:pre-wrap">`)
+	for _, l := range r.header() {
+		head.WriteString(html.EscapeString(l))
+		head.WriteByte('\n')
+	}
+	if r.Scenario.Doc != "" {
+		head.WriteString("\n")
+		head.WriteString(html.EscapeString(r.Scenario.Doc))
+	}
+	head.WriteString("</div>\n")
+	s := page.String()
+	s = strings.Replace(s, "<title>uswap trace</title>", "<title>uswap explore: "+html.EscapeString(r.Scenario.Name)+"</title>", 1)
+	s = strings.Replace(s, "<body>\n", "<body>\n"+head.String(), 1)
+	_, err := io.WriteString(w, s)
+	return err
+}

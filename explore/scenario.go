@@ -1,0 +1,124 @@
+package explore
+
+import (
+	"fmt"
+	"strings"
+
+	"uswap/fixes"
+	"uswap/ksync"
+)
+
+// Scenario is one race, written as a user of the engine.
+type Scenario struct {
+	// Name is what --scenario takes.
+	Name string
+	// Seed is the seed thread the race comes from ("000", "003", "004"),
+	// or "" for a race from the kernel's later history.
+	Seed string
+	// Fix is the switch (fixes.Names) that closes the race; "" if the
+	// engine always runs the fixed code.
+	Fix string
+	// Commit names the kernel commit of the fix.
+	Commit string
+	// Doc describes the race, with its CPU1/CPU2 diagram.
+	Doc string
+	// MaxSteps caps a run (a livelock beyond it); 0 means 100,000.
+	MaxSteps int
+	// Setup builds one instance with the given fixes. It runs on the
+	// scheduler's main task, before any other task exists.
+	Setup func(t *ksync.Task, fx fixes.Set) (*Instance, error)
+}
+
+// Instance is one run of a scenario: what Setup built.
+type Instance struct {
+	// Tasks are spawned in order by the main task, which then returns.
+	Tasks []Task
+	// Check runs after every task returned, at quiescence, on a task of
+	// its own. It holds the scenario's assertions and the audit; a
+	// *Violations error names the invariants that broke.
+	Check func(t *ksync.Task) error
+	// Names names objects in traces ("PTL", "pte"); others get their
+	// type's name. Looked up, never iterated.
+	Names map[any]string
+	// PanicMeans says what a panic in a task means for this scenario (for
+	// example which invariant of DESIGN.md a nil swap_map breaks).
+	PanicMeans string
+}
+
+// Task is one racing task of an Instance.
+type Task struct {
+	Name string
+	CPU  int
+	Fn   func(t *ksync.Task)
+}
+
+// Violation is one broken invariant with the objects involved.
+type Violation struct {
+	Invariant int // DESIGN.md's number; 0 for a scenario's own assertion
+	Object    string
+	Problem   string
+}
+
+func (v Violation) String() string {
+	if v.Invariant == 0 {
+		return fmt.Sprintf("%s: %s", v.Object, v.Problem)
+	}
+	return fmt.Sprintf("invariant %d: %s: %s", v.Invariant, v.Object, v.Problem)
+}
+
+// Violations is the error a check returns.
+type Violations []Violation
+
+func (vs Violations) Error() string {
+	var s []string
+	for _, v := range vs {
+		s = append(s, v.String())
+	}
+	return strings.Join(s, "; ")
+}
+
+// Err returns vs as an error, or nil if it is empty.
+func (vs Violations) Err() error {
+	if len(vs) == 0 {
+		return nil
+	}
+	return vs
+}
+
+// registry is the ordered list of scenarios; scenario files add to it in
+// init functions through register, and Scenarios sorts nothing: the
+// order is the files' init order (alphabetical by file name), which is
+// deterministic.
+var registry []*Scenario
+
+func register(s *Scenario) {
+	for _, o := range registry {
+		if o.Name == s.Name {
+			panic("explore: scenario " + s.Name + " registered twice")
+		}
+	}
+	registry = append(registry, s)
+}
+
+// Scenarios lists every scenario in registration order.
+func Scenarios() []*Scenario { return append([]*Scenario(nil), registry...) }
+
+// Names lists the scenarios' names in registration order.
+func Names() []string {
+	var n []string
+	for _, s := range registry {
+		n = append(n, s.Name)
+	}
+	return n
+}
+
+// Lookup finds a scenario by name; an unknown name is an error listing
+// the known ones.
+func Lookup(name string) (*Scenario, error) {
+	for _, s := range registry {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(Names(), ", "))
+}

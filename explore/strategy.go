@@ -1,0 +1,104 @@
+package explore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"uswap/sched"
+)
+
+// Kind is a search strategy.
+type Kind uint8
+
+const (
+	Random Kind = iota + 1 // sched.Random: a uniform random walk
+	PCT                    // sched.PCT with Spec.Param = depth
+	DFS                    // sched.DFS with Spec.Param = preemption bound
+)
+
+// Spec names a strategy and its parameter, as on the command line:
+// "random", "pct:D" (depth D >= 1, default 3), "dfs:B" (at most B
+// preemptions per schedule, default 2).
+type Spec struct {
+	Kind  Kind
+	Param int
+}
+
+func (s Spec) String() string {
+	switch s.Kind {
+	case Random:
+		return "random"
+	case PCT:
+		return fmt.Sprintf("pct:%d", s.Param)
+	case DFS:
+		return fmt.Sprintf("dfs:%d", s.Param)
+	}
+	return "strategy?"
+}
+
+// ParseSpec parses a strategy spec.
+func ParseSpec(s string) (Spec, error) {
+	name, arg, hasArg := strings.Cut(strings.TrimSpace(s), ":")
+	var sp Spec
+	switch strings.ToLower(name) {
+	case "random":
+		if hasArg {
+			return Spec{}, fmt.Errorf("strategy %q: random takes no parameter", s)
+		}
+		return Spec{Kind: Random}, nil
+	case "pct":
+		sp = Spec{Kind: PCT, Param: 3}
+	case "dfs":
+		sp = Spec{Kind: DFS, Param: 2}
+	default:
+		return Spec{}, fmt.Errorf("unknown strategy %q (known: random, pct:D, dfs:B)", s)
+	}
+	if hasArg {
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 0 || (sp.Kind == PCT && n < 1) || n > 64 {
+			return Spec{}, fmt.Errorf("strategy %q: bad parameter %q", s, arg)
+		}
+		sp.Param = n
+	}
+	return sp, nil
+}
+
+// MustSpec is ParseSpec for constants; it panics on an error.
+func MustSpec(s string) Spec {
+	sp, err := ParseSpec(s)
+	if err != nil {
+		panic(err)
+	}
+	return sp
+}
+
+// skipSetup hides from a strategy the decisions taken while only the main
+// task exists (the scenario's setup, where there is nothing to choose):
+// it answers them itself and shifts Decision.Index for the rest, so that
+// PCT's change points and DFS's path cover only the racing part. The
+// choices recorded by the scheduler are unchanged, so Replay needs no
+// such wrapper.
+type skipSetup struct {
+	inner sched.Strategy
+	base  int // decisions answered before the first spawn; -1 until then
+	dec   sched.Decision
+}
+
+func newSkipSetup(inner sched.Strategy) *skipSetup { return &skipSetup{inner: inner, base: -1} }
+
+func (s *skipSetup) Spawned(id int) {
+	s.inner.Spawned(id)
+}
+
+func (s *skipSetup) Pick(d *sched.Decision) int {
+	if s.base < 0 {
+		if len(d.Runnable) == 1 && d.Runnable[0] == 0 {
+			return 0
+		}
+		s.base = d.Index
+	}
+	s.dec = *d
+	s.dec.Index -= s.base
+	return s.inner.Pick(&s.dec)
+}
