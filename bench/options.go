@@ -26,19 +26,19 @@ const (
 // Options is one benchmark's work and set-up: usemem's flags plus the
 // limit, device and engine that kernel-baseline sets up around it.
 type Options struct {
-	SizeMiB     uint64 `json:"size_mib"`    // working set (usemem -s)
-	LimitMiB    uint64 `json:"limit_mib"`   // memory cgroup limit (kernel-baseline -l)
-	Passes      int    `json:"passes"`      // usemem -p
-	Threads     int    `json:"threads"`     // usemem -t
-	Random      bool   `json:"random"`      // usemem -r
-	Write       bool   `json:"write"`       // usemem -w
-	Pattern     string `json:"pattern"`     // usemem -P: mixed, zero or random
-	Comp        string `json:"comp"`        // compressor of the RAM device (kernel-baseline -c)
-	Device      string `json:"device"`      // DeviceRAM or DeviceFile
-	DevicePath  string `json:"device_path"` // the swap file for DeviceFile
+	SizeMiB     uint64 `json:"size_mib"`     // working set (usemem -s)
+	LimitMiB    uint64 `json:"limit_mib"`    // memory cgroup limit (kernel-baseline -l)
+	Passes      int    `json:"passes"`       // usemem -p
+	Threads     int    `json:"threads"`      // usemem -t
+	Random      bool   `json:"random"`       // usemem -r
+	Write       bool   `json:"write"`        // usemem -w
+	Pattern     string `json:"pattern"`      // usemem -P: mixed, zero or random
+	Comp        string `json:"comp"`         // compressor of the RAM device (kernel-baseline -c)
+	Device      string `json:"device"`       // DeviceRAM or DeviceFile
+	DevicePath  string `json:"device_path"`  // the swap file for DeviceFile
 	PageCluster int    `json:"page_cluster"` // readahead: 2^n pages (vm.page-cluster); -1 leaves the default
-	Engine      string `json:"engine"`      // "uswap" or "kernel"
-	Progress    bool   `json:"progress"`    // draw a progress bar on standard error
+	Engine      string `json:"engine"`       // "uswap" or "kernel"
+	Progress    bool   `json:"progress"`     // draw a progress bar on standard error
 }
 
 // DefaultOptions are usemem's and kernel-baseline's defaults.

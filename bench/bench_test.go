@@ -1,0 +1,345 @@
+package bench
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"uswap/workload"
+)
+
+// TestMain serves the kernel engine's child when re-executed by it.
+func TestMain(m *testing.M) {
+	if os.Getenv("USWAP_BENCH_CHILD") == "1" {
+		if err := ServeChild(os.Stdin, os.Stdout, nil); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// sliceMemory is a plain in-memory Memory: the working set in a byte
+// slice, no swap. It records every visit per goroutine-independent page
+// and can corrupt one page after the fill.
+type sliceMemory struct {
+	mem     []byte
+	pattern workload.Pattern
+	corrupt int64 // page whose first word is damaged after fill, or -1
+
+	mu     sync.Mutex
+	visits []uint64 // visit order (meaningful with one thread)
+	counts []int
+}
+
+func newSliceMemory(t *testing.T, opts Options, corrupt int64) *sliceMemory {
+	t.Helper()
+	p, err := workload.ParsePattern(opts.Pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sliceMemory{mem: make([]byte, opts.Pages()*PageSize), pattern: p, corrupt: corrupt, counts: make([]int, opts.Pages())}
+}
+
+func (m *sliceMemory) Fill(i uint64) error {
+	workload.FillPage(m.mem[i*PageSize:(i+1)*PageSize], i, m.pattern)
+	if int64(i) == m.corrupt {
+		m.mem[i*PageSize] ^= 0x80
+	}
+	return nil
+}
+
+func (m *sliceMemory) Visit(i uint64, write bool) (bool, error) {
+	p := m.mem[i*PageSize:]
+	ok := binary.LittleEndian.Uint64(p) == i
+	if write {
+		p[8] ^= 1
+	}
+	m.mu.Lock()
+	m.visits = append(m.visits, i)
+	m.counts[i]++
+	m.mu.Unlock()
+	return ok, nil
+}
+
+func (m *sliceMemory) Counters() Counters  { return Counters{} }
+func (m *sliceMemory) Device() DeviceStats { return DeviceStats{Kind: DeviceRAM, Name: "slice"} }
+
+func smallOpts() Options {
+	o := DefaultOptions()
+	o.SizeMiB, o.LimitMiB, o.Passes = 2, 1, 3
+	return o
+}
+
+// usememOrderC compiles a harness around usemem.c's own splitmix64 and
+// its main()'s shuffle and thread split (copied from usemem.c) and
+// returns, per thread, the page order it prints.
+func usememOrderC(t *testing.T, pages uint64, random bool, threads int) [][]uint64 {
+	t.Helper()
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skipf("gcc not found: %v", err)
+	}
+	src, err := filepath.Abs("../../shared/bench/usemem.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("usemem.c not found: %v", err)
+	}
+	dir := t.TempDir()
+	harness := fmt.Sprintf(`#define main usemem_main
+#include %q
+#undef main
+int main(int argc, char **argv) {
+	uint64_t pages = strtoull(argv[1], 0, 10); int rnd = atoi(argv[2]), threads = atoi(argv[3]);
+	uint64_t *order = malloc(pages * sizeof *order);
+	for (uint64_t i = 0; i < pages; i++)
+		order[i] = i;
+	if (rnd) {
+		uint64_t s = 42;
+		for (uint64_t i = pages - 1; i > 0; i--) {
+			uint64_t k = splitmix64(&s) %% (i + 1), t = order[i];
+			order[i] = order[k];
+			order[k] = t;
+		}
+	}
+	for (int t = 0; t < threads; t++) {
+		for (uint64_t k = pages * t / threads; k < pages * (t + 1) / threads; k++)
+			printf("%%llu ", (unsigned long long)order[k]);
+		printf("\n");
+	}
+	return 0;
+}
+`, src)
+	if err := os.WriteFile(filepath.Join(dir, "h.c"), []byte(harness), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "h")
+	if out, err := exec.Command(gcc, "-O1", "-pthread", "-o", bin, filepath.Join(dir, "h.c")).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	r := "0"
+	if random {
+		r = "1"
+	}
+	out, err := exec.Command(bin, fmt.Sprint(pages), r, fmt.Sprint(threads)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts [][]uint64
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		var part []uint64
+		for _, f := range strings.Fields(line) {
+			var v uint64
+			fmt.Sscan(f, &v)
+			part = append(part, v)
+		}
+		parts = append(parts, part)
+	}
+	return parts
+}
+
+func TestOrderMatchesUsememC(t *testing.T) {
+	for _, random := range []bool{false, true} {
+		for threads := 1; threads <= 3; threads++ {
+			const pages = 1000
+			want := usememOrderC(t, pages, random, threads)
+			order := Order(pages, random)
+			for th := 0; th < threads; th++ {
+				if got := Split(order, th, threads); !slices.Equal(got, want[th]) {
+					t.Errorf("random=%v threads=%d thread %d: order differs from usemem.c's", random, threads, th)
+				}
+			}
+		}
+	}
+}
+
+// TestRunVisitOrder checks that one thread's visits follow Order exactly
+// on every pass, and that with several threads every page is visited
+// once per pass.
+func TestRunVisitOrder(t *testing.T) {
+	for _, random := range []bool{false, true} {
+		for threads := 1; threads <= 3; threads++ {
+			o := smallOpts()
+			o.Random, o.Threads = random, threads
+			mem := newSliceMemory(t, o, -1)
+			rep, err := RunOn(mem, o, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Corrupt != 0 {
+				t.Fatalf("corrupt=%d on a clean memory", rep.Corrupt)
+			}
+			for i, c := range mem.counts {
+				if c != o.Passes {
+					t.Fatalf("random=%v threads=%d: page %d visited %d times, want %d", random, threads, i, c, o.Passes)
+				}
+			}
+			if threads == 1 {
+				order := Order(o.Pages(), random)
+				want := slices.Concat(order, order, order)
+				if !slices.Equal(mem.visits, want) {
+					t.Fatalf("random=%v: visit order differs from Order", random)
+				}
+			}
+			if rep.Latency.Count != uint64(o.Passes)*o.Pages() {
+				t.Errorf("latency count %d, want %d", rep.Latency.Count, uint64(o.Passes)*o.Pages())
+			}
+		}
+	}
+}
+
+func TestWriteFlipsBit(t *testing.T) {
+	o := smallOpts()
+	o.Write, o.Passes = true, 1
+	mem := newSliceMemory(t, o, -1)
+	if _, err := RunOn(mem, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	page := make([]byte, PageSize)
+	for _, i := range []uint64{0, 7, o.Pages() - 1} {
+		workload.FillPage(page, i, workload.Mixed)
+		if got := mem.mem[i*PageSize+8]; got != page[8]^1 {
+			t.Errorf("page %d byte 8 = %#x, want %#x", i, got, page[8]^1)
+		}
+	}
+}
+
+func TestCorruptDetected(t *testing.T) {
+	o := smallOpts()
+	o.Threads = 2
+	rep, err := RunOn(newSliceMemory(t, o, 123), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Corrupt != uint64(o.Passes) {
+		t.Fatalf("corrupt=%d, want one per pass (%d)", rep.Corrupt, o.Passes)
+	}
+	if !strings.HasSuffix(rep.ResultLine(), fmt.Sprintf("corrupt=%d", o.Passes)) {
+		t.Fatalf("result line %q", rep.ResultLine())
+	}
+}
+
+// resultRE is the reference's result line.
+var resultRE = regexp.MustCompile(`^result pages_per_s=\d+ pages=\d+ threads=\d+ access=(seq|random) write=[01] pattern=(mixed|zero|random) corrupt=\d+$`)
+
+func TestResultLine(t *testing.T) {
+	rep := &Report{Options: smallOpts(), Pages: 262144, PagesPerS: 68814.4}
+	want := "result pages_per_s=68814 pages=262144 threads=1 access=seq write=0 pattern=mixed corrupt=0"
+	if got := rep.ResultLine(); got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	rep.Options.Random, rep.Options.Write, rep.Options.Threads, rep.Options.Pattern, rep.Corrupt = true, true, 2, "zero", 3
+	want = "result pages_per_s=68814 pages=262144 threads=2 access=random write=1 pattern=zero corrupt=3"
+	if got := rep.ResultLine(); got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	var b strings.Builder
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if last := lines[len(lines)-1]; !resultRE.MatchString(last) {
+		t.Fatalf("last line %q is not a result line", last)
+	}
+}
+
+func TestMedianRate(t *testing.T) {
+	ph := func(r ...float64) []Phase {
+		var p []Phase
+		for _, x := range r {
+			p = append(p, Phase{PagesPerS: x})
+		}
+		return p
+	}
+	if got := medianRate(ph(3, 1, 2)); got != 2 {
+		t.Errorf("median of 3,1,2 = %v", got)
+	}
+	if got := medianRate(ph(4, 1)); got != 4 { // usemem: rate[passes/2] after sorting
+		t.Errorf("median of 4,1 = %v, want 4", got)
+	}
+}
+
+func TestPlot(t *testing.T) {
+	o := smallOpts()
+	a, err := RunOn(newSliceMemory(t, o, -1), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Engine = "kernel"
+	b := *a
+	b.Engine = "uswap"
+	path := filepath.Join(t.TempDir(), "p.png")
+	if err := Plot(path, a, &b); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "\x89PNG") {
+		t.Fatal("not a PNG")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, mod := range []func(*Options){
+		func(o *Options) { o.SizeMiB = 0 },
+		func(o *Options) { o.Threads = 0 },
+		func(o *Options) { o.Threads = 65 },
+		func(o *Options) { o.Passes = 0 },
+		func(o *Options) { o.Pattern = "ones" },
+		func(o *Options) { o.Comp = "gzip" },
+		func(o *Options) { o.Device = "tape" },
+		func(o *Options) { o.Device = DeviceFile },
+		func(o *Options) { o.Engine = "bsd" },
+	} {
+		o := DefaultOptions()
+		mod(&o)
+		if o.Validate() == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+	if err := DefaultOptions().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKernelEngine runs a short bench on the kernel's swap, where root,
+// zram and a memory cgroup exist.
+func TestKernelEngine(t *testing.T) {
+	if err := KernelAvailable(); err != nil {
+		t.Skipf("kernel engine unavailable: %v", err)
+	}
+	for _, random := range []bool{false, true} {
+		o := DefaultOptions()
+		o.SizeMiB, o.LimitMiB, o.Passes, o.Threads, o.Random, o.Engine = 32, 16, 2, 2, random, "kernel"
+		e := &KernelEngine{ChildCommand: []string{os.Args[0]}, ChildEnv: []string{"USWAP_BENCH_CHILD=1"}}
+		rep, err := Run(e, o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s\n%s", rep.EngineLine(), rep.ResultLine())
+		if rep.Corrupt != 0 {
+			t.Fatalf("corrupt=%d", rep.Corrupt)
+		}
+		if rep.Counters.Pswpin == 0 || rep.Counters.Pgmajfault == 0 {
+			t.Errorf("no swap-ins in a 32 MiB working set limited to 16 MiB: %+v", rep.Counters)
+		}
+		if rep.Device.Kind != DeviceRAM || rep.Device.Comp != "lz4" {
+			t.Errorf("device %+v", rep.Device)
+		}
+		if _, err := os.Stat(filepath.Join(cgroupV1Memory, fmt.Sprintf("uswap-bench-%d", os.Getpid()))); err == nil {
+			t.Error("the memory cgroup was not removed")
+		}
+	}
+}
