@@ -214,13 +214,13 @@ func TestFreeClusterDropsTable(t *testing.T) {
 	}
 	// The dropped table is kept as the spare, clean, and the next
 	// cluster that comes into use gets it.
-	if sp := si.spareTable.Load(r.t); sp != tab || *sp != (clusterTable{}) {
+	if sp := r.c.pcp[r.t.CPU()].spareTable.Load(r.t); sp != tab || *sp != (clusterTable{}) {
 		t.Fatalf("spare table %p (want %p), clean %v", sp, tab, sp != nil && *sp == (clusterTable{}))
 	}
 	r.audit()
 	r.c.flushPercpuSwapCluster(r.t, si)
 	e = r.allocSlot(r.t)
-	if si.clusters[e.Offset()/ClusterSize].table != tab || si.spareTable.Load(r.t) != nil {
+	if si.clusters[e.Offset()/ClusterSize].table != tab || r.c.pcp[r.t.CPU()].spareTable.Load(r.t) != nil {
 		t.Fatalf("slot %v: the spare table was not reused", e)
 	}
 	r.c.SwapFree(r.t, e)

@@ -63,6 +63,11 @@ func (c *Core) Audit(t *ksync.Task) []Violation {
 	if got := c.totalSwapPages.Load(t); got != wantTotal {
 		add(1, "swap core", "total_swap_pages %d, devices have %d slots", got, wantTotal)
 	}
+	for cpu := range c.pcp {
+		if tab := c.pcp[cpu].spareTable.Load(t); tab != nil && *tab != (clusterTable{}) {
+			add(1, fmt.Sprintf("CPU %d", cpu), "the spare swap table is not clean")
+		}
+	}
 	c.availLock.Lock(t)
 	seen := map[*SwapInfo]bool{}
 	for i, si := range c.avail {
@@ -174,9 +179,6 @@ func (si *SwapInfo) audit(t *ksync.Task) []Violation {
 			add(1, obj, "free cluster keeps its swap table")
 		}
 		ci.lock.Unlock(t)
-	}
-	if tab := si.spareTable.Load(t); tab != nil && *tab != (clusterTable{}) {
-		add(1, dev, "the spare swap table is not clean")
 	}
 	if frag != fragNr {
 		add(1, dev, "frag_cluster_nr %d, %d clusters on the frag list", fragNr, frag)

@@ -144,20 +144,20 @@ func (si *SwapInfo) freeCluster(t *ksync.Task, idx int32) {
 }
 
 // allocClusterTable gives a cluster coming into use its swap table: the
-// spare one if there is one, else a new one. Every slot of it is clean.
+// CPU's spare one if there is one, else a new one. Every slot of it is clean.
 func (si *SwapInfo) allocClusterTable(t *ksync.Task) *clusterTable {
-	if tab := si.spareTable.Swap(t, nil); tab != nil {
+	if tab := si.core.pcp[t.CPU()].spareTable.Swap(t, nil); tab != nil {
 		return tab
 	}
 	return new(clusterTable)
 }
 
 // freeClusterTable keeps the table of a cluster that became free as the
-// spare, if there is none. It is clean: swapEntriesFree cleared each
+// CPU's spare, if it has none. It is clean: swapEntriesFree cleared each
 // slot's cgroup id and found no swap cache folio.
 func (si *SwapInfo) freeClusterTable(t *ksync.Task, tab *clusterTable) {
 	if tab != nil {
-		si.spareTable.CompareAndSwap(t, nil, tab)
+		si.core.pcp[t.CPU()].spareTable.CompareAndSwap(t, nil, tab)
 	}
 }
 

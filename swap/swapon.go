@@ -228,7 +228,6 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	si.contLock.Lock(t)
 	si.cont = nil
 	si.contLock.Unlock(t)
-	si.spareTable.Store(t, nil)
 	si.flags.Store(t, 0)
 	c.swapLock.Unlock(t)
 	c.swaponMutex.Unlock(t)

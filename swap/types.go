@@ -126,21 +126,15 @@ type SwapInfo struct {
 	clusters []cluster
 
 	// lock is si->lock: it guards the cluster lists and fragNr.
-	lock    ksync.SpinLock
-	free    clusterList // free_clusters
-	nonfull clusterList // nonfull_clusters[0]
-	frag    clusterList // frag_clusters[0]
-	full    clusterList // full_clusters
-	fragNr  int         // frag_cluster_nr[0]
-	inuse   ksync.Int64 // inuse_pages: changes under a cluster lock
-	// spareTable is one clean swap table kept back from a cluster that
-	// became free, for the next cluster that comes into use (what the
-	// kernel's swap table kmem_cache does for it): without it a slot
-	// allocated and freed in an otherwise empty cluster allocates and
-	// drops a 5 KiB table every time. Accessed atomically.
-	spareTable ksync.Pointer[clusterTable]
-	users      ksync.LiveRef
-	contLock   ksync.SpinLock // cont_lock: guards cont
+	lock     ksync.SpinLock
+	free     clusterList // free_clusters
+	nonfull  clusterList // nonfull_clusters[0]
+	frag     clusterList // frag_clusters[0]
+	full     clusterList // full_clusters
+	fragNr   int         // frag_cluster_nr[0]
+	inuse    ksync.Int64 // inuse_pages: changes under a cluster lock
+	users    ksync.LiveRef
+	contLock ksync.SpinLock // cont_lock: guards cont
 	// cont holds the count continuation pages: for each page of swap_map
 	// (contPageSize bytes) that has any, the list of digit pages, lowest
 	// digit first. Guarded by contLock, with the slot's cluster lock held.
@@ -186,5 +180,12 @@ type pcpSlot struct {
 	lock   ksync.SpinLock
 	si     *SwapInfo
 	offset uint64
-	_      [32]byte
+	// spareTable is one clean swap table kept back from a cluster that
+	// became free on this CPU, for the next cluster that comes into use
+	// here (what the kernel's swap table kmem_cache does for it):
+	// without it a slot allocated and freed in an otherwise empty
+	// cluster allocates and drops a 5 KiB table every time. Accessed
+	// atomically (a free may run on any CPU).
+	spareTable ksync.Pointer[clusterTable]
+	_          [24]byte
 }
