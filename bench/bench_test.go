@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -340,6 +341,30 @@ func TestKernelEngine(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(cgroupV1Memory, fmt.Sprintf("uswap-bench-%d", os.Getpid()))); err == nil {
 			t.Error("the memory cgroup was not removed")
+		}
+	}
+}
+
+func TestReportJSON(t *testing.T) {
+	o := smallOpts()
+	rep, err := RunOn(newSliceMemory(t, o, -1), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := rep.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal([]byte(b.String()), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.ResultLine() != rep.ResultLine() || len(back.Passes) != o.Passes || back.Latency.P99 != rep.Latency.P99 {
+		t.Fatalf("JSON round trip: %s vs %s", back.ResultLine(), rep.ResultLine())
+	}
+	for _, key := range []string{`"pswpin"`, `"swap_ra_hit"`, `"pgmajfault"`, `"compr_data_size"`, `"p99_ns"`, `"pages_per_s"`} {
+		if !strings.Contains(b.String(), key) {
+			t.Errorf("JSON lacks %s", key)
 		}
 	}
 }
