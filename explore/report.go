@@ -93,8 +93,12 @@ func (r *Report) header() []string {
 	default:
 		how += fmt.Sprintf(", seed %d (run %d)", r.Seed, r.Run)
 	}
+	title := "FAILURE in scenario"
+	if r.Result.Failure == nil {
+		title = "REPLAY (no failure) of scenario"
+	}
 	return []string{
-		fmt.Sprintf("FAILURE in scenario %s (%s)", sc.Name, where),
+		fmt.Sprintf("%s %s (%s)", title, sc.Name, where),
 		"  " + how,
 		"  choices  " + r.Choices,
 		"  replay   " + r.ReplayCommand(),

@@ -1,0 +1,269 @@
+package explore
+
+import (
+	"bytes"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"uswap/fixes"
+	"uswap/sched"
+)
+
+func TestChoicesRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		choices []int
+		enc     string
+	}{
+		{nil, ""},
+		{[]int{0}, "0"},
+		{[]int{0, 0, 0, 1, 2, 2}, "0*3.1.2*2"},
+		{append(slices.Repeat([]int{0}, 40), 11, 35), "0*14.b.z"},
+	} {
+		if got := EncodeChoices(tc.choices); got != tc.enc {
+			t.Errorf("EncodeChoices(%v) = %q, want %q", tc.choices, got, tc.enc)
+		}
+		got, err := DecodeChoices(tc.enc)
+		if err != nil || !slices.Equal(got, tc.choices) {
+			t.Errorf("DecodeChoices(%q) = %v, %v; want %v", tc.enc, got, err, tc.choices)
+		}
+	}
+	for _, bad := range []string{"x!", "1*0", "1*", "-1", "1..2"} {
+		if _, err := DecodeChoices(bad); err == nil {
+			t.Errorf("DecodeChoices(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseSpec(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // "" for an error
+	}{
+		{"random", "random"}, {"pct", "pct:3"}, {"pct:5", "pct:5"}, {"dfs", "dfs:2"},
+		{"dfs:0", "dfs:0"}, {"PCT:2", "pct:2"},
+		{"pct:0", ""}, {"random:3", ""}, {"dfs:x", ""}, {"bfs", ""}, {"", ""},
+	} {
+		sp, err := ParseSpec(tc.in)
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("ParseSpec(%q) = %v, want an error", tc.in, sp)
+		case tc.want != "" && (err != nil || sp.String() != tc.want):
+			t.Errorf("ParseSpec(%q) = %v, %v; want %s", tc.in, sp, err, tc.want)
+		}
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	if len(Scenarios()) == 0 {
+		t.Fatal("no scenarios")
+	}
+	known := fixes.Names()
+	for _, s := range Scenarios() {
+		if s.Fix != "" && !slices.Contains(known, s.Fix) {
+			t.Errorf("scenario %s: unknown fix %q", s.Name, s.Fix)
+		}
+		if got, err := Lookup(s.Name); err != nil || got != s {
+			t.Errorf("Lookup(%s) = %v, %v", s.Name, got, err)
+		}
+	}
+	if _, err := Lookup("nope"); err == nil || !strings.Contains(err.Error(), Scenarios()[0].Name) {
+		t.Errorf("Lookup(nope) = %v, want an error listing the scenarios", err)
+	}
+}
+
+// budget is how many schedules a strategy may take, with seed 1, to find
+// a scenario's race with its fix reverted. Random walks are not listed
+// for races that need one task to run a long stretch alone (see
+// TestRandomWalkReach).
+type budget struct {
+	spec string
+	runs int
+}
+
+var findBudgets = map[string][]budget{
+	"swapoff-free": {{"pct:2", 2000}, {"pct:3", 2000}, {"dfs:1", 500}, {"dfs:2", 10000}},
+}
+
+// holdBudgets are the CI-sized runs with every fix on.
+var holdBudgets = []budget{{"random", 1500}, {"pct:2", 1000}, {"pct:3", 1500}, {"dfs:1", 3000}}
+
+func revertedFix(t *testing.T, s *Scenario) fixes.Set {
+	t.Helper()
+	fx := fixes.All()
+	if s.Fix != "" {
+		var err error
+		if fx, err = fx.Revert(s.Fix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fx
+}
+
+func TestFoundWithFixReverted(t *testing.T) {
+	for _, s := range Scenarios() {
+		if s.Fix == "" {
+			continue
+		}
+		for _, b := range findBudgets[s.Name] {
+			t.Run(s.Name+"/"+b.spec, func(t *testing.T) {
+				o, err := Explore(Config{Scenario: s, Fixes: revertedFix(t, s), Strategy: MustSpec(b.spec), Runs: b.runs, Seed: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o.Failure == nil {
+					t.Fatalf("no failure in %d runs (exhausted %v)", o.Runs, o.Exhausted)
+				}
+				f := o.Failure.Result.Failure
+				if f == nil {
+					t.Fatalf("run %d failed, its replay did not", o.Failure.Run)
+				}
+				if f.Kind == sched.Livelock || f.Kind == sched.Deadlock {
+					t.Fatalf("found a %v, not the race: %v", f.Kind, f)
+				}
+				t.Logf("found on run %d: %s", o.Runs, o.Failure.Broken())
+			})
+		}
+	}
+}
+
+func TestNothingWithFixOn(t *testing.T) {
+	for _, s := range Scenarios() {
+		for _, b := range holdBudgets {
+			t.Run(s.Name+"/"+b.spec, func(t *testing.T) {
+				runs := b.runs
+				if testing.Short() {
+					runs /= 10
+				}
+				o, err := Explore(Config{Scenario: s, Fixes: fixes.All(), Strategy: MustSpec(b.spec), Runs: runs, Seed: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o.Failure != nil {
+					var buf bytes.Buffer
+					WriteReport(&buf, o.Failure)
+					t.Fatalf("failure with every fix on:\n%s", buf.String())
+				}
+			})
+		}
+	}
+}
+
+// firstFailure finds the scenario's race with its first budget.
+func firstFailure(t *testing.T, s *Scenario) *Report {
+	t.Helper()
+	b := findBudgets[s.Name][0]
+	o, err := Explore(Config{Scenario: s, Fixes: revertedFix(t, s), Strategy: MustSpec(b.spec), Runs: b.runs, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Failure == nil {
+		t.Fatalf("%s: no failure with %s", s.Name, b.spec)
+	}
+	return o.Failure
+}
+
+func formatted(t *testing.T, r *Report) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteReport(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestReplayExact(t *testing.T) {
+	for _, s := range Scenarios() {
+		if len(findBudgets[s.Name]) == 0 {
+			continue
+		}
+		t.Run(s.Name, func(t *testing.T) {
+			found := firstFailure(t, s)
+			choices, err := DecodeChoices(found.Choices)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The report's trace is the replay's; replay again under
+			// one and two Ps, and compare the traces byte for byte.
+			want := View(found.Result)
+			var traces []string
+			for _, procs := range []int{1, 2, 1, 8} {
+				prev := runtime.GOMAXPROCS(procs)
+				rep, err := Replay(s, revertedFix(t, s), choices)
+				runtime.GOMAXPROCS(prev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Choices != found.Choices {
+					t.Fatalf("GOMAXPROCS %d: replay took other choices", procs)
+				}
+				var a, b bytes.Buffer
+				sched.FormatColumns(want, &a)
+				sched.FormatColumns(View(rep.Result), &b)
+				if a.String() != b.String() {
+					t.Fatalf("GOMAXPROCS %d: replay differs:\n%s\n---\n%s", procs, a.String(), b.String())
+				}
+				rep.Strategy, rep.Seed, rep.Run = found.Strategy, found.Seed, found.Run
+				traces = append(traces, formatted(t, rep))
+			}
+			for _, tr := range traces[1:] {
+				if tr != traces[0] {
+					t.Fatal("reports differ across GOMAXPROCS")
+				}
+			}
+			if traces[0] != formatted(t, found) {
+				t.Fatal("the replay's report differs from the exploration's")
+			}
+			var h bytes.Buffer
+			if err := WriteHTML(&h, found); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"<title>uswap explore: " + s.Name, "FAILURE in scenario", s.Fix, "zap[1]"} {
+				if s.Name == "swapoff-free" && !strings.Contains(h.String(), want) {
+					t.Errorf("HTML lacks %q", want)
+				}
+			}
+		})
+	}
+}
+
+// TestExplorationDeterministic: the same seed finds the same schedule
+// whatever GOMAXPROCS is.
+func TestExplorationDeterministic(t *testing.T) {
+	s := Scenarios()[0]
+	var got []string
+	for _, procs := range []int{1, 4} {
+		prev := runtime.GOMAXPROCS(procs)
+		o, err := Explore(Config{Scenario: s, Fixes: revertedFix(t, s), Strategy: MustSpec("pct:3"), Runs: 2000, Seed: 7})
+		runtime.GOMAXPROCS(prev)
+		if err != nil || o.Failure == nil {
+			t.Fatalf("GOMAXPROCS %d: %v, failure %v", procs, err, o.Failure)
+		}
+		got = append(got, o.Failure.Choices)
+	}
+	if got[0] != got[1] {
+		t.Fatalf("different schedules: %s vs %s", got[0], got[1])
+	}
+}
+
+// TestRandomWalkReach documents the random walk's reach on the scenarios
+// it is not budgeted for: it runs and must not report anything but the
+// race (a livelock or a deadlock would be a bug of the scenario).
+func TestRandomWalkReach(t *testing.T) {
+	for _, s := range Scenarios() {
+		if s.Fix == "" {
+			continue
+		}
+		o, err := Explore(Config{Scenario: s, Fixes: revertedFix(t, s), Strategy: MustSpec("random"), Runs: 1000, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Failure != nil {
+			if k := o.Failure.Result.Failure.Kind; k == sched.Livelock || k == sched.Deadlock {
+				t.Fatalf("%s: %v", s.Name, o.Failure.Result.Failure)
+			}
+		}
+		t.Logf("%s: random walk, %d runs: found %v", s.Name, o.Runs, o.Failure != nil)
+	}
+}
