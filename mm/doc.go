@@ -1,0 +1,50 @@
+// Package mm is uswap's memory manager for anonymous memory: address
+// spaces with software page tables, the page-fault paths, fork, munmap
+// and exit, the reverse map, reclaim and swapoff's try_to_unuse. It
+// stands for mm/memory.c, mm/rmap.c, mm/vmscan.c, the swap-in half of
+// mm/swap_state.c and the unuse half of mm/swapfile.c (Linux v6.15).
+//
+// Go types and their kernel counterparts:
+//
+//	Node        struct pglist_data plus the mm globals: the frame pool, the
+//	            swap core, the memcg hierarchy, kswapd, mmlist, vm_event
+//	            counters (VMStat) and the vm sysctls (Config)
+//	lruvec      struct lruvec: the anon LRU lists of one memory cgroup
+//	MM          struct mm_struct: mmap_lock, VMAs, the page table
+//	vma         struct vm_area_struct (anonymous private mappings)
+//	anonVMA     struct anon_vma: one per lineage of forks (see rmap.go)
+//	pteTable    a leaf page table with its split PTE lock (ptl)
+//	pte         pte_t: none, present, a swap entry or a swapin-error marker
+//
+// Lock order (outermost first):
+//
+//	MM.mmapLock                 mmap_lock (rwsem)
+//	  folio lock                PG_locked (bit lock, sleeps)
+//	    anonVMA.rwsem           anon_vma->rwsem (reclaim only trylocks it)
+//	      MM.pageTableLock      page_table_lock: upper-level allocation
+//	      pteTable.ptl          the split PTE lock (spinlock)
+//	        swap cluster lock   (FolioFreeSwap, SwapFree, SwapDuplicate,
+//	                            FreeSwapAndCache, which only trylocks folios)
+//	        lruvec.lock         (the release hook of a last folio_put)
+//	          Pool.lock         (zone->lock)
+//	Node.mmlistLock             mmlist_lock: taken alone
+//	Node.lruvecsLock            taken alone
+//
+// The PTL of two page tables is taken nested only by fork (the child's,
+// which nobody else can reach yet, inside the parent's). A task never
+// holds a PTL or a lruvec lock while it sleeps, allocates a frame,
+// charges a cgroup or does I/O.
+//
+// References: every present PTE holds one folio reference and one map
+// count; the swap cache holds one reference; LRU membership holds none
+// (as in the kernel). Reclaim isolates a folio from its LRU list with
+// TryGet under the lruvec lock and skips folios whose count is zero:
+// those are being freed, and the pool's release hook (__folio_put) takes
+// them off the list under the same lock.
+//
+// Every fault path takes a device reference (GetSwapDevice) before it
+// touches swap state and re-checks the PTE under the PTL after any sleep
+// (pte_same). The races the seeds describe are drawn above the code that
+// prevents them: do_swap_page's synchronous path (seed 000, fault_swap.go)
+// and the device reference (seed 003, the swap core's GetSwapDevice).
+package mm

@@ -1,0 +1,211 @@
+package mm
+
+import (
+	"errors"
+	"fmt"
+
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/memcg"
+	"uswap/swap"
+)
+
+// doSwapPage is do_swap_page() (Linux v6.12+): a fault on a swap PTE.
+// mmapLock is held for reading. A nil return means "retry the access".
+func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64, orig pte, write bool) error {
+	n := m.node
+	core := n.core
+	entry := pteToSwpEntry(orig)
+
+	// get_swap_device(): from here on swapoff cannot free the device's
+	// maps under us (seed 003).
+	si := core.GetSwapDevice(t, entry)
+	if si == nil {
+		// Swapped off under us: try_to_unuse replaced the PTE, or will.
+		return nil
+	}
+	defer core.PutSwapDevice(t, si)
+
+	folio := n.swapCacheGetFolio(t, entry, v, addr)
+	swapcache := folio != nil
+	needClearCache := false
+	// The pin is dropped on every way out, after the PTE is set or the
+	// fault given up (the kernel's "out:" label).
+	defer func() {
+		if needClearCache {
+			core.SwapcacheClear(t, si, entry)
+			core.WakeSwapcacheWaiters(t)
+		}
+	}()
+
+	if folio == nil {
+		if si.Synchronous(t) && core.SwapCount(t, entry) == 1 {
+			var err error
+			folio, needClearCache, err = m.swapinBypass(t, si, entry, func() bool {
+				return pte(pt.ptes[i].Load(t)) == orig
+			})
+			if folio == nil {
+				return err
+			}
+		} else {
+			var err error
+			folio, err = n.swapinReadahead(t, si, entry, m, v, addr)
+			if folio == nil {
+				// The kernel: VM_FAULT_OOM if the PTE is still the
+				// same, else a racing fault already did the work.
+				if pte(pt.ptes[i].Load(t)) == orig {
+					if err == nil {
+						// The entry went away under us (freed): refault.
+						return nil
+					}
+					n.Stat.OOM.Inc(t)
+					return err
+				}
+				return nil
+			}
+			swapcache = true
+		}
+		n.Stat.PgMajFault.Inc(t)
+	}
+	// From here we hold one reference on folio.
+
+	// folio_lock_or_retry().
+	folio.Lock(t)
+	if swapcache && (!folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry) {
+		// Reclaimed, or freed and reused, while we slept: refault.
+		folio.Unlock(t)
+		folio.Put(t)
+		return nil
+	}
+
+	pt.ptl.Lock(t)
+	if pte(pt.ptes[i].Load(t)) != orig {
+		// pte_same() failed: somebody else mapped it, or zapped it.
+		pt.ptl.Unlock(t)
+		folio.Unlock(t)
+		folio.Put(t)
+		return nil
+	}
+	if !folio.Test(t, mem.PGUptodate) {
+		// The read failed. The PTE keeps its swap entry (the kernel
+		// returns VM_FAULT_SIGBUS and leaves it); swapoff turns it into
+		// a swapin-error marker.
+		pt.ptl.Unlock(t)
+		folio.Unlock(t)
+		folio.Put(t)
+		return fmt.Errorf("%w: %#x: reading %v failed", ErrBus, addr, entry)
+	}
+
+	if folio.Mapping == nil {
+		// folio_add_new_anon_rmap() for a folio that readahead (or
+		// another lineage's swapoff) brought in.
+		folio.Mapping, folio.Index = v.anon, addr>>PageShift
+	}
+	// swap_free(): this PTE's hold on the slot goes; the folio (in the
+	// swap cache, or pinned) keeps the slot alive.
+	core.SwapFree(t, entry)
+	if swapcache && m.shouldTryToFreeSwap(t, folio, write) {
+		core.FolioFreeSwap(t, folio)
+	}
+	// The folio is exclusive if this fault's reference is the only one
+	// besides a swap cache whose slot nobody else holds... which after
+	// FolioFreeSwap means: no swap cache, refcount 1, not mapped.
+	exclusive := !folio.Test(t, mem.PGSwapCache) && folio.RefCount(t) == 1 && !folio.Mapped(t)
+	flags := pteAccessed
+	if write && exclusive && v.prot&ProtWrite != 0 {
+		flags |= pteWrite | pteDirty
+	}
+	folio.AddMap(t)
+	pt.ptes[i].Store(t, uint64(mkPTE(folio.PFN(), flags)))
+	if !swapcache {
+		// The bypass path's folio joins the LRU once it is mapped.
+		n.folioAddLRU(t, folio)
+	}
+	pt.ptl.Unlock(t)
+	folio.Unlock(t)
+	// Our reference is now the PTE's.
+	return nil
+}
+
+// shouldTryToFreeSwap is should_try_to_free_swap(): after a swap-in, drop
+// the swap copy if swap is getting full, or if this is a write fault and
+// the only references are ours and the swap cache's (the copy on swap
+// would be stale at once).
+func (m *MM) shouldTryToFreeSwap(t *ksync.Task, folio *mem.Folio, write bool) bool {
+	if !folio.Test(t, mem.PGSwapCache) {
+		return false
+	}
+	if m.node.core.VMSwapFull(t) || memcg.SwapFull(t, m.memcg) {
+		return true
+	}
+	return write && folio.RefCount(t) == 2
+}
+
+// swapinBypass is the synchronous-device path of do_swap_page(): the swap
+// cache is skipped, the folio is read straight from the device and
+// mapped. It returns the folio locked-free with one reference, and
+// whether the caller must drop the entry's pin (swapcache_clear) when it
+// is done; a nil folio with a nil error means "refault".
+//
+// With the swapcache-pin fix (seed 000, commit 13ddaf26be32) the entry is
+// pinned with swapcache_prepare(): SWAP_HAS_CACHE works as a lock, and a
+// racer that cannot take it waits on swapcache_wq for a tick and
+// refaults. Without the fix nothing stops two faults on one entry:
+//
+//	CPU1 (fault at A)                   CPU2 (fault at A)
+//	pte = swap entry E                  pte = swap entry E
+//	__swap_count(E) == 1                __swap_count(E) == 1
+//	read E into folio1                  read E into folio2
+//	pte_same: map folio1
+//	swap_free(E): slot freed
+//	... A is written, reclaimed again,
+//	    and gets the same slot E back:
+//	    pte = E again (ABA)
+//	                                    pte_same(E): succeeds!
+//	                                    swap_free(E): frees the new E
+//	                                    map folio2: the stale data
+//
+// CPU2 maps the old contents and the slot is freed while the PTE of a
+// later swap-out... or a third party still counts on it: the swap map is
+// corrupted (the seed's "random corruption of the swap map").
+//
+// pending reports whether the fault is still to be done (the PTE still
+// holds the entry): the wait ends early when it is not.
+func (m *MM) swapinBypass(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, pending func() bool) (*mem.Folio, bool, error) {
+	n := m.node
+	core := n.core
+	pinned := false
+	if n.cfg.Fixes.SwapcachePin {
+		if err := core.SwapcachePrepare(t, entry); err != nil {
+			// Somebody else is bringing the entry in (or it went
+			// away): wait a tick for them and refault.
+			if errors.Is(err, swap.ErrExist) {
+				core.WaitSwapcache(t, pending)
+			}
+			return nil, false, nil
+		}
+		pinned = true
+	}
+	folio, err := n.allocFolio(t)
+	if err == nil {
+		var charged *memcg.MemCgroup
+		charged, err = memcg.SwapinCharge(t, core.LookupSwapCgroupID(t, entry), m.memcg, 1)
+		if err != nil {
+			folio.Put(t)
+			folio = nil
+			err = errors.Join(ErrOOM, err)
+		} else {
+			folio.MemcgID = charged.ID()
+		}
+	}
+	if err != nil {
+		n.Stat.OOM.Inc(t)
+		return nil, pinned, err
+	}
+	// The folio is private until mapped: no lock needed to fill it, but
+	// doSwapPage locks it like every other path.
+	folio.Flags.Set(t, mem.PGSwapBacked)
+	n.swapReadFolio(t, si, entry, folio)
+	n.Stat.SwapinBypass.Inc(t)
+	return folio, pinned, nil
+}

@@ -1,0 +1,281 @@
+package mm
+
+import (
+	"errors"
+
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/memcg"
+	"uswap/swap"
+)
+
+// This file is the swap-in half of mm/swap_state.c: the swap cache
+// lookup with readahead statistics, __read_swap_cache_async, and the two
+// readahead policies (swap_cluster_readahead, swap_vma_readahead) with
+// their window logic (__swapin_nr_pages).
+
+// swapCacheGetFolio is swap_cache_get_folio(): look entry up in the swap
+// cache and, if the folio was brought in by readahead, count a hit
+// (swap_ra_hit) for the readahead window of v (VMA readahead) or of the
+// node (cluster readahead).
+func (n *Node) swapCacheGetFolio(t *ksync.Task, entry mem.SwpEntry, v *vma, addr uint64) *mem.Folio {
+	folio := n.core.SwapCacheGetFolio(t, entry)
+	if folio == nil {
+		return nil
+	}
+	readahead := folio.Flags.TestAndClear(t, mem.PGReadahead)
+	if v != nil && n.cfg.Readahead == ReadaheadVMA {
+		ra := v.raInfo.Load(t)
+		hits := raHits(ra)
+		if readahead {
+			hits = min(hits+1, raHitsMax)
+		}
+		v.raInfo.Store(t, raVal(addr>>PageShift, raWin(ra), hits))
+	}
+	if readahead {
+		n.Stat.SwapRaHit.Inc(t)
+		if v == nil || n.cfg.Readahead != ReadaheadVMA {
+			n.raHits.Add(t, 1)
+		}
+	}
+	return folio
+}
+
+// readSwapCacheAsync is __read_swap_cache_async(): the swap cache folio
+// of entry, with a reference. If it is not cached, allocate a folio,
+// pin the entry (swapcache_prepare), charge the folio (to the cgroup the
+// slot is recorded for, else cg), add it to the swap cache and the LRU,
+// and return it locked with allocated set: the caller reads it and
+// unlocks it. It returns nil when the entry is no longer in use or no
+// memory can be found (err says which).
+//
+// Two tasks that miss in the cache at once race to pin the entry; the
+// loser sees ErrExist and waits a tick for the winner to add its folio
+// to the cache (the kernel's schedule_timeout_uninterruptible(1)).
+func (n *Node) readSwapCacheAsync(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, cg *memcg.MemCgroup, v *vma, addr uint64) (folio *mem.Folio, allocated bool, err error) {
+	for {
+		if f := n.swapCacheGetFolio(t, entry, v, addr); f != nil {
+			return f, false, nil
+		}
+		// swap_entry_swapped(): nobody holds the entry any more (it
+		// was freed, or only a pin holds it).
+		if n.core.SwapCount(t, entry) == 0 {
+			return nil, false, nil
+		}
+		nf, err := n.allocFolio(t)
+		if err != nil {
+			return nil, false, err
+		}
+		err = n.core.SwapcachePrepare(t, entry)
+		if err == nil {
+			folio = nf
+			break
+		}
+		nf.Put(t)
+		if !errors.Is(err, swap.ErrExist) {
+			return nil, false, nil
+		}
+		ksync.ScheduleTimeout(t, jiffy)
+	}
+	// The folio is ours: nobody can see it yet.
+	folio.Lock(t)
+	folio.Flags.Set(t, mem.PGSwapBacked)
+	charged, err := memcg.SwapinCharge(t, n.core.LookupSwapCgroupID(t, entry), cg, 1)
+	if err != nil {
+		n.core.SwapcacheClear(t, si, entry)
+		n.core.WakeSwapcacheWaiters(t)
+		folio.Unlock(t)
+		folio.Put(t)
+		return nil, false, errors.Join(ErrOOM, err)
+	}
+	folio.MemcgID = charged.ID()
+	if err := n.core.AddToSwapCache(t, folio, entry); err != nil {
+		// We hold SWAP_HAS_CACHE: nobody else can have added one.
+		panic("mm: add_to_swap_cache failed under our own pin: " + err.Error())
+	}
+	n.folioAddLRU(t, folio)
+	return folio, true, nil
+}
+
+// swapReadFolio is swap_read_folio() for a locked folio that is not
+// uptodate: read it from the device and mark it uptodate, or leave it
+// not uptodate on an I/O error (the fault then gets SIGBUS). The caller
+// holds a device reference.
+func (n *Node) swapReadFolio(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, folio *mem.Folio) {
+	if err := si.ReadPage(t, entry, folio.Data()); err == nil {
+		folio.Flags.Set(t, mem.PGUptodate)
+	}
+}
+
+// readSwapCache reads one entry into the swap cache and returns its folio
+// (unlocked, with a reference), or nil.
+func (n *Node) readSwapCache(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, cg *memcg.MemCgroup, v *vma, addr uint64) (*mem.Folio, error) {
+	f, allocated, err := n.readSwapCacheAsync(t, si, entry, cg, v, addr)
+	if f != nil && allocated {
+		n.swapReadFolio(t, si, entry, f)
+		f.Unlock(t)
+	}
+	return f, err
+}
+
+// readAhead reads entry in as a readahead page: it is left in the swap
+// cache with PGReadahead set.
+func (n *Node) readAhead(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, cg *memcg.MemCgroup) {
+	f, allocated, _ := n.readSwapCacheAsync(t, si, entry, cg, nil, 0)
+	if f == nil {
+		return
+	}
+	if allocated {
+		n.swapReadFolio(t, si, entry, f)
+		f.Flags.Set(t, mem.PGReadahead)
+		n.Stat.SwapRa.Inc(t)
+		f.Unlock(t)
+	}
+	f.Put(t)
+}
+
+// swapinReadahead is swapin_readahead(): bring entry in through the swap
+// cache, reading its neighbours too (by slot or by address, per the
+// node's readahead mode). The caller holds a device reference on si and
+// mmapLock for reading.
+func (n *Node) swapinReadahead(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, m *MM, v *vma, addr uint64) (*mem.Folio, error) {
+	if n.cfg.Readahead == ReadaheadVMA && v != nil {
+		return n.swapVMAReadahead(t, si, entry, m, v, addr)
+	}
+	return n.swapClusterReadahead(t, si, entry, m.memcg, v, addr)
+}
+
+// swapClusterReadahead is swap_cluster_readahead(): read the aligned
+// window of slots around entry, then entry itself.
+func (n *Node) swapClusterReadahead(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, cg *memcg.MemCgroup, v *vma, addr uint64) (*mem.Folio, error) {
+	off := entry.Offset()
+	win := n.swapinNrPages(t, off)
+	if win > 1 {
+		mask := uint64(win - 1)
+		start := off &^ mask
+		end := start + mask
+		if start == 0 {
+			start = 1
+		}
+		for o := start; o <= end; o++ {
+			if o == off {
+				continue
+			}
+			if o >= si.Device().Pages() {
+				break
+			}
+			e := mem.SwpEntryOf(entry.Type(), o)
+			if n.core.GetSwapDevice(t, e) == nil {
+				// Past the end of the swap area.
+				break
+			}
+			n.readAhead(t, si, e, cg)
+			n.core.PutSwapDevice(t, si)
+		}
+	}
+	return n.readSwapCache(t, si, entry, cg, v, addr)
+}
+
+// swapinNrPages is swapin_nr_pages(): the cluster readahead window.
+func (n *Node) swapinNrPages(t *ksync.Task, offset uint64) int {
+	maxPages := 1 << n.cfg.PageCluster
+	if maxPages <= 1 {
+		return 1
+	}
+	hits := int(n.raHits.Swap(t, 0))
+	pages := swapinNrPagesWindow(n.raPrevOff.Load(t), offset, hits, maxPages, int(n.raLastWin.Load(t)))
+	if pages == 0 {
+		pages = 1
+	}
+	n.raPrevOff.Store(t, offset)
+	n.raLastWin.Store(t, int32(pages))
+	return pages
+}
+
+// swapinNrPagesWindow is __swapin_nr_pages(): grow the window with the
+// hits of the last one, start it only on a sequential access, never
+// shrink it by more than half at once.
+func swapinNrPagesWindow(prevOffset, offset uint64, hits, maxPages, prevWin int) int {
+	pages := hits + 2
+	if pages == 2 {
+		// No hits to judge by: read ahead only when the access is
+		// next to the previous one.
+		if offset != prevOffset+1 && offset != prevOffset-1 {
+			pages = 1
+		}
+	} else {
+		roundup := 4
+		for roundup < pages {
+			roundup <<= 1
+		}
+		pages = roundup
+	}
+	pages = min(pages, maxPages)
+	// Don't shrink readahead too fast.
+	pages = max(pages, prevWin/2)
+	return pages
+}
+
+// The VMA readahead state, swap_readahead_info: the page number of the
+// last fault, the window and the hits since, in one word.
+const (
+	raHitsMax = 0xff
+	raWinMax  = 0xff
+)
+
+func raVal(pfn uint64, win, hits int) uint64 {
+	return pfn<<16 | uint64(win&raWinMax)<<8 | uint64(hits&raHitsMax)
+}
+func raPFN(v uint64) uint64 { return v >> 16 }
+func raWin(v uint64) int    { return int(v>>8) & raWinMax }
+func raHits(v uint64) int   { return int(v) & raHitsMax }
+
+// swapVMAReadahead is swap_vma_readahead(): read the swap entries of the
+// PTEs around addr (within the VMA and its leaf table), then entry. The
+// window grows with hits and follows the direction of the accesses
+// (swap_ra_info).
+func (n *Node) swapVMAReadahead(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, m *MM, v *vma, addr uint64) (*mem.Folio, error) {
+	maxWin := 1 << min(n.cfg.PageCluster, 5) // SWAP_RA_ORDER_CEILING
+	fpfn := addr >> PageShift
+	win := 1
+	if maxWin > 1 {
+		ra := v.raInfo.Load(t)
+		pfn := raPFN(ra)
+		win = swapinNrPagesWindow(pfn, fpfn, raHits(ra), maxWin, raWin(ra))
+		v.raInfo.Store(t, raVal(fpfn, win, 0))
+		if win > 1 {
+			var lpfn, rpfn uint64
+			switch {
+			case fpfn == pfn+1:
+				lpfn, rpfn = fpfn, fpfn+uint64(win)
+			case pfn == fpfn+1:
+				lpfn, rpfn = fpfn-uint64(win)+1, fpfn+1
+			default:
+				left := uint64(win-1) / 2
+				lpfn, rpfn = fpfn-left, fpfn+uint64(win)-left
+			}
+			tableStart := (addr &^ (pmdSize - 1)) >> PageShift
+			start := max(lpfn, v.start>>PageShift, tableStart)
+			end := min(rpfn, v.end>>PageShift, tableStart+ptrsPerTable)
+			pt, _ := m.lookupPTE(t, addr)
+			for p := start; p < end && pt != nil; p++ {
+				if p == fpfn {
+					continue
+				}
+				e := pte(pt.ptes[p%ptrsPerTable].Load(t))
+				if !e.isSwap() {
+					continue
+				}
+				re := pteToSwpEntry(e)
+				// Another device: it needs its own reference.
+				rsi := n.core.GetSwapDevice(t, re)
+				if rsi == nil {
+					continue
+				}
+				n.readAhead(t, rsi, re, m.memcg)
+				n.core.PutSwapDevice(t, rsi)
+			}
+		}
+	}
+	return n.readSwapCache(t, si, entry, m.memcg, v, addr)
+}
