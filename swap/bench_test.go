@@ -164,3 +164,33 @@ func TestMetadataPerSlot(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAllocFreeBatch allocates a batch of 1024 slots, then frees
+// them, and reports the cost per slot: how swap-out and swap-in streams
+// use the allocator, a cluster filling and emptying in turn, so that
+// cluster list moves are amortized over 512 slots.
+func BenchmarkAllocFreeBatch(b *testing.B) {
+	const batch = 1024
+	forGoroutines(b, func(b *testing.B, g int) {
+		r := newRig(b, 1, benchDevicePages)
+		runParallel(b, g, func(t *ksync.Task) func() {
+			entries := make([]mem.SwpEntry, 0, batch)
+			return func() {
+				entries = entries[:0]
+				for range batch {
+					e := r.c.getSwapEntry(t)
+					if e == 0 {
+						panic("no slot")
+					}
+					entries = append(entries, e)
+				}
+				for _, e := range entries {
+					r.c.PutSwapFolio(t, e)
+				}
+			}
+		})
+		b.StopTimer()
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/slot")
+		r.audit()
+	})
+}
