@@ -1,0 +1,182 @@
+package mm
+
+import (
+	"fmt"
+	"sort"
+
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/swap"
+)
+
+// Audit checks, at quiescence (no task running in the node), the
+// invariants that need the page tables (DESIGN.md):
+//
+//	2. every in-use slot's count equals the number of swap PTEs that
+//	   hold its entry, and every swap PTE names an in-use slot;
+//	4. every frame is free, or reachable from a page table or the swap
+//	   cache, and on exactly one LRU list of its cgroup, with refcount =
+//	   PTEs mapping it + the swap cache's reference, and map count = PTEs
+//	   mapping it; the LRU lists agree with the PGLRU/PGActive bits.
+//
+// Invariants 1 and 3 are the swap core's Audit.
+func (n *Node) Audit(t *ksync.Task) []swap.Violation {
+	var vs []swap.Violation
+	add := func(inv int, obj, format string, args ...any) {
+		vs = append(vs, swap.Violation{Invariant: inv, Object: obj, Problem: fmt.Sprintf(format, args...)})
+	}
+	frames := n.pool.Frames()
+	mapped := make([]int, frames)
+	swapPTEs := map[mem.SwpEntry]int{}
+	for _, m := range n.MMs(t) {
+		m.mmapLock.RLock(t)
+		for _, v := range m.vmas {
+			m.forEachTable(t, v.start, v.end, func(pt *pteTable, base uint64, lo, hi int) bool {
+				pt.ptl.Lock(t)
+				for i := lo; i < hi; i++ {
+					p := pte(pt.ptes[i].Load(t))
+					switch {
+					case p.present():
+						mapped[p.pfn()]++
+						f := n.pool.Folio(p.pfn())
+						if f.Mapping != v.anon || f.Index != (base>>PageShift)+uint64(i) {
+							add(4, f.String(), "mapped at %#x of %v but its rmap says index %#x", base+uint64(i)<<PageShift, m, f.Index)
+						}
+					case p.isSwap():
+						swapPTEs[pteToSwpEntry(p)]++
+					}
+				}
+				pt.ptl.Unlock(t)
+				return true
+			})
+		}
+		m.mmapLock.RUnlock(t)
+	}
+
+	// Invariant 2.
+	seen := map[mem.SwpEntry]bool{}
+	n.core.ForEachSlot(t, func(s swap.SlotState) {
+		seen[s.Entry] = true
+		if got := swapPTEs[s.Entry]; got != s.Count {
+			add(2, "slot "+s.Entry.String(), "count %d, but %d swap PTEs hold it", s.Count, got)
+		}
+	})
+	var orphans []mem.SwpEntry
+	for e := range swapPTEs {
+		if !seen[e] {
+			orphans = append(orphans, e)
+		}
+	}
+	sort.Slice(orphans, func(i, j int) bool { return orphans[i] < orphans[j] })
+	for _, e := range orphans {
+		add(2, "slot "+e.String(), "%d swap PTEs hold an entry whose slot is free", swapPTEs[e])
+	}
+
+	// The LRU lists.
+	onLRU := make([]int, frames)
+	for _, lv := range n.allLruvecs(t) {
+		lv.lock.Lock(t)
+		for lru := range lv.lists {
+			l := &lv.lists[lru]
+			k := 0
+			prev := int32(-1)
+			for pfn := l.head; pfn >= 0 && k <= frames; pfn = n.pool.Folio(int(pfn)).LRUNext {
+				f := n.pool.Folio(int(pfn))
+				obj := f.String()
+				onLRU[pfn]++
+				k++
+				if f.LRUPrev != prev {
+					add(4, obj, "broken LRU back link")
+				}
+				prev = pfn
+				if !f.Test(t, mem.PGLRU) {
+					add(4, obj, "on an LRU list without PGLRU")
+				}
+				if (lru == lruActive) != f.Test(t, mem.PGActive) {
+					add(4, obj, "on LRU list %d with flags %s", lru, mem.FlagString(f.Flags.Load(t)))
+				}
+				if f.MemcgID != lv.memcgID {
+					add(4, obj, "charged to memcg %d but on the LRU of memcg %d", f.MemcgID, lv.memcgID)
+				}
+			}
+			if k != l.n {
+				add(4, fmt.Sprintf("lruvec of memcg %d", lv.memcgID), "list %d has %d folios, its count says %d", lru, k, l.n)
+			}
+		}
+		lv.lock.Unlock(t)
+	}
+
+	// Invariant 4, frame by frame.
+	free := 0
+	for pfn := range frames {
+		f := n.pool.Folio(pfn)
+		obj := f.String()
+		ref := f.RefCount(t)
+		fl := f.Flags.Load(t)
+		if ref == 0 {
+			free++
+			if mapped[pfn] != 0 || onLRU[pfn] != 0 {
+				add(4, obj, "free but mapped %d times, on %d LRU lists", mapped[pfn], onLRU[pfn])
+			}
+			continue
+		}
+		inCache := fl&(1<<mem.PGSwapCache) != 0
+		want := int32(mapped[pfn])
+		if inCache {
+			want++
+		}
+		if mapped[pfn] == 0 && !inCache {
+			add(4, obj, "lost: refcount %d, flags %s, not mapped and not in the swap cache", ref, mem.FlagString(fl))
+		}
+		if ref != want {
+			add(4, obj, "refcount %d, expected %d (%d PTEs, swap cache %v)", ref, want, mapped[pfn], inCache)
+		}
+		if mc := f.MapCount(t); int(mc) != mapped[pfn] {
+			add(4, obj, "map count %d, but %d PTEs map it", mc, mapped[pfn])
+		}
+		if onLRU[pfn] != 1 || fl&(1<<mem.PGLRU) == 0 {
+			add(4, obj, "on %d LRU lists, flags %s", onLRU[pfn], mem.FlagString(fl))
+		}
+		if fl&(1<<mem.PGLocked|1<<mem.PGWriteback) != 0 {
+			add(4, obj, "locked or under writeback at quiescence: %s", mem.FlagString(fl))
+		}
+		if f.MemcgID == 0 {
+			add(4, obj, "allocated but charged to no memcg")
+		}
+	}
+	if got := n.pool.NrFree(t); got != int64(free) {
+		add(4, "pool", "nr_free %d, but %d frames have refcount 0", got, free)
+	}
+	return vs
+}
+
+// AuditEmpty checks the end state of invariant 4: with every address
+// space gone and reclaim drained, every frame and every slot is free.
+func (n *Node) AuditEmpty(t *ksync.Task) []swap.Violation {
+	var vs []swap.Violation
+	if mms := n.MMs(t); len(mms) != 0 {
+		vs = append(vs, swap.Violation{Invariant: 4, Object: "mmlist", Problem: fmt.Sprintf("%d address spaces still live", len(mms))})
+	}
+	if free, all := n.pool.NrFree(t), int64(n.pool.Frames()); free != all {
+		vs = append(vs, swap.Violation{Invariant: 4, Object: "pool", Problem: fmt.Sprintf("%d of %d frames free after everything exited", free, all)})
+	}
+	for _, si := range n.core.Active(t) {
+		if in := si.InusePages(t); in != 0 {
+			vs = append(vs, swap.Violation{Invariant: 4, Object: si.Name(), Problem: fmt.Sprintf("%d slots in use after everything exited", in)})
+		}
+	}
+	return vs
+}
+
+// Drain reclaims everything reclaim can take (stranded swap-cache folios
+// included) until a pass frees nothing; it returns the frames freed.
+func (n *Node) Drain(t *ksync.Task) int {
+	total := 0
+	for {
+		got := n.shrinkNode(t, nil, n.pool.Frames())
+		total += got
+		if got == 0 {
+			return total
+		}
+	}
+}

@@ -1,0 +1,80 @@
+package mm_test
+
+import (
+	"testing"
+
+	"uswap/mem"
+	"uswap/mm"
+)
+
+func TestAnonymousFault(t *testing.T) {
+	s, tk := newSystem(t, ramConfig(256, 0, 1024))
+	m := s.NewMM(tk)
+	addr, err := m.Mmap(tk, 16*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	if err := m.Load(tk, addr+100, buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range buf {
+		if b != 0 {
+			t.Fatalf("fresh page not zero: %v", buf)
+		}
+	}
+	fill(t, tk, m, addr, 16, 7)
+	verify(t, tk, m, addr, 16, 7, nil)
+	audit(t, tk, s)
+	if err := m.Load(tk, addr+16*mem.PageSize, buf); err == nil {
+		t.Fatal("load past the mapping succeeded")
+	}
+	m.Exit(tk)
+	auditEmpty(t, tk, s)
+}
+
+// swapRoundTrip fills a working set four times the cgroup limit, then
+// reads it back.
+func swapRoundTrip(t *testing.T, s interface{}, pages int) {}
+
+func TestSwapinBypassRAM(t *testing.T) {
+	s, tk := newSystem(t, ramConfig(512, 64, 2048))
+	m := s.NewMM(tk)
+	const pages = 256
+	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	fill(t, tk, m, addr, pages, 1)
+	verify(t, tk, m, addr, pages, 1, nil)
+	st := &s.Node().Stat
+	if st.SwapinBypass.Sum() == 0 || st.PgMajFault.Sum() == 0 || s.Core().Stats.PswpOut.Sum() == 0 {
+		t.Fatalf("no bypass swap-in: bypass %d majfault %d pswpout %d", st.SwapinBypass.Sum(), st.PgMajFault.Sum(), s.Core().Stats.PswpOut.Sum())
+	}
+	audit(t, tk, s)
+	m.Exit(tk)
+	auditEmpty(t, tk, s)
+}
+
+func TestSwapinCacheFile(t *testing.T) {
+	for _, ra := range []string{"cluster", "vma"} {
+		t.Run(ra, func(t *testing.T) {
+			cfg := fileConfig(t, 512, 64, 2048)
+			cfg.Readahead = ra
+			s, tk := newSystem(t, cfg)
+			m := s.NewMM(tk)
+			const pages = 256
+			addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+			fill(t, tk, m, addr, pages, 1)
+			verify(t, tk, m, addr, pages, 1, nil)
+			st := &s.Node().Stat
+			t.Logf("swap_ra %d swap_ra_hit %d majfault %d pswpin %d", st.SwapRa.Sum(), st.SwapRaHit.Sum(), st.PgMajFault.Sum(), s.Core().Stats.PswpIn.Sum())
+			if st.SwapinBypass.Sum() != 0 {
+				t.Fatal("bypass on a file device")
+			}
+			if st.SwapRa.Sum() == 0 || st.SwapRaHit.Sum() == 0 {
+				t.Fatalf("sequential walk: swap_ra %d swap_ra_hit %d", st.SwapRa.Sum(), st.SwapRaHit.Sum())
+			}
+			audit(t, tk, s)
+			m.Exit(tk)
+			auditEmpty(t, tk, s)
+		})
+	}
+}

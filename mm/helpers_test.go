@@ -1,0 +1,89 @@
+package mm_test
+
+import (
+	"errors"
+	"testing"
+
+	"uswap/fixes"
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/mm"
+	"uswap/system"
+	"uswap/workload"
+)
+
+func task(name string) *ksync.Task { return ksync.NewTask(name, 0) }
+
+func ramConfig(frames int, limit int64, swapPages uint64) system.Config {
+	return system.Config{
+		Frames:      frames,
+		MemcgLimit:  limit,
+		Fixes:       fixes.All(),
+		PageCluster: 3,
+		Devices:     []system.DeviceConfig{{Kind: "ram", Pages: swapPages, Priority: -1}},
+	}
+}
+
+func fileConfig(tb testing.TB, frames int, limit int64, swapPages uint64) system.Config {
+	cfg := ramConfig(frames, limit, swapPages)
+	cfg.Devices = []system.DeviceConfig{{Kind: "file", Pages: swapPages, Path: tb.TempDir() + "/swapfile", Priority: -1}}
+	return cfg
+}
+
+func newSystem(tb testing.TB, cfg system.Config) (*system.System, *ksync.Task) {
+	tb.Helper()
+	t := task("test")
+	s, err := system.New(t, cfg)
+	if err != nil {
+		tb.Fatalf("system.New: %v", err)
+	}
+	tb.Cleanup(func() { s.Shutdown(task("cleanup")) })
+	return s, t
+}
+
+// fill writes page i's pattern at addr + i*PageSize for every page.
+func fill(tb testing.TB, t *ksync.Task, m *mm.MM, addr uint64, pages int, seed uint64) {
+	tb.Helper()
+	buf := make([]byte, mem.PageSize)
+	for i := range pages {
+		workload.FillPage(buf, seed+uint64(i), workload.Mixed)
+		if err := m.Store(t, addr+uint64(i)*mem.PageSize, buf); err != nil {
+			tb.Fatalf("store page %d: %v", i, err)
+		}
+	}
+}
+
+// verify checks every page written by fill.
+func verify(tb testing.TB, t *ksync.Task, m *mm.MM, addr uint64, pages int, seed uint64, order []int) {
+	tb.Helper()
+	buf := make([]byte, mem.PageSize)
+	if order == nil {
+		for i := range pages {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		if err := m.Load(t, addr+uint64(i)*mem.PageSize, buf); err != nil {
+			tb.Fatalf("load page %d: %v", i, err)
+		}
+		if err := system.CheckPage(buf, seed+uint64(i), workload.Mixed); err != nil {
+			tb.Fatalf("page %d: %v", i, err)
+		}
+	}
+}
+
+func audit(tb testing.TB, t *ksync.Task, s *system.System) {
+	tb.Helper()
+	for _, v := range s.Audit(t) {
+		tb.Errorf("audit: %v", v)
+	}
+}
+
+func auditEmpty(tb testing.TB, t *ksync.Task, s *system.System) {
+	tb.Helper()
+	for _, v := range s.AuditEmpty(t) {
+		tb.Errorf("audit: %v", v)
+	}
+}
+
+func isOOM(err error) bool { return errors.Is(err, mm.ErrOOM) }
