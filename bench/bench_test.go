@@ -368,3 +368,51 @@ func TestReportJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestUswapEngine runs a short bench on uswap's own swap, on a compressed
+// RAM device and on a swap file, sequential and random, with threads.
+func TestUswapEngine(t *testing.T) {
+	if err := UswapAvailable(); err != nil {
+		t.Skipf("uswap engine unavailable: %v", err)
+	}
+	for _, tc := range []struct {
+		device  string
+		random  bool
+		threads int
+		write   bool
+	}{
+		{DeviceRAM, false, 1, false},
+		{DeviceRAM, true, 2, true},
+		{DeviceFile, false, 2, false},
+		{DeviceFile, true, 1, true},
+	} {
+		o := DefaultOptions()
+		o.SizeMiB, o.LimitMiB, o.Passes = 16, 8, 2
+		o.Device, o.Random, o.Threads, o.Write = tc.device, tc.random, tc.threads, tc.write
+		if tc.device == DeviceFile {
+			o.DevicePath = filepath.Join(t.TempDir(), "swap")
+		}
+		rep, err := Run(&UswapEngine{}, o, nil)
+		if err != nil {
+			t.Fatalf("%+v: %v", tc, err)
+		}
+		t.Logf("%s\n%s", rep.EngineLine(), rep.ResultLine())
+		if rep.Corrupt != 0 {
+			t.Fatalf("%+v: corrupt=%d", tc, rep.Corrupt)
+		}
+		if rep.Counters.Pswpin == 0 || rep.Counters.Pswpout == 0 || rep.Counters.Pgmajfault == 0 {
+			t.Errorf("%+v: no swapping in a 16 MiB working set limited to 8 MiB: %+v", tc, rep.Counters)
+		}
+		if rep.Device.Kind != tc.device {
+			t.Errorf("%+v: device %+v", tc, rep.Device)
+		}
+		if tc.device == DeviceRAM && rep.Device.ComprDataSize == 0 {
+			t.Errorf("%+v: empty mm_stat %+v", tc, rep.Device)
+		}
+		if tc.device == DeviceFile {
+			if _, err := os.Stat(o.DevicePath); err == nil {
+				t.Errorf("swap file %s left behind", o.DevicePath)
+			}
+		}
+	}
+}

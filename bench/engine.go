@@ -16,6 +16,14 @@ type Memory interface {
 	Device() DeviceStats
 }
 
+// Threaded is a Memory whose accesses from several goroutines each need
+// their own context (uswap's ksync.Task, the kernel's "current"): Run
+// walks with Thread(k) in goroutine k.
+type Threaded interface {
+	Memory
+	Thread(k int) Memory
+}
+
 // Engine sets up the memory the workload runs on and tears it down.
 type Engine interface {
 	// Name is "uswap" or "kernel".

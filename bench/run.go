@@ -141,7 +141,7 @@ func pass(mem Memory, order []uint64, opts Options, k int, progress Progress) (P
 			defer wg.Done()
 			r := &results[t]
 			r.hist = newHistogram()
-			r.bad, r.err = walk(mem, Split(order, t, opts.Threads), opts.Write, r.hist, progress)
+			r.bad, r.err = walk(threadMemory(mem, t), Split(order, t, opts.Threads), opts.Write, r.hist, progress)
 		}()
 	}
 	wg.Wait()
@@ -156,6 +156,14 @@ func pass(mem Memory, order []uint64, opts Options, k int, progress Progress) (P
 		hist.Merge(r.hist)
 	}
 	return newPhase(uint64(len(order)), elapsed), bad, hist, nil
+}
+
+// threadMemory is the Memory goroutine k uses.
+func threadMemory(mem Memory, k int) Memory {
+	if th, ok := mem.(Threaded); ok {
+		return th.Thread(k)
+	}
+	return mem
 }
 
 // walk is usemem.c's walk(): visit every page of part, counting failed

@@ -1,24 +1,159 @@
 package bench
 
-import "errors"
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
 
-// ErrUswapUnavailable is the uswap engine's error until the mm layer
-// (address spaces with Load and Store through a software MMU, package
-// system to assemble them) is in the tree.
-var ErrUswapUnavailable = errors.New("the uswap engine is not available yet: it runs on the mm layer (mm.MM Load/Store, system.New), which is still being written; use --engine kernel")
+	"uswap/fixes"
+	"uswap/ksync"
+	"uswap/mm"
+	"uswap/swapdev"
+	"uswap/system"
+	"uswap/workload"
+)
 
 // UswapEngine runs the workload on uswap's own swap, embedded in this
-// process: no root, no set-up.
-type UswapEngine struct{}
+// process: no root, no set-up. The machine has the limit plus some slack
+// in frames, a memory cgroup limited to Options.LimitMiB that the working
+// set's address space is charged to, and one swap device (a compressed
+// RAM device, like zram, or a swap file) sized for the working set.
+type UswapEngine struct {
+	sys  *system.System
+	mm   *mm.MM
+	task *ksync.Task
+	file string // the swap file made for DeviceFile, removed at Teardown
+}
 
 // Name is "uswap".
 func (*UswapEngine) Name() string { return "uswap" }
 
-// Setup fails until the mm layer exists.
-func (*UswapEngine) Setup(Options) (Memory, error) { return nil, ErrUswapUnavailable }
+// UswapAvailable reports why the uswap engine cannot run, or nil.
+func UswapAvailable() error { return nil }
 
-// Teardown does nothing.
-func (*UswapEngine) Teardown() error { return nil }
+// uswapConfig is the machine for opts.
+func uswapConfig(opts Options) system.Config {
+	limit := int64(opts.LimitMiB << 20 / PageSize)
+	slack := max(limit/8, 256)
+	dev := system.DeviceConfig{Kind: opts.Device, Pages: opts.Pages() + 1024, Comp: opts.Comp, Path: opts.DevicePath}
+	return system.Config{
+		Frames:      int(limit + slack),
+		Devices:     []system.DeviceConfig{dev},
+		MemcgLimit:  limit,
+		Fixes:       fixes.All(),
+		PageCluster: opts.PageCluster,
+	}
+}
+
+// Setup builds the machine and maps the working set.
+func (e *UswapEngine) Setup(opts Options) (Memory, error) {
+	p, err := workload.ParsePattern(opts.Pattern)
+	if err != nil {
+		return nil, err
+	}
+	e.task = ksync.NewTask("usemem", 0)
+	sys, err := system.New(e.task, uswapConfig(opts))
+	if err != nil {
+		return nil, err
+	}
+	e.sys = sys
+	if opts.Device == DeviceFile {
+		e.file = opts.DevicePath
+	}
+	e.mm = sys.NewMM(e.task)
+	base, err := e.mm.Mmap(e.task, opts.Pages()*PageSize, mm.ProtRead|mm.ProtWrite)
+	if err != nil {
+		return nil, errors.Join(err, e.Teardown())
+	}
+	return &uswapMemory{e: e, t: e.task, base: base, pattern: p, page: make([]byte, PageSize)}, nil
+}
+
+// Teardown exits the address space and shuts the machine down.
+func (e *UswapEngine) Teardown() error {
+	var err error
+	if e.mm != nil {
+		e.mm.Exit(e.task)
+		e.mm = nil
+	}
+	if e.sys != nil {
+		err = e.sys.Shutdown(e.task)
+		e.sys = nil
+	}
+	if e.file != "" {
+		err = errors.Join(err, os.Remove(e.file))
+		e.file = ""
+	}
+	return err
+}
+
+// uswapMemory is the working set in a uswap address space, accessed
+// through the software MMU by one task per goroutine.
+type uswapMemory struct {
+	e       *UswapEngine
+	t       *ksync.Task
+	base    uint64
+	pattern workload.Pattern
+	page    []byte // Fill's buffer
+	word    [8]byte
+}
+
+// Thread is the memory as walker k's task sees it.
+func (m *uswapMemory) Thread(k int) Memory {
+	return &uswapMemory{e: m.e, t: ksync.NewTask(fmt.Sprintf("usemem/%d", k), k), base: m.base, pattern: m.pattern}
+}
+
+func (m *uswapMemory) addr(i uint64) uint64 { return m.base + i*PageSize }
+
+// Fill stores page i's content.
+func (m *uswapMemory) Fill(i uint64) error {
+	workload.FillPage(m.page, i, m.pattern)
+	return m.e.mm.Store(m.t, m.addr(i), m.page)
+}
+
+// Visit loads the first word, checks it and, with write, flips bit 0 of
+// byte 8.
+func (m *uswapMemory) Visit(i uint64, write bool) (bool, error) {
+	if err := m.e.mm.Load(m.t, m.addr(i), m.word[:]); err != nil {
+		return false, err
+	}
+	ok := binary.LittleEndian.Uint64(m.word[:]) == i
+	if write {
+		var b [1]byte
+		if err := m.e.mm.Load(m.t, m.addr(i)+8, b[:]); err != nil {
+			return ok, err
+		}
+		b[0] ^= 1
+		if err := m.e.mm.Store(m.t, m.addr(i)+8, b[:]); err != nil {
+			return ok, err
+		}
+	}
+	return ok, nil
+}
+
+// Counters are the swap core's and the node's vm events.
+func (m *uswapMemory) Counters() Counters {
+	st := &m.e.sys.Node().Stat
+	cs := &m.e.sys.Core().Stats
+	return Counters{
+		Pswpin: cs.PswpIn.Sum(), Pswpout: cs.PswpOut.Sum(),
+		SwapRa: st.SwapRa.Sum(), SwapRaHit: st.SwapRaHit.Sum(),
+		Pgfault: st.PgFault.Sum(), Pgmajfault: st.PgMajFault.Sum(),
+	}
+}
+
+// Device is the swap device's statistics: mm_stat for the RAM device.
+func (m *uswapMemory) Device() DeviceStats {
+	dev := m.e.sys.Devices()[0]
+	d := DeviceStats{Kind: DeviceFile, Name: dev.Name(), Pages: dev.Pages()}
+	if z, ok := dev.(*swapdev.RAM); ok {
+		s := z.MMStat()
+		d.Kind, d.Comp = DeviceRAM, z.Compressor()
+		d.OrigDataSize, d.ComprDataSize, d.MemUsedTotal, d.MemLimit = s.OrigDataSize, s.ComprDataSize, s.MemUsedTotal, s.MemLimit
+		d.MemUsedMax, d.SamePages, d.PagesCompacted, d.HugePages = s.MemUsedMax, s.SamePages, s.PagesCompacted, s.HugePages
+	}
+	return d
+}
 
 // NewEngine returns the engine called name; kernelChild is the command
 // the kernel engine re-executes as its child.

@@ -159,6 +159,12 @@ func compareCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := bench.UswapAvailable(); err != nil { // fail before the long kernel run
+				return fmt.Errorf("bench compare: %w", err)
+			}
+			if err := bench.KernelAvailable(); err != nil {
+				return fmt.Errorf("bench compare: %w", err)
+			}
 			k, err := runEngine("kernel", o)
 			if err != nil {
 				return fmt.Errorf("bench compare: kernel engine: %w", err)
