@@ -71,8 +71,25 @@ func ratePlot(reports []*Report) (*plot.Plot, error) {
 		names[k] = fmt.Sprint(k)
 	}
 	p.NominalX(names...)
+	p.Y.Min = 0
+	p.Y.Max *= 1.3 // room for the legend above the bars
+	p.Y.Tick.Marker = integerTicks{}
 	p.Legend.Top = true
 	return p, nil
+}
+
+// integerTicks are plot.DefaultTicks labelled without decimals.
+type integerTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (integerTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = fmt.Sprintf("%.0f", ticks[i].Value)
+		}
+	}
+	return ticks
 }
 
 // nines maps a percentile to -log10(1-p/100): 90 is 1, 99 is 2, 99.9 is 3.

@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -45,5 +49,54 @@ func TestBenchBadFlags(t *testing.T) {
 		if !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%v: error %q does not say %q", tc.args, err, tc.msg)
 		}
+	}
+}
+
+// benchArgs are every bench flag, so that no value lingers from an
+// earlier Execute of rootCmd.
+func benchArgs(extra ...string) []string {
+	return append([]string{"bench", "usemem", "-s", "8", "-l", "4", "-p", "2", "-t", "2", "-P", "mixed", "-c", "lz4",
+		"--device", "ram", "--engine", "uswap", "-r=false", "-w=false", "--page-cluster", "-1", "--plot", ""}, extra...)
+}
+
+func TestBenchUsememText(t *testing.T) {
+	out, err, _ := runUswap(t, benchArgs("--json=false")...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	if !regexp.MustCompile(`^result pages_per_s=\d+ pages=2048 threads=2 access=seq write=0 pattern=mixed corrupt=0$`).MatchString(last) {
+		t.Fatalf("last line %q\n%s", last, out)
+	}
+	for _, want := range []string{"engine=uswap", "vmstat pswpin=", "mm_stat orig_data_size=", "latency_us count=4096"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBenchUsememJSONPlot(t *testing.T) {
+	png := filepath.Join(t.TempDir(), "b.png")
+	out, err, _ := runUswap(t, benchArgs("--json", "--plot", png, "-r", "-w")...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var rep struct {
+		Engine   string `json:"engine"`
+		Corrupt  uint64 `json:"corrupt"`
+		Pages    uint64 `json:"pages"`
+		Counters struct {
+			Pswpin uint64 `json:"pswpin"`
+		} `json:"counters"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Engine != "uswap" || rep.Corrupt != 0 || rep.Pages != 2048 || rep.Counters.Pswpin == 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	if st, err := os.Stat(png); err != nil || st.Size() == 0 {
+		t.Fatalf("plot: %v", err)
 	}
 }
