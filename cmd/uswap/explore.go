@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -150,6 +151,11 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		}
 		return nil
 	}
+
+	// One schedule runs at a time and exactly one of its goroutines at a
+	// time: a single P makes every hand-off a direct switch, two to three
+	// times faster than waking another P. Results do not depend on it.
+	runtime.GOMAXPROCS(1)
 
 	stderr := cmd.ErrOrStderr()
 	progress := !f.quiet && stderr == os.Stderr && term.IsTerminal(int(os.Stderr.Fd()))

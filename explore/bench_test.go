@@ -1,0 +1,140 @@
+package explore
+
+import (
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"uswap/fixes"
+)
+
+var benchSpecs = []string{"random", "pct:2", "pct:3", "dfs:1", "dfs:2"}
+
+// BenchmarkSchedules measures schedules per second with every fix on (so
+// that no failure ends the exploration).
+func BenchmarkSchedules(b *testing.B) {
+	for _, s := range Scenarios() {
+		for _, spec := range benchSpecs {
+			b.Run(s.Name+"/"+spec, func(b *testing.B) {
+				done := 0
+				var el time.Duration
+				for done < b.N {
+					o, err := Explore(Config{Scenario: s, Fixes: fixes.All(), Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if o.Failure != nil {
+						b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
+					}
+					done += o.Runs
+					el += o.Elapsed
+					if o.Exhausted && o.Runs < b.N {
+						// DFS ran out of schedules: start it over.
+						continue
+					}
+				}
+				b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
+			})
+		}
+	}
+}
+
+// BenchmarkFirstFailure measures, with the scenario's fix reverted, the
+// runs and the time to the first failure over 20 seeds (DFS, being
+// deterministic, once), and reports the medians. A seed that finds
+// nothing within the cap counts as the cap.
+func BenchmarkFirstFailure(b *testing.B) {
+	const seeds = 20
+	cap := 20_000
+	if s := os.Getenv("USWAP_EXPLORE_CAP"); s != "" {
+		cap, _ = strconv.Atoi(s)
+	}
+	for _, s := range Scenarios() {
+		if s.Fix == "" {
+			continue
+		}
+		fx, err := fixes.All().Revert(s.Fix)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, spec := range benchSpecs {
+			b.Run(s.Name+"/"+spec, func(b *testing.B) {
+				for range b.N {
+					n := seeds
+					if MustSpec(spec).Kind == DFS {
+						n = 1
+					}
+					var runs []float64
+					var ms []float64
+					missed := 0
+					var total int
+					var el time.Duration
+					for k := range n {
+						o, err := Explore(Config{Scenario: s, Fixes: fx, Strategy: MustSpec(spec), Runs: cap, Seed: int64(k)*1_000_003 + 1})
+						if err != nil {
+							b.Fatal(err)
+						}
+						total += o.Runs
+						el += o.Elapsed
+						if o.Failure == nil {
+							missed++
+						}
+						runs = append(runs, float64(o.Runs))
+						ms = append(ms, float64(o.Elapsed)/float64(time.Millisecond))
+					}
+					b.ReportMetric(median(runs), "runs-to-fail")
+					b.ReportMetric(median(ms), "ms-to-fail")
+					b.ReportMetric(float64(missed), "seeds-missed")
+					b.ReportMetric(float64(total)/el.Seconds(), "schedules/s")
+				}
+			})
+		}
+	}
+}
+
+func median(v []float64) float64 {
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// BenchmarkLongRun is the long run with every fix on: a million
+// schedules across the scenarios, split evenly, alternating random and
+// PCT. It runs only with USWAP_EXPLORE_LONG=1 (it takes minutes); the
+// command `uswap explore --scenario all --runs N` does the same from the
+// shell.
+func BenchmarkLongRun(b *testing.B) {
+	if os.Getenv("USWAP_EXPLORE_LONG") == "" {
+		b.Skip("set USWAP_EXPLORE_LONG=1 for the million-schedule run")
+	}
+	total := 1_000_000
+	if s := os.Getenv("USWAP_EXPLORE_LONG_RUNS"); s != "" {
+		total, _ = strconv.Atoi(s)
+	}
+	specs := []string{"random", "pct:2", "pct:3"}
+	scs := Scenarios()
+	per := total / (len(scs) * len(specs))
+	for range b.N {
+		done := 0
+		start := time.Now()
+		for _, s := range scs {
+			for i, spec := range specs {
+				o, err := Explore(Config{Scenario: s, Fixes: fixes.All(), Strategy: MustSpec(spec), Runs: per, Seed: int64(i)<<40 + 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if o.Failure != nil {
+					b.Fatalf("%s %s: failure with every fix on: %s (choices %s)", s.Name, spec, o.Failure.Broken(), o.Failure.Choices)
+				}
+				done += o.Runs
+				b.Logf("%s %s: %d schedules, %.0f/s, no failure", s.Name, spec, o.Runs, o.PerSecond())
+			}
+		}
+		b.ReportMetric(float64(done), "schedules")
+		b.ReportMetric(float64(done)/time.Since(start).Seconds(), "schedules/s")
+	}
+}
