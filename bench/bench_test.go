@@ -321,9 +321,16 @@ func TestKernelEngine(t *testing.T) {
 	if err := KernelAvailable(); err != nil {
 		t.Skipf("kernel engine unavailable: %v", err)
 	}
-	for _, random := range []bool{false, true} {
+	for _, tc := range []struct {
+		device string
+		random bool
+	}{{DeviceRAM, false}, {DeviceRAM, true}, {DeviceFile, true}} {
 		o := DefaultOptions()
-		o.SizeMiB, o.LimitMiB, o.Passes, o.Threads, o.Random, o.Engine = 32, 16, 2, 2, random, "kernel"
+		o.SizeMiB, o.LimitMiB, o.Passes, o.Threads, o.Random, o.Engine = 32, 16, 2, 2, tc.random, "kernel"
+		o.Device = tc.device
+		if tc.device == DeviceFile {
+			o.DevicePath = filepath.Join(t.TempDir(), "swap")
+		}
 		e := &KernelEngine{ChildCommand: []string{os.Args[0]}, ChildEnv: []string{"USWAP_BENCH_CHILD=1"}}
 		rep, err := Run(e, o, nil)
 		if err != nil {
@@ -336,8 +343,13 @@ func TestKernelEngine(t *testing.T) {
 		if rep.Counters.Pswpin == 0 || rep.Counters.Pgmajfault == 0 {
 			t.Errorf("no swap-ins in a 32 MiB working set limited to 16 MiB: %+v", rep.Counters)
 		}
-		if rep.Device.Kind != DeviceRAM || rep.Device.Comp != "lz4" {
+		if rep.Device.Kind != tc.device || (tc.device == DeviceRAM && rep.Device.Comp != "lz4") {
 			t.Errorf("device %+v", rep.Device)
+		}
+		if tc.device == DeviceFile {
+			if swaps, _ := activeSwaps(); swaps[o.DevicePath] {
+				t.Errorf("swap file %s still swapped on", o.DevicePath)
+			}
 		}
 		if _, err := os.Stat(filepath.Join(cgroupV1Memory, fmt.Sprintf("uswap-bench-%d", os.Getpid()))); err == nil {
 			t.Error("the memory cgroup was not removed")
