@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -22,6 +23,7 @@ type benchFlags struct {
 	swapfile string
 	jsonOut  bool
 	plotFile string
+	cpuProf  string
 }
 
 func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
@@ -40,6 +42,7 @@ func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
 	fl.IntVar(&f.opts.PageCluster, "page-cluster", -1, "swap readahead: 2^N pages (vm.page-cluster); -1 keeps the default")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
 	fl.StringVar(&f.plotFile, "plot", "", "draw pages/s per pass and the fault-latency distribution into this PNG file")
+	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) into this file")
 	if withEngine {
 		fl.StringVar(&f.opts.Engine, "engine", "uswap", "uswap (embedded, no root) or kernel (anonymous memory in a memory cgroup, zram as swap; needs root)")
 	}
@@ -129,7 +132,12 @@ func useMemCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			stop, err := startCPUProfile(f.cpuProf)
+			if err != nil {
+				return err
+			}
 			rep, err := runEngine(o.Engine, o)
+			stop()
 			if err != nil {
 				return err
 			}
@@ -229,4 +237,24 @@ func ratioOf(a, b *bench.Report) float64 {
 		return 0
 	}
 	return a.PagesPerS / b.PagesPerS
+}
+
+// startCPUProfile starts a CPU profile into path, if one is asked for, and
+// returns the function that stops it.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
