@@ -294,7 +294,7 @@ func (c *Core) reinsertSwapInfo(t *ksync.Task, si *SwapInfo) {
 // flushPercpuSwapCluster is flush_percpu_swap_cluster(): no CPU may keep
 // allocating from si's clusters.
 func (c *Core) flushPercpuSwapCluster(t *ksync.Task, si *SwapInfo) {
-	for i := range c.pcp {
+	for i := range ksync.NumCPU { // tasks only use the first NumCPU slots
 		p := &c.pcp[i]
 		p.lock.Lock(t)
 		if p.si == si {
