@@ -234,6 +234,11 @@ type Pointer[T any] struct{ v atomic.Pointer[T] }
 
 func (a *Pointer[T]) Init(v *T) { a.v.Store(v) }
 
+// Peek loads the pointer without a scheduling point: for tools that look
+// at the engine from outside a run (trace naming, audits at quiescence),
+// never for engine decisions.
+func (a *Pointer[T]) Peek() *T { return a.v.Load() }
+
 func (a *Pointer[T]) Load(t *Task) *T {
 	if t.sched != nil {
 		t.point(OpLoad, a)
