@@ -33,10 +33,6 @@ func TestAnonymousFault(t *testing.T) {
 	auditEmpty(t, tk, s)
 }
 
-// swapRoundTrip fills a working set four times the cgroup limit, then
-// reads it back.
-func swapRoundTrip(t *testing.T, s interface{}, pages int) {}
-
 func TestSwapinBypassRAM(t *testing.T) {
 	s, tk := newSystem(t, ramConfig(512, 64, 2048))
 	m := s.NewMM(tk)

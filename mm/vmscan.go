@@ -32,7 +32,14 @@ func (n *Node) shrinkNode(t *ksync.Task, target *memcg.MemCgroup, nr int) int {
 		lvs = lvs[:k]
 	}
 	reclaimed := 0
-	for prio := reclaimPriorities; prio >= 0 && reclaimed < nr; prio-- {
+	first := reclaimPriorities
+	if !n.canReclaimAnon(t, target) {
+		// No swap to write to (can_reclaim_anon_pages() is false): only
+		// folios that need no slot can go, the stranded swap-cache
+		// ones. One pass finds them.
+		first = 0
+	}
+	for prio := first; prio >= 0 && reclaimed < nr; prio-- {
 		for _, lv := range lvs {
 			reclaimed += n.shrinkLruvec(t, lv, prio, nr-reclaimed)
 			if reclaimed >= nr {
@@ -41,6 +48,16 @@ func (n *Node) shrinkNode(t *ksync.Task, target *memcg.MemCgroup, nr int) int {
 		}
 	}
 	return reclaimed
+}
+
+// canReclaimAnon is can_reclaim_anon_pages(): whether there is swap space
+// that target may use.
+func (n *Node) canReclaimAnon(t *ksync.Task, target *memcg.MemCgroup) bool {
+	free := n.core.NrSwapPages(t)
+	if target != nil {
+		free = memcg.NrSwapPages(t, target, free)
+	}
+	return free > 0
 }
 
 // inSubtree reports whether memcg id is target or below it.
@@ -187,6 +204,11 @@ func (n *Node) shrinkFolio(t *ksync.Task, f *mem.Folio) shrinkResult {
 		}
 		f.Unlock(t)
 		return shrinkKeep
+	}
+	if !f.Test(t, mem.PGSwapCache) && n.core.NrSwapPages(t) <= 0 {
+		// No slot to move it to: do not bother walking its mappings.
+		f.Unlock(t)
+		return shrinkActivate
 	}
 	switch n.folioCheckReferences(t, f) {
 	case folioRefActivate:

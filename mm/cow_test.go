@@ -1,0 +1,189 @@
+package mm_test
+
+import (
+	"errors"
+	"testing"
+
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/mm"
+	"uswap/swap"
+	"uswap/swapdev"
+	"uswap/system"
+	"uswap/workload"
+)
+
+func TestWriteProtectReuseAndCopy(t *testing.T) {
+	s, tk := newSystem(t, ramConfig(256, 0, 1024))
+	m := s.NewMM(tk)
+	addr, _ := m.Mmap(tk, 4*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	fill(t, tk, m, addr, 4, 10)
+	child, err := m.Fork(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &s.Node().Stat
+	// Parent writes page 0: shared with the child, so it is copied.
+	fill(t, tk, m, addr, 1, 100)
+	if st.CowFault.Sum() != 1 {
+		t.Fatalf("cow faults %d, want 1", st.CowFault.Sum())
+	}
+	// The child writes page 0: it is alone on the old folio now: reuse.
+	fill(t, tk, child, addr, 1, 200)
+	if st.PgReuse.Sum() != 1 {
+		t.Fatalf("reuses %d, want 1", st.PgReuse.Sum())
+	}
+	verify(t, tk, m, addr, 1, 100, nil)
+	verify(t, tk, child, addr, 1, 200, nil)
+	verify(t, tk, m, addr+mem.PageSize, 3, 11, nil)
+	verify(t, tk, child, addr+mem.PageSize, 3, 11, nil)
+	audit(t, tk, s)
+	child.Exit(tk)
+	m.Exit(tk)
+	auditEmpty(t, tk, s)
+}
+
+// A swap-cache page that is reused on a write fault loses its slot.
+func TestReuseFreesSwapSlot(t *testing.T) {
+	s, tk := newSystem(t, fileConfig(t, 256, 32, 1024))
+	m := s.NewMM(tk)
+	const pages = 128
+	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	fill(t, tk, m, addr, pages, 1)
+	// Read everything back (swap-cache path, mapped read-only, slots kept),
+	// then write: each write fault must reuse and free the slot.
+	verify(t, tk, m, addr, pages, 1, nil)
+	fill(t, tk, m, addr, pages, 1000)
+	verify(t, tk, m, addr, pages, 1000, nil)
+	audit(t, tk, s)
+	m.Exit(tk)
+	auditEmpty(t, tk, s)
+}
+
+// Pages swapped out in a parent are shared by more than SWAP_MAP_MAX
+// forks, so that their swap counts go into continuation; then every fork
+// writes (copy-on-write from a swapped page) and exits.
+func TestForkSwappedCOWContinuation(t *testing.T) {
+	s, tk := newSystem(t, ramConfig(1024, 48, 2048))
+	m := s.NewMM(tk)
+	const pages = 96
+	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	fill(t, tk, m, addr, pages, 1)
+	nforks := 70
+	if testing.Short() {
+		nforks = 64
+	}
+	var kids []*mm.MM
+	for range nforks {
+		c, err := m.Fork(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kids = append(kids, c)
+	}
+	if s.Core().Stats.ContAdded.Sum() == 0 {
+		t.Fatalf("no count continuation with %d forks", nforks)
+	}
+	audit(t, tk, s)
+	for i, c := range kids {
+		verify(t, tk, c, addr, pages, 1, []int{i % pages, (i * 7) % pages})
+		fill(t, tk, c, addr+uint64(i%pages)*mem.PageSize, 1, uint64(5000+i))
+		buf := make([]byte, mem.PageSize)
+		if err := c.Load(tk, addr+uint64(i%pages)*mem.PageSize, buf); err != nil {
+			t.Fatal(err)
+		}
+		if err := system.CheckPage(buf, uint64(5000+i), workload.Mixed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	verify(t, tk, m, addr, pages, 1, nil)
+	audit(t, tk, s)
+	for _, c := range kids {
+		c.Exit(tk)
+	}
+	verify(t, tk, m, addr, pages, 1, nil)
+	m.Exit(tk)
+	auditEmpty(t, tk, s)
+}
+
+func TestMunmapFreesEverything(t *testing.T) {
+	s, tk := newSystem(t, ramConfig(256, 32, 1024))
+	m := s.NewMM(tk)
+	const pages = 100
+	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	fill(t, tk, m, addr, pages, 3)
+	// A hole in the middle, then the rest.
+	if err := m.Munmap(tk, addr+10*mem.PageSize, 20*mem.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	if err := m.Load(tk, addr+15*mem.PageSize, buf); !errors.Is(err, mm.ErrSegv) {
+		t.Fatalf("load in the hole: %v, want SIGSEGV", err)
+	}
+	verify(t, tk, m, addr, 10, 3, nil)
+	verify(t, tk, m, addr+30*mem.PageSize, 70, 33, nil)
+	audit(t, tk, s)
+	if err := m.Munmap(tk, addr, pages*mem.PageSize); err != nil {
+		t.Fatal(err)
+	}
+	s.Node().Drain(tk)
+	for _, v := range s.Node().AuditEmpty(tk) {
+		if v.Object != "mmlist" {
+			t.Errorf("audit: %v", v)
+		}
+	}
+	m.Exit(tk)
+	auditEmpty(t, tk, s)
+}
+
+// failingDevice fails every read once armed.
+type failingDevice struct {
+	swapdev.Device
+	armed ksync.Bool
+}
+
+var errInjected = errors.New("injected read error")
+
+func (d *failingDevice) ReadPage(t *ksync.Task, off uint64, dst []byte) error {
+	if off != 0 && d.armed.Load(t) {
+		return errInjected
+	}
+	return d.Device.ReadPage(t, off, dst)
+}
+
+func TestSwapinErrorSIGBUS(t *testing.T) {
+	cfg := ramConfig(256, 32, 0)
+	cfg.Devices = nil
+	s, tk := newSystem(t, cfg)
+	ram, err := swapdev.NewRAM("zram-faulty", 1024, "lz4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := swapdev.MkswapDevice(tk, ram, swapdev.MkswapOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dev := &failingDevice{Device: ram}
+	si, err := s.Core().Swapon(tk, dev, swap.SwaponOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := s.NewMM(tk)
+	const pages = 64
+	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	fill(t, tk, m, addr, pages, 1)
+	dev.armed.Store(tk, true)
+	buf := make([]byte, 8)
+	if err := m.Load(tk, addr, buf); !errors.Is(err, mm.ErrBus) {
+		t.Fatalf("load of an unreadable page: %v, want SIGBUS", err)
+	}
+	// swapoff turns every unreadable PTE into a swapin-error marker.
+	if err := s.Core().Swapoff(tk, si, s.Node()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Load(tk, addr, buf); !errors.Is(err, mm.ErrBus) {
+		t.Fatalf("load of a marker: %v, want SIGBUS", err)
+	}
+	audit(t, tk, s)
+	m.Exit(tk)
+	auditEmpty(t, tk, s)
+}
