@@ -12,12 +12,12 @@ import (
 // Audit checks, at quiescence (no task running in the node), the
 // invariants that need the page tables (DESIGN.md):
 //
-//	2. every in-use slot's count equals the number of swap PTEs that
-//	   hold its entry, and every swap PTE names an in-use slot;
-//	4. every frame is free, or reachable from a page table or the swap
-//	   cache, and on exactly one LRU list of its cgroup, with refcount =
-//	   PTEs mapping it + the swap cache's reference, and map count = PTEs
-//	   mapping it; the LRU lists agree with the PGLRU/PGActive bits.
+//  2. every in-use slot's count equals the number of swap PTEs that
+//     hold its entry, and every swap PTE names an in-use slot;
+//  4. every frame is free, or reachable from a page table or the swap
+//     cache, and on exactly one LRU list of its cgroup, with refcount =
+//     PTEs mapping it + the swap cache's reference, and map count = PTEs
+//     mapping it; the LRU lists agree with the PGLRU/PGActive bits.
 //
 // Invariants 1 and 3 are the swap core's Audit.
 func (n *Node) Audit(t *ksync.Task) []swap.Violation {
