@@ -1,0 +1,217 @@
+package system_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"uswap/fixes"
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/mm"
+	"uswap/system"
+	"uswap/workload"
+)
+
+func TestConfigErrors(t *testing.T) {
+	tk := ksync.NewTask("test", 0)
+	for _, c := range []struct {
+		name string
+		cfg  system.Config
+		want string
+	}{
+		{"zero frames", system.Config{}, "frames"},
+		{"limit above pool", system.Config{Frames: 10, MemcgLimit: 11}, "above"},
+		{"unknown device", system.Config{Frames: 10, Devices: []system.DeviceConfig{{Kind: "tape", Pages: 100}}}, "unknown kind"},
+		{"file without path", system.Config{Frames: 10, Devices: []system.DeviceConfig{{Kind: "file", Pages: 100}}}, "path"},
+		{"bad readahead", system.Config{Frames: 10, Readahead: "sideways"}, "readahead"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := system.New(tk, c.cfg)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want an error about %q", err, c.want)
+			}
+		})
+	}
+}
+
+// checkPages reads back every page and compares it with its generation.
+func checkPages(t *ksync.Task, m *mm.MM, addr uint64, gen []uint64) error {
+	buf := make([]byte, mem.PageSize)
+	for i, g := range gen {
+		if err := m.Load(t, addr+uint64(i)*mem.PageSize, buf); err != nil {
+			return fmt.Errorf("load page %d: %w", i, err)
+		}
+		if err := system.CheckPage(buf, g, workload.Mixed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func store(t *ksync.Task, m *mm.MM, addr uint64, i int, g uint64) error {
+	buf := make([]byte, mem.PageSize)
+	workload.FillPage(buf, g, workload.Mixed)
+	if err := m.Store(t, addr+uint64(i)*mem.PageSize, buf); err != nil {
+		return fmt.Errorf("store page %d: %w", i, err)
+	}
+	return nil
+}
+
+// usemem fills pages and then rewrites and re-checks them for rounds.
+func usemem(t *ksync.Task, s *system.System, pages, rounds int, seed uint64) error {
+	m := s.NewMM(t)
+	defer m.Exit(t)
+	addr, err := m.Mmap(t, uint64(pages)*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	if err != nil {
+		return err
+	}
+	gen := make([]uint64, pages)
+	rng := seed
+	for i := range gen {
+		gen[i] = seed<<24 + uint64(i)
+		if err := store(t, m, addr, i, gen[i]); err != nil {
+			return err
+		}
+	}
+	for r := range rounds {
+		if err := checkPages(t, m, addr, gen); err != nil {
+			return fmt.Errorf("round %d: %w", r, err)
+		}
+		for range pages / 4 {
+			i := int(workload.SplitMix64(&rng) % uint64(pages))
+			gen[i] += 1 << 40
+			if err := store(t, m, addr, i, gen[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return checkPages(t, m, addr, gen)
+}
+
+// forkStorm forks children that check the shared pages, write some of
+// their own (copy-on-write, also from swapped pages) and exit, while the
+// parent keeps writing.
+func forkStorm(t *ksync.Task, s *system.System, pages, forks int, seed uint64) error {
+	m := s.NewMM(t)
+	defer m.Exit(t)
+	addr, err := m.Mmap(t, uint64(pages)*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	if err != nil {
+		return err
+	}
+	gen := make([]uint64, pages)
+	rng := seed
+	for i := range gen {
+		gen[i] = seed<<24 + uint64(i)
+		if err := store(t, m, addr, i, gen[i]); err != nil {
+			return err
+		}
+	}
+	for f := range forks {
+		child, err := m.Fork(t)
+		if err != nil {
+			return err
+		}
+		cgen := append([]uint64(nil), gen...)
+		for range 4 {
+			i := int(workload.SplitMix64(&rng) % uint64(pages))
+			cgen[i] += 1 << 41
+			if err := store(t, child, addr, i, cgen[i]); err != nil {
+				child.Exit(t)
+				return fmt.Errorf("fork %d: child: %w", f, err)
+			}
+			i = int(workload.SplitMix64(&rng) % uint64(pages))
+			gen[i] += 1 << 40
+			if err := store(t, m, addr, i, gen[i]); err != nil {
+				child.Exit(t)
+				return err
+			}
+		}
+		if err := checkPages(t, child, addr, cgen); err != nil {
+			child.Exit(t)
+			return fmt.Errorf("fork %d: child: %w", f, err)
+		}
+		child.Exit(t)
+	}
+	return checkPages(t, m, addr, gen)
+}
+
+func stress(t *testing.T, kind string, kswapd bool) {
+	dev := system.DeviceConfig{Kind: kind, Pages: 4096, Priority: -1}
+	if kind == "file" {
+		dev.Path = t.TempDir() + "/swapfile"
+	}
+	cfg := system.Config{
+		Frames:      1024,
+		MemcgLimit:  160,
+		Fixes:       fixes.All(),
+		PageCluster: 3,
+		Kswapd:      kswapd,
+		// A second device so that swapoff of one can move pages to
+		// the other.
+		Devices: []system.DeviceConfig{dev, {Kind: "ram", Pages: 4096, Priority: -1}},
+	}
+	tk := ksync.NewTask("stress", 0)
+	s, err := system.New(tk, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(tk)
+	users, pages, rounds, forks := 4, 96, 4, 12
+	if testing.Short() {
+		users, rounds, forks = 3, 2, 6
+	}
+	var done ksync.Completion
+	var left ksync.Int32
+	left.Init(int32(users + 2))
+	errs := make([]error, users+2)
+	finish := func(t2 *ksync.Task) {
+		if left.Add(t2, -1) == 0 {
+			done.Complete(t2)
+		}
+	}
+	for u := range users {
+		ksync.Spawn(tk, fmt.Sprintf("usemem%d", u), u, func(t2 *ksync.Task) {
+			defer finish(t2)
+			errs[u] = usemem(t2, s, pages, rounds, uint64(u+1))
+		})
+	}
+	for f := range 2 {
+		ksync.Spawn(tk, fmt.Sprintf("forker%d", f), users+f, func(t2 *ksync.Task) {
+			defer finish(t2)
+			errs[users+f] = forkStorm(t2, s, pages/2, forks, uint64(100+f))
+		})
+	}
+	// swapoff/swapon cycles until the workloads are done.
+	cycles, failed := 0, 0
+	for i := 0; !done.Done(tk); i++ {
+		d := i % 2
+		if err := s.Swapoff(tk, d); err != nil {
+			failed++
+		} else if err := s.Swapon(tk, d); err != nil {
+			t.Fatal(err)
+		}
+		cycles++
+		ksync.ScheduleTimeout(tk, 2_000_000)
+	}
+	done.Wait(tk)
+	t.Logf("%s: %d swapoff cycles (%d failed), pswpout %d pswpin %d", kind, cycles, failed, s.Core().Stats.PswpOut.Sum(), s.Core().Stats.PswpIn.Sum())
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("task %d: %v", i, err)
+		}
+	}
+	s.Node().StopKswapd(tk)
+	for _, v := range s.AuditEmpty(tk) {
+		t.Errorf("audit: %v", v)
+	}
+}
+
+func TestStressRAM(t *testing.T)  { stress(t, "ram", true) }
+func TestStressFile(t *testing.T) { stress(t, "file", true) }
+func TestStressNoKswapd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	stress(t, "ram", false)
+}
