@@ -7,5 +7,11 @@
 // Lock order:
 //
 //	folio lock (PG_locked, a bit lock: sleeps)
-//	  Pool.lock (zone->lock, spinlock)
+//	  (the owner's locks: the release hook runs with whatever the caller
+//	  of the last Put holds, and takes the mm layer's lruvec lock)
+//	    Pool.lock (zone->lock, spinlock)
+//
+// A folio's last reference (Put, or FreeFrozen after RefFreeze) calls the
+// pool's release hook (the mm layer's half of __folio_put: off the LRU,
+// uncharge the memory cgroup) before the frame returns to the free list.
 package mem

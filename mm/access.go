@@ -100,8 +100,11 @@ func (m *MM) handleMMFault(t *ksync.Task, addr uint64, write bool) error {
 	if v == nil {
 		return fmt.Errorf("%w: no mapping at %#x", ErrSegv, addr)
 	}
-	if write && v.prot&ProtWrite == 0 || !write && v.prot&ProtRead == 0 {
-		return fmt.Errorf("%w: %#x: %s access to a mapping with prot %d", ErrSegv, addr, map[bool]string{true: "write", false: "read"}[write], v.prot)
+	if write && v.prot&ProtWrite == 0 {
+		return fmt.Errorf("%w: %#x: write to a mapping without PROT_WRITE", ErrSegv, addr)
+	}
+	if !write && v.prot&ProtRead == 0 {
+		return fmt.Errorf("%w: %#x: read of a mapping without PROT_READ", ErrSegv, addr)
 	}
 	m.node.Stat.PgFault.Inc(t)
 	pt, i := m.allocPTE(t, addr)

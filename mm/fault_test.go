@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"uswap/mem"
+	"uswap/memcg"
 	"uswap/mm"
 )
 
@@ -72,5 +73,28 @@ func TestSwapinCacheFile(t *testing.T) {
 			m.Exit(tk)
 			auditEmpty(t, tk, s)
 		})
+	}
+}
+
+// The same round trip with cgroup v1 (memsw) accounting, and with
+// page_cluster 0 (no readahead) on the swap-cache path.
+func TestSwapinMemcgV1NoReadahead(t *testing.T) {
+	cfg := fileConfig(t, 512, 64, 2048)
+	cfg.MemcgMode = memcg.V1
+	cfg.PageCluster = 0
+	s, tk := newSystem(t, cfg)
+	m := s.NewMM(tk)
+	const pages = 200
+	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	fill(t, tk, m, addr, pages, 5)
+	verify(t, tk, m, addr, pages, 5, nil)
+	if ra := s.Node().Stat.SwapRa.Sum(); ra != 0 {
+		t.Fatalf("page_cluster 0 read ahead %d pages", ra)
+	}
+	audit(t, tk, s)
+	m.Exit(tk)
+	auditEmpty(t, tk, s)
+	if u := s.Workload().Memsw().Read(tk); u != 0 {
+		t.Fatalf("memsw usage %d after everything exited", u)
 	}
 }

@@ -25,7 +25,21 @@ func (s *System) Audit(t *ksync.Task) []Violation {
 func (s *System) AuditEmpty(t *ksync.Task) []Violation {
 	s.node.Drain(t)
 	vs := s.Audit(t)
-	return append(vs, s.node.AuditEmpty(t)...)
+	vs = append(vs, s.node.AuditEmpty(t)...)
+	// Nothing may stay charged: every frame and slot is free.
+	for _, c := range []struct {
+		name  string
+		usage int64
+	}{
+		{"memory", s.workload.Memory().Read(t)},
+		{"swap", s.workload.Swap().Read(t)},
+		{"memsw", s.workload.Memsw().Read(t)},
+	} {
+		if c.usage != 0 {
+			vs = append(vs, Violation{Invariant: 4, Object: s.workload.String(), Problem: fmt.Sprintf("%s usage %d pages after everything exited", c.name, c.usage)})
+		}
+	}
+	return vs
 }
 
 // CheckPage is invariant 5 for a page a workload filled with
