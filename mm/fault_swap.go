@@ -143,9 +143,10 @@ func (m *MM) shouldTryToFreeSwap(t *ksync.Task, folio *mem.Folio, write bool) bo
 
 // swapinBypass is the synchronous-device path of do_swap_page(): the swap
 // cache is skipped, the folio is read straight from the device and
-// mapped. It returns the folio locked-free with one reference, and
-// whether the caller must drop the entry's pin (swapcache_clear) when it
-// is done; a nil folio with a nil error means "refault".
+// mapped. It returns the folio (unlocked, not in the swap cache, charged,
+// one reference), and whether the caller must drop the entry's pin
+// (swapcache_clear) when it is done, which it must also do when the folio
+// is nil; a nil folio with a nil error means "refault".
 //
 // With the swapcache-pin fix (seed 000, commit 13ddaf26be32) the entry is
 // pinned with swapcache_prepare(): SWAP_HAS_CACHE works as a lock, and a
@@ -165,9 +166,11 @@ func (m *MM) shouldTryToFreeSwap(t *ksync.Task, folio *mem.Folio, write bool) bo
 //	                                    swap_free(E): frees the new E
 //	                                    map folio2: the stale data
 //
-// CPU2 maps the old contents and the slot is freed while the PTE of a
-// later swap-out... or a third party still counts on it: the swap map is
-// corrupted (the seed's "random corruption of the swap map").
+// CPU2 maps the old contents (the write after the first swap-in is lost),
+// and frees a slot that the new swap-out still counts on: the swap map
+// is corrupted (the seed's "random corruption of the swap map"). The pin
+// closes the window: CPU2's swapcache_prepare(E) fails while CPU1 holds
+// E, so CPU2 waits and refaults, and finds the PTE already present.
 //
 // pending reports whether the fault is still to be done (the PTE still
 // holds the entry): the wait ends early when it is not.

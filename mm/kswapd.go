@@ -8,12 +8,12 @@ import (
 // until an allocation finds free frames below the low watermark, then
 // reclaims until they are at the high watermark (balance_pgdat).
 type kswapdState struct {
-	task    *ksync.Task     // set by startKswapd before the node is shared
-	wait    ksync.WaitQueue // pgdat->kswapd_wait
-	wakeup  ksync.Bool      // a wakeup is pending
-	stop    ksync.Bool      // kthread_stop was called
-	stopped ksync.Completion
-	running ksync.Bool // kswapd was started and has not stopped
+	task    *ksync.Task      // set by startKswapd before the node is shared
+	wait    ksync.WaitQueue  // pgdat->kswapd_wait
+	wakeup  ksync.Bool       // atomic: a wakeup is pending
+	stop    ksync.Bool       // atomic: kthread_stop was called
+	stopped ksync.Completion // completed by kswapd as it exits
+	running ksync.Bool       // atomic: started and not yet stopped
 }
 
 func (n *Node) startKswapd(t *ksync.Task) {

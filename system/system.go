@@ -30,8 +30,8 @@ type DeviceConfig struct {
 	Pages uint64
 	// Comp is the RAM device's compressor: "lz4" (default) or "zstd".
 	Comp string
-	// Path is the swap file (made with mkswap if it does not exist... it
-	// is always (re)made).
+	// Path is the swap file of a "file" device; New (re)creates it with
+	// mkswap.
 	Path string
 	// Priority is the swapon priority; negative means automatic.
 	Priority int
