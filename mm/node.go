@@ -65,12 +65,14 @@ type Node struct {
 	low  int64            // immutable
 	high int64            // immutable
 
-	// lruvecs[id] is the lruvec of memory cgroup id, created on first use
-	// under lruvecsLock and published with a store; lruvecList lists them
-	// in creation order (guarded by lruvecsLock) so that reclaim visits
+	// lruvecs is a table indexed by memory cgroup id: lruvecs[id] is the
+	// lruvec of cgroup id. A lruvec is made on first use under
+	// lruvecsLock, which then publishes a grown copy of the table (a
+	// published table is never changed). lruvecList lists them in
+	// creation order (guarded by lruvecsLock) so that reclaim visits
 	// them in a deterministic order.
 	lruvecsLock ksync.SpinLock
-	lruvecs     [memcg.MemCgroupIDMax + 1]ksync.Pointer[lruvec]
+	lruvecs     ksync.Pointer[[]*lruvec]
 	lruvecList  []*lruvec
 
 	// mmlist is the list of live address spaces (init_mm.mmlist), for
@@ -155,17 +157,24 @@ func (n *Node) Watermarks() (min, low, high int64) { return n.min, n.low, n.high
 // lruvecOf is mem_cgroup_lruvec(): the lruvec of memcg id, made on first
 // use.
 func (n *Node) lruvecOf(t *ksync.Task, id uint16) *lruvec {
-	if lv := n.lruvecs[id].Load(t); lv != nil {
-		return lv
+	if tab := n.lruvecs.Load(t); tab != nil && int(id) < len(*tab) && (*tab)[id] != nil {
+		return (*tab)[id]
 	}
 	n.lruvecsLock.Lock(t)
-	lv := n.lruvecs[id].Load(t)
-	if lv == nil {
-		lv = newLruvec(id)
-		n.lruvecList = append(n.lruvecList, lv)
-		n.lruvecs[id].Store(t, lv)
+	defer n.lruvecsLock.Unlock(t)
+	var old []*lruvec
+	if tab := n.lruvecs.Load(t); tab != nil {
+		old = *tab
 	}
-	n.lruvecsLock.Unlock(t)
+	if int(id) < len(old) && old[id] != nil {
+		return old[id]
+	}
+	tab := make([]*lruvec, max(len(old), int(id)+1))
+	copy(tab, old)
+	lv := newLruvec(id)
+	tab[id] = lv
+	n.lruvecList = append(n.lruvecList, lv)
+	n.lruvecs.Store(t, &tab)
 	return lv
 }
 
