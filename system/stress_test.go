@@ -137,13 +137,20 @@ func forkStorm(t *ksync.Task, s *system.System, pages, forks int, seed uint64) e
 }
 
 func stress(t *testing.T, kind string, kswapd bool) {
+	stressCfg(t, kind, kswapd, 1024, 160)
+}
+
+// stressCfg runs the stress load on a machine of frames frames with the
+// workload cgroup limited to limit pages (0: no cgroup limit, so that the
+// pool itself runs out and kswapd and direct reclaim do the work).
+func stressCfg(t *testing.T, kind string, kswapd bool, frames int, limit int64) {
 	dev := system.DeviceConfig{Kind: kind, Pages: 4096, Priority: -1}
 	if kind == "file" {
 		dev.Path = t.TempDir() + "/swapfile"
 	}
 	cfg := system.Config{
-		Frames:      1024,
-		MemcgLimit:  160,
+		Frames:      frames,
+		MemcgLimit:  limit,
 		Fixes:       fixes.All(),
 		PageCluster: 3,
 		Kswapd:      kswapd,
@@ -195,7 +202,9 @@ func stress(t *testing.T, kind string, kswapd bool) {
 		ksync.ScheduleTimeout(tk, 2_000_000)
 	}
 	done.Wait(tk)
-	t.Logf("%s: %d swapoff cycles (%d failed), pswpout %d pswpin %d", kind, cycles, failed, s.Core().Stats.PswpOut.Sum(), s.Core().Stats.PswpIn.Sum())
+	st := &s.Node().Stat
+	t.Logf("%s: %d swapoff cycles (%d failed), pswpout %d pswpin %d, kswapd wakeups %d, pgsteal %d, oom %d", kind, cycles, failed,
+		s.Core().Stats.PswpOut.Sum(), s.Core().Stats.PswpIn.Sum(), st.KswapdWake.Sum(), st.PgSteal.Sum(), st.OOM.Sum())
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("task %d: %v", i, err)
@@ -214,4 +223,14 @@ func TestStressNoKswapd(t *testing.T) {
 		t.Skip("short")
 	}
 	stress(t, "ram", false)
+}
+
+// The pool itself is smaller than the working set: kswapd (woken at the
+// low watermark) and direct reclaim keep the machine going.
+func TestStressPoolPressure(t *testing.T) { stressCfg(t, "ram", true, 256, 0) }
+func TestStressPoolPressureDirect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	stressCfg(t, "file", false, 256, 0)
 }
