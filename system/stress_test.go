@@ -164,7 +164,7 @@ func stressCfg(t *testing.T, kind string, kswapd bool, frames int, limit int64) 
 		t.Fatal(err)
 	}
 	defer s.Shutdown(tk)
-	users, pages, rounds, forks := 4, 96, 4, 12
+	users, pages, rounds, forks := 4, 128, 6, 20
 	if testing.Short() {
 		users, rounds, forks = 3, 2, 6
 	}
