@@ -58,7 +58,19 @@ func (m *MM) accessPage(t *ksync.Task, addr uint64, buf []byte, off int, write b
 }
 
 // tryAccess is the TLB/hardware walk: it succeeds when the PTE is present
-// with the needed permission, setting accessed (and dirty).
+// with the needed permission, setting accessed (and dirty). The copy is
+// done under the PTL, which is what keeps reclaim from freeing the frame
+// under it:
+//
+//	CPU1 (Store hit)                  CPU2 (reclaim)
+//	pte present, writable
+//	                                  try_to_unmap: pte = swap entry
+//	                                  pageout: write the frame
+//	                                  __remove_mapping: free the frame
+//	copy into the frame  !!! lost, or into a reused frame
+//
+// With the PTL held across the check and the copy, CPU2's try_to_unmap
+// waits for the copy to end and pageout writes the new bytes.
 func (m *MM) tryAccess(t *ksync.Task, addr uint64, buf []byte, off int, write bool) bool {
 	pt, i := m.lookupPTE(t, addr)
 	if pt == nil {

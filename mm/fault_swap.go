@@ -78,6 +78,14 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 		return nil
 	}
 
+	// pte_same() under the PTL, after every sleep above:
+	//
+	//	CPU1 (do_swap_page)              CPU2 (munmap / another fault)
+	//	orig = pte (entry E)
+	//	read E (sleeps)
+	//	                                 zap: pte = none, swap_free(E)
+	//	set pte = folio  !!! maps a page into an unmapped range, and
+	//	swap_free(E)         frees E twice
 	pt.ptl.Lock(t)
 	if pte(pt.ptes[i].Load(t)) != orig {
 		// pte_same() failed: somebody else mapped it, or zapped it.

@@ -246,7 +246,18 @@ func (n *Node) shrinkFolio(t *ksync.Task, f *mem.Folio) shrinkResult {
 	}
 	// __remove_mapping(): the isolation reference and the swap cache's
 	// are all that may be left. A task that found the folio in the swap
-	// cache (a fault, try_to_unuse) holds one more: keep it then.
+	// cache (a fault, try_to_unuse) holds one more: keep it then. The
+	// freeze is what makes the lookup safe:
+	//
+	//	CPU1 (do_swap_page)              CPU2 (reclaim)
+	//	                                 refcount == 2: nobody else
+	//	swap_cache_get_folio: ref++
+	//	                                 delete from swap cache, free
+	//	folio_lock, map it  !!! a freed frame
+	//
+	// With RefFreeze(2) the count drops to 0 atomically only if no
+	// lookup took a reference; a lookup after the freeze fails its
+	// TryGet and finds nothing.
 	if !f.RefFreeze(t, 2) {
 		f.Unlock(t)
 		return shrinkKeep
