@@ -129,9 +129,20 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 		// The bypass path's folio joins the LRU once it is mapped.
 		n.folioAddLRU(t, folio)
 	}
-	pt.ptl.Unlock(t)
+	// Our reference is now the PTE's, so the folio is unlocked before the
+	// PTL is dropped (as the kernel does), or a racing COW could free it
+	// still locked:
+	//
+	//	CPU1 (do_swap_page, bypass)      CPU2 (do_wp_page, same mm)
+	//	set pte = folio (our ref = PTE's)
+	//	spin_unlock(ptl)
+	//	                                 folio_trylock fails: copy
+	//	                                 replace pte, folio_put: freed
+	//	folio_unlock  !!! a free frame
+	//
+	// (Found by the explorer, TestExploreSeed000.)
 	folio.Unlock(t)
-	// Our reference is now the PTE's.
+	pt.ptl.Unlock(t)
 	return nil
 }
 
