@@ -252,11 +252,14 @@ func (s *scheduler) pick(cur int) *task {
 			s.runq = append(s.runq, a.id)
 		}
 	}
-	if len(s.runq) == 0 {
+	for len(s.runq) == 0 {
 		if s.nextDL == maxDuration {
 			return nil
 		}
 		// Nothing can run: jump the clock to the earliest deadline.
+		// nextDL may be stale (its sleeper was woken before it), in
+		// which case fireTimeouts only finds the real next one: jump
+		// again.
 		s.now = s.nextDL
 		s.fireTimeouts()
 		for _, a := range s.alive {
