@@ -157,6 +157,18 @@ func (m *MM) shouldTryToFreeSwap(t *ksync.Task, folio *mem.Folio, write bool) bo
 	if m.node.core.VMSwapFull(t) || memcg.SwapFull(t, m.memcg) {
 		return true
 	}
+	// A dirty swap-cache folio found by a fault has a slot whose bytes
+	// are stale: its pageout failed (the kernel's __end_swap_bio_write
+	// re-dirties the folio and leaves it resident in the swap cache), or
+	// never ran. uswap departs from the kernel here, which would retry the
+	// same slot at the next pageout: once this fault's PTE is the last
+	// holder, the slot is dropped so that the next pageout allocates a
+	// different one, and a slot that failed a write is not reused for the
+	// page. (Until then, the swap cache resolves the entry to the resident
+	// folio; the slot's stale bytes are never read.)
+	if folio.Test(t, mem.PGDirty) {
+		return true
+	}
 	return write && folio.RefCount(t) == 2
 }
 
@@ -218,6 +230,7 @@ func (m *MM) swapinBypass(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, 
 			err = errors.Join(ErrOOM, err)
 		} else {
 			folio.MemcgID = charged.ID()
+			n.memcgCharged(t, charged)
 		}
 	}
 	if err != nil {

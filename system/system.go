@@ -35,6 +35,11 @@ type DeviceConfig struct {
 	Path string
 	// Priority is the swapon priority; negative means automatic.
 	Priority int
+	// Faults, when not empty, wrap the device in a swapdev.Faulty that
+	// injects these I/O errors and delays (the swap header is never
+	// faulted); FaultSeed drives their Rate draws.
+	Faults    []swapdev.FaultRule
+	FaultSeed uint64
 }
 
 // Config is a machine.
@@ -151,6 +156,28 @@ func New(t *ksync.Task, cfg Config) (*System, error) {
 }
 
 func makeDevice(t *ksync.Task, i int, d DeviceConfig) (swapdev.Device, error) {
+	dev, err := makeBareDevice(t, i, d)
+	if err != nil || len(d.Faults) == 0 {
+		return dev, err
+	}
+	return swapdev.NewFaulty(dev, d.FaultSeed, d.Faults...), nil
+}
+
+// FaultStats sums the faults injected by every Faulty device.
+func (s *System) FaultStats() swapdev.FaultStats {
+	var st swapdev.FaultStats
+	for _, d := range s.devs {
+		if f, ok := d.(*swapdev.Faulty); ok {
+			fs := f.Stats()
+			st.ReadErrors += fs.ReadErrors
+			st.WriteErrors += fs.WriteErrors
+			st.Delays += fs.Delays
+		}
+	}
+	return st
+}
+
+func makeBareDevice(t *ksync.Task, i int, d DeviceConfig) (swapdev.Device, error) {
 	if d.Pages == 0 {
 		return nil, fmt.Errorf("system: device %d: 0 pages", i)
 	}

@@ -1,0 +1,78 @@
+package stress
+
+import (
+	"testing"
+	"time"
+
+	"uswap/swapdev"
+)
+
+func rules(t *testing.T, specs ...string) []swapdev.FaultRule {
+	t.Helper()
+	var rs []swapdev.FaultRule
+	for _, s := range specs {
+		r, err := swapdev.ParseFaultRule(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+func runClean(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	rep, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + rep.String())
+	if !rep.Clean() {
+		t.Fatalf("violations:\n%s", rep)
+	}
+	return rep
+}
+
+func TestStressRAMFaults(t *testing.T) {
+	rep := runClean(t, Config{Tasks: 4, Ops: 40000, Seed: 1, Frames: 512, Limit: 256, Pages: 64, SwapPages: 2048,
+		Checkpoint: 10000, Faults: rules(t, "read:rate=0.002", "write:rate=0.01")})
+	if rep.PgFault == 0 || rep.SwapOuts == 0 || rep.SwapIns == 0 {
+		t.Errorf("no paging: %s", rep)
+	}
+}
+
+func TestStressFileFaults(t *testing.T) {
+	runClean(t, Config{Tasks: 3, Ops: 15000, Seed: 2, Device: "file", Dir: t.TempDir(), Frames: 512, Limit: 200, Pages: 48, SwapPages: 2048,
+		Checkpoint: 5000, Faults: rules(t, "read:rate=0.002", "write:rate=0.01", "rw:rate=0.001:delay=10us:nofail")})
+}
+
+// Swap smaller than the working sets: full devices and a full cgroup give
+// OOM outcomes, never corruption, and work goes on.
+func TestStressFullSwap(t *testing.T) {
+	rep := runClean(t, Config{Tasks: 4, Ops: 20000, Seed: 3, Frames: 256, Limit: 128, Pages: 64, SwapPages: 128,
+		Checkpoint: 5000})
+	if rep.OOM == 0 {
+		t.Errorf("no OOM with swap full: %s", rep)
+	}
+}
+
+func TestStressDuration(t *testing.T) {
+	runClean(t, Config{Tasks: 2, Duration: 200 * time.Millisecond, Seed: 4, Frames: 256, Limit: 128, Pages: 32, NoController: true})
+}
+
+func TestValidate(t *testing.T) {
+	for _, c := range []Config{
+		{Tasks: 0, Ops: 1, Frames: 1},
+		{Tasks: 1, Frames: 1},
+		{Tasks: 1, Ops: 1, Frames: 0},
+		{Tasks: 1, Ops: 1, Frames: 10, Limit: 11},
+		{Tasks: 1, Ops: 1, Frames: 10, Device: "tape"},
+		{Tasks: 1, Ops: -1, Frames: 10},
+	} {
+		if _, err := Run(c); err == nil {
+			t.Errorf("%+v: no error", c)
+		} else {
+			t.Log(err)
+		}
+	}
+}

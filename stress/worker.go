@@ -1,0 +1,288 @@
+package stress
+
+import (
+	"errors"
+	"time"
+
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/mm"
+	"uswap/swapdev"
+	"uswap/workload"
+)
+
+// The reference model: per mapping, the value last stored in each page
+// (0: never stored, the page reads as zeros; gone: unmapped). A stored
+// page holds workload.FillPage(value, Mixed), whose first word is the
+// value, so a load checks every byte.
+const gone = ^uint64(0)
+
+type mapping struct {
+	addr  uint64
+	vals  []uint64
+	bus   []bool // the page got SIGBUS (its swap-in read failed)
+	alive int    // pages not gone
+}
+
+type proc struct {
+	m    *mm.MM
+	maps []*mapping
+}
+
+// worker is one task; its procs are its address spaces (forks included).
+// Only its goroutine touches it.
+type worker struct {
+	r     *run
+	id    int
+	t     *ksync.Task
+	rng   uint64
+	procs []*proc
+	buf   []byte
+	exp   []byte
+	ops   int64
+}
+
+const (
+	maxProcs    = 4
+	maxMappings = 4
+)
+
+func (w *worker) rand(n int) int { return int(workload.SplitMix64(&w.rng) % uint64(n)) }
+
+func (w *worker) loop(deadline time.Time) {
+	w.buf = make([]byte, mem.PageSize)
+	w.exp = make([]byte, mem.PageSize)
+	r := w.r
+	for !r.stop.Load() {
+		n := r.done.Add(1)
+		if r.cfg.Ops > 0 && n > r.cfg.Ops {
+			r.done.Add(-1)
+			return
+		}
+		if w.ops%256 == 0 && !deadline.IsZero() && time.Now().After(deadline) {
+			return
+		}
+		w.ops++
+		r.quiesce.RLock()
+		w.step()
+		r.quiesce.RUnlock()
+	}
+}
+
+func (w *worker) step() {
+	if len(w.procs) == 0 {
+		w.procs = append(w.procs, &proc{m: w.r.sys.NewMM(w.t)})
+	}
+	p := w.procs[w.rand(len(w.procs))]
+	if len(p.maps) == 0 {
+		w.mmap(p)
+		return
+	}
+	switch x := w.rand(1000); {
+	case x < 470:
+		w.load(p)
+	case x < 930:
+		w.store(p)
+	case x < 950:
+		w.mmap(p)
+	case x < 970:
+		w.munmap(p)
+	case x < 985:
+		w.fork(p)
+	default:
+		w.exit(p)
+	}
+}
+
+func (w *worker) mmap(p *proc) {
+	if len(p.maps) >= maxMappings {
+		w.munmap(p)
+		return
+	}
+	w.r.ops[OpMmap].Add(1)
+	pages := 1 + w.rand(w.r.cfg.Pages)
+	addr, err := p.m.Mmap(w.t, uint64(pages)*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	if err != nil {
+		w.outcome(err, "mmap of %d pages in %v", pages, p.m)
+		return
+	}
+	p.maps = append(p.maps, &mapping{addr: addr, vals: make([]uint64, pages), bus: make([]bool, pages), alive: pages})
+}
+
+func (w *worker) pick(p *proc) (*mapping, int) {
+	mp := p.maps[w.rand(len(p.maps))]
+	i := w.rand(len(mp.vals))
+	for tries := 0; mp.vals[i] == gone && tries < 4; tries++ {
+		i = w.rand(len(mp.vals))
+	}
+	return mp, i
+}
+
+func (w *worker) load(p *proc) {
+	w.r.ops[OpLoad].Add(1)
+	mp, i := w.pick(p)
+	w.check(p, mp, i)
+}
+
+// check loads page i of mp and compares it with the model.
+func (w *worker) check(p *proc, mp *mapping, i int) {
+	addr := mp.addr + uint64(i)*mem.PageSize
+	err := p.m.Load(w.t, addr, w.buf)
+	if mp.vals[i] == gone {
+		if !errors.Is(err, mm.ErrSegv) {
+			w.r.violate("task %d: load of unmapped %#x in %v: %v, want SIGSEGV", w.id, addr, p.m, err)
+		}
+		return
+	}
+	if err != nil {
+		w.accessError(mp, i, err, "load of %#x in %v", addr, p.m)
+		return
+	}
+	if v := mp.vals[i]; v == 0 {
+		clear(w.exp)
+	} else {
+		workload.FillPage(w.exp, v, workload.Mixed)
+	}
+	for j := range w.buf {
+		if w.buf[j] != w.exp[j] {
+			w.r.corrupt.Add(1)
+			w.r.violate("task %d: load of %#x in %v: corrupted: byte %d is %#x, want %#x (value %#x, model value %#x)",
+				w.id, addr, p.m, j, w.buf[j], w.exp[j], w.buf[:8], mp.vals[i])
+			return
+		}
+	}
+}
+
+func (w *worker) store(p *proc) {
+	w.r.ops[OpStore].Add(1)
+	mp, i := w.pick(p)
+	addr := mp.addr + uint64(i)*mem.PageSize
+	v := workload.SplitMix64(&w.rng)>>2 | 1
+	workload.FillPage(w.buf, v, workload.Mixed)
+	err := p.m.Store(w.t, addr, w.buf)
+	if mp.vals[i] == gone {
+		if !errors.Is(err, mm.ErrSegv) {
+			w.r.violate("task %d: store to unmapped %#x in %v: %v, want SIGSEGV", w.id, addr, p.m, err)
+		}
+		return
+	}
+	if err != nil {
+		w.accessError(mp, i, err, "store to %#x in %v", addr, p.m)
+		return
+	}
+	mp.vals[i] = v
+	mp.bus[i] = false
+}
+
+// accessError sorts an access's error into an expected outcome or a
+// violation. SIGBUS is expected only with read faults injected.
+func (w *worker) accessError(mp *mapping, i int, err error, format string, args ...any) {
+	r := w.r
+	switch {
+	case errors.Is(err, mm.ErrBus) && r.readFaults():
+		r.bus.Add(1)
+		if !mp.bus[i] {
+			mp.bus[i] = true
+			r.lost.Add(1)
+		}
+	case errors.Is(err, mm.ErrOOM):
+		r.oom.Add(1)
+	default:
+		args = append([]any{w.id}, args...)
+		args = append(args, err)
+		r.violate("task %d: "+format+": %v", args...)
+	}
+}
+
+// outcome counts an OOM or reports anything else as a violation.
+func (w *worker) outcome(err error, format string, args ...any) {
+	if errors.Is(err, mm.ErrOOM) {
+		w.r.oom.Add(1)
+		return
+	}
+	args = append([]any{w.id}, args...)
+	args = append(args, err)
+	w.r.violate("task %d: "+format+": %v", args...)
+}
+
+func (w *worker) munmap(p *proc) {
+	w.r.ops[OpMunmap].Add(1)
+	k := w.rand(len(p.maps))
+	mp := p.maps[k]
+	n := len(mp.vals)
+	lo := w.rand(n)
+	hi := lo + 1 + w.rand(n-lo)
+	if w.rand(2) == 0 {
+		lo, hi = 0, n
+	}
+	if err := p.m.Munmap(w.t, mp.addr+uint64(lo)*mem.PageSize, uint64(hi-lo)*mem.PageSize); err != nil {
+		w.outcome(err, "munmap in %v", p.m)
+		return
+	}
+	for i := lo; i < hi; i++ {
+		if mp.vals[i] != gone {
+			mp.vals[i] = gone
+			mp.alive--
+		}
+	}
+	if mp.alive == 0 {
+		p.maps = append(p.maps[:k], p.maps[k+1:]...)
+	}
+}
+
+func (w *worker) fork(p *proc) {
+	if len(w.procs) >= maxProcs {
+		w.exit(p)
+		return
+	}
+	w.r.ops[OpFork].Add(1)
+	child, err := p.m.Fork(w.t)
+	if err != nil {
+		w.outcome(err, "fork of %v", p.m)
+		return
+	}
+	c := &proc{m: child}
+	for _, mp := range p.maps {
+		c.maps = append(c.maps, &mapping{addr: mp.addr, vals: append([]uint64(nil), mp.vals...), bus: append([]bool(nil), mp.bus...), alive: mp.alive})
+	}
+	w.procs = append(w.procs, c)
+}
+
+func (w *worker) exit(p *proc) {
+	w.r.ops[OpExit].Add(1)
+	p.m.Exit(w.t)
+	for k, q := range w.procs {
+		if q == p {
+			w.procs = append(w.procs[:k], w.procs[k+1:]...)
+			break
+		}
+	}
+}
+
+// exitAll checks every live page of every address space, then exits them.
+func (w *worker) exitAll() {
+	if w.buf == nil {
+		w.buf = make([]byte, mem.PageSize)
+		w.exp = make([]byte, mem.PageSize)
+	}
+	for _, p := range w.procs {
+		for _, mp := range p.maps {
+			for i, v := range mp.vals {
+				if v != gone {
+					w.check(p, mp, i)
+				}
+			}
+		}
+		p.m.Exit(w.t)
+	}
+	w.procs = nil
+}
+
+func (r *run) readFaults() bool {
+	for _, f := range r.cfg.Faults {
+		if f.Fail && f.Op&swapdev.FaultRead != 0 {
+			return true
+		}
+	}
+	return false
+}
