@@ -58,6 +58,12 @@ func (e *UswapEngine) Setup(opts Options) (Memory, error) {
 		return nil, err
 	}
 	e.sys = sys
+	// Background memcg reclaim (like memory.high's async reclaim): the
+	// walker faults while another task compresses. USWAP_NO_BGRECLAIM=1
+	// turns it off, to measure the difference.
+	if os.Getenv("USWAP_NO_BGRECLAIM") == "" {
+		sys.Node().StartMemcgReclaim(e.task)
+	}
 	if opts.Device == DeviceFile {
 		e.file = opts.DevicePath
 	}
@@ -72,6 +78,9 @@ func (e *UswapEngine) Setup(opts Options) (Memory, error) {
 // Teardown exits the address space and shuts the machine down.
 func (e *UswapEngine) Teardown() error {
 	var err error
+	if e.sys != nil {
+		e.sys.Node().StopMemcgReclaim(e.task)
+	}
 	if e.mm != nil {
 		e.mm.Exit(e.task)
 		e.mm = nil

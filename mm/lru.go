@@ -20,6 +20,9 @@ type lruvec struct {
 	// is on exactly one of the lists; PGActive says which).
 	lock  ksync.SpinLock
 	lists [2]lruList
+	// bgQueued is set while the cgroup waits on the background memcg
+	// reclaimer's queue (memcg_reclaim.go): accessed atomically.
+	bgQueued ksync.Bool
 }
 
 // lruList is a list_head of folios: head is the most recently added

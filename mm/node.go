@@ -87,7 +87,8 @@ type Node struct {
 	raLastWin ksync.Int32
 	raPrevOff ksync.Uint64
 
-	kswapd kswapdState
+	kswapd  kswapdState
+	memcgBg memcgBgState // background memcg reclaim (memcg_reclaim.go)
 
 	// ShmemUnuse is the hook for shmem_unuse(): try_to_unuse calls it to
 	// bring in every page of a device that shmem files hold. Nil until
@@ -259,6 +260,7 @@ func (n *Node) allocCharged(t *ksync.Task, cg *memcg.MemCgroup) (*mem.Folio, err
 		return nil, fmt.Errorf("%w: %w", ErrOOM, err)
 	}
 	f.MemcgID = cg.ID()
+	n.memcgCharged(t, cg)
 	return f, nil
 }
 

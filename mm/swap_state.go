@@ -89,6 +89,7 @@ func (n *Node) readSwapCacheAsync(t *ksync.Task, si *swap.SwapInfo, entry mem.Sw
 		return nil, false, errors.Join(ErrOOM, err)
 	}
 	folio.MemcgID = charged.ID()
+	n.memcgCharged(t, charged)
 	if err := n.core.AddToSwapCache(t, folio, entry); err != nil {
 		// We hold SWAP_HAS_CACHE: nobody else can have added one.
 		panic("mm: add_to_swap_cache failed under our own pin: " + err.Error())
