@@ -109,10 +109,16 @@ func runOnce(sc *Scenario, fx fixes.Set, st sched.Strategy, record bool) (sched.
 	}
 	if record {
 		opts.Namer = func(obj any) string {
-			if inst == nil || inst.Names == nil {
+			if inst == nil {
 				return ""
 			}
-			return inst.Names[obj]
+			if n := inst.Names[obj]; n != "" {
+				return n
+			}
+			if inst.Namer != nil {
+				return inst.Namer(obj)
+			}
+			return ""
 		}
 	}
 	r := sched.Run(st, opts, main)

@@ -40,6 +40,9 @@ type Instance struct {
 	// Names names objects in traces ("PTL", "pte"); others get their
 	// type's name. Looked up, never iterated.
 	Names map[any]string
+	// Namer names the objects Names does not (the engine's: swap core,
+	// frame pool, node, address spaces; see systemNamer). Optional.
+	Namer func(obj any) string
 	// PanicMeans says what a panic in a task means for this scenario (for
 	// example which invariant of DESIGN.md a nil swap_map breaks).
 	PanicMeans string
