@@ -103,7 +103,7 @@ func setupSwapcachePin(t *ksync.Task, fx fixes.Set) (*Instance, error) {
 	if free := s.Core().NrSwapPages(t); free != 0 {
 		return nil, fmt.Errorf("%d slots free after the setup, want 0", free)
 	}
-	names := map[any]string{}
+	names := map[any]string{&w.aDone: "A_done"}
 	return &Instance{
 		Tasks: []Task{
 			// C first: it blocks at once on A's completion; then B,

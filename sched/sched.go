@@ -54,8 +54,9 @@ type task struct {
 }
 
 type objInfo struct {
-	id   int
-	name string
+	id    int
+	name  string
+	named bool // by the Namer: final; otherwise the Namer is asked again
 }
 
 // scheduler implements ksync.Scheduler. Every field is owned by the

@@ -512,3 +512,26 @@ func BenchmarkPoints(b *testing.B) {
 		})
 	}
 }
+
+// TestNamerLate: an object the Namer could not name at its first
+// appearance is named once the Namer knows it, with the same id.
+func TestNamerLate(t *testing.T) {
+	var mu ksync.Mutex
+	known := false
+	r := sched.Run(sched.Random(1), sched.Options{Record: true, Namer: func(obj any) string {
+		if obj == &mu && known {
+			return "ptl"
+		}
+		return ""
+	}}, func(t *ksync.Task) {
+		mu.Lock(t)
+		mu.Unlock(t)
+		known = true
+		mu.Lock(t)
+		mu.Unlock(t)
+	})
+	out := formatted(t, r)
+	if !strings.Contains(out, "lock Mutex#1") || !strings.Contains(out, "lock ptl#1") {
+		t.Fatalf("late name not used:\n%s", out)
+	}
+}

@@ -201,14 +201,25 @@ func (s *scheduler) objName(obj any) (int, string) {
 	if obj == nil {
 		return 0, ""
 	}
-	if o, ok := s.objs[obj]; ok {
+	o, seen := s.objs[obj]
+	if seen && (o.named || s.opts.Namer == nil) {
 		return o.id, o.name
 	}
 	id := len(s.objs) + 1
+	if seen {
+		id = o.id
+	}
 	name := ""
 	if s.opts.Namer != nil {
+		// A Namer may learn names as the run goes (a scenario's setup
+		// builds the objects before it can name them): an object it
+		// did not name is asked again when it shows up again.
 		name = s.opts.Namer(obj)
 	}
+	if seen && name == "" {
+		return o.id, o.name
+	}
+	named := name != ""
 	if name == "" {
 		name = reflect.TypeOf(obj).String()
 		name = strings.TrimLeft(name, "*")
@@ -217,6 +228,6 @@ func (s *scheduler) objName(obj any) (int, string) {
 		}
 	}
 	name = fmt.Sprintf("%s#%d", name, id)
-	s.objs[obj] = objInfo{id, name}
+	s.objs[obj] = objInfo{id, name, named}
 	return id, name
 }
