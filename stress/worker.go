@@ -40,6 +40,7 @@ type worker struct {
 	buf   []byte
 	exp   []byte
 	ops   int64
+	src   []byte // the fuzz input, nil in a stress run
 }
 
 const (
@@ -47,7 +48,19 @@ const (
 	maxMappings = 4
 )
 
-func (w *worker) rand(n int) int { return int(workload.SplitMix64(&w.rng) % uint64(n)) }
+// rand draws from the seeded generator, or, when src is set (the fuzz
+// target), from the fuzz input: one byte a choice, 0 once it is used up.
+func (w *worker) rand(n int) int {
+	if w.src != nil {
+		if len(w.src) == 0 {
+			return 0
+		}
+		b := int(w.src[0])
+		w.src = w.src[1:]
+		return b % n
+	}
+	return int(workload.SplitMix64(&w.rng) % uint64(n))
+}
 
 func (w *worker) loop(deadline time.Time) {
 	w.buf = make([]byte, mem.PageSize)

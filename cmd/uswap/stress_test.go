@@ -77,6 +77,9 @@ func TestSwapFileBadInput(t *testing.T) {
 	data, _ := os.ReadFile(good)
 	short := filepath.Join(dir, "short")
 	os.WriteFile(short, data[:1000], 0o600)
+	// A whole header whose area is longer than the file.
+	cut := filepath.Join(dir, "cut")
+	os.WriteFile(cut, data[:5*4096], 0o600)
 	for _, tc := range []struct {
 		args   []string
 		status int
@@ -91,6 +94,7 @@ func TestSwapFileBadInput(t *testing.T) {
 		{[]string{"swapinfo", garbage}, 1, garbage},
 		{[]string{"swapinfo", truncated}, 1, truncated},
 		{[]string{"swapinfo", short}, 1, short},
+		{[]string{"swapinfo", cut}, 1, "the header says 16 pages"},
 		{[]string{"swapinfo", filepath.Join(dir, "missing")}, 1, "missing"},
 		{[]string{"swapinfo"}, 2, "accepts 1 arg"},
 	} {

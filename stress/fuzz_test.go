@@ -1,0 +1,117 @@
+package stress
+
+import (
+	"testing"
+
+	"uswap/fixes"
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/swapdev"
+	"uswap/system"
+)
+
+// FuzzOps is model-based fuzzing: the input is an operation sequence
+// (one byte an operation, then a byte for each choice it makes) applied
+// to a small machine by one worker, whose reference model (the bytes
+// expected at every address) checks every load; the audit runs after
+// every operation and AuditEmpty at the end. The first byte picks the
+// devices and the injected faults.
+//
+// Shmem operations are not in the sequence yet (no shmem API when this
+// was written).
+func FuzzOps(f *testing.F) {
+	// store 8 pages, reclaim, load them back.
+	f.Add([]byte{0, 2, 0, 0, 2, 0, 1, 2, 0, 2, 2, 0, 3, 2, 0, 4, 6, 20, 1, 0, 0, 1, 0, 1, 1, 0, 2, 1, 0, 3})
+	// fork, both write, reclaim, swapoff/swapon, exit, read.
+	f.Add([]byte{1, 2, 0, 0, 2, 0, 1, 4, 0, 2, 0, 0, 6, 30, 7, 0, 8, 0, 1, 0, 0, 5, 0, 1, 0, 1})
+	// munmap a range then touch it (SIGSEGV), with read faults.
+	f.Add([]byte{2, 2, 0, 5, 3, 0, 3, 2, 1, 0, 5, 6, 40, 1, 0, 5, 7, 1, 8, 1})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) == 0 || len(in) > 400 {
+			return
+		}
+		fuzzRun(t, in)
+	})
+}
+
+func fuzzRun(t *testing.T, in []byte) {
+	kind := "ram"
+	var faults []swapdev.FaultRule
+	switch in[0] % 4 {
+	case 1:
+		kind = "file"
+	case 2:
+		faults = []swapdev.FaultRule{{Op: swapdev.FaultRead, Rate: 0.3, Fail: true}, {Op: swapdev.FaultWrite, Rate: 0.3, Fail: true}}
+	case 3:
+		kind = "file"
+		faults = []swapdev.FaultRule{{Op: swapdev.FaultReadWrite, Rate: 0.2, Fail: true}}
+	}
+	cfg := system.Config{Frames: 128, MemcgLimit: 16, Fixes: fixes.All(), PageCluster: 2}
+	for i := range 2 {
+		d := system.DeviceConfig{Kind: kind, Pages: 128, Priority: -1, Faults: faults, FaultSeed: uint64(in[0]) + uint64(i)}
+		if kind == "file" {
+			d.Path = t.TempDir() + "/swapfile"
+		}
+		cfg.Devices = append(cfg.Devices, d)
+	}
+	tk := ksync.NewTask("fuzz", 0)
+	sys, err := system.New(tk, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Shutdown(tk)
+	r := &run{cfg: Config{Pages: 8, Faults: faults}, sys: sys}
+	w := &worker{r: r, t: tk, src: in[1:], buf: make([]byte, mem.PageSize), exp: make([]byte, mem.PageSize)}
+	fail := func(when string) {
+		t.Helper()
+		if len(r.violations) > 0 {
+			t.Fatalf("%s: %v", when, r.violations)
+		}
+	}
+	for step := 0; len(w.src) > 0; step++ {
+		if len(w.procs) == 0 {
+			w.procs = append(w.procs, &proc{m: sys.NewMM(tk)})
+		}
+		p := w.procs[w.rand(len(w.procs))]
+		op := w.rand(9)
+		if len(p.maps) == 0 && op <= 5 {
+			op = 0
+		}
+		switch op {
+		case 0:
+			w.mmap(p)
+		case 1:
+			w.load(p)
+		case 2:
+			w.store(p)
+		case 3:
+			w.munmap(p)
+		case 4:
+			w.fork(p)
+		case 5:
+			w.exit(p)
+		case 6:
+			sys.Node().ReclaimMemcg(tk, sys.Workload(), 1+w.rand(64))
+		case 7:
+			d := w.rand(2)
+			if err := sys.Swapoff(tk, d); err == nil {
+				if err := sys.Swapon(tk, d); err != nil {
+					t.Fatalf("step %d: swapon %d: %v", step, d, err)
+				}
+			}
+		case 8:
+			if sys.SwapInfo(tk, 0) == nil {
+				sys.Swapon(tk, 0)
+			}
+		}
+		fail("step")
+		for _, v := range sys.Audit(tk) {
+			t.Fatalf("step %d (op %d): audit: %v", step, op, v)
+		}
+	}
+	w.exitAll()
+	fail("final check")
+	for _, v := range sys.AuditEmpty(tk) {
+		t.Errorf("audit empty: %v", v)
+	}
+}
