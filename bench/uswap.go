@@ -24,6 +24,11 @@ type UswapEngine struct {
 	mm   *mm.MM
 	task *ksync.Task
 	file string // the swap file made for DeviceFile, removed at Teardown
+
+	// MemcgPeak and MemcgLimit are the workload cgroup's memory
+	// watermark (the highest usage any charge reached) and its limit, in
+	// pages, as Teardown found them: the peak never exceeds the limit.
+	MemcgPeak, MemcgLimit int64
 }
 
 // Name is "uswap".
@@ -80,6 +85,8 @@ func (e *UswapEngine) Teardown() error {
 	var err error
 	if e.sys != nil {
 		e.sys.Node().StopMemcgReclaim(e.task)
+		w := e.sys.Workload().Memory()
+		e.MemcgPeak, e.MemcgLimit = w.Watermark(e.task), w.Max(e.task)
 	}
 	if e.mm != nil {
 		e.mm.Exit(e.task)
