@@ -28,7 +28,8 @@ type Config struct {
 	// exploration; with neither, DefaultRuns.
 	Runs     int
 	Duration time.Duration
-	// Seed seeds run i's strategy with Seed+i (random, PCT); DFS ignores it.
+	// Seed seeds run i's strategy with Seed+i (random, walk, PCT); DFS
+	// ignores it.
 	Seed int64
 	// Progress, if set, is called every 64 schedules with the count so
 	// far and the time spent.
@@ -166,7 +167,7 @@ func Explore(cfg Config) (Outcome, error) {
 		steps = n
 	case DFS:
 		dfs = sched.DFS(cfg.Strategy.Param)
-	case Random:
+	case Random, Walk:
 	default:
 		return out, fmt.Errorf("explore: no strategy")
 	}
@@ -180,6 +181,8 @@ func Explore(cfg Config) (Outcome, error) {
 		switch cfg.Strategy.Kind {
 		case Random:
 			st = sched.Random(seed)
+		case Walk:
+			st = sched.Walk(seed, cfg.Strategy.Stay)
 		case PCT:
 			st = sched.PCT(seed, cfg.Strategy.Param, steps)
 		case DFS:

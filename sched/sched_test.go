@@ -535,3 +535,36 @@ func TestNamerLate(t *testing.T) {
 		t.Fatalf("late name not used:\n%s", out)
 	}
 }
+
+// TestWalk: the sticky walk is deterministic for a seed, keeps the
+// current task about as often as asked, and with stay 0 switches as
+// often as the uniform walk.
+func TestWalk(t *testing.T) {
+	runnable := []int{0, 1, 2, 3}
+	for _, stay := range []float64{0, 0.9} {
+		a, b := sched.Walk(5, stay), sched.Walk(5, stay)
+		kept := 0
+		const n = 10000
+		cur := 0
+		for i := range n {
+			d := sched.Decision{Index: i, Current: cur, Runnable: runnable}
+			x := a.Pick(&d)
+			if y := b.Pick(&d); x != y {
+				t.Fatalf("stay %v: decision %d differs: %d vs %d", stay, i, x, y)
+			}
+			if x == cur {
+				kept++
+			}
+			cur = x
+		}
+		want := stay + (1-stay)/4
+		if got := float64(kept) / n; got < want-0.03 || got > want+0.03 {
+			t.Errorf("stay %v: kept the current task %.3f of the time, want about %.3f", stay, got, want)
+		}
+	}
+	// A current task that cannot go on is never picked.
+	w := sched.Walk(1, 1)
+	if got := w.Pick(&sched.Decision{Current: 2, Runnable: []int{0, 1}}); got == 2 {
+		t.Fatal("picked a task that is not runnable")
+	}
+}

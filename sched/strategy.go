@@ -121,3 +121,28 @@ func defaultPick(d *Decision) int {
 	}
 	return d.Runnable[0]
 }
+
+// Walk returns a random walk that keeps the current task with
+// probability stay (when it can go on), and otherwise picks uniformly
+// among the runnable tasks (the current one included). Random is Walk
+// with stay 0. Races that need one task to run a long stretch alone (a
+// whole swap-out inside another task's window) are out of reach of the
+// uniform walk (2^-n for n steps) and within reach of a sticky one: runs
+// of one task are what matters (the experience of CHESS and of PCT).
+func Walk(seed int64, stay float64) Strategy {
+	return &stickyWalk{rng: newRand(seed), stay: stay}
+}
+
+type stickyWalk struct {
+	rng  *rand.Rand
+	stay float64
+}
+
+func (w *stickyWalk) Spawned(int) {}
+
+func (w *stickyWalk) Pick(d *Decision) int {
+	if d.Current >= 0 && w.rng.Float64() < w.stay && slices.Contains(d.Runnable, d.Current) {
+		return d.Current
+	}
+	return d.Runnable[w.rng.IntN(len(d.Runnable))]
+}
