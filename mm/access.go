@@ -123,6 +123,8 @@ func (m *MM) handleMMFault(t *ksync.Task, addr uint64, write bool) error {
 	orig := pte(pt.ptes[i].Load(t))
 	page := addr &^ (mem.PageSize - 1)
 	switch {
+	case orig.none() && v.file != nil:
+		return m.shmemFault(t, v, pt, i, page)
 	case orig.none():
 		return m.doAnonymousPage(t, v, pt, i, page)
 	case orig.isSwap():
@@ -198,7 +200,7 @@ func (m *MM) Munmap(t *ksync.Task, addr, length uint64) error {
 		case v.start >= addr && v.end <= end: // wholly unmapped
 			av.unlinkLocked(v)
 		case v.start < addr && v.end > end: // a hole in the middle
-			tail := &vma{mm: m, start: end, end: v.end, prot: v.prot, anon: av}
+			tail := &vma{mm: m, start: end, end: v.end, prot: v.prot, anon: av, file: v.file, fileBase: v.fileBase}
 			av.vmas = append(av.vmas, tail)
 			v.end = addr
 			keep = append(keep, v)

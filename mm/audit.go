@@ -39,7 +39,7 @@ func (n *Node) Audit(t *ksync.Task) []swap.Violation {
 					case p.present():
 						mapped[p.pfn()]++
 						f := n.pool.Folio(p.pfn())
-						if f.Mapping != v.anon || f.Index != (base>>PageShift)+uint64(i) {
+						if !v.rmapMatches(f, base+uint64(i)<<PageShift) {
 							add(4, f.String(), "mapped at %#x of %v but its rmap says index %#x", base+uint64(i)<<PageShift, m, f.Index)
 						}
 					case p.isSwap():
@@ -53,7 +53,9 @@ func (n *Node) Audit(t *ksync.Task) []swap.Violation {
 		m.mmapLock.RUnlock(t)
 	}
 
-	// Invariant 2.
+	inIndex := n.shmemAudit(t, swapPTEs, add)
+
+	// Invariant 2 (swap PTEs and shmem index entries alike).
 	seen := map[mem.SwpEntry]bool{}
 	n.core.ForEachSlot(t, func(s swap.SlotState) {
 		seen[s.Entry] = true
@@ -121,11 +123,11 @@ func (n *Node) Audit(t *ksync.Task) []swap.Violation {
 			continue
 		}
 		inCache := fl&(1<<mem.PGSwapCache) != 0
-		want := int32(mapped[pfn])
+		want := int32(mapped[pfn] + inIndex[pfn])
 		if inCache {
 			want++
 		}
-		if mapped[pfn] == 0 && !inCache {
+		if mapped[pfn] == 0 && !inCache && inIndex[pfn] == 0 {
 			add(4, obj, "lost: refcount %d, flags %s, not mapped and not in the swap cache", ref, mem.FlagString(fl))
 		}
 		if ref != want {
@@ -165,7 +167,7 @@ func (n *Node) AuditEmpty(t *ksync.Task) []swap.Violation {
 			vs = append(vs, swap.Violation{Invariant: 4, Object: si.Name(), Problem: fmt.Sprintf("%d slots in use after everything exited", in)})
 		}
 	}
-	return vs
+	return append(vs, n.shmemAuditEmpty(t)...)
 }
 
 // Drain reclaims everything reclaim can take (stranded swap-cache folios

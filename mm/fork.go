@@ -22,11 +22,17 @@ func (m *MM) Fork(t *ksync.Task) (*MM, error) {
 	child := m.node.NewMM(t, m.memcg)
 	child.nextAddr = m.nextAddr
 	for _, v := range m.vmas {
-		cv := &vma{mm: child, start: v.start, end: v.end, prot: v.prot, anon: v.anon}
+		cv := &vma{mm: child, start: v.start, end: v.end, prot: v.prot, anon: v.anon, file: v.file, fileBase: v.fileBase}
 		// anon_vma_fork() before copy_page_range(): an rmap walk that
 		// runs while the PTEs are copied sees the child's VMA.
 		v.anon.link(t, cv)
 		child.vmas = append(child.vmas, cv)
+		if v.file != nil {
+			// A shared mapping's PTEs are not copied: the child's
+			// faults fill them from the file (copy_page_range's
+			// vma_needs_copy() is false).
+			continue
+		}
 		if err := m.copyPageRange(t, child, v); err != nil {
 			child.Exit(t)
 			return nil, err

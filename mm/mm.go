@@ -173,6 +173,11 @@ type vma struct {
 	start, end uint64   // see MM.vmas
 	prot       int      // immutable
 	anon       *anonVMA // immutable: the lineage's anon_vma
+	// file is the shmem file of a MAP_SHARED mapping (nil for anonymous
+	// memory), and fileBase the address where its offset 0 would be
+	// mapped (shmem.go): both immutable, kept by splits and fork.
+	file     *ShmemFile
+	fileBase uint64
 	// raInfo is swap_readahead_info: the last fault's page number, the
 	// readahead window and the hits since, packed by raVal: atomic.
 	raInfo ksync.Uint64

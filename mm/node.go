@@ -94,6 +94,8 @@ type Node struct {
 	// bring in every page of a device that shmem files hold. Nil until
 	// shmem exists; set before the node is shared.
 	ShmemUnuse func(t *ksync.Task, si *swap.SwapInfo) error
+	// shmem is the list of shmem files (shmem_swaplist, shmem.go).
+	shmem shmemState
 
 	Stat VMStat
 }
@@ -133,6 +135,7 @@ func NewNode(t *ksync.Task, pool *mem.Pool, core *swap.Core, root *memcg.MemCgro
 		return nil, fmt.Errorf("mm: watermarks min %d <= low %d <= high %d <= frames %d do not hold", n.min, n.low, n.high, frames)
 	}
 	pool.SetReleaseHook(n.releaseFolio)
+	n.ShmemUnuse = n.shmemUnuse
 	n.hier.SetReclaimer(t, n)
 	if cfg.Kswapd {
 		n.startKswapd(t)

@@ -43,6 +43,9 @@ func (av *anonVMA) unlinkLocked(v *vma) {
 // reclaim asks, rwc->try_lock) a contended anon_vma makes the walk give
 // up and report false. fn returns false to stop the walk.
 func (n *Node) rmapWalk(t *ksync.Task, folio *mem.Folio, tryLock bool, fn func(v *vma, pt *pteTable, i int, p pte) bool) bool {
+	if f, ok := folio.Mapping.(*ShmemFile); ok {
+		return n.rmapWalkFile(t, f, folio, tryLock, fn)
+	}
 	av, _ := folio.Mapping.(*anonVMA)
 	if av == nil {
 		return true

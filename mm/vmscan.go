@@ -191,6 +191,15 @@ func (n *Node) shrinkFolio(t *ksync.Task, f *mem.Folio) shrinkResult {
 		f.Unlock(t)
 		return shrinkKeep
 	}
+	if sf, ok := f.Mapping.(*ShmemFile); ok {
+		return n.shrinkShmemFolio(t, f, sf) // shmem_writeout
+	}
+	if f.Mapping == nil && !f.Test(t, mem.PGSwapCache) {
+		// Truncated from a shmem file while isolated: the last put
+		// (putback's) frees it.
+		f.Unlock(t)
+		return shrinkKeep
+	}
 	// A swap-cache folio that nothing maps and whose slot nobody else
 	// holds is stranded (a swap-in lost its race with zap, seed 004's
 	// "page reclaim will ultimately pick these pages up"): free the slot

@@ -1,0 +1,149 @@
+package mm
+
+import (
+	"fmt"
+
+	"uswap/ksync"
+	"uswap/mem"
+)
+
+// This file maps shmem files into address spaces (MAP_SHARED), serves
+// their faults from the file (shmem_fault), and is the file half of the
+// reverse map (rmap_walk_file over i_mmap).
+
+// MmapShared is mmap(NULL, length, prot, MAP_SHARED, fd, off) of a shmem
+// file: the mapping's pages are the file's pages. off is page aligned.
+func (m *MM) MmapShared(t *ksync.Task, f *ShmemFile, off, length uint64, prot int) (uint64, error) {
+	if f == nil || length == 0 || off&(mem.PageSize-1) != 0 || prot&^(ProtRead|ProtWrite) != 0 {
+		return 0, fmt.Errorf("mmap shared(%v, off %d, len %d, prot %d): %w", f, off, length, prot, ErrInval)
+	}
+	length = (length + mem.PageSize - 1) &^ (mem.PageSize - 1)
+	m.mmapLock.Lock(t)
+	defer m.mmapLock.Unlock(t)
+	if m.dead {
+		return 0, ErrExited
+	}
+	start := m.nextAddr
+	if start+length > addrLimit {
+		return 0, fmt.Errorf("mmap shared(%d): %w: address space exhausted", length, ErrOOM)
+	}
+	m.nextAddr = start + length + mem.PageSize
+	v := &vma{mm: m, start: start, end: start + length, prot: prot, anon: new(anonVMA), file: f, fileBase: start - off}
+	v.anon.link(t, v)
+	f.iMmapLock.Lock(t)
+	f.iMmap = append(f.iMmap, v.anon)
+	f.iMmapLock.Unlock(t)
+	m.insertVMALocked(v)
+	return start, nil
+}
+
+// fileIndex is linear_page_index(): the file page that addr maps.
+func (v *vma) fileIndex(addr uint64) uint64 { return (addr - v.fileBase) >> PageShift }
+
+// rmapMatches reports whether folio's rmap (Mapping, Index) says it may
+// be mapped at addr of v.
+func (v *vma) rmapMatches(folio *mem.Folio, addr uint64) bool {
+	if v.file != nil {
+		return folio.Mapping == v.file && folio.Index == v.fileIndex(addr)
+	}
+	return folio.Mapping == v.anon && folio.Index == addr>>PageShift
+}
+
+// shmemFault is do_shared_fault() with shmem_fault(): get the file's
+// folio for the page (swapping it in or allocating it) and map it, with
+// write permission if the mapping has it. mmapLock is held for reading.
+func (m *MM) shmemFault(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64) error {
+	folio, err := v.file.getFolio(t, v.fileIndex(addr), sgpCache)
+	if err != nil {
+		return err
+	}
+	// finish_fault(): under the PTL, with the folio locked (so that a
+	// truncation, which unmaps under the folio lock, cannot miss us).
+	pt.ptl.Lock(t)
+	if !pte(pt.ptes[i].Load(t)).none() {
+		pt.ptl.Unlock(t)
+		folio.Unlock(t)
+		folio.Put(t)
+		return nil
+	}
+	flags := pteAccessed
+	if v.prot&ProtWrite != 0 {
+		flags |= pteWrite | pteDirty
+	}
+	folio.AddMap(t)
+	pt.ptes[i].Store(t, uint64(mkPTE(folio.PFN(), flags)))
+	folio.Unlock(t) // our reference is the PTE's now
+	pt.ptl.Unlock(t)
+	return nil
+}
+
+// rmapWalkFile is rmap_walk_file(): call fn for every PTE that maps the
+// shmem folio, with its table locked. The folio is locked. With tryLock
+// a contended anon_vma makes the walk give up and report false.
+func (n *Node) rmapWalkFile(t *ksync.Task, f *ShmemFile, folio *mem.Folio, tryLock bool, fn func(v *vma, pt *pteTable, i int, p pte) bool) bool {
+	f.iMmapLock.Lock(t)
+	avs := append([]*anonVMA(nil), f.iMmap...)
+	f.iMmapLock.Unlock(t)
+	for _, av := range avs {
+		if tryLock {
+			if !av.rwsem.TryRLock(t) {
+				return false
+			}
+		} else {
+			av.rwsem.RLock(t)
+		}
+		cont := true
+		for _, v := range av.vmas {
+			if v.file != f {
+				continue
+			}
+			addr := v.fileBase + folio.Index<<PageShift
+			if addr < v.start || addr >= v.end {
+				continue
+			}
+			pt, i := v.mm.lookupPTE(t, addr)
+			if pt == nil {
+				continue
+			}
+			pt.ptl.Lock(t)
+			p := pte(pt.ptes[i].Load(t))
+			if p.present() && p.pfn() == folio.PFN() {
+				cont = fn(v, pt, i, p)
+			}
+			pt.ptl.Unlock(t)
+			if !cont {
+				break
+			}
+		}
+		av.rwsem.RUnlock(t)
+		if !cont {
+			break
+		}
+	}
+	return true
+}
+
+// unmapFileFolio is try_to_unmap() (and unmap_mapping_range()) for a
+// locked shmem folio: every PTE mapping it becomes none (the next fault
+// goes back to the file), its dirty bit moving to the folio. With tryLock
+// it may give up on contention. It reports whether the folio is unmapped.
+func (n *Node) unmapFileFolio(t *ksync.Task, folio *mem.Folio) bool {
+	return n.unmapFileFolioTry(t, folio, false)
+}
+
+func (n *Node) unmapFileFolioTry(t *ksync.Task, folio *mem.Folio, tryLock bool) bool {
+	f, _ := folio.Mapping.(*ShmemFile)
+	if f == nil {
+		return !folio.Mapped(t)
+	}
+	ok := n.rmapWalkFile(t, f, folio, tryLock, func(v *vma, pt *pteTable, i int, p pte) bool {
+		pt.ptes[i].Store(t, 0)
+		if p&pteDirty != 0 {
+			folio.Flags.Set(t, mem.PGDirty)
+		}
+		folio.RemoveMap(t)
+		folio.RefSub(t, 1) // the caller holds a reference: never the last
+		return true
+	})
+	return ok && !folio.Mapped(t)
+}

@@ -1,0 +1,288 @@
+package mm
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/memcg"
+	"uswap/swap"
+)
+
+// This file is shmem's swap-in (shmem_swapin_folio, shmem_confirm_swap,
+// shmem_add_to_page_cache) and shmem_unuse for swapoff.
+//
+// Where the charge happens. In v6.15 a swap-cache folio is charged when
+// it is read in (__read_swap_cache_async); the race of seed 004 is about
+// the code before that (v5.7, "mm: memcontrol: charge swapin pages on
+// instantiation" under review), where shmem_swapin_page charged the page
+// only after confirming the swap entry under the folio lock. We keep that
+// charge point, because it is the one the seed is about: shmem reads a
+// folio into the swap cache charged to the root cgroup (every frame in
+// uswap belongs to a cgroup; the root has no limit), and moves the charge
+// to the file's cgroup (with reclaim) after confirming the entry. A
+// failed charge is -ENOMEM with the folio still in the swap cache.
+//
+// Shmem always reads through the swap cache (no synchronous-device bypass
+// as v6.15's shmem_swap_alloc_folio has) and without readahead.
+
+// confirmSwap is shmem_confirm_swap(): whether the index still holds
+// entry at index.
+func (f *ShmemFile) confirmSwap(t *ksync.Task, index uint64, entry mem.SwpEntry) bool {
+	f.iPages.Lock(t)
+	defer f.iPages.Unlock(t)
+	return f.pages[index].swap == entry
+}
+
+// swapinFolio is shmem_swapin_folio(): bring in the page whose swap entry
+// the index holds at index, and replace the entry by the folio. It
+// returns the folio locked with a reference, errShmemExist if the entry
+// changed (the caller looks again), ErrOOM (wrapping the memcg's
+// *OOMError) if no memory could be had, or ErrBus on a read error.
+//
+// The seed-004 race, and what each side does about it:
+//
+//	CPU1 (shmem_swapin_folio)            CPU2 (shmem_undo_range)
+//	folio = swap cache folio of E
+//	folio_lock(folio)
+//	shmem_confirm_swap(E): yes
+//	                                     i_pages[index] = none
+//	                                     free_swap_and_cache(E): count 0,
+//	                                       folio_trylock fails: the folio
+//	                                       stays in the swap cache
+//	charge the cgroup
+//	shmem_add_to_page_cache: under the
+//	  i_pages lock, index no longer
+//	  holds E: -EEXIST
+//	delete_from_swap_cache(folio): the
+//	  slot and (at folio_put) the frame
+//	  are freed
+//
+// Had the charge failed instead, the patch under review deleted the folio
+// from the swap cache on that error too. With the entry still in the
+// index (no truncation), that throws the swap cache copy away and the
+// next fault reads the page from the device again; and with a racing
+// truncation the folio is stranded either way until reclaim finds it.
+// The thread's conclusion (fixes.ShmemSwapinKeepCache, on): the deletion
+// is an optimization, done only when the entry is seen purged from the
+// index; -ENOMEM keeps the folio in the swap cache; a stranded folio is
+// left to reclaim.
+func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry) (*mem.Folio, error) {
+	n := f.node
+	core := n.core
+	si := core.GetSwapDevice(t, entry)
+	if si == nil {
+		if !f.confirmSwap(t, index, entry) {
+			return nil, errShmemExist
+		}
+		return nil, fmt.Errorf("%w: %v index %d: %v has no swap device", ErrBus, f, index, entry)
+	}
+	defer core.PutSwapDevice(t, si)
+
+	folio := n.swapCacheGetFolio(t, entry, nil, 0)
+	if folio == nil {
+		var err error
+		folio, err = n.shmemReadSwapCache(t, si, entry)
+		if folio == nil {
+			if err != nil {
+				n.Stat.OOM.Inc(t)
+				return nil, err
+			}
+			// The entry was freed under us: look again.
+			return nil, errShmemExist
+		}
+		n.Stat.PgMajFault.Inc(t)
+	}
+
+	folio.Lock(t)
+	var err error
+	charging := false
+	switch {
+	case !folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry || !f.confirmSwap(t, index, entry):
+		err = errShmemExist
+	case !folio.Test(t, mem.PGUptodate):
+		err = fmt.Errorf("%w: %v index %d: reading %v failed", ErrBus, f, index, entry)
+	default:
+		folio.Flags.WaitOnBit(t, mem.PGWriteback)
+		charging = true
+		if err = n.shmemChargeFolio(t, folio, f.memcg); err == nil {
+			err = f.addToPageCache(t, folio, index, entry)
+		}
+	}
+	if err != nil {
+		f.swapinFailed(t, folio, index, entry, charging)
+		folio.Unlock(t)
+		folio.Put(t)
+		return nil, err
+	}
+	// The index holds the folio now: the swap copy goes
+	// (delete_from_swap_cache, then swap_free of the index's count).
+	core.DeleteFromSwapCache(t, folio)
+	folio.Flags.Set(t, mem.PGDirty)
+	core.SwapFree(t, entry)
+	return folio, nil
+}
+
+// swapinFailed is the "failed:" path of shmem_swapin_folio for a locked
+// folio: what to do with its swap cache copy. charging says the error
+// came from the charge or from shmem_add_to_page_cache (after the entry
+// was confirmed), not from the confirmation itself.
+func (f *ShmemFile) swapinFailed(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry, charging bool) {
+	if !folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry {
+		return // somebody else's now
+	}
+	n := f.node
+	if !n.cfg.Fixes.ShmemSwapinKeepCache {
+		// The patch under review: delete_from_swap_cache() on any
+		// error of the charge or of shmem_add_to_page_cache, whether or
+		// not the index still holds the entry. (A failed confirmation
+		// before them only unlocked.)
+		if charging {
+			n.core.DeleteFromSwapCache(t, folio)
+		}
+		return
+	}
+	// The fix: only an entry purged from the index (a racing
+	// shmem_undo_range, whose free_swap_and_cache() could not lock the
+	// folio) justifies the deletion; folio_free_swap() does it only if
+	// nothing but the swap cache holds the slot. Anything else (-ENOMEM
+	// above all) keeps the folio cached for the next fault.
+	if !f.confirmSwap(t, index, entry) {
+		n.core.FolioFreeSwap(t, folio)
+	}
+}
+
+// addToPageCache is shmem_add_to_page_cache() for a swapped-in folio: under
+// the i_pages lock, replace the swap entry at index by the folio, or fail
+// with -EEXIST if the index no longer holds the entry (the racing
+// truncation of seed 004 is seen here). The folio is locked.
+func (f *ShmemFile) addToPageCache(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry) error {
+	f.iPages.Lock(t)
+	defer f.iPages.Unlock(t)
+	if e, ok := f.pages[index]; !ok || e.swap != entry {
+		return errShmemExist
+	}
+	folio.Mapping, folio.Index = f, index
+	folio.Get(t) // the index's reference
+	f.pages[index] = shmemEntry{folio: folio}
+	f.nrSwapped--
+	return nil
+}
+
+// shmemReadSwapCache is shmem_swapin_cluster() without readahead, through
+// __read_swap_cache_async(): the swap cache folio of entry with a
+// reference, reading it in if it is not cached. A folio read here is
+// charged to the root cgroup until shmemChargeFolio moves it (see the
+// file comment). It returns nil, nil when the entry is no longer in use.
+func (n *Node) shmemReadSwapCache(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry) (*mem.Folio, error) {
+	var folio *mem.Folio
+	for {
+		if f := n.swapCacheGetFolio(t, entry, nil, 0); f != nil {
+			return f, nil
+		}
+		if n.core.SwapCount(t, entry) == 0 {
+			return nil, nil
+		}
+		nf, err := n.allocFolio(t)
+		if err != nil {
+			return nil, err
+		}
+		err = n.core.SwapcachePrepare(t, entry)
+		if err == nil {
+			folio = nf
+			break
+		}
+		nf.Put(t)
+		if !errors.Is(err, swap.ErrExist) {
+			return nil, nil
+		}
+		ksync.ScheduleTimeout(t, jiffy)
+	}
+	folio.Lock(t)
+	folio.Flags.Set(t, mem.PGSwapBacked)
+	folio.MemcgID = n.root.ID()
+	if err := n.core.AddToSwapCache(t, folio, entry); err != nil {
+		panic("mm: shmem add_to_swap_cache failed under our own pin: " + err.Error())
+	}
+	n.folioAddLRU(t, folio)
+	n.swapReadFolio(t, si, entry, folio)
+	folio.Unlock(t)
+	return folio, nil
+}
+
+// shmemChargeFolio is the charge of shmem_swapin_folio (the v5.7
+// mem_cgroup_try_charge + commit_charge): move a locked folio's charge to
+// cg, with reclaim. The folio moves to cg's LRU list; if reclaim has it
+// isolated, we wait for it to be put back (reclaim cannot lock it, so it
+// will), since folio->memcg_data may only change while the folio is on a
+// list, under that list's lock.
+func (n *Node) shmemChargeFolio(t *ksync.Task, folio *mem.Folio, cg *memcg.MemCgroup) error {
+	old := folio.MemcgID
+	if old == cg.ID() {
+		return nil
+	}
+	if err := cg.TryCharge(t, 1); err != nil {
+		return fmt.Errorf("%w: %w", ErrOOM, err)
+	}
+	for {
+		lv := n.lruvecOf(t, old)
+		lv.lock.Lock(t)
+		if folio.Flags.TestAndClear(t, mem.PGLRU) {
+			lv.delLocked(t, folio)
+			folio.MemcgID = cg.ID()
+			lv.lock.Unlock(t)
+			break
+		}
+		lv.lock.Unlock(t)
+		ksync.ScheduleTimeout(t, jiffy)
+	}
+	if oc := n.hier.FromID(t, old); oc != nil {
+		memcg.Uncharge(t, oc, 1)
+	}
+	n.folioAddLRU(t, folio)
+	return nil
+}
+
+// shmemUnuse is shmem_unuse(), the node's ShmemUnuse hook: for every file
+// on the swaplist, swap in every index entry that lives on si. It stops
+// at the first failure (out of memory): swapoff then fails cleanly.
+func (n *Node) shmemUnuse(t *ksync.Task, si *swap.SwapInfo) error {
+	for _, f := range n.shmemFiles(t) {
+		type ent struct {
+			index uint64
+			swap  mem.SwpEntry
+		}
+		var todo []ent
+		f.iPages.Lock(t)
+		for i, e := range f.pages {
+			if e.swap != 0 && e.swap.Type() == si.Type() {
+				todo = append(todo, ent{i, e.swap})
+			}
+		}
+		f.iPages.Unlock(t)
+		slices.SortFunc(todo, func(a, b ent) int {
+			switch {
+			case a.index < b.index:
+				return -1
+			case a.index > b.index:
+				return 1
+			}
+			return 0
+		})
+		for _, e := range todo {
+			folio, err := f.swapinFolio(t, e.index, e.swap)
+			if errors.Is(err, errShmemExist) {
+				continue // truncated or brought in meanwhile
+			}
+			if err != nil {
+				return fmt.Errorf("shmem_unuse: %v index %d (%v): %w", f, e.index, e.swap, err)
+			}
+			folio.Unlock(t)
+			folio.Put(t)
+			ksync.CondResched(t)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package mm
+
+import (
+	"fmt"
+
+	"uswap/ksync"
+	"uswap/mem"
+	"uswap/memcg"
+	"uswap/swap"
+)
+
+// This file is reclaim of shmem folios (shrink_folio_list for a folio of
+// a shmem mapping, with shmem_writeout) and the shmem half of the audit.
+
+// shrinkShmemFolio is shrink_folio_list()'s body for a locked, isolated
+// folio that a shmem file's index holds: check references, unmap it from
+// every address space (its PTEs become none), write it out with
+// shmemWriteout, and free it (__remove_mapping). Results as shrinkFolio.
+func (n *Node) shrinkShmemFolio(t *ksync.Task, folio *mem.Folio, f *ShmemFile) shrinkResult {
+	if n.core.NrSwapPages(t) <= 0 {
+		folio.Unlock(t)
+		return shrinkActivate
+	}
+	switch n.folioCheckReferences(t, folio) {
+	case folioRefActivate:
+		folio.Unlock(t)
+		return shrinkActivate
+	case folioRefKeep:
+		folio.Unlock(t)
+		return shrinkKeep
+	}
+	if folio.Mapped(t) && !n.unmapFileFolioTry(t, folio, true) {
+		folio.Unlock(t)
+		return shrinkActivate
+	}
+	if !f.writeout(t, folio) {
+		folio.Unlock(t)
+		return shrinkActivate
+	}
+	// pageout() wrote it: the folio is in the swap cache only. The
+	// isolation reference and the cache's are all that may be left.
+	if folio.Test(t, mem.PGDirty) || !folio.RefFreeze(t, 2) {
+		folio.Unlock(t)
+		return shrinkKeep
+	}
+	n.core.DeleteFromSwapCacheFrozen(t, folio)
+	folio.Unlock(t)
+	n.pool.FreeFrozen(t, folio)
+	return shrinkFreed
+}
+
+// writeout is shmem_writeout() followed by swap_writeout() for a locked,
+// unmapped folio of the index: allocate a slot (charged to the folio's
+// cgroup's swap), take the index's swap count on it (v6.15:
+// swap_shmem_alloc is swap_duplicate_nr, a count of 1 like a PTE's;
+// SWAP_MAP_SHMEM is gone since v6.14), replace the folio by the entry in
+// the index under the i_pages lock, and write the page. It reports
+// whether the folio left the index; a write error leaves it dirty in the
+// swap cache, where the index's entry finds it.
+func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
+	n := f.node
+	var charge func(mem.SwpEntry) (uint16, error)
+	if cg := n.hier.FromID(t, folio.MemcgID); cg != nil {
+		charge = memcg.ChargeSwapFunc(t, cg)
+	}
+	entry, err := n.core.FolioAllocSwap(t, folio, charge)
+	if err != nil {
+		return false
+	}
+	if err := n.core.SwapDuplicate(t, entry); err != nil {
+		// Cannot happen for a fresh slot; undo.
+		n.core.DeleteFromSwapCache(t, folio)
+		return false
+	}
+	index := folio.Index
+	f.iPages.Lock(t)
+	if e := f.pages[index]; e.folio != folio {
+		panic(fmt.Sprintf("mm: %v index %d holds %v, not the locked %v", f, index, e.folio, folio))
+	}
+	// shmem_delete_from_page_cache(folio, swp_to_radix_entry(swap)).
+	f.pages[index] = shmemEntry{swap: entry}
+	f.nrSwapped++
+	folio.Mapping, folio.Index = nil, 0
+	f.iPages.Unlock(t)
+	folio.RefSub(t, 1) // the index's reference
+	folio.Flags.Set(t, mem.PGDirty)
+	n.pageout(t, folio)
+	return true
+}
+
+// shmemAudit is the shmem part of Audit: it adds each index's swap
+// entries to swapRefs (invariant 2) and returns, per frame, how many
+// index entries hold it (invariant 4), reporting index entries whose
+// folio's rmap disagrees.
+func (n *Node) shmemAudit(t *ksync.Task, swapRefs map[mem.SwpEntry]int, add func(inv int, obj, format string, args ...any)) []int {
+	inIndex := make([]int, n.pool.Frames())
+	for _, f := range n.shmemFiles(t) {
+		f.iPages.Lock(t)
+		swapped := 0
+		eof := f.nrPagesEOF(t)
+		for _, i := range f.sortedIndicesLocked(0, ^uint64(0)) {
+			e := f.pages[i]
+			if i >= eof {
+				add(4, f.String(), "index %d holds %v beyond EOF (%d pages)", i, e, eof)
+			}
+			switch {
+			case e.swap != 0:
+				swapRefs[e.swap]++
+				swapped++
+			case e.folio != nil:
+				inIndex[e.folio.PFN()]++
+				if e.folio.Mapping != f || e.folio.Index != i {
+					add(4, e.folio.String(), "in %v at index %d but its rmap says index %d of %v", f, i, e.folio.Index, e.folio.Mapping)
+				}
+				if e.folio.Test(t, mem.PGSwapCache) {
+					add(4, e.folio.String(), "in %v at index %d and in the swap cache", f, i)
+				}
+			}
+		}
+		if swapped != f.nrSwapped {
+			add(2, f.String(), "info->swapped %d, but %d index entries hold swap", f.nrSwapped, swapped)
+		}
+		f.iPages.Unlock(t)
+	}
+	return inIndex
+}
+
+// shmemAuditEmpty is the shmem part of AuditEmpty: no file is left, and
+// (after Drain) no folio is stranded in the swap cache.
+func (n *Node) shmemAuditEmpty(t *ksync.Task) []swap.Violation {
+	var vs []swap.Violation
+	if fs := n.shmemFiles(t); len(fs) != 0 {
+		vs = append(vs, swap.Violation{Invariant: 4, Object: "shmem", Problem: fmt.Sprintf("%d shmem files still live", len(fs))})
+	}
+	stranded := 0
+	for pfn := range n.pool.Frames() {
+		f := n.pool.Folio(pfn)
+		if f.RefCount(t) != 0 && f.Test(t, mem.PGSwapCache) && !f.Mapped(t) {
+			stranded++
+		}
+	}
+	if stranded != 0 {
+		vs = append(vs, swap.Violation{Invariant: 4, Object: "swap cache", Problem: fmt.Sprintf("%d folios stranded in the swap cache after reclaim drained", stranded)})
+	}
+	return vs
+}
