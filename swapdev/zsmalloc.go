@@ -41,6 +41,9 @@ const (
 	zsObjBits              = 16
 	zsChunkBits            = 32
 	zsNone           int32 = -1
+	// zsChunkCacheMax is how many released chunks (64 KiB each) the pool
+	// keeps for reuse: 4 MiB.
+	zsChunkCacheMax = 64
 )
 
 // zsHandle is an object's handle, the kernel's unsigned long handle.
@@ -88,6 +91,15 @@ type sizeClass struct {
 // zsPool is struct zs_pool.
 type zsPool struct {
 	classes [zsNumClasses]sizeClass
+
+	// cacheLock guards cache: the memory of released chunks, kept for
+	// any class to reuse (the page allocator's free lists, to zsmalloc's
+	// free_zspage), up to zsChunkCacheMax. Without it a workload that
+	// frees and refills the pool at a steady size hands chunks to the GC
+	// and faults fresh memory in from the OS at the same rate. Lock
+	// order: a class lock, then cacheLock.
+	cacheLock ksync.SpinLock
+	cache     [][]byte
 
 	pagesUsed ksync.Stat   // chunk bytes / PageSize in use: reporting only
 	maxUsed   ksync.Uint64 // high-water mark of pagesUsed (mem_used_max), updated with cmpxchg
@@ -149,7 +161,7 @@ func (p *zsPool) newChunkLocked(t *ksync.Task, c *sizeClass, ci int) int32 {
 		idx, c.spare = c.spare, zsNone
 		ch = (*c.table.Load(t))[idx]
 	} else {
-		ch = &zsChunk{mem: make([]byte, zsChunkSize)}
+		ch = &zsChunk{mem: p.chunkMem(t)}
 		c.nrChunks++
 		p.pagesUsed.Add(t, zsChunkSize/PageSize)
 		p.noteMax(t)
@@ -177,6 +189,31 @@ func (p *zsPool) newChunkLocked(t *ksync.Task, c *sizeClass, ci int) int32 {
 	ch.prev, ch.next = zsNone, zsNone
 	c.pushPartialLocked(*c.table.Load(t), idx)
 	return idx
+}
+
+// chunkMem is a chunk's memory: a released chunk's, or a new one.
+// Context: a class lock may be held.
+func (p *zsPool) chunkMem(t *ksync.Task) []byte {
+	p.cacheLock.Lock(t)
+	if n := len(p.cache); n > 0 {
+		m := p.cache[n-1]
+		p.cache[n-1] = nil
+		p.cache = p.cache[:n-1]
+		p.cacheLock.Unlock(t)
+		return m
+	}
+	p.cacheLock.Unlock(t)
+	return make([]byte, zsChunkSize)
+}
+
+// releaseChunkMem keeps a released chunk's memory for reuse, if the
+// cache has room. Context: a class lock may be held.
+func (p *zsPool) releaseChunkMem(t *ksync.Task, m []byte) {
+	p.cacheLock.Lock(t)
+	if len(p.cache) < zsChunkCacheMax {
+		p.cache = append(p.cache, m)
+	}
+	p.cacheLock.Unlock(t)
 }
 
 // noteMax raises maxUsed to the current use (mem_used_max).
@@ -212,7 +249,9 @@ func (p *zsPool) free(t *ksync.Task, h zsHandle) {
 		if c.spare == zsNone {
 			c.spare = int32(idx)
 		} else {
-			// free_zspage(): give the chunk back to the GC.
+			// free_zspage(): keep its memory for reuse, or give
+			// it back to the GC.
+			p.releaseChunkMem(t, ch.mem)
 			tbl[idx] = nil
 			c.freeIdx = append(c.freeIdx, int32(idx))
 			c.nrChunks--
@@ -257,6 +296,9 @@ func (p *zsPool) destroy(t *ksync.Task) {
 		c.partialHead, c.spare, c.freeIdx, c.nrChunks = zsNone, zsNone, nil, 0
 		c.lock.Unlock(t)
 	}
+	p.cacheLock.Lock(t)
+	p.cache = nil
+	p.cacheLock.Unlock(t)
 }
 
 func (c *sizeClass) readLink(ch *zsChunk, obj int32) int32 {
