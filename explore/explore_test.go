@@ -43,7 +43,8 @@ func TestParseSpec(t *testing.T) {
 	}{
 		{"random", "random"}, {"pct", "pct:3"}, {"pct:5", "pct:5"}, {"dfs", "dfs:2"},
 		{"dfs:0", "dfs:0"}, {"PCT:2", "pct:2"},
-		{"pct:0", ""}, {"random:3", ""}, {"dfs:x", ""}, {"bfs", ""}, {"", ""},
+		{"walk", "walk:0.99"}, {"walk:0.9", "walk:0.9"}, {"walk:0", "walk:0"},
+		{"pct:0", ""}, {"random:3", ""}, {"dfs:x", ""}, {"bfs", ""}, {"", ""}, {"walk:1", ""}, {"walk:-0.5", ""}, {"walk:x", ""},
 	} {
 		sp, err := ParseSpec(tc.in)
 		switch {
@@ -83,11 +84,13 @@ type budget struct {
 }
 
 var findBudgets = map[string][]budget{
-	"swapoff-free": {{"pct:2", 2000}, {"pct:3", 2000}, {"dfs:1", 500}, {"dfs:2", 10000}},
+	"swapoff-free":   {{"pct:2", 2000}, {"pct:3", 2000}, {"dfs:1", 500}, {"dfs:2", 10000}, {"walk:0.99", 3000}},
+	"swapcache-pin":  {{"pct:3", 1000}, {"pct:2", 1000}, {"dfs:1", 500}, {"dfs:2", 3000}, {"walk:0.99", 2000}},
+	"swapoff-swapin": {{"pct:3", 1000}, {"pct:2", 1000}, {"dfs:1", 500}, {"dfs:2", 2000}, {"walk:0.99", 1000}},
 }
 
 // holdBudgets are the CI-sized runs with every fix on.
-var holdBudgets = []budget{{"random", 1500}, {"pct:2", 1000}, {"pct:3", 1500}, {"dfs:1", 3000}}
+var holdBudgets = []budget{{"random", 1000}, {"walk:0.99", 1000}, {"pct:2", 1000}, {"pct:3", 1000}, {"dfs:1", 2000}, {"dfs:2", 1000}}
 
 func revertedFix(t *testing.T, s *Scenario) fixes.Set {
 	t.Helper()
@@ -135,6 +138,9 @@ func TestNothingWithFixOn(t *testing.T) {
 				runs := b.runs
 				if testing.Short() {
 					runs /= 10
+				}
+				if raceEnabled {
+					runs /= 3
 				}
 				o, err := Explore(Config{Scenario: s, Fixes: fixes.All(), Strategy: MustSpec(b.spec), Runs: runs, Seed: 1})
 				if err != nil {
@@ -224,14 +230,31 @@ func TestReplayExact(t *testing.T) {
 					t.Errorf("HTML lacks %q", want)
 				}
 			}
+			// The engine's objects carry the kernel's names.
+			if want, ok := engineNames[s.Name]; ok {
+				for _, w := range want {
+					if !strings.Contains(traces[0], w) {
+						t.Errorf("trace lacks %q", w)
+					}
+				}
+			}
 		})
 	}
+}
+
+// engineNames are names a scenario's failing trace must show.
+var engineNames = map[string][]string{
+	"swapcache-pin":  {"ptl@0x", "pte@0x", "ci0[0]->lock", "si0->users", "mm0->mmap_lock", "->flags"},
+	"swapoff-swapin": {"ptl@0x", "si0->users", "swap_info[0]"},
 }
 
 // TestExplorationDeterministic: the same seed finds the same schedule
 // whatever GOMAXPROCS is.
 func TestExplorationDeterministic(t *testing.T) {
-	s := Scenarios()[0]
+	s, err := Lookup("swapoff-free")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, procs := range []int{1, 4} {
 		prev := runtime.GOMAXPROCS(procs)
