@@ -29,10 +29,18 @@ type Set struct {
 	SwapDeviceRef bool
 	// ShmemSwapinKeepCache is seed 004 (Johannes Weiner and Joonsoo Kim,
 	// May 2020, on "mm: memcontrol: charge swapin pages on
-	// instantiation"): when shmem swap-in fails, the folio is deleted
-	// from the swap cache only if the index entry was really replaced
-	// (the racing truncation); a failed memcg charge keeps it there so
-	// the next fault finds it. Off: it is deleted on any error.
+	// instantiation"): shmem_swapin_folio charges the file's cgroup
+	// after confirming, under the folio lock, that the index still
+	// holds the swap entry. On: when it fails, the folio is deleted from
+	// the swap cache only if the index entry is seen purged (a racing
+	// truncation or hole punch), and then only through
+	// folio_free_swap(), i.e. if nothing but the cache holds the slot; a
+	// failed charge (-ENOMEM) keeps the folio cached, so the next fault
+	// does not read the device again; a folio stranded by
+	// free_swap_and_cache()'s trylock is left to reclaim. Off (the patch
+	// under review): delete_from_swap_cache() on any error of the charge
+	// or of shmem_add_to_page_cache, whether or not the entry is still
+	// in the index.
 	ShmemSwapinKeepCache bool
 }
 
@@ -53,7 +61,7 @@ var table = []fix{
 	{"swap-device-ref", func(s *Set) *bool { return &s.SwapDeviceRef },
 		"seed 003: get_swap_device()/put_swap_device() against swapoff freeing swap_map"},
 	{"shmem-swapin-keep-cache", func(s *Set) *bool { return &s.ShmemSwapinKeepCache },
-		"seed 004: shmem swap-in deletes the folio from the swap cache only when truncation raced"},
+		"seed 004: a failed shmem swap-in keeps its folio in the swap cache unless truncation purged the entry"},
 }
 
 // Names lists the fixes' names, sorted.
