@@ -10,7 +10,7 @@ import (
 	"uswap/fixes"
 )
 
-var benchSpecs = []string{"random", "pct:2", "pct:3", "dfs:1", "dfs:2"}
+var benchSpecs = []string{"random", "walk:0.99", "pct:2", "pct:3", "dfs:1", "dfs:2"}
 
 // BenchmarkSchedules measures schedules per second with every fix on (so
 // that no failure ends the exploration).
@@ -115,7 +115,7 @@ func BenchmarkLongRun(b *testing.B) {
 	if s := os.Getenv("USWAP_EXPLORE_LONG_RUNS"); s != "" {
 		total, _ = strconv.Atoi(s)
 	}
-	specs := []string{"random", "pct:2", "pct:3"}
+	specs := []string{"random", "walk:0.99", "pct:2", "pct:3"}
 	scs := Scenarios()
 	per := total / (len(scs) * len(specs))
 	for range b.N {
