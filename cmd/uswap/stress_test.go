@@ -52,8 +52,8 @@ func TestStressUsage(t *testing.T) {
 // The CI version of the long stress run: faults injected, clean.
 func TestStressRuns(t *testing.T) {
 	for _, dev := range []string{"ram", "file"} {
-		out, code := runStressCmd(t, "--ops", "30000", "--tasks", "3", "--seed", "5", "--device", dev, "--dir", t.TempDir(),
-			"--frames", "512", "--limit", "128", "--pages", "64", "--checkpoint", "10000",
+		out, code := runStressCmd(t, "--ops", "6000", "--tasks", "3", "--seed", "5", "--device", dev, "--dir", t.TempDir(),
+			"--frames", "512", "--limit", "128", "--pages", "64", "--checkpoint", "2000",
 			"--faults", "read:rate=0.002", "--faults", "write:rate=0.01", "--faults", "rw:rate=0.001:delay=5us:nofail")
 		if code != 0 || !strings.Contains(out, "lost or corrupted pages 0; violations 0") {
 			t.Fatalf("%s: status %d:\n%s", dev, code, out)
