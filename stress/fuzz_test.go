@@ -17,8 +17,8 @@ import (
 // every operation and AuditEmpty at the end. The first byte picks the
 // devices and the injected faults.
 //
-// Shmem operations are not in the sequence yet (no shmem API when this
-// was written).
+// Shmem operations are not in the sequence yet (mm/shmem.go landed as
+// this was being finished).
 func FuzzOps(f *testing.F) {
 	// store 8 pages, reclaim, load them back.
 	f.Add([]byte{0, 2, 0, 0, 2, 0, 1, 2, 0, 2, 2, 0, 3, 2, 0, 4, 6, 20, 1, 0, 0, 1, 0, 1, 1, 0, 2, 1, 0, 3})

@@ -6,8 +6,8 @@
 // tasks quiesced) and at the end, when everything has exited and
 // AuditEmpty must be clean.
 //
-// Shmem operations are not in the mix yet: the shmem API (ShmemCreate)
-// did not exist when this was written.
+// Shmem operations (read, write, truncate, punch) are not in the mix yet:
+// the shmem API (mm/shmem.go) landed as this was being finished.
 //
 // Expected errors are outcomes, not violations: ErrBus on a page whose
 // swap-in read failed (the page is "lost by the device"), ErrOOM from a
