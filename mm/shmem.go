@@ -385,11 +385,30 @@ func (f *ShmemFile) undoRange(t *ksync.Task, lstart, lend int64) error {
 	if start >= end {
 		return nil
 	}
-	n := f.node
 	f.iPages.Lock(t)
 	idx := f.sortedIndicesLocked(start, end)
 	f.iPages.Unlock(t)
 	for _, i := range idx {
+		f.undoIndex(t, i)
+		ksync.CondResched(t)
+	}
+	return nil
+}
+
+// undoIndex drops whatever the index holds at i. An entry that changes
+// under us (reclaim wrote the folio out and left a swap entry, or a
+// swap-in put a folio where the swap entry was) is looked at again:
+//
+//	CPU1 (shmem_undo_range)              CPU2 (shmem_writeout)
+//	i_pages[i] is folio F: get F
+//	                                     (holds F locked)
+//	                                     i_pages[i] = swap entry E
+//	folio_lock(F): F->mapping is NULL
+//	skip i  !!! E (and the data) survive
+//	  the truncation
+func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
+	n := f.node
+	for {
 		f.iPages.Lock(t)
 		e, ok := f.pages[i]
 		if ok && e.swap != 0 {
@@ -401,22 +420,26 @@ func (f *ShmemFile) undoRange(t *ksync.Task, lstart, lend int64) error {
 			e.folio.Get(t)
 		}
 		f.iPages.Unlock(t)
-		if e.swap != 0 {
+		switch {
+		case e.swap != 0:
 			n.core.FreeSwapAndCache(t, e.swap)
-			continue
+			return
+		case e.folio == nil:
+			return
 		}
-		if folio := e.folio; folio != nil {
-			folio.Lock(t)
-			if folio.Mapping == f && folio.Index == i {
-				n.unmapFileFolio(t, folio)
-				f.deleteFromPageCache(t, folio, i)
-			}
-			folio.Unlock(t)
-			folio.Put(t)
+		folio := e.folio
+		folio.Lock(t)
+		mine := folio.Mapping == f && folio.Index == i
+		if mine {
+			n.unmapFileFolio(t, folio)
+			f.deleteFromPageCache(t, folio, i)
 		}
-		ksync.CondResched(t)
+		folio.Unlock(t)
+		folio.Put(t)
+		if mine {
+			return
+		}
 	}
-	return nil
 }
 
 // deleteFromPageCache is filemap_remove_folio(): the folio is locked and
