@@ -1,7 +1,7 @@
-// Package mm is uswap's memory manager for anonymous memory: address
-// spaces with software page tables, the page-fault paths, fork, munmap
-// and exit, the reverse map, reclaim and swapoff's try_to_unuse. It
-// stands for mm/memory.c, mm/rmap.c, mm/vmscan.c, the swap-in half of
+// Package mm is uswap's memory manager: address spaces with software
+// page tables, the page-fault paths, fork, munmap and exit, the reverse
+// map, shmem files, reclaim and swapoff's try_to_unuse. It stands for
+// mm/memory.c, mm/rmap.c, mm/shmem.c, mm/vmscan.c, the swap-in half of
 // mm/swap_state.c and the unuse half of mm/swapfile.c (Linux v6.15).
 //
 // Go types and their kernel counterparts:
@@ -13,6 +13,9 @@
 //	MM          struct mm_struct: mmap_lock, VMAs, the page table
 //	vma         struct vm_area_struct (anonymous private mappings)
 //	anonVMA     struct anon_vma: one per lineage of forks (see rmap.go)
+//	ShmemFile   a shmem inode with its address_space: i_pages holds a
+//	            folio or a swap entry per page index (shmem.go, whose
+//	            header gives the shmem locks' place in the order below)
 //	pteTable    a leaf page table with its split PTE lock (ptl)
 //	pte         pte_t: none, present, a swap entry or a swapin-error marker
 //
