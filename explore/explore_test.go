@@ -87,6 +87,7 @@ var findBudgets = map[string][]budget{
 	"swapoff-free":   {{"pct:2", 2000}, {"pct:3", 2000}, {"dfs:1", 500}, {"dfs:2", 10000}, {"walk:0.99", 3000}},
 	"swapcache-pin":  {{"pct:3", 1000}, {"pct:2", 1000}, {"dfs:1", 500}, {"dfs:2", 3000}, {"walk:0.99", 2000}},
 	"swapoff-swapin": {{"pct:3", 1000}, {"pct:2", 1000}, {"dfs:1", 500}, {"dfs:2", 2000}, {"walk:0.99", 1000}},
+	"shmem-swapoff":  {{"pct:3", 1000}, {"pct:2", 1000}, {"dfs:1", 500}, {"dfs:2", 3000}, {"walk:0.99", 2000}},
 }
 
 // holdBudgets are the CI-sized runs with every fix on.
