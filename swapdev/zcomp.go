@@ -16,10 +16,10 @@ type zcompStrm struct {
 	mu ksync.Mutex
 
 	// Guarded by mu.
-	buf  []byte        // compression output, CompressBlockBound(PageSize) bytes
-	lz4  lz4Page       // lz4 backend state (its hash table), see lz4page.go
-	zenc *zstd.Encoder // zstd backend, nil for lz4
-	zdec *zstd.Decoder // zstd backend, nil for lz4
+	buf  []byte         // compression output, CompressBlockBound(PageSize) bytes
+	lz4  lz4.Compressor // lz4 backend state (its hash table)
+	zenc *zstd.Encoder  // zstd backend, nil for lz4
+	zdec *zstd.Decoder  // zstd backend, nil for lz4
 }
 
 // zcomp is struct zcomp: a backend and its per-CPU streams.
@@ -80,10 +80,14 @@ func (z *zcomp) compressLocked(s *zcompStrm, src []byte) ([]byte, error) {
 		// buf has room for any page's frame, so EncodeAll appends in place.
 		return s.zenc.EncodeAll(src, s.buf[:0]), nil
 	}
-	if len(src) > lz4MaxInput || len(s.buf) < lz4PageBound(len(src)) {
-		return nil, fmt.Errorf("lz4: a %d-byte page does not fit the %d-byte stream buffer", len(src), len(s.buf))
+	n, err := s.lz4.CompressBlock(src, s.buf)
+	if err != nil {
+		return nil, err
 	}
-	return s.buf[:s.lz4.compress(src, s.buf)], nil
+	if n == 0 {
+		return nil, fmt.Errorf("lz4: incompressible page did not fit %d bytes", len(s.buf))
+	}
+	return s.buf[:n], nil
 }
 
 // decompressLocked is zcomp_decompress(): src into dst, which must come
