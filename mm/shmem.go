@@ -371,19 +371,24 @@ func (f *ShmemFile) undoRange(t *ksync.Task, lstart, lend int64) error {
 	if lend == math.MaxInt64 {
 		end = math.MaxUint64
 	}
+	// A partial page that cannot be had (its swap-in read failed, or no
+	// memory) is not zeroed, as shmem_get_partial_folio() failing makes
+	// the kernel skip it; the whole pages of the range are dropped all
+	// the same (returning early left them in the index past the new
+	// EOF, where growing the file again showed their old data), and the
+	// first error is reported.
+	var perr error
 	if po := lstart & (mem.PageSize - 1); po != 0 {
 		pe := min(lend, (lstart|(mem.PageSize-1))+1)
-		if err := f.zeroPartial(t, uint64(lstart)>>PageShift, int(po), int(pe-(lstart&^(mem.PageSize-1)))); err != nil {
-			return err
-		}
+		perr = f.zeroPartial(t, uint64(lstart)>>PageShift, int(po), int(pe-(lstart&^(mem.PageSize-1))))
 	}
 	if lend != math.MaxInt64 && lend&(mem.PageSize-1) != 0 && uint64(lend)>>PageShift >= start {
-		if err := f.zeroPartial(t, uint64(lend)>>PageShift, 0, int(lend&(mem.PageSize-1))); err != nil {
-			return err
+		if err := f.zeroPartial(t, uint64(lend)>>PageShift, 0, int(lend&(mem.PageSize-1))); err != nil && perr == nil {
+			perr = err
 		}
 	}
 	if start >= end {
-		return nil
+		return perr
 	}
 	f.iPages.Lock(t)
 	idx := f.sortedIndicesLocked(start, end)
@@ -392,7 +397,7 @@ func (f *ShmemFile) undoRange(t *ksync.Task, lstart, lend int64) error {
 		f.undoIndex(t, i)
 		ksync.CondResched(t)
 	}
-	return nil
+	return perr
 }
 
 // undoIndex drops whatever the index holds at i. An entry that changes

@@ -6,8 +6,11 @@
 // tasks quiesced) and at the end, when everything has exited and
 // AuditEmpty must be clean.
 //
-// Shmem operations (read, write, truncate, punch) are not in the mix yet:
-// the shmem API (mm/shmem.go) landed as this was being finished.
+// Each task also owns a few shmem files (shmem.go): writes and reads of
+// aligned and unaligned ranges, truncation to any size, hole punches,
+// deletion, and shared mappings whose loads and stores go to the same
+// per-file model (a store through a mapping is visible to Read and the
+// other way round).
 //
 // Expected errors are outcomes, not violations: ErrBus on a page whose
 // swap-in read failed (the page is "lost by the device"), ErrOOM from a
@@ -62,6 +65,8 @@ type Config struct {
 	Checkpoint int64
 	// Pages is the largest mapping a task makes, in pages.
 	Pages int
+	// FilePages is the largest shmem file a task makes, in pages.
+	FilePages int
 	// NoController turns off swapoff/swapon cycles and limit changes.
 	NoController bool
 	// Progress, if set, gets a line per checkpoint.
@@ -79,10 +84,20 @@ const (
 	OpSwapoff
 	OpSwapon
 	OpLimit
+	OpShmCreate
+	OpShmWrite
+	OpShmRead
+	OpShmTruncate
+	OpShmPunch
+	OpShmDelete
+	OpShmMmap  // MmapShared
+	OpShmLoad  // load through a shared mapping
+	OpShmStore // store through a shared mapping
 	nOps
 )
 
-var opNames = [nOps]string{"mmap", "load", "store", "fork", "exit", "munmap", "swapoff", "swapon", "limit"}
+var opNames = [nOps]string{"mmap", "load", "store", "fork", "exit", "munmap", "swapoff", "swapon", "limit",
+	"shm-create", "shm-write", "shm-read", "shm-truncate", "shm-punch", "shm-delete", "shm-mmap", "shm-load", "shm-store"}
 
 // Report is what a run did.
 type Report struct {
@@ -101,8 +116,16 @@ type Report struct {
 	// LostByDevice counts pages that got SIGBUS at least once (their
 	// swap-in read failed): expected with read faults injected.
 	LostByDevice int64
-	Checkpoints  int
-	Corrupted    int64 // loads whose bytes differ from the model
+	// ShmemLost is the part of LostByDevice that were shmem file pages;
+	// EOFBus the SIGBUSes of shared-mapping accesses past EOF (always
+	// expected).
+	ShmemLost int64
+	EOFBus    int64
+	// SwapoffBus counts swapoffs that failed because a shmem page of the
+	// device could not be read (shmem_unuse gets -EIO).
+	SwapoffBus  int64
+	Checkpoints int
+	Corrupted   int64 // loads whose bytes differ from the model
 	// Violations are the first findings (corruption, unexpected errors,
 	// audit violations); empty means clean.
 	Violations []string
@@ -123,16 +146,24 @@ func (r *Report) OpsTotal() int64 {
 func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed %d: %d ops in %v (", r.Seed, r.OpsTotal(), r.Elapsed.Round(time.Millisecond))
-	for i, c := range r.Ops {
+	for i, c := range r.Ops[:OpShmCreate] {
 		if i > 0 {
 			b.WriteString(" ")
 		}
 		fmt.Fprintf(&b, "%s %d", opNames[i], c)
 	}
+	fmt.Fprintf(&b, ")\nshmem ops (")
+	for i, c := range r.Ops[OpShmCreate:] {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%s %d", opNames[OpShmCreate+i], c)
+	}
 	fmt.Fprintf(&b, ")\n")
 	fmt.Fprintf(&b, "page faults %d (major %d), swap-ins %d, swap-outs %d\n", r.PgFault, r.PgMajFault, r.SwapIns, r.SwapOuts)
 	fmt.Fprintf(&b, "faults injected: %d read errors, %d write errors, %d delays\n", r.Faults.ReadErrors, r.Faults.WriteErrors, r.Faults.Delays)
-	fmt.Fprintf(&b, "outcomes: SIGBUS %d (pages lost by the device %d), OOM %d, swapoff failed %d, limit refused %d\n", r.Bus, r.LostByDevice, r.OOM, r.SwapoffFail, r.LimitFail)
+	fmt.Fprintf(&b, "outcomes: SIGBUS %d (pages lost by the device %d, of them shmem %d; shared-mapping accesses past EOF %d), OOM %d, swapoff failed %d (on an unreadable shmem page %d), limit refused %d\n",
+		r.Bus, r.LostByDevice, r.ShmemLost, r.EOFBus, r.OOM, r.SwapoffFail, r.SwapoffBus, r.LimitFail)
 	fmt.Fprintf(&b, "checkpoints audited %d; lost or corrupted pages %d; violations %d\n", r.Checkpoints, r.Corrupted, len(r.Violations))
 	for _, v := range r.Violations {
 		fmt.Fprintf(&b, "VIOLATION: %s (replay with --seed %d)\n", v, r.Seed)
@@ -170,6 +201,9 @@ func (c *Config) Validate() error {
 	if c.Pages <= 0 {
 		c.Pages = 64
 	}
+	if c.FilePages <= 0 {
+		c.FilePages = 16
+	}
 	if c.Checkpoint < 0 {
 		return fmt.Errorf("stress: checkpoint every %d ops: must not be negative", c.Checkpoint)
 	}
@@ -188,6 +222,9 @@ type run struct {
 	swFail  atomic.Int64
 	limFail atomic.Int64
 	lost    atomic.Int64
+	shmLost atomic.Int64
+	eofBus  atomic.Int64
+	swBus   atomic.Int64
 	corrupt atomic.Int64
 
 	vmu        sync.Mutex
@@ -248,7 +285,7 @@ func Run(cfg Config) (*Report, error) {
 	var wg sync.WaitGroup
 	tasks := make([]*worker, cfg.Tasks)
 	for i := range tasks {
-		w := &worker{r: r, id: i, t: ksync.NewTask(fmt.Sprintf("stress%d", i), i), rng: cfg.Seed*0x100000001b3 + uint64(i)*0x9e3779b97f4a7c15 + 1}
+		w := &worker{r: r, id: i, t: ksync.NewTask(fmt.Sprintf("stress%d", i), i), rng: cfg.Seed*0x100000001b3 + uint64(i)*0x9e3779b97f4a7c15 + 1, filePages: cfg.FilePages}
 		tasks[i] = w
 		wg.Add(1)
 		go func() {
@@ -288,8 +325,9 @@ func Run(cfg Config) (*Report, error) {
 	wg.Wait()
 	r.stop.Store(true)
 	<-ctlDone
-	// The end: every task's address spaces are still alive; audit, then
-	// exit them all, swap everything back on and audit the empty machine.
+	// The end: every task's address spaces and files are still alive;
+	// audit, then check, exit and delete them all, swap everything back
+	// on and audit the empty machine.
 	for _, v := range sys.Audit(main) {
 		r.violate("final audit: %v", v)
 	}
@@ -317,6 +355,7 @@ func Run(cfg Config) (*Report, error) {
 	rep.Faults = sys.FaultStats()
 	rep.Bus, rep.OOM, rep.SwapoffFail, rep.LimitFail = r.bus.Load(), r.oom.Load(), r.swFail.Load(), r.limFail.Load()
 	rep.LostByDevice, rep.Corrupted = r.lost.Load(), r.corrupt.Load()
+	rep.ShmemLost, rep.EOFBus, rep.SwapoffBus = r.shmLost.Load(), r.eofBus.Load(), r.swBus.Load()
 	r.vmu.Lock()
 	rep.Violations = append(rep.Violations, r.violations...)
 	r.vmu.Unlock()
@@ -352,7 +391,13 @@ func (r *run) controller(deadline time.Time) {
 			r.ops[OpSwapoff].Add(1)
 			if err := r.sys.Swapoff(t, d); err != nil {
 				r.swFail.Add(1)
-				if !errors.Is(err, mm.ErrOOM) && !isBusy(err) {
+				if errors.Is(err, mm.ErrBus) && r.readFaults() {
+					// shmem_unuse met a page whose read failed: the
+					// index keeps the entry (no swapin-error marker for
+					// shmem here, unlike the kernel's), so the device
+					// stays on.
+					r.swBus.Add(1)
+				} else if !errors.Is(err, mm.ErrOOM) && !isBusy(err) {
 					r.violate("swapoff of device %d: %v", d, err)
 				}
 			} else {

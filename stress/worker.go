@@ -25,8 +25,9 @@ type mapping struct {
 }
 
 type proc struct {
-	m    *mm.MM
-	maps []*mapping
+	m     *mm.MM
+	maps  []*mapping
+	smaps []*smapping // shared mappings of shmem files
 }
 
 // worker is one task; its procs are its address spaces (forks included).
@@ -41,6 +42,10 @@ type worker struct {
 	exp   []byte
 	ops   int64
 	src   []byte // the fuzz input, nil in a stress run
+
+	files     []*sfile // the task's shmem files (shmem.go)
+	filePages int      // the largest file, in pages
+	fbuf      []byte   // shmem reads and writes
 }
 
 const (
@@ -63,8 +68,7 @@ func (w *worker) rand(n int) int {
 }
 
 func (w *worker) loop(deadline time.Time) {
-	w.buf = make([]byte, mem.PageSize)
-	w.exp = make([]byte, mem.PageSize)
+	w.init()
 	r := w.r
 	for !r.stop.Load() {
 		n := r.done.Add(1)
@@ -82,25 +86,44 @@ func (w *worker) loop(deadline time.Time) {
 	}
 }
 
+// init makes the buffers.
+func (w *worker) init() {
+	if w.buf == nil {
+		w.buf = make([]byte, mem.PageSize)
+		w.exp = make([]byte, mem.PageSize)
+	}
+	if w.filePages <= 0 {
+		w.filePages = 16
+	}
+	if len(w.fbuf) < max(w.filePages, 3)*mem.PageSize {
+		w.fbuf = make([]byte, max(w.filePages, 3)*mem.PageSize)
+	}
+}
+
 func (w *worker) step() {
 	if len(w.procs) == 0 {
 		w.procs = append(w.procs, &proc{m: w.r.sys.NewMM(w.t)})
 	}
 	p := w.procs[w.rand(len(w.procs))]
+	x := w.rand(1000)
+	if x >= 700 {
+		w.shmStep(p, x-700)
+		return
+	}
 	if len(p.maps) == 0 {
 		w.mmap(p)
 		return
 	}
-	switch x := w.rand(1000); {
-	case x < 470:
+	switch {
+	case x < 330:
 		w.load(p)
-	case x < 930:
+	case x < 650:
 		w.store(p)
-	case x < 950:
+	case x < 665:
 		w.mmap(p)
-	case x < 970:
+	case x < 680:
 		w.munmap(p)
-	case x < 985:
+	case x < 690:
 		w.fork(p)
 	default:
 		w.exit(p)
@@ -255,6 +278,10 @@ func (w *worker) fork(p *proc) {
 		return
 	}
 	c := &proc{m: child}
+	for _, sm := range p.smaps {
+		cp := *sm
+		c.smaps = append(c.smaps, &cp)
+	}
 	for _, mp := range p.maps {
 		c.maps = append(c.maps, &mapping{addr: mp.addr, vals: append([]uint64(nil), mp.vals...), bus: append([]bool(nil), mp.bus...), alive: mp.alive})
 	}
@@ -272,12 +299,11 @@ func (w *worker) exit(p *proc) {
 	}
 }
 
-// exitAll checks every live page of every address space, then exits them.
+// exitAll checks every live page of every address space and every shmem
+// file, then exits the address spaces and deletes the files.
 func (w *worker) exitAll() {
-	if w.buf == nil {
-		w.buf = make([]byte, mem.PageSize)
-		w.exp = make([]byte, mem.PageSize)
-	}
+	w.init()
+	w.shmCheckAll()
 	for _, p := range w.procs {
 		for _, mp := range p.maps {
 			for i, v := range mp.vals {
@@ -289,6 +315,7 @@ func (w *worker) exitAll() {
 		p.m.Exit(w.t)
 	}
 	w.procs = nil
+	w.shmDeleteAll()
 }
 
 func (r *run) readFaults() bool {
