@@ -1,6 +1,8 @@
 package stress
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"uswap/fixes"
@@ -17,8 +19,12 @@ import (
 // every operation and AuditEmpty at the end. The first byte picks the
 // devices and the injected faults.
 //
-// Shmem operations are not in the sequence yet (mm/shmem.go landed as
-// this was being finished).
+// An operation byte below 162 is one of the nine address-space and
+// machine operations (byte % 9, as before shmem ops were added, so the
+// older corpus keeps its meaning); from 162 up, (byte-162) % 9 is a shmem
+// operation: 0 create, 1 write, 2 read, 3 truncate, 4 punch hole,
+// 5 delete, 6 map shared, 7 load and 8 store through a shared mapping,
+// checked against the worker's per-file model (shmem.go).
 func FuzzOps(f *testing.F) {
 	// store 8 pages, reclaim, load them back.
 	f.Add([]byte{0, 2, 0, 0, 2, 0, 1, 2, 0, 2, 2, 0, 3, 2, 0, 4, 6, 20, 1, 0, 0, 1, 0, 1, 1, 0, 2, 1, 0, 3})
@@ -61,7 +67,8 @@ func fuzzRun(t *testing.T, in []byte) {
 	}
 	defer sys.Shutdown(tk)
 	r := &run{cfg: Config{Pages: 8, Faults: faults}, sys: sys}
-	w := &worker{r: r, t: tk, src: in[1:], buf: make([]byte, mem.PageSize), exp: make([]byte, mem.PageSize)}
+	w := &worker{r: r, t: tk, src: in[1:], buf: make([]byte, mem.PageSize), exp: make([]byte, mem.PageSize), filePages: 6}
+	w.init()
 	fail := func(when string) {
 		t.Helper()
 		if len(r.violations) > 0 {
@@ -73,7 +80,12 @@ func fuzzRun(t *testing.T, in []byte) {
 			w.procs = append(w.procs, &proc{m: sys.NewMM(tk)})
 		}
 		p := w.procs[w.rand(len(w.procs))]
-		op := w.rand(9)
+		op := w.rand(256)
+		if op < 162 {
+			op %= 9
+		} else {
+			op = 9 + (op-162)%9
+		}
 		if len(p.maps) == 0 && op <= 5 {
 			op = 0
 		}
@@ -103,6 +115,31 @@ func fuzzRun(t *testing.T, in []byte) {
 			if sys.SwapInfo(tk, 0) == nil {
 				sys.Swapon(tk, 0)
 			}
+		case 9:
+			w.shmCreate()
+		case 10, 11, 12, 13, 14:
+			sf := w.pickFile()
+			if sf == nil {
+				break
+			}
+			switch op {
+			case 10:
+				w.shmWrite(sf)
+			case 11:
+				w.shmRead(sf)
+			case 12:
+				w.shmTruncate(sf)
+			case 13:
+				w.shmPunch(sf)
+			case 14:
+				w.shmDelete(sf)
+			}
+		case 15:
+			w.shmMmap(p)
+		case 16:
+			w.shmMapLoad(p)
+		case 17:
+			w.shmMapStore(p)
 		}
 		fail("step")
 		for _, v := range sys.Audit(tk) {
@@ -111,6 +148,13 @@ func fuzzRun(t *testing.T, in []byte) {
 	}
 	w.exitAll()
 	fail("final check")
+	var ops []string
+	for i := range r.ops {
+		if c := r.ops[i].Load(); c > 0 {
+			ops = append(ops, fmt.Sprintf("%s %d", opNames[i], c))
+		}
+	}
+	t.Logf("ops: %s; SIGBUS %d (lost %d, shmem %d, past EOF %d), OOM %d", strings.Join(ops, " "), r.bus.Load(), r.lost.Load(), r.shmLost.Load(), r.eofBus.Load(), r.oom.Load())
 	for _, v := range sys.AuditEmpty(tk) {
 		t.Errorf("audit empty: %v", v)
 	}
