@@ -10,7 +10,8 @@ import (
 )
 
 // zcompStrm is struct zcomp_strm: one CPU's compression context and
-// buffer. A task uses the stream of its CPU (t.CPU()) and holds mu while it
+// buffer. A task uses the stream of its CPU (t.CPU()), or an idle one (see
+// streamGet), and holds mu while it
 // compresses into buf and copies buf out, or while it decompresses.
 type zcompStrm struct {
 	mu ksync.Mutex
@@ -25,7 +26,7 @@ type zcompStrm struct {
 // zcomp is struct zcomp: a backend and its per-CPU streams.
 type zcomp struct {
 	name    string       // immutable: "lz4" or "zstd"
-	streams []*zcompStrm // immutable slice, one per ksync.NumCPU
+	streams []*zcompStrm // immutable slice, one per ksync.NumCPU plus a spare
 }
 
 // Compressors lists the backends NewRAM accepts, as
@@ -42,7 +43,7 @@ func newZcomp(name string) (*zcomp, error) {
 	if name != "lz4" && name != "zstd" {
 		return nil, fmt.Errorf("%w: unknown compressor %q (want lz4 or zstd)", ErrInvalid, name)
 	}
-	z := &zcomp{name: name, streams: make([]*zcompStrm, ksync.NumCPU)}
+	z := &zcomp{name: name, streams: make([]*zcompStrm, ksync.NumCPU+1)}
 	for i := range z.streams {
 		s := &zcompStrm{buf: make([]byte, lz4.CompressBlockBound(PageSize))}
 		if name == "zstd" {
@@ -63,9 +64,26 @@ func newZcomp(name string) (*zcomp, error) {
 	return z, nil
 }
 
-// streamGet is zcomp_stream_get(): it locks and returns t's CPU stream.
+// streamGet is zcomp_stream_get(): it locks and returns t's CPU stream,
+// or, when another task holds that one, the first idle stream after it
+// (the spare first for the last CPU).
+//
+// Differences from the kernel: a task here keeps its CPU slot for life,
+// so two tasks on one slot (a faulting task and the background reclaimer,
+// when there are more tasks than CPUs) would take turns at one stream for
+// every page while the other streams sit idle; the kernel's task would
+// run on another CPU and take that CPU's stream. The search stands for
+// that migration, as the idle-stream list of the old multi-stream zcomp
+// (max_comp_streams) did. Only when every stream is busy does the task
+// sleep on its own.
 func (z *zcomp) streamGet(t *ksync.Task) *zcompStrm {
-	s := z.streams[t.CPU()%len(z.streams)]
+	own := t.CPU() % len(z.streams)
+	for i := range z.streams {
+		if s := z.streams[(own+i)%len(z.streams)]; s.mu.TryLock(t) {
+			return s
+		}
+	}
+	s := z.streams[own]
 	s.mu.Lock(t)
 	return s
 }
