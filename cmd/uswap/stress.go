@@ -27,18 +27,24 @@ func newStressCmd() *cobra.Command {
 		Use:   "stress",
 		Short: "run many tasks doing a random mix of operations with injected device faults, checking every byte",
 		Long: `Run --tasks tasks, each doing a seeded random mix of mmap, load, store,
-fork, exit and munmap on its own address spaces, for --ops operations or
+fork, exit and munmap on its own address spaces, and of shmem operations
+on its own files of up to --file-pages pages (create, write and read of
+aligned and unaligned ranges, truncate, punch hole, delete, shared
+mappings with loads and stores through them), for --ops operations or
 for --duration, while a controller swaps the two swap devices off and on
-and moves the cgroup limit. Every load is checked against a per-task
-reference model; the audit runs every --checkpoint operations (tasks
-quiesced) and at the end, after everything exited.
+and moves the cgroup limit. Every load and every read is checked against
+a per-task reference model (bytes per address and per file offset); the
+audit runs every --checkpoint operations (tasks quiesced) and at the end,
+after everything exited and every file was deleted.
 
 --faults RULE (repeatable) injects device faults, in swapdev's syntax:
 OP[:key=value...] with OP read, write or rw and keys offset=N[,N...],
 after=N, rate=P, times=N, delay=DURATION, and the flag nofail; e.g.
 --faults read:rate=0.001 --faults write:rate=0.01.
 
-SIGBUS on a page whose swap-in read failed and OOM are counted outcomes;
+SIGBUS on a page whose swap-in read failed (anonymous or shmem), SIGBUS
+through a shared mapping past EOF, OOM, and a swapoff that meets an
+unreadable shmem page are counted outcomes;
 a load that returns the wrong bytes, any other error or any audit finding
 is a violation: the run then exits with status 1 and prints the seed.`,
 		Args: cobra.NoArgs,
@@ -69,6 +75,9 @@ is a violation: the run then exits with status 1 and prints the seed.`,
 			}
 			if cfg.Pages < 1 {
 				return usagef("stress: --pages %d: must be at least 1", cfg.Pages)
+			}
+			if cfg.FilePages < 1 || cfg.FilePages > 1024 {
+				return usagef("stress: --file-pages %d: must be 1 to 1024", cfg.FilePages)
 			}
 			if cfg.Checkpoint < 0 {
 				return usagef("stress: --checkpoint %d: must not be negative", cfg.Checkpoint)
@@ -108,6 +117,7 @@ is a violation: the run then exits with status 1 and prints the seed.`,
 	f.IntVar(&cfg.Frames, "frames", 1024, "RAM in 4 KiB frames")
 	f.Uint64Var(&pages, "swap-pages", 4096, "size of each of the two swap devices in pages")
 	f.IntVar(&cfg.Pages, "pages", 128, "largest mapping a task makes, in pages")
+	f.IntVar(&cfg.FilePages, "file-pages", 16, "largest shmem file a task makes, in pages")
 	f.Int64Var(&cfg.Checkpoint, "checkpoint", 100000, "operations between audits (0: only at the end)")
 	f.BoolVar(&cfg.NoController, "no-controller", false, "no swapoff/swapon cycles or limit changes")
 	return cmd

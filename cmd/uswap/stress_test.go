@@ -38,6 +38,7 @@ func TestStressUsage(t *testing.T) {
 		{[]string{"--ops", "10", "--faults", "sideways"}, "operation \"sideways\""},
 		{[]string{"--ops", "10", "--faults", "read:rate=2"}, "bad rate"},
 		{[]string{"--ops", "10", "--swap-pages", "3"}, "--swap-pages 3"},
+		{[]string{"--ops", "10", "--file-pages", "0"}, "--file-pages 0"},
 		{[]string{"--ops", "10", "--no-such-flag"}, "unknown flag"},
 		{[]string{"--ops", "ten"}, "invalid argument"},
 		{[]string{"--ops", "10", "extra"}, "unknown command"},
@@ -55,7 +56,7 @@ func TestStressRuns(t *testing.T) {
 		out, code := runStressCmd(t, "--ops", "6000", "--tasks", "3", "--seed", "5", "--device", dev, "--dir", t.TempDir(),
 			"--frames", "512", "--limit", "128", "--pages", "64", "--checkpoint", "2000",
 			"--faults", "read:rate=0.002", "--faults", "write:rate=0.01", "--faults", "rw:rate=0.001:delay=5us:nofail")
-		if code != 0 || !strings.Contains(out, "lost or corrupted pages 0; violations 0") {
+		if code != 0 || !strings.Contains(out, "lost or corrupted pages 0; violations 0") || !strings.Contains(out, "shm-write") {
 			t.Fatalf("%s: status %d:\n%s", dev, code, out)
 		}
 		t.Log(out)
