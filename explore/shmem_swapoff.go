@@ -31,7 +31,7 @@ import (
 func init() {
 	register(&Scenario{
 		Name:   "shmem-swapoff",
-		Seed:   "003 (shmem)",
+		Seed:   "003",
 		Fix:    "swap-device-ref",
 		Commit: "2efa33fc7f6e (mm/shmem: fix shmem_swapin() race with swapoff)",
 		Doc: "swapoff against a shmem swap-in: shmem_swapin_folio() looks the entry's device up and\n" +
