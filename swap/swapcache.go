@@ -128,7 +128,14 @@ func (c *Core) FolioFreeSwap(t *ksync.Task, folio *mem.Folio) bool {
 		return false
 	}
 	entry := folio.Swap()
-	si := c.swapInfoOf(t, entry)
+	return c.swapInfoOf(t, entry).deleteIfOnlyCached(t, folio, entry)
+}
+
+// deleteIfOnlyCached deletes a locked swap cache folio whose slot nothing
+// but the swap cache holds (no PTE or shmem entry refers to it and no pin
+// is taken), freeing the slot, and marks the folio dirty: its only copy is
+// in memory now. It reports whether it did.
+func (si *SwapInfo) deleteIfOnlyCached(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntry) bool {
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
 	if si.swapMap[off] != SwapHasCache {
@@ -181,18 +188,7 @@ func (si *SwapInfo) tryToReclaimSwap(t *ksync.Task, offset uint64, flags int) bo
 	if !need || !folioSwapcacheFreeable(t, folio) {
 		return false
 	}
-	// Only a slot held by nothing but the swap cache can be freed: no
-	// PTE refers to it and no pin is held.
-	ci := si.lockCluster(t, offset)
-	if si.swapMap[offset] != SwapHasCache {
-		ci.lock.Unlock(t)
-		return false
-	}
-	si.deleteFromSwapCacheLocked(t, folio, entry)
-	ci.lock.Unlock(t)
-	folio.RefSub(t, 1)
-	folio.Flags.Set(t, mem.PGDirty)
-	return true
+	return si.deleteIfOnlyCached(t, folio, entry)
 }
 
 // WaitSwapcache is the back-off of do_swap_page() when SwapcachePrepare
