@@ -40,10 +40,16 @@ var ErrShmemDeleted = errors.New("shmem: file deleted")
 // (a racing swap-in, truncation or hole punch); look again.
 var errShmemExist = errors.New("shmem: index entry changed (-EEXIST)")
 
-// shmemEntry is one slot of i_pages: a folio, a swap entry, or neither.
+// shmemEntry is one slot of i_pages: a folio, a swap entry, or the
+// swapin-error marker (poisoned: the kernel's make_poisoned_swp_entry(),
+// left by shmem_set_folio_swapin_error() when the page's swap-in read
+// failed). The marker holds no swap slot and no frame, and does not count
+// in info->swapped; reads, writes and faults of its index get -EIO
+// (ErrBus), and truncation removes it.
 type shmemEntry struct {
-	folio *mem.Folio
-	swap  mem.SwpEntry
+	folio    *mem.Folio
+	swap     mem.SwpEntry
+	poisoned bool
 }
 
 // ShmemFile is a shmem inode with its address_space and shmem_inode_info.
@@ -127,7 +133,9 @@ func (f *ShmemFile) Size(t *ksync.Task) int64 { return f.size.Load(t) }
 // Memcg is the cgroup the file's pages are charged to.
 func (f *ShmemFile) Memcg() *memcg.MemCgroup { return f.memcg }
 
-// NrSwapped is info->swapped: how many index entries hold a swap entry.
+// NrSwapped is info->swapped: how many index entries hold a swap entry
+// (swapin-error markers do not: shmem_set_folio_swapin_error() takes
+// theirs off).
 func (f *ShmemFile) NrSwapped(t *ksync.Task) int {
 	f.iPages.Lock(t)
 	defer f.iPages.Unlock(t)
@@ -151,7 +159,9 @@ func (f *ShmemFile) sortedIndicesLocked(start, end uint64) []uint64 {
 // a reference, swapping it in if the index holds a swap entry, and (for
 // sgpCache) allocating a zeroed, charged one for a hole within EOF. For
 // sgpRead a hole gives nil. Beyond EOF sgpCache fails with ErrBus (the
-// fault's SIGBUS); the writer extends i_size first.
+// fault's SIGBUS); the writer extends i_size first. An index holding the
+// swapin-error marker fails with ErrBus whatever sgp is (shmem_swapin_folio's
+// is_poisoned_swp_entry() check: -EIO for reads, writes and faults).
 func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Folio, error) {
 	n := f.node
 	for try := 0; ; try++ {
@@ -171,6 +181,8 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 		}
 		f.iPages.Unlock(t)
 		switch {
+		case e.poisoned:
+			return nil, fmt.Errorf("%w: %v index %d: swapin error (poisoned entry)", ErrBus, f, index)
 		case e.swap != 0:
 			folio, err := f.swapinFolio(t, index, e.swap)
 			if errors.Is(err, errShmemExist) {
@@ -205,7 +217,9 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 		folio.Mapping, folio.Index = f, index
 		f.iPages.Lock(t)
 		if _, busy := f.pages[index]; busy || f.deleted || index >= f.nrPagesEOF(t) {
-			// A racing fault filled it, or truncation shrank the file.
+			// A racing fault filled it (or a racing swap-in left the
+			// swapin-error marker: the next look returns ErrBus), or
+			// truncation shrank the file.
 			f.iPages.Unlock(t)
 			folio.Mapping, folio.Index = nil, 0
 			folio.Unlock(t)
@@ -257,7 +271,8 @@ func (f *ShmemFile) Read(t *ksync.Task, off int64, dst []byte) (int, error) {
 }
 
 // Write is shmem_file_write_iter(): copy src into the file at off,
-// extending i_size as it goes.
+// extending i_size as it goes. A page holding the swapin-error marker
+// stops it with ErrBus (shmem_write_begin: shmem_get_folio's -EIO).
 func (f *ShmemFile) Write(t *ksync.Task, off int64, src []byte) (int, error) {
 	if off < 0 || off+int64(len(src)) < off {
 		return 0, fmt.Errorf("shmem write at %d: %w", off, ErrInval)
@@ -400,9 +415,11 @@ func (f *ShmemFile) undoRange(t *ksync.Task, lstart, lend int64) error {
 	return perr
 }
 
-// undoIndex drops whatever the index holds at i. An entry that changes
-// under us (reclaim wrote the folio out and left a swap entry, or a
-// swap-in put a folio where the swap entry was) is looked at again:
+// undoIndex drops whatever the index holds at i. A swapin-error marker
+// is just erased (shmem_free_swap()'s xa_cmpxchg; free_swap_and_cache()
+// does nothing for a poisoned entry). An entry that changes under us
+// (reclaim wrote the folio out and left a swap entry, or a swap-in put a
+// folio where the swap entry was) is looked at again:
 //
 //	CPU1 (shmem_undo_range)              CPU2 (shmem_writeout)
 //	i_pages[i] is folio F: get F
@@ -416,6 +433,11 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 	for {
 		f.iPages.Lock(t)
 		e, ok := f.pages[i]
+		if ok && e.poisoned {
+			delete(f.pages, i)
+			f.iPages.Unlock(t)
+			return
+		}
 		if ok && e.swap != 0 {
 			// shmem_free_swap(): xa_cmpxchg the entry away.
 			delete(f.pages, i)

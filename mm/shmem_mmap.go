@@ -51,7 +51,10 @@ func (v *vma) rmapMatches(folio *mem.Folio, addr uint64) bool {
 
 // shmemFault is do_shared_fault() with shmem_fault(): get the file's
 // folio for the page (swapping it in or allocating it) and map it, with
-// write permission if the mapping has it. mmapLock is held for reading.
+// write permission if the mapping has it. An index holding the
+// swapin-error marker (its swap-in read failed) gives ErrBus:
+// shmem_fault's -EIO becomes VM_FAULT_SIGBUS. mmapLock is held for
+// reading.
 func (m *MM) shmemFault(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64) error {
 	folio, err := v.file.getFolio(t, v.fileIndex(addr), sgpCache)
 	if err != nil {

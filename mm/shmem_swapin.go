@@ -40,7 +40,10 @@ func (f *ShmemFile) confirmSwap(t *ksync.Task, index uint64, entry mem.SwpEntry)
 // the index holds at index, and replace the entry by the folio. It
 // returns the folio locked with a reference, errShmemExist if the entry
 // changed (the caller looks again), ErrOOM (wrapping the memcg's
-// *OOMError) if no memory could be had, or ErrBus on a read error.
+// *OOMError) if no memory could be had, or ErrBus on a read error. A read
+// error leaves the swapin-error marker in the index in place of entry
+// (shmem_set_folio_swapin_error): the slot and the failed folio are
+// freed, and later looks at the index get ErrBus without reading again.
 //
 // The seed-004 race, and what each side does about it:
 //
@@ -103,7 +106,16 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 	case !folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry || !f.confirmSwap(t, index, entry):
 		err = errShmemExist
 	case !folio.Test(t, mem.PGUptodate):
-		err = fmt.Errorf("%w: %v index %d: reading %v failed", ErrBus, f, index, entry)
+		// -EIO; shmem_swapin_folio's "failed:" path: the entry is
+		// confirmed above, and shmem_set_folio_swapin_error() confirms
+		// it again under the i_pages lock. If it went meanwhile, the
+		// error is -EEXIST and the folio is handled as below.
+		if f.setFolioSwapinError(t, folio, index, entry) {
+			folio.Unlock(t)
+			folio.Put(t)
+			return nil, fmt.Errorf("%w: %v index %d: reading %v failed", ErrBus, f, index, entry)
+		}
+		err = errShmemExist
 	default:
 		folio.Flags.WaitOnBit(t, mem.PGWriteback)
 		charging = true
@@ -123,6 +135,32 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 	folio.Flags.Set(t, mem.PGDirty)
 	core.SwapFree(t, entry)
 	return folio, nil
+}
+
+// setFolioSwapinError is shmem_set_folio_swapin_error() for the locked
+// swap cache folio of entry whose read failed: replace entry at index by
+// the swapin-error marker, only if the index still holds entry (the
+// xa_cmpxchg under the i_pages lock), then take the folio out of the swap
+// cache (delete_from_swap_cache, after folio_wait_writeback) and drop the
+// index's swap count (swap_free), which frees the slot; info->swapped
+// goes down (shmem_recalc_inode). The folio is freed at the caller's
+// folio_put. It reports whether the marker was installed.
+func (f *ShmemFile) setFolioSwapinError(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry) bool {
+	f.iPages.Lock(t)
+	if e, ok := f.pages[index]; !ok || e.swap != entry {
+		f.iPages.Unlock(t)
+		return false
+	}
+	f.pages[index] = shmemEntry{poisoned: true}
+	f.nrSwapped--
+	f.iPages.Unlock(t)
+	n := f.node
+	folio.Flags.WaitOnBit(t, mem.PGWriteback)
+	if folio.Test(t, mem.PGSwapCache) && folio.Swap() == entry {
+		n.core.DeleteFromSwapCache(t, folio)
+	}
+	n.core.SwapFree(t, entry)
+	return true
 }
 
 // swapinFailed is the "failed:" path of shmem_swapin_folio for a locked
@@ -247,7 +285,11 @@ func (n *Node) shmemChargeFolio(t *ksync.Task, folio *mem.Folio, cg *memcg.MemCg
 
 // shmemUnuse is shmem_unuse(), the node's ShmemUnuse hook: for every file
 // on the swaplist, swap in every index entry that lives on si. It stops
-// at the first failure (out of memory): swapoff then fails cleanly.
+// at the first failure (out of memory): swapoff then fails cleanly. A
+// page whose read fails is not a failure: shmem_swapin_folio left the
+// swapin-error marker in its place and freed its slot, and the marker
+// (no swap entry of si) is skipped like shmem_find_swap_entries() skips
+// it (shmem_unuse_swap_entries() only stops on -ENOMEM).
 func (n *Node) shmemUnuse(t *ksync.Task, si *swap.SwapInfo) error {
 	for _, f := range n.shmemFiles(t) {
 		type ent struct {
@@ -275,6 +317,9 @@ func (n *Node) shmemUnuse(t *ksync.Task, si *swap.SwapInfo) error {
 			folio, err := f.swapinFolio(t, e.index, e.swap)
 			if errors.Is(err, errShmemExist) {
 				continue // truncated or brought in meanwhile
+			}
+			if errors.Is(err, ErrBus) && !f.confirmSwap(t, e.index, e.swap) {
+				continue // the swapin-error marker took its place
 			}
 			if err != nil {
 				return fmt.Errorf("shmem_unuse: %v index %d (%v): %w", f, e.index, e.swap, err)

@@ -9,6 +9,8 @@ import (
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
+	"uswap/swap"
+	"uswap/swapdev"
 	"uswap/system"
 	"uswap/workload"
 )
@@ -340,4 +342,142 @@ func TestShmemSwapoff(t *testing.T) {
 	shmemVerify(t, tk2, f2, 0, 16, 9)
 	f2.Delete(tk2)
 	auditEmpty(t, tk2, s2)
+}
+
+// shmemReadFailDevice fails the next failReads page reads (offset 0, the
+// header, always reads) and counts the reads it is asked for.
+type shmemReadFailDevice struct {
+	swapdev.Device
+	failReads ksync.Int64
+	reads     ksync.Int64
+}
+
+func (d *shmemReadFailDevice) ReadPage(t *ksync.Task, off uint64, dst []byte) error {
+	if off == 0 {
+		return d.Device.ReadPage(t, off, dst)
+	}
+	d.reads.Add(t, 1)
+	if d.failReads.Load(t) > 0 {
+		d.failReads.Add(t, -1)
+		return errInjected
+	}
+	return d.Device.ReadPage(t, off, dst)
+}
+
+// A shmem page whose swap-in read fails gets the swapin-error marker
+// (shmem_set_folio_swapin_error): its slot is freed at once, later reads,
+// writes and faults get SIGBUS without reading again, truncation or a
+// hole punch removes it, and swapoff completes over it, every other page
+// intact.
+func TestShmemSwapinError(t *testing.T) {
+	cfg := ramConfig(128, 64, 0)
+	cfg.Devices = nil
+	s, tk := newSystem(t, cfg)
+	ram, err := swapdev.NewRAM("zram-shmem-faulty", 256, "lz4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := swapdev.MkswapDevice(tk, ram, swapdev.MkswapOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dev := &shmemReadFailDevice{Device: ram}
+	si, err := s.Core().Swapon(tk, dev, swap.SwaponOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pages = 16
+	f, _ := s.ShmemCreate(tk, 0)
+	g, _ := s.ShmemCreate(tk, 0)
+	shmemFill(t, tk, f, 0, pages, 7)
+	shmemFill(t, tk, g, 0, 4, 40)
+	s.Node().Drain(tk)
+	if n := f.NrSwapped(tk); n != pages {
+		t.Fatalf("%d of %d pages swapped after drain", n, pages)
+	}
+	slots := si.InusePages(tk)
+	buf := make([]byte, pg)
+
+	// The failed read: -EIO, the index holds the marker, the slot and
+	// the folio are gone.
+	dev.failReads.Store(tk, 1)
+	if _, err := f.Read(tk, 3*pg, buf); !errors.Is(err, mm.ErrBus) {
+		t.Fatalf("read of an unreadable page: %v, want SIGBUS", err)
+	}
+	if n := f.NrSwapped(tk); n != pages-1 {
+		t.Fatalf("info->swapped %d after the swapin error, want %d", n, pages-1)
+	}
+	if got := si.InusePages(tk); got != slots-1 {
+		t.Fatalf("%d slots in use after the swapin error, want %d (the slot freed)", got, slots-1)
+	}
+	audit(t, tk, s)
+
+	// Reads, writes and faults of the marker: SIGBUS, no device read.
+	reads := dev.reads.Load(tk)
+	if _, err := f.Read(tk, 3*pg, buf); !errors.Is(err, mm.ErrBus) {
+		t.Fatalf("read of the marker: %v, want SIGBUS", err)
+	}
+	if _, err := f.Write(tk, 3*pg+5, []byte("x")); !errors.Is(err, mm.ErrBus) {
+		t.Fatalf("write of the marker: %v, want SIGBUS", err)
+	}
+	m := s.NewMM(tk)
+	addr, err := m.MmapShared(tk, f, 0, pages*pg, mm.ProtRead|mm.ProtWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Load(tk, addr+3*pg, buf[:8]); !errors.Is(err, mm.ErrBus) {
+		t.Fatalf("fault on the marker: %v, want SIGBUS", err)
+	}
+	if got := dev.reads.Load(tk); got != reads {
+		t.Fatalf("%d device reads for a marker", got-reads)
+	}
+	audit(t, tk, s)
+
+	// A hole punch removes the marker: zeros, and writable again.
+	if err := f.PunchHole(tk, 3*pg, pg); err != nil {
+		t.Fatal(err)
+	}
+	shmemZero(t, tk, f, 3, 1)
+	audit(t, tk, s)
+
+	// g's page 1 fails too; deleting g removes that marker.
+	dev.failReads.Store(tk, 1)
+	if _, err := g.Read(tk, 1*pg, buf); !errors.Is(err, mm.ErrBus) {
+		t.Fatalf("read of g's unreadable page: %v, want SIGBUS", err)
+	}
+	if err := g.Delete(tk); err != nil {
+		t.Fatal(err)
+	}
+	audit(t, tk, s)
+
+	// swapoff meets an unreadable page (f's lowest swapped index, 0:
+	// shmem_unuse goes in index order, f first): the marker takes its
+	// place and swapoff completes.
+	dev.failReads.Store(tk, 1)
+	if err := s.Core().Swapoff(tk, si, s.Node()); err != nil {
+		t.Fatalf("swapoff over an unreadable shmem page: %v", err)
+	}
+	if n := f.NrSwapped(tk); n != 0 {
+		t.Fatalf("%d still swapped after swapoff", n)
+	}
+	if _, err := f.Read(tk, 0, buf); !errors.Is(err, mm.ErrBus) {
+		t.Fatalf("read of the page swapoff could not read: %v, want SIGBUS", err)
+	}
+	shmemVerify(t, tk, f, 1, 2, 7)
+	shmemZero(t, tk, f, 3, 1)
+	shmemVerify(t, tk, f, 4, pages-4, 7)
+	audit(t, tk, s)
+
+	// Truncation removes the marker: the page reads as zeros once the
+	// file grows again.
+	if err := f.Truncate(tk, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(tk, pages*pg); err != nil {
+		t.Fatal(err)
+	}
+	shmemZero(t, tk, f, 0, pages)
+	audit(t, tk, s)
+	m.Exit(tk)
+	f.Delete(tk)
+	auditEmpty(t, tk, s)
 }

@@ -104,6 +104,12 @@ func (n *Node) shmemAudit(t *ksync.Task, swapRefs map[mem.SwpEntry]int, add func
 				add(4, f.String(), "index %d holds %v beyond EOF (%d pages)", i, e, eof)
 			}
 			switch {
+			case e.poisoned:
+				// The swapin-error marker holds no slot and no
+				// frame, and is not in info->swapped.
+				if e.swap != 0 || e.folio != nil {
+					add(4, f.String(), "index %d: swapin-error marker also holds %v, %v", i, e.swap, e.folio)
+				}
 			case e.swap != 0:
 				swapRefs[e.swap]++
 				swapped++

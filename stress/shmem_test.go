@@ -43,8 +43,13 @@ func TestShmemTruncateUnreadablePartialPage(t *testing.T) {
 	if err := f.Truncate(tk, 100); !errors.Is(err, mm.ErrBus) {
 		t.Fatalf("truncate: %v, want SIGBUS from the partial page", err)
 	}
-	if n := f.NrSwapped(tk); n != 1 {
-		t.Errorf("%d swap entries after truncating to 100 bytes, want 1 (pages 1 and 2 dropped)", n)
+	// Page 0 holds the swapin-error marker now (no swap entry, not in
+	// info->swapped); pages 1 and 2 are dropped.
+	if n := f.NrSwapped(tk); n != 0 {
+		t.Errorf("%d swap entries after truncating to 100 bytes, want 0 (page 0 a swapin-error marker, pages 1 and 2 dropped)", n)
+	}
+	if _, err := f.Read(tk, 0, make([]byte, 100)); !errors.Is(err, mm.ErrBus) {
+		t.Errorf("read of page 0 (the marker): %v, want SIGBUS", err)
 	}
 	if err := f.Truncate(tk, 3*mem.PageSize); err != nil {
 		t.Fatal(err)
