@@ -49,7 +49,7 @@ func TestStressFileFaults(t *testing.T) {
 // Swap smaller than the working sets: full devices and a full cgroup give
 // OOM outcomes, never corruption, and work goes on.
 func TestStressFullSwap(t *testing.T) {
-	rep := runClean(t, Config{Tasks: 4, Ops: 5000, Seed: 3, Frames: 256, Limit: 128, Pages: 64, SwapPages: 128,
+	rep := runClean(t, Config{Tasks: 4, Ops: 5000, Seed: 3, Frames: 256, Limit: 128, Pages: 64, SwapPages: 24,
 		// No swapoff cycles: with both devices full, try_to_unuse retries
 		// for long before it gives up, which -race makes slow.
 		Checkpoint: 2000, NoController: true})

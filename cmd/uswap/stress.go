@@ -43,8 +43,8 @@ after=N, rate=P, times=N, delay=DURATION, and the flag nofail; e.g.
 --faults read:rate=0.001 --faults write:rate=0.01.
 
 SIGBUS on a page whose swap-in read failed (anonymous or shmem), SIGBUS
-through a shared mapping past EOF, OOM, and a swapoff that meets an
-unreadable shmem page are counted outcomes;
+through a shared mapping past EOF, OOM, and a swapoff that runs out of
+memory are counted outcomes;
 a load that returns the wrong bytes, any other error or any audit finding
 is a violation: the run then exits with status 1 and prints the seed.`,
 		Args: cobra.NoArgs,
