@@ -7,7 +7,6 @@ import (
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
-	"uswap/swap"
 	"uswap/swapdev"
 	"uswap/system"
 	"uswap/workload"
@@ -155,18 +154,11 @@ func TestSwapinErrorSIGBUS(t *testing.T) {
 	cfg := ramConfig(256, 32, 0)
 	cfg.Devices = nil
 	s, tk := newSystem(t, cfg)
-	ram, err := swapdev.NewRAM("zram-faulty", 1024, "lz4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := swapdev.MkswapDevice(tk, ram, swapdev.MkswapOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	dev := &failingDevice{Device: ram}
-	si, err := s.Core().Swapon(tk, dev, swap.SwaponOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var dev *failingDevice
+	si := swaponWrapped(t, tk, s, "zram-faulty", 1024, func(ram swapdev.Device) swapdev.Device {
+		dev = &failingDevice{Device: ram}
+		return dev
+	})
 	m := s.NewMM(tk)
 	const pages = 64
 	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)

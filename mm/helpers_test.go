@@ -8,6 +8,8 @@ import (
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
+	"uswap/swap"
+	"uswap/swapdev"
 	"uswap/system"
 	"uswap/workload"
 )
@@ -87,3 +89,22 @@ func auditEmpty(tb testing.TB, t *ksync.Task, s *system.System) {
 }
 
 func isOOM(err error) bool { return errors.Is(err, mm.ErrOOM) }
+
+// swaponWrapped swaps on a formatted RAM device of pages pages, seen
+// through wrap (a device that injects errors, say), on a system built
+// without devices.
+func swaponWrapped(tb testing.TB, t *ksync.Task, s *system.System, name string, pages uint64, wrap func(swapdev.Device) swapdev.Device) *swap.SwapInfo {
+	tb.Helper()
+	ram, err := swapdev.NewRAM(name, pages, "lz4")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := swapdev.MkswapDevice(t, ram, swapdev.MkswapOptions{}); err != nil {
+		tb.Fatal(err)
+	}
+	si, err := s.Core().Swapon(t, wrap(ram), swap.SwaponOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return si
+}

@@ -9,7 +9,6 @@ import (
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
-	"uswap/swap"
 	"uswap/swapdev"
 	"uswap/system"
 	"uswap/workload"
@@ -373,18 +372,11 @@ func TestShmemSwapinError(t *testing.T) {
 	cfg := ramConfig(128, 64, 0)
 	cfg.Devices = nil
 	s, tk := newSystem(t, cfg)
-	ram, err := swapdev.NewRAM("zram-shmem-faulty", 256, "lz4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := swapdev.MkswapDevice(tk, ram, swapdev.MkswapOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	dev := &shmemReadFailDevice{Device: ram}
-	si, err := s.Core().Swapon(tk, dev, swap.SwaponOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var dev *shmemReadFailDevice
+	si := swaponWrapped(t, tk, s, "zram-shmem-faulty", 256, func(ram swapdev.Device) swapdev.Device {
+		dev = &shmemReadFailDevice{Device: ram}
+		return dev
+	})
 	const pages = 16
 	f, _ := s.ShmemCreate(tk, 0)
 	g, _ := s.ShmemCreate(tk, 0)
