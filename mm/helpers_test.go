@@ -108,3 +108,26 @@ func swaponWrapped(tb testing.TB, t *ksync.Task, s *system.System, name string, 
 	}
 	return si
 }
+
+// taskGroup lets a spawner wait for n spawned tasks: each calls Done as it
+// ends, and Wait returns after the last one (a counted completion).
+type taskGroup struct {
+	left ksync.Int32
+	all  ksync.Completion
+}
+
+func newTaskGroup(n int) *taskGroup {
+	g := &taskGroup{}
+	g.left.Init(int32(n))
+	return g
+}
+
+// Done marks one task finished.
+func (g *taskGroup) Done(t *ksync.Task) {
+	if g.left.Add(t, -1) == 0 {
+		g.all.Complete(t)
+	}
+}
+
+// Wait returns once every task has called Done.
+func (g *taskGroup) Wait(t *ksync.Task) { g.all.Wait(t) }

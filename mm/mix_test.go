@@ -67,18 +67,12 @@ func mixScenario(kind, readahead, dir string, limit int64) (func(*ksync.Task), f
 			fail(store(t, m, i, 10+uint64(i)))
 		}
 		s.Node().Drain(t)
-		var done ksync.Completion
-		var left ksync.Int32
 		const workers = 4
-		left.Init(workers)
+		done := newTaskGroup(workers)
 		errs := make([]error, workers)
 		spawn := func(k int, name string, fn func(t2 *ksync.Task) error) {
 			ksync.Spawn(t, name, k, func(t2 *ksync.Task) {
-				defer func() {
-					if left.Add(t2, -1) == 0 {
-						done.Complete(t2)
-					}
-				}()
+				defer done.Done(t2)
 				errs[k] = fn(t2)
 			})
 		}

@@ -43,17 +43,11 @@ func twoFaults(pageCluster int, readahead string, kind string) (func(*ksync.Task
 			}
 		}
 		s.Node().Drain(t) // everything is swapped out now
-		var done ksync.Completion
-		var left ksync.Int32
-		left.Init(3)
+		done := newTaskGroup(3)
 		errs := make([]error, 3)
 		for k := range 2 {
 			ksync.Spawn(t, fmt.Sprintf("fault%d", k), k, func(t2 *ksync.Task) {
-				defer func() {
-					if left.Add(t2, -1) == 0 {
-						done.Complete(t2)
-					}
-				}()
+				defer done.Done(t2)
 				b := make([]byte, mem.PageSize)
 				if err := m.Load(t2, addr, b); err != nil {
 					errs[k] = err
@@ -63,11 +57,7 @@ func twoFaults(pageCluster int, readahead string, kind string) (func(*ksync.Task
 			})
 		}
 		ksync.Spawn(t, "forker", 2, func(t2 *ksync.Task) {
-			defer func() {
-				if left.Add(t2, -1) == 0 {
-					done.Complete(t2)
-				}
-			}()
+			defer done.Done(t2)
 			c, err := m.Fork(t2)
 			if err != nil {
 				errs[2] = err
@@ -156,17 +146,10 @@ func swapoffVsFault(deviceRef bool) (func(*ksync.Task), func() error) {
 			}
 		}
 		s.Node().Drain(t)
-		var done ksync.Completion
-		var left ksync.Int32
-		left.Init(2)
+		done := newTaskGroup(2)
 		errs := make([]error, 2)
-		finish := func(t2 *ksync.Task) {
-			if left.Add(t2, -1) == 0 {
-				done.Complete(t2)
-			}
-		}
 		ksync.Spawn(t, "fault", 0, func(t2 *ksync.Task) {
-			defer finish(t2)
+			defer done.Done(t2)
 			b := make([]byte, mem.PageSize)
 			for i := range pages {
 				if err := m.Load(t2, addr+uint64(i)*mem.PageSize, b); err != nil {
@@ -180,7 +163,7 @@ func swapoffVsFault(deviceRef bool) (func(*ksync.Task), func() error) {
 			}
 		})
 		ksync.Spawn(t, "swapoff", 1, func(t2 *ksync.Task) {
-			defer finish(t2)
+			defer done.Done(t2)
 			errs[1] = s.Swapoff(t2, 0)
 		})
 		done.Wait(t)

@@ -38,19 +38,12 @@ func seed000(pin bool) (func(*ksync.Task), func() error) {
 			return
 		}
 		s.Node().Drain(t)
-		var done ksync.Completion
-		var left ksync.Int32
-		left.Init(2)
+		done := newTaskGroup(2)
 		errs := make([]error, 2)
-		finish := func(t2 *ksync.Task) {
-			if left.Add(t2, -1) == 0 {
-				done.Complete(t2)
-			}
-		}
 		// The writer faults the page in, writes generation 2, and lets
 		// reclaim push it out again.
 		ksync.Spawn(t, "writer", 1, func(t2 *ksync.Task) {
-			defer finish(t2)
+			defer done.Done(t2)
 			b := make([]byte, mem.PageSize)
 			workload.FillPage(b, 2, workload.Mixed)
 			if err := m.Store(t2, addr, b); err != nil {
@@ -60,7 +53,7 @@ func seed000(pin bool) (func(*ksync.Task), func() error) {
 			s.Node().Drain(t2)
 		})
 		ksync.Spawn(t, "reader", 2, func(t2 *ksync.Task) {
-			defer finish(t2)
+			defer done.Done(t2)
 			b := make([]byte, 8)
 			errs[1] = m.Load(t2, addr, b)
 		})

@@ -83,17 +83,11 @@ func TestSwapoffWhileRunning(t *testing.T) {
 	if testing.Short() {
 		rounds = 3
 	}
-	var done ksync.Completion
-	var left ksync.Int32
-	left.Init(workers)
+	done := newTaskGroup(workers)
 	errs := make([]error, workers)
 	for w := range workers {
 		ksync.Spawn(tk, "worker", w, func(t2 *ksync.Task) {
-			defer func() {
-				if left.Add(t2, -1) == 0 {
-					done.Complete(t2)
-				}
-			}()
+			defer done.Done(t2)
 			m := s.NewMM(t2)
 			defer m.Exit(t2)
 			addr, _ := m.Mmap(t2, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)

@@ -45,17 +45,11 @@ func zapVsSwapin(kind, ra, dir string) (func(*ksync.Task), func() error) {
 			fail(m.Store(t, addr+uint64(i)*mem.PageSize, b))
 		}
 		s.Node().Drain(t)
-		var done ksync.Completion
-		var left ksync.Int32
-		left.Init(3)
+		done := newTaskGroup(3)
 		errs := make([]error, 3)
 		spawn := func(k int, name string, fn func(t2 *ksync.Task) error) {
 			ksync.Spawn(t, name, k, func(t2 *ksync.Task) {
-				defer func() {
-					if left.Add(t2, -1) == 0 {
-						done.Complete(t2)
-					}
-				}()
+				defer done.Done(t2)
 				errs[k] = fn(t2)
 			})
 		}
