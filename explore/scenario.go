@@ -6,6 +6,7 @@ import (
 
 	"uswap/fixes"
 	"uswap/ksync"
+	"uswap/swap"
 )
 
 // Scenario is one race, written as a user of the engine.
@@ -78,6 +79,14 @@ func (vs Violations) Error() string {
 		s = append(s, v.String())
 	}
 	return strings.Join(s, "; ")
+}
+
+// withAudit appends what an audit of the engine found.
+func (vs Violations) withAudit(found []swap.Violation) Violations {
+	for _, v := range found {
+		vs = append(vs, Violation{v.Invariant, v.Object, v.Problem})
+	}
+	return vs
 }
 
 // Err returns vs as an error, or nil if it is empty.

@@ -173,17 +173,13 @@ func (w *shmemSwapin) check(t *ksync.Task) error {
 			vs = append(vs, Violation{5, "G's page", fmt.Sprintf("punched, but reads %d bytes with byte %d nonzero", w.page1Short, i)})
 		}
 	}
-	for _, v := range w.sys.Audit(t) {
-		vs = append(vs, Violation{v.Invariant, v.Object, v.Problem})
-	}
+	vs = vs.withAudit(w.sys.Audit(t))
 	for _, f := range []*mm.ShmemFile{w.f, w.g} {
 		if err := f.Delete(t); err != nil {
 			vs = append(vs, Violation{0, "delete", err.Error()})
 		}
 	}
-	for _, v := range w.sys.AuditEmpty(t) {
-		vs = append(vs, Violation{v.Invariant, v.Object, v.Problem})
-	}
+	vs = vs.withAudit(w.sys.AuditEmpty(t))
 	w.sys.Shutdown(t)
 	return vs.Err()
 }

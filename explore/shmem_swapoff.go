@@ -105,9 +105,7 @@ func (w *shmemSwapoff) check(t *ksync.Task) error {
 	if w.swapoffErr != nil {
 		vs = append(vs, Violation{0, "swapoff", w.swapoffErr.Error()})
 	}
-	for _, v := range w.sys.Audit(t) {
-		vs = append(vs, Violation{v.Invariant, v.Object, v.Problem})
-	}
+	vs = vs.withAudit(w.sys.Audit(t))
 	buf := make([]byte, mem.PageSize)
 	if _, err := w.f.Read(t, 0, buf); err != nil {
 		vs = append(vs, Violation{5, "page", err.Error()})
@@ -117,9 +115,7 @@ func (w *shmemSwapoff) check(t *ksync.Task) error {
 	if err := w.f.Delete(t); err != nil {
 		vs = append(vs, Violation{0, "delete", err.Error()})
 	}
-	for _, v := range w.sys.AuditEmpty(t) {
-		vs = append(vs, Violation{v.Invariant, v.Object, v.Problem})
-	}
+	vs = vs.withAudit(w.sys.AuditEmpty(t))
 	w.sys.Shutdown(t)
 	return vs.Err()
 }

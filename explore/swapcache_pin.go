@@ -172,9 +172,7 @@ func (w *swapcachePin) check(t *ksync.Task) error {
 		}
 	}
 	// Invariant 2 and 3 first: the audit sees the state the tasks left.
-	for _, v := range w.sys.Audit(t) {
-		vs = append(vs, Violation{v.Invariant, v.Object, v.Problem})
-	}
+	vs = vs.withAudit(w.sys.Audit(t))
 	// Invariant 5: A's store is what a load returns.
 	buf := make([]byte, mem.PageSize)
 	if err := w.m.Load(t, w.addr(pinTarget), buf); err != nil {

@@ -213,15 +213,6 @@ func (w *swapoffFree) check(t *ksync.Task) error {
 	if free := w.pool.NrFree(t); free != int64(w.pool.Frames()) {
 		vs = append(vs, Violation{4, "frames", fmt.Sprintf("%d of %d free after the PTE and the device are gone", free, w.pool.Frames())})
 	}
-	vs = append(vs, auditCore(t, w.core)...)
+	vs = vs.withAudit(w.core.Audit(t))
 	return vs.Err()
-}
-
-// auditCore turns the swap core's audit into violations.
-func auditCore(t *ksync.Task, c *swap.Core) Violations {
-	var vs Violations
-	for _, v := range c.Audit(t) {
-		vs = append(vs, Violation{v.Invariant, v.Object, v.Problem})
-	}
-	return vs
 }

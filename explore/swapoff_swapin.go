@@ -109,9 +109,7 @@ func (w *swapoffSwapin) check(t *ksync.Task) error {
 	if w.sys.SwapInfo(t, 0) != nil {
 		vs = append(vs, Violation{0, "swap 0", "still swapped on"})
 	}
-	for _, v := range w.sys.Audit(t) {
-		vs = append(vs, Violation{v.Invariant, v.Object, v.Problem})
-	}
+	vs = vs.withAudit(w.sys.Audit(t))
 	buf := make([]byte, mem.PageSize)
 	if err := w.m.Load(t, w.addr, buf); err != nil {
 		vs = append(vs, Violation{5, "page", err.Error()})
