@@ -9,13 +9,9 @@ import (
 
 func rules(t *testing.T, specs ...string) []swapdev.FaultRule {
 	t.Helper()
-	var rs []swapdev.FaultRule
-	for _, s := range specs {
-		r, err := swapdev.ParseFaultRule(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs = append(rs, r)
+	rs, err := swapdev.ParseFaultRules(specs...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return rs
 }

@@ -152,6 +152,20 @@ func ParseFaultRule(s string) (FaultRule, error) {
 	return r, nil
 }
 
+// ParseFaultRules parses each spec with ParseFaultRule; the first bad one
+// is the error.
+func ParseFaultRules(specs ...string) ([]FaultRule, error) {
+	var rs []FaultRule
+	for _, spec := range specs {
+		r, err := ParseFaultRule(spec)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
 // Faulty wraps a Device and injects I/O errors and delays into its reads
 // and writes, like the kernel's fail_make_request or dm-flakey. Decisions
 // come from a splitmix64 generator seeded at construction and from counts,

@@ -82,13 +82,11 @@ is a violation: the run then exits with status 1 and prints the seed.`,
 			if cfg.Checkpoint < 0 {
 				return usagef("stress: --checkpoint %d: must not be negative", cfg.Checkpoint)
 			}
-			for _, f := range faults {
-				r, err := swapdev.ParseFaultRule(f)
-				if err != nil {
-					return usagef("stress: --faults: %v", err)
-				}
-				cfg.Faults = append(cfg.Faults, r)
+			rules, err := swapdev.ParseFaultRules(faults...)
+			if err != nil {
+				return usagef("stress: --faults: %v", err)
 			}
+			cfg.Faults = append(cfg.Faults, rules...)
 			cfg.Seed, cfg.Limit, cfg.SwapPages = uint64(seed), limit, pages
 			out := cmd.OutOrStdout()
 			cfg.Progress = out
