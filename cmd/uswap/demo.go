@@ -472,6 +472,11 @@ func (d *demo) swapIn(t *ksync.Task, i int, buf []byte, full bool) error {
 func (d *demo) mapFrame(t *ksync.Task, i int, f *mem.Folio) {
 	f.AddMap(t)
 	d.frame[i] = f
+	d.pushYoung(i)
+}
+
+// pushYoung puts resident page i at the young end of the FIFO.
+func (d *demo) pushYoung(i int) {
 	d.lruMu.Lock()
 	d.lru[(d.lruHead+d.lruLen)%len(d.lru)] = i
 	d.lruLen++
@@ -507,11 +512,19 @@ func (d *demo) allocFrame(t *ksync.Task) (*mem.Folio, error) {
 			runtime.Gosched()
 			continue
 		}
-		if err := d.swapOut(t, victim); err != nil {
+		switch err := d.swapOut(t, victim); {
+		case errors.Is(err, errKeepResident):
+			d.pushYoung(victim)
+			runtime.Gosched()
+		case err != nil:
 			return nil, err
 		}
 	}
 }
+
+// errKeepResident: swapOut could not get a slot although swap is not
+// full; the page stays resident.
+var errKeepResident = errors.New("demo: no slot to be had right now; page kept")
 
 // swapOut is shrink_folio_list() for the anonymous page i, which was just
 // taken off the FIFO: add_to_swap, try_to_unmap, pageout and
@@ -525,6 +538,12 @@ func (d *demo) swapOut(t *ksync.Task, i int) error {
 	entry, err := d.core.FolioAllocSwap(t, f, nil)
 	if err != nil {
 		f.Unlock(t)
+		if errors.Is(err, swap.ErrNoSwap) && d.core.NrSwapPages(t) > 0 {
+			// Slots are free, but in clusters another CPU had
+			// isolated at that moment: like shrink_folio_list's
+			// activate_locked, keep the page and try another.
+			return errKeepResident
+		}
 		return fmt.Errorf("add_to_swap: %w", err)
 	}
 	// try_to_unmap: the PTE now holds the swap entry, and the slot counts it.
