@@ -46,7 +46,7 @@ func uswapConfig(opts Options) system.Config {
 		Frames:      int(limit + slack),
 		Devices:     []system.DeviceConfig{dev},
 		MemcgLimit:  limit,
-		Fixes:       fixes.All(),
+		Fixes:       fixes.Default(),
 		PageCluster: opts.PageCluster,
 	}
 }

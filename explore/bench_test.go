@@ -21,7 +21,7 @@ func BenchmarkSchedules(b *testing.B) {
 				done := 0
 				var el time.Duration
 				for done < b.N {
-					o, err := Explore(Config{Scenario: s, Fixes: fixes.All(), Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1})
+					o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -52,13 +52,7 @@ func BenchmarkFirstFailure(b *testing.B) {
 		cap, _ = strconv.Atoi(s)
 	}
 	for _, s := range Scenarios() {
-		if s.Fix == "" {
-			continue
-		}
-		fx, err := fixes.All().Revert(s.Fix)
-		if err != nil {
-			b.Fatal(err)
-		}
+		fx := fixes.Default().Revert(s.Fix)
 		for _, spec := range benchSpecs {
 			b.Run(s.Name+"/"+spec, func(b *testing.B) {
 				for range b.N {
@@ -123,7 +117,7 @@ func BenchmarkLongRun(b *testing.B) {
 		start := time.Now()
 		for _, s := range scs {
 			for i, spec := range specs {
-				o, err := Explore(Config{Scenario: s, Fixes: fixes.All(), Strategy: MustSpec(spec), Runs: per, Seed: int64(i)<<40 + 1})
+				o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: per, Seed: int64(i)<<40 + 1})
 				if err != nil {
 					b.Fatal(err)
 				}

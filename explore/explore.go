@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"time"
+	"uswap/invariant"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -68,8 +69,10 @@ type Report struct {
 	Run      int    // 1-based index of the run in its exploration
 	Choices  string // EncodeChoices of the run's choices
 	// Result is the run replayed from Choices with the trace recorded.
-	Result     sched.Result
-	PanicMeans string
+	Result sched.Result
+	// PanicMeans is the invariant a panic breaks in this scenario
+	// (Instance.PanicMeans).
+	PanicMeans invariant.ID
 }
 
 // errSetup marks a scenario whose setup failed: a bug of the scenario,
@@ -214,7 +217,7 @@ func Explore(cfg Config) (Outcome, error) {
 			if cfg.Strategy.Kind == DFS {
 				rep.Seed = 0
 			}
-			if inst != nil && rep.PanicMeans == "" {
+			if inst != nil && rep.PanicMeans == 0 {
 				rep.PanicMeans = inst.PanicMeans
 			}
 			out.Failure = rep

@@ -60,10 +60,10 @@ func TestRegistry(t *testing.T) {
 	if len(Scenarios()) == 0 {
 		t.Fatal("no scenarios")
 	}
-	known := fixes.Names()
+	known := fixes.All()
 	for _, s := range Scenarios() {
-		if s.Fix != "" && !slices.Contains(known, s.Fix) {
-			t.Errorf("scenario %s: unknown fix %q", s.Name, s.Fix)
+		if !slices.Contains(known, s.Fix) {
+			t.Errorf("scenario %s: unknown fix %v", s.Name, s.Fix)
 		}
 		if got, err := Lookup(s.Name); err != nil || got != s {
 			t.Errorf("Lookup(%s) = %v, %v", s.Name, got, err)
@@ -95,21 +95,11 @@ var holdBudgets = []budget{{"random", 1000}, {"walk:0.99", 1000}, {"pct:2", 1000
 
 func revertedFix(t *testing.T, s *Scenario) fixes.Set {
 	t.Helper()
-	fx := fixes.All()
-	if s.Fix != "" {
-		var err error
-		if fx, err = fx.Revert(s.Fix); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return fx
+	return fixes.Default().Revert(s.Fix)
 }
 
 func TestFoundWithFixReverted(t *testing.T) {
 	for _, s := range Scenarios() {
-		if s.Fix == "" {
-			continue
-		}
 		for _, b := range findBudgets[s.Name] {
 			t.Run(s.Name+"/"+b.spec, func(t *testing.T) {
 				o, err := Explore(Config{Scenario: s, Fixes: revertedFix(t, s), Strategy: MustSpec(b.spec), Runs: b.runs, Seed: 1})
@@ -143,7 +133,7 @@ func TestNothingWithFixOn(t *testing.T) {
 				if raceEnabled {
 					runs /= 3
 				}
-				o, err := Explore(Config{Scenario: s, Fixes: fixes.All(), Strategy: MustSpec(b.spec), Runs: runs, Seed: 1})
+				o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(b.spec), Runs: runs, Seed: 1})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -226,7 +216,7 @@ func TestReplayExact(t *testing.T) {
 			if err := WriteHTML(&h, found); err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{"<title>uswap explore: " + s.Name, "FAILURE in scenario", s.Fix, "zap[1]"} {
+			for _, want := range []string{"<title>uswap explore: " + s.Name, "FAILURE in scenario", s.Fix.String(), "zap[1]"} {
 				if s.Name == "swapoff-free" && !strings.Contains(h.String(), want) {
 					t.Errorf("HTML lacks %q", want)
 				}
@@ -276,9 +266,6 @@ func TestExplorationDeterministic(t *testing.T) {
 // race (a livelock or a deadlock would be a bug of the scenario).
 func TestRandomWalkReach(t *testing.T) {
 	for _, s := range Scenarios() {
-		if s.Fix == "" {
-			continue
-		}
 		o, err := Explore(Config{Scenario: s, Fixes: revertedFix(t, s), Strategy: MustSpec("random"), Runs: 1000, Seed: 1})
 		if err != nil {
 			t.Fatal(err)

@@ -2,36 +2,73 @@ package explore
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html"
 	"io"
 	"strings"
 
+	"uswap/invariant"
 	"uswap/sched"
 )
 
-// Broken says which invariant the failing run broke and with which
-// objects: the check's violations, or the panic with what it means for
-// the scenario and where in the engine it happened.
+// Violations are the invariants the failing run broke, with their
+// objects: the check's violations, or the panic as a violation of what
+// it means for the scenario (Instance.PanicMeans), placed where in the
+// engine it happened. A deadlock, a livelock, or a panic that means
+// nothing more has none.
+func (r *Report) Violations() invariant.List {
+	f := r.Result.Failure
+	if f == nil {
+		return nil
+	}
+	switch f.Kind {
+	case sched.Panic:
+		if r.PanicMeans == 0 {
+			return nil
+		}
+		obj := f.TaskName
+		if site := panicSite(f.Stack); site != "" {
+			obj += " in " + site
+		}
+		return invariant.List{{Invariant: r.PanicMeans, Object: obj, Problem: fmt.Sprint(f.Value)}}
+	case sched.CheckFailed:
+		var l invariant.List
+		if errors.As(f.Err, &l) {
+			return l
+		}
+		var v invariant.Violation
+		if errors.As(f.Err, &v) {
+			return invariant.List{v}
+		}
+	}
+	return nil
+}
+
+// Broken says what the failing run broke: each violated invariant with
+// its object and problem, then each invariant's rule; or the failure
+// itself when it breaks no invariant (a deadlock, a livelock, a panic).
 func (r *Report) Broken() string {
 	f := r.Result.Failure
 	if f == nil {
 		return "nothing: the run did not fail"
 	}
-	switch f.Kind {
-	case sched.Panic:
-		s := f.Message
-		if site := panicSite(f.Stack); site != "" {
-			s += " at " + site
-		}
-		if r.PanicMeans != "" {
-			s = r.PanicMeans + ": " + s
+	vs := r.Violations()
+	if len(vs) == 0 {
+		s := f.String()
+		if f.Kind == sched.Panic {
+			if site := panicSite(f.Stack); site != "" {
+				s += " at " + site
+			}
 		}
 		return s
-	case sched.CheckFailed:
-		return f.Message
 	}
-	return f.String()
+	var b strings.Builder
+	b.WriteString(vs.Error())
+	for _, id := range vs.Broken() {
+		fmt.Fprintf(&b, "\n           %s: %s", id, id.Rule())
+	}
+	return b.String()
 }
 
 // panicSite is the engine function, file and line where a task's stack
@@ -71,8 +108,8 @@ func panicSite(stack string) string {
 func (r *Report) ReplayCommand() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "uswap explore --scenario %s", r.Scenario.Name)
-	for _, f := range r.Fixes.Reverted() {
-		fmt.Fprintf(&b, " --revert %s", f)
+	for _, a := range r.Fixes.Args() {
+		b.WriteString(" " + a)
 	}
 	fmt.Fprintf(&b, " --replay '%s'", r.Choices)
 	return b.String()
@@ -81,7 +118,7 @@ func (r *Report) ReplayCommand() string {
 // header is the report's lines above the trace.
 func (r *Report) header() []string {
 	sc := r.Scenario
-	where := "fixes reverted: " + reverted(r.Fixes)
+	where := "fixes: " + r.Fixes.String()
 	if sc.Seed != "" {
 		where = "seed thread " + sc.Seed + "; " + where
 	}
@@ -104,14 +141,6 @@ func (r *Report) header() []string {
 		"  replay   " + r.ReplayCommand(),
 		"  broken   " + r.Broken(),
 	}
-}
-
-func reverted(fx interface{ Reverted() []string }) string {
-	n := fx.Reverted()
-	if len(n) == 0 {
-		return "none"
-	}
-	return strings.Join(n, ", ")
 }
 
 // View is the part of a trace worth drawing: from the main task's first

@@ -3,10 +3,10 @@ package explore
 import (
 	"fmt"
 	"strings"
+	"uswap/invariant"
 
 	"uswap/fixes"
 	"uswap/ksync"
-	"uswap/swap"
 )
 
 // Scenario is one race, written as a user of the engine.
@@ -16,9 +16,8 @@ type Scenario struct {
 	// Seed is the seed thread the race comes from ("000", "003", "004"),
 	// or "" for a race from the kernel's later history.
 	Seed string
-	// Fix is the switch (fixes.Names) that closes the race; "" if the
-	// engine always runs the fixed code.
-	Fix string
+	// Fix is the fix whose variants decide the race.
+	Fix fixes.Fix
 	// Commit names the kernel commit of the fix.
 	Commit string
 	// Doc describes the race, with its CPU1/CPU2 diagram.
@@ -35,8 +34,8 @@ type Instance struct {
 	// Tasks are spawned in order by the main task, which then returns.
 	Tasks []Task
 	// Check runs after every task returned, at quiescence, on a task of
-	// its own. It holds the scenario's assertions and the audit; a
-	// *Violations error names the invariants that broke.
+	// its own. It holds the scenario's assertions and the audit; an
+	// invariant.List error names the invariants that broke.
 	Check func(t *ksync.Task) error
 	// Names names objects in traces ("PTL", "pte"); others get their
 	// type's name. Looked up, never iterated.
@@ -44,9 +43,10 @@ type Instance struct {
 	// Namer names the objects Names does not (the engine's: swap core,
 	// frame pool, node, address spaces; see systemNamer). Optional.
 	Namer func(obj any) string
-	// PanicMeans says what a panic in a task means for this scenario (for
-	// example which invariant of DESIGN.md a nil swap_map breaks).
-	PanicMeans string
+	// PanicMeans is the invariant a panic in a task breaks in this
+	// scenario (a nil swap_map's index panic is no-use-after-swapoff);
+	// 0 when a panic means nothing more than itself.
+	PanicMeans invariant.ID
 }
 
 // Task is one racing task of an Instance.
@@ -54,47 +54,6 @@ type Task struct {
 	Name string
 	CPU  int
 	Fn   func(t *ksync.Task)
-}
-
-// Violation is one broken invariant with the objects involved.
-type Violation struct {
-	Invariant int // DESIGN.md's number; 0 for a scenario's own assertion
-	Object    string
-	Problem   string
-}
-
-func (v Violation) String() string {
-	if v.Invariant == 0 {
-		return fmt.Sprintf("%s: %s", v.Object, v.Problem)
-	}
-	return fmt.Sprintf("invariant %d: %s: %s", v.Invariant, v.Object, v.Problem)
-}
-
-// Violations is the error a check returns.
-type Violations []Violation
-
-func (vs Violations) Error() string {
-	var s []string
-	for _, v := range vs {
-		s = append(s, v.String())
-	}
-	return strings.Join(s, "; ")
-}
-
-// withAudit appends what an audit of the engine found.
-func (vs Violations) withAudit(found []swap.Violation) Violations {
-	for _, v := range found {
-		vs = append(vs, Violation{v.Invariant, v.Object, v.Problem})
-	}
-	return vs
-}
-
-// Err returns vs as an error, or nil if it is empty.
-func (vs Violations) Err() error {
-	if len(vs) == 0 {
-		return nil
-	}
-	return vs
 }
 
 // registry is the ordered list of scenarios; scenario files add to it in

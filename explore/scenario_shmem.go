@@ -3,6 +3,7 @@ package explore
 import (
 	"errors"
 	"fmt"
+	"uswap/invariant"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -43,7 +44,7 @@ func init() {
 	register(&Scenario{
 		Name:   "shmem-swapin",
 		Seed:   "004",
-		Fix:    "shmem-swapin-keep-cache",
+		Fix:    fixes.ShmemSwapin,
 		Commit: "v5.8 series \"mm: memcontrol: charge swapin pages on instantiation\" (Johannes Weiner, Joonsoo Kim review, May 2020)",
 		Doc: "shmem swap-in of a page against a hole punch of it (free_swap_and_cache only trylocks the\n" +
 			"folio) and against a failed memcg charge. Deleting the folio from the swap cache on any\n" +
@@ -155,31 +156,31 @@ func (w *shmemSwapin) taskC(t *ksync.Task) {
 }
 
 func (w *shmemSwapin) check(t *ksync.Task) error {
-	var vs Violations
+	var vs invariant.List
 	for i, err := range w.errs {
 		// A and D may fail their charge: the cgroup is full.
 		if err != nil && !(i != 1 && i != 2 && errors.Is(err, mm.ErrOOM)) {
-			vs = append(vs, Violation{0, string("ABCD"[i]), err.Error()})
+			vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, string("ABCD"[i]), "%s", err.Error()))
 		}
 	}
 	if w.errs[2] == nil {
 		if i := firstNot(w.page0, 0x40); i >= 0 {
-			vs = append(vs, Violation{5, "page 0", fmt.Sprintf("byte %d is %#x, want 0x40", i, w.page0[i])})
+			vs = append(vs, invariant.Newf(invariant.NoLostData, "page 0", "byte %d is %#x, want 0x40", i, w.page0[i]))
 		}
 		if w.cReads != 0 {
-			vs = append(vs, Violation{0, "page 0", fmt.Sprintf("read from the device again (%d reads) after A's failed charge: the swap cache copy was thrown away", w.cReads)})
+			vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "page 0", "read from the device again (%d reads) after A's failed charge: the swap cache copy was thrown away", w.cReads))
 		}
 		if i := firstNot(w.page1, 0); i >= 0 || w.page1Short != mem.PageSize {
-			vs = append(vs, Violation{5, "G's page", fmt.Sprintf("punched, but reads %d bytes with byte %d nonzero", w.page1Short, i)})
+			vs = append(vs, invariant.Newf(invariant.NoLostData, "G's page", "punched, but reads %d bytes with byte %d nonzero", w.page1Short, i))
 		}
 	}
-	vs = vs.withAudit(w.sys.Audit(t))
+	vs = append(vs, w.sys.Audit(t)...)
 	for _, f := range []*mm.ShmemFile{w.f, w.g} {
 		if err := f.Delete(t); err != nil {
-			vs = append(vs, Violation{0, "delete", err.Error()})
+			vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "delete", "%s", err.Error()))
 		}
 	}
-	vs = vs.withAudit(w.sys.AuditEmpty(t))
+	vs = append(vs, w.sys.AuditEmpty(t)...)
 	w.sys.Shutdown(t)
 	return vs.Err()
 }

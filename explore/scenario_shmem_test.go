@@ -28,7 +28,7 @@ func TestShmemSwapinScenario(t *testing.T) {
 			if testing.Short() {
 				runs = 50
 			}
-			o, err := Explore(Config{Scenario: s, Fixes: fixes.All(), Strategy: MustSpec(spec), Runs: runs, Seed: 1})
+			o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: runs, Seed: 1})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package explore
 
 import (
 	"fmt"
+	"uswap/invariant"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -32,7 +33,7 @@ func init() {
 	register(&Scenario{
 		Name:   "shmem-swapoff",
 		Seed:   "003",
-		Fix:    "swap-device-ref",
+		Fix:    fixes.SwapDevice,
 		Commit: "2efa33fc7f6e (mm/shmem: fix shmem_swapin() race with swapoff)",
 		Doc: "swapoff against a shmem swap-in: shmem_swapin_folio() looks the entry's device up and\n" +
 			"uses its swap_map; without get_swap_device() swapoff can bring the page in through\n" +
@@ -83,7 +84,7 @@ func setupShmemSwapoff(t *ksync.Task, fx fixes.Set) (*Instance, error) {
 		},
 		Check:      w.check,
 		Namer:      systemNamer(s),
-		PanicMeans: "invariant 6 (nothing touches a device's map after swapoff freed it)",
+		PanicMeans: invariant.NoUseAfterSwapoff,
 	}, nil
 }
 
@@ -96,26 +97,26 @@ func (w *shmemSwapoff) swapoff(t *ksync.Task) {
 }
 
 func (w *shmemSwapoff) check(t *ksync.Task) error {
-	var vs Violations
+	var vs invariant.List
 	if w.readErr != nil {
-		vs = append(vs, Violation{0, "read", w.readErr.Error()})
+		vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "read", "%s", w.readErr.Error()))
 	} else if i := firstNot(w.readBuf, shmemSwapoffValue); i >= 0 {
-		vs = append(vs, Violation{5, "page", fmt.Sprintf("read byte %d is %#x, want %#x", i, w.readBuf[i], shmemSwapoffValue)})
+		vs = append(vs, invariant.Newf(invariant.NoLostData, "page", "read byte %d is %#x, want %#x", i, w.readBuf[i], shmemSwapoffValue))
 	}
 	if w.swapoffErr != nil {
-		vs = append(vs, Violation{0, "swapoff", w.swapoffErr.Error()})
+		vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "swapoff", "%s", w.swapoffErr.Error()))
 	}
-	vs = vs.withAudit(w.sys.Audit(t))
+	vs = append(vs, w.sys.Audit(t)...)
 	buf := make([]byte, mem.PageSize)
 	if _, err := w.f.Read(t, 0, buf); err != nil {
-		vs = append(vs, Violation{5, "page", err.Error()})
+		vs = append(vs, invariant.Newf(invariant.NoLostData, "page", "%s", err.Error()))
 	} else if i := firstNot(buf, shmemSwapoffValue); i >= 0 {
-		vs = append(vs, Violation{5, "page", fmt.Sprintf("byte %d is %#x after swapoff, want %#x", i, buf[i], shmemSwapoffValue)})
+		vs = append(vs, invariant.Newf(invariant.NoLostData, "page", "byte %d is %#x after swapoff, want %#x", i, buf[i], shmemSwapoffValue))
 	}
 	if err := w.f.Delete(t); err != nil {
-		vs = append(vs, Violation{0, "delete", err.Error()})
+		vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "delete", "%s", err.Error()))
 	}
-	vs = vs.withAudit(w.sys.AuditEmpty(t))
+	vs = append(vs, w.sys.AuditEmpty(t)...)
 	w.sys.Shutdown(t)
 	return vs.Err()
 }

@@ -3,6 +3,7 @@ package explore
 import (
 	"bytes"
 	"fmt"
+	"uswap/invariant"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -42,7 +43,7 @@ func init() {
 	register(&Scenario{
 		Name:   "swapcache-pin",
 		Seed:   "000",
-		Fix:    "swapcache-pin",
+		Fix:    fixes.Swapcache,
 		Commit: "13ddaf26be32 (mm/swap: fix race when skipping swapcache)",
 		Doc: "two faults on one entry of a synchronous device skip the swap cache; between them the\n" +
 			"first maps the page, it is written and paged out again onto the same (only free) slot,\n" +
@@ -165,20 +166,20 @@ func firstNot(b []byte, v byte) int {
 }
 
 func (w *swapcachePin) check(t *ksync.Task) error {
-	var vs Violations
+	var vs invariant.List
 	for i, err := range w.errs {
 		if err != nil {
-			vs = append(vs, Violation{0, string(rune('A' + i)), err.Error()})
+			vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, string(rune('A'+i)), "%s", err.Error()))
 		}
 	}
 	// Invariant 2 and 3 first: the audit sees the state the tasks left.
-	vs = vs.withAudit(w.sys.Audit(t))
+	vs = append(vs, w.sys.Audit(t)...)
 	// Invariant 5: A's store is what a load returns.
 	buf := make([]byte, mem.PageSize)
 	if err := w.m.Load(t, w.addr(pinTarget), buf); err != nil {
-		vs = append(vs, Violation{5, "P", err.Error()})
+		vs = append(vs, invariant.Newf(invariant.NoLostData, "P", "%s", err.Error()))
 	} else if i := firstNot(buf, pinNew); i >= 0 {
-		vs = append(vs, Violation{5, "P", fmt.Sprintf("A's store is lost: byte %d is %#x, want %#x", i, buf[i], pinNew)})
+		vs = append(vs, invariant.Newf(invariant.NoLostData, "P", "A's store is lost: byte %d is %#x, want %#x", i, buf[i], pinNew))
 	}
 	return vs.Err()
 }

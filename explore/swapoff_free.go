@@ -3,6 +3,7 @@ package explore
 import (
 	"fmt"
 	"time"
+	"uswap/invariant"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -43,7 +44,7 @@ func init() {
 	register(&Scenario{
 		Name:   "swapoff-free",
 		Seed:   "003",
-		Fix:    "swap-device-ref",
+		Fix:    fixes.SwapDevice,
 		Commit: "82b1c07a0af6 (mm: swap: fix race between free_swap_and_cache() and swapoff()); eb085574a752 for swap-in",
 		Doc: "swapoff against free_swap_and_cache(): zap_pte_range() clears a PTE holding a swap entry\n" +
 			"whose folio is still in the swap cache and frees the entry, while swapoff brings the\n" +
@@ -100,7 +101,7 @@ func setupSwapoffFree(t *ksync.Task, fx fixes.Set) (*Instance, error) {
 		},
 		Check:      w.check,
 		Names:      names,
-		PanicMeans: "invariant 6 (nothing touches a device's map after swapoff freed it)",
+		PanicMeans: invariant.NoUseAfterSwapoff,
 	}, nil
 }
 
@@ -200,19 +201,19 @@ func (w *swapoffFree) unusePTE(t *ksync.Task, entry mem.SwpEntry) error {
 }
 
 func (w *swapoffFree) check(t *ksync.Task) error {
-	var vs Violations
+	var vs invariant.List
 	if w.swapoffErr != nil {
-		vs = append(vs, Violation{0, "swapoff", w.swapoffErr.Error()})
+		vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "swapoff", "%s", w.swapoffErr.Error()))
 	}
 	if w.core.SwapInfo(t, w.si.Type()) != nil {
-		vs = append(vs, Violation{0, "swap 0", "still swapped on"})
+		vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "swap 0", "still swapped on"))
 	}
 	if v := w.pt.ptes[0].Load(t); v != 0 {
-		vs = append(vs, Violation{0, "pte", fmt.Sprintf("%#x after zap", v)})
+		vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "pte", "%#x after zap", v))
 	}
 	if free := w.pool.NrFree(t); free != int64(w.pool.Frames()) {
-		vs = append(vs, Violation{4, "frames", fmt.Sprintf("%d of %d free after the PTE and the device are gone", free, w.pool.Frames())})
+		vs = append(vs, invariant.Newf(invariant.NoLostFrame, "frames", "%d of %d free after the PTE and the device are gone", free, w.pool.Frames()))
 	}
-	vs = vs.withAudit(w.core.Audit(t))
+	vs = append(vs, w.core.Audit(t)...)
 	return vs.Err()
 }

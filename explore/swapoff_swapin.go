@@ -2,6 +2,7 @@ package explore
 
 import (
 	"fmt"
+	"uswap/invariant"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -32,7 +33,7 @@ func init() {
 	register(&Scenario{
 		Name:   "swapoff-swapin",
 		Seed:   "003",
-		Fix:    "swap-device-ref",
+		Fix:    fixes.SwapDevice,
 		Commit: "eb085574a752 (mm, swap: fix race between swapoff and some swap operations)",
 		Doc: "swapoff against a swap-in: do_swap_page() looks the entry's device up and uses its\n" +
 			"swap_map; without get_swap_device() nothing stops swapoff from bringing the page in\n" +
@@ -85,7 +86,7 @@ func setupSwapoffSwapin(t *ksync.Task, fx fixes.Set) (*Instance, error) {
 		},
 		Check:      w.check,
 		Namer:      systemNamer(s, w.m),
-		PanicMeans: "invariant 6 (nothing touches a device's map after swapoff freed it)",
+		PanicMeans: invariant.NoUseAfterSwapoff,
 	}, nil
 }
 
@@ -99,22 +100,22 @@ func (w *swapoffSwapin) swapoff(t *ksync.Task) {
 }
 
 func (w *swapoffSwapin) check(t *ksync.Task) error {
-	var vs Violations
+	var vs invariant.List
 	if w.faultErr != nil {
-		vs = append(vs, Violation{0, "fault", w.faultErr.Error()})
+		vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "fault", "%s", w.faultErr.Error()))
 	}
 	if w.swapoffErr != nil {
-		vs = append(vs, Violation{0, "swapoff", w.swapoffErr.Error()})
+		vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "swapoff", "%s", w.swapoffErr.Error()))
 	}
 	if w.sys.SwapInfo(t, 0) != nil {
-		vs = append(vs, Violation{0, "swap 0", "still swapped on"})
+		vs = append(vs, invariant.Newf(invariant.NoUnexpectedError, "swap 0", "still swapped on"))
 	}
-	vs = vs.withAudit(w.sys.Audit(t))
+	vs = append(vs, w.sys.Audit(t)...)
 	buf := make([]byte, mem.PageSize)
 	if err := w.m.Load(t, w.addr, buf); err != nil {
-		vs = append(vs, Violation{5, "page", err.Error()})
+		vs = append(vs, invariant.Newf(invariant.NoLostData, "page", "%s", err.Error()))
 	} else if i := firstNot(buf, swapinValue); i >= 0 {
-		vs = append(vs, Violation{5, "page", fmt.Sprintf("byte %d is %#x, want %#x", i, buf[i], swapinValue)})
+		vs = append(vs, invariant.Newf(invariant.NoLostData, "page", "byte %d is %#x, want %#x", i, buf[i], swapinValue))
 	}
 	return vs.Err()
 }

@@ -1,109 +1,322 @@
-// Package fixes names the race fixes that uswap can revert. Each fix from
-// the seed threads (and each later one reproduced from the kernel's
-// history) is a switch, on by default; with a switch off the engine runs
-// the code as it was before the fix, so that the explorer can show both
-// halves: the race with the fix off, nothing with it on.
+// Package fixes names the race fixes uswap can run with, without, or in
+// another form. Each race the kernel fixed (the three seed threads, and
+// the races of the kernel's later history that uswap reproduces) is a
+// Fix; the ways to run it are its Variants: the code before any fix, each
+// candidate fix the thread weighed, the one the kernel merged and the
+// kernel's later form. A system runs one variant of every fix, chosen in
+// its configuration (a Set); the default is the variant the kernel merged.
+//
+// That is how uswap answers a design review's two questions: the
+// explorer judges each variant (the race found, or nothing found), and
+// the bench prices it.
+//
+// Fixes register themselves, one file each (seed000.go, ...), in
+// package-level variables: registration order (file name order) numbers
+// them, so that a Set is a small comparable array and a lookup on the hot
+// path is an index. Engine code reads its fix's variant with Set.Get and
+// compares it with the variant constants declared beside the
+// registration.
 package fixes
 
 import (
 	"fmt"
-	"sort"
+	"regexp"
+	"slices"
 	"strings"
 )
 
-// Set holds one switch per fix. The zero value has every fix off; use All.
-// A Set is immutable once a system is built from it.
-type Set struct {
-	// SwapcachePin is seed 000 (commit 13ddaf26be32, "mm/swap: fix race
-	// when skipping swapcache"): on a synchronous device do_swap_page
-	// skips the swap cache, and pins the entry with swapcache_prepare()
-	// (SWAP_HAS_CACHE as a lock) before reading it; a racer that fails
-	// to pin waits on swapcache_wq and refaults. Off: two faults on one
-	// entry both read it, both map it, and both free the slot.
-	SwapcachePin bool
-	// SwapDeviceRef is seed 003 (commit eb085574a752, "mm, swap: fix
-	// race between swapoff and some swap operations"): swap-in paths hold
-	// get_swap_device()/put_swap_device() and swapoff kills the reference
-	// and waits for it before freeing swap_map. Off: swapoff frees
-	// swap_map while a swap-in still dereferences it.
-	SwapDeviceRef bool
-	// ShmemSwapinKeepCache is seed 004 (Johannes Weiner and Joonsoo Kim,
-	// May 2020, on "mm: memcontrol: charge swapin pages on
-	// instantiation"): shmem_swapin_folio charges the file's cgroup
-	// after confirming, under the folio lock, that the index still
-	// holds the swap entry. On: when it fails, the folio is deleted from
-	// the swap cache only if the index entry is seen purged (a racing
-	// truncation or hole punch), and then only through
-	// folio_free_swap(), i.e. if nothing but the cache holds the slot; a
-	// failed charge (-ENOMEM) keeps the folio cached, so the next fault
-	// does not read the device again; a folio stranded by
-	// free_swap_and_cache()'s trylock is left to reclaim. Off (the patch
-	// under review): delete_from_swap_cache() on any error of the charge
-	// or of shmem_add_to_page_cache, whether or not the entry is still
-	// in the index.
-	ShmemSwapinKeepCache bool
+// Fix is one race and the ways to close it.
+type Fix uint8
+
+// Variant is one way to run a Fix: an index into its Info.Variants.
+type Variant uint8
+
+// MaxFixes bounds the registry: a Set is an array of this many choices.
+const MaxFixes = 64
+
+// Info describes a fix: the race, where the fix comes from, and its
+// variants.
+type Info struct {
+	// Name is what --fix NAME=VARIANT and --revert NAME take, in
+	// lower-case words joined by hyphens: "swapcache".
+	Name string
+	// Aliases are earlier names that Lookup still accepts.
+	Aliases []string
+	// Thread is the seed thread the fix comes from ("000", "003",
+	// "004"), or "" for a race of the kernel's later history.
+	Thread string
+	// Commit is the kernel commit that merged the fix, with its title:
+	// "13ddaf26be32 (mm/swap: fix race when skipping swapcache)".
+	Commit string
+	// Race says in one line what goes wrong without the fix.
+	Race string
+	// Variants are the ways to run the fix; a Variant indexes them.
+	Variants []VariantInfo
+	// Unfixed is the variant that runs the code before any fix: what
+	// --revert chooses.
+	Unfixed Variant
+	// Merged is the variant the kernel merged: the default.
+	Merged Variant
 }
 
-// All has every fix on: the default configuration.
-func All() Set {
-	return Set{SwapcachePin: true, SwapDeviceRef: true, ShmemSwapinKeepCache: true}
+// VariantInfo is one way to run a fix.
+type VariantInfo struct {
+	// Name is what --fix NAME=VARIANT takes: "pin-sleep".
+	Name string
+	// Source says who proposed it and where: a message of the thread, a
+	// patch version, a commit.
+	Source string
+	// Doc says what the variant does, in a sentence or two.
+	Doc string
 }
 
-type fix struct {
-	name  string
-	field func(*Set) *bool
-	doc   string
+var (
+	registry []Info
+	nameRE   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+)
+
+// Register adds a fix to the registry and returns its Fix. It is called
+// from package-level variable declarations; a malformed Info (a bad or
+// duplicate name, a variant out of range) panics at start-up.
+func Register(info Info) Fix {
+	if len(registry) >= MaxFixes {
+		panic(fmt.Sprintf("fixes: more than %d fixes; raise MaxFixes", MaxFixes))
+	}
+	names := append([]string{info.Name}, info.Aliases...)
+	for _, n := range names {
+		if !nameRE.MatchString(n) {
+			panic(fmt.Sprintf("fixes: bad fix name %q", n))
+		}
+		if _, err := Lookup(n); err == nil {
+			panic(fmt.Sprintf("fixes: fix name %q registered twice", n))
+		}
+	}
+	if len(info.Variants) < 2 || len(info.Variants) > 255 {
+		panic(fmt.Sprintf("fixes: %s has %d variants, want 2 to 255", info.Name, len(info.Variants)))
+	}
+	for i, v := range info.Variants {
+		if !nameRE.MatchString(v.Name) || v.Doc == "" || v.Source == "" {
+			panic(fmt.Sprintf("fixes: %s: variant %d (%q) needs a name, a source and a doc", info.Name, i, v.Name))
+		}
+		for _, w := range info.Variants[:i] {
+			if w.Name == v.Name {
+				panic(fmt.Sprintf("fixes: %s: variant %q twice", info.Name, v.Name))
+			}
+		}
+	}
+	if int(info.Unfixed) >= len(info.Variants) || int(info.Merged) >= len(info.Variants) || info.Unfixed == info.Merged {
+		panic(fmt.Sprintf("fixes: %s: Unfixed %d and Merged %d must be two of its %d variants", info.Name, info.Unfixed, info.Merged, len(info.Variants)))
+	}
+	if info.Race == "" || info.Commit == "" {
+		panic(fmt.Sprintf("fixes: %s needs its race and its commit", info.Name))
+	}
+	registry = append(registry, info)
+	return Fix(len(registry) - 1)
 }
 
-var table = []fix{
-	{"swapcache-pin", func(s *Set) *bool { return &s.SwapcachePin },
-		"seed 000: pin the entry with swapcache_prepare() when do_swap_page skips the swap cache"},
-	{"swap-device-ref", func(s *Set) *bool { return &s.SwapDeviceRef },
-		"seed 003: get_swap_device()/put_swap_device() against swapoff freeing swap_map"},
-	{"shmem-swapin-keep-cache", func(s *Set) *bool { return &s.ShmemSwapinKeepCache },
-		"seed 004: a failed shmem swap-in keeps its folio in the swap cache unless truncation purged the entry"},
+// All lists every fix, in registration order.
+func All() []Fix {
+	fs := make([]Fix, len(registry))
+	for i := range fs {
+		fs[i] = Fix(i)
+	}
+	return fs
 }
 
-// Names lists the fixes' names, sorted.
+// Names lists every fix's name, in registration order.
 func Names() []string {
-	var n []string
-	for _, f := range table {
-		n = append(n, f.name)
+	n := make([]string, len(registry))
+	for i := range registry {
+		n[i] = registry[i].Name
 	}
-	sort.Strings(n)
 	return n
 }
 
-// Describe returns a fix's one-line description.
-func Describe(name string) string {
-	for _, f := range table {
-		if f.name == name {
-			return f.doc
+// Lookup finds a fix by its name or an alias; an unknown name is an error
+// that lists the known ones.
+func Lookup(name string) (Fix, error) {
+	for i := range registry {
+		if registry[i].Name == name || slices.Contains(registry[i].Aliases, name) {
+			return Fix(i), nil
 		}
 	}
-	return ""
+	return 0, fmt.Errorf("unknown fix %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
-// Revert returns s with the named fix turned off; an unknown name is an
-// error that lists the known ones.
-func (s Set) Revert(name string) (Set, error) {
-	for _, f := range table {
-		if f.name == name {
-			*f.field(&s) = false
-			return s, nil
+// Info returns the fix's description.
+func (f Fix) Info() *Info { return &registry[f] }
+
+// String is the fix's name.
+func (f Fix) String() string {
+	if int(f) < len(registry) {
+		return registry[f].Name
+	}
+	return fmt.Sprintf("fix#%d", f)
+}
+
+// VariantName is the name of variant v of f.
+func (f Fix) VariantName(v Variant) string {
+	vs := registry[f].Variants
+	if int(v) < len(vs) {
+		return vs[v].Name
+	}
+	return fmt.Sprintf("variant#%d", v)
+}
+
+// Variant finds a variant of f by name; an unknown name is an error that
+// lists the fix's variants.
+func (f Fix) Variant(name string) (Variant, error) {
+	for i, v := range registry[f].Variants {
+		if v.Name == name {
+			return Variant(i), nil
 		}
 	}
-	return s, fmt.Errorf("unknown fix %q (known: %s)", name, strings.Join(Names(), ", "))
+	return 0, fmt.Errorf("fix %s has no variant %q (its variants: %s)", f, name, strings.Join(f.VariantNames(), ", "))
 }
 
-// Reverted lists the fixes that s turns off.
-func (s Set) Reverted() []string {
+// VariantNames lists f's variants, in order.
+func (f Fix) VariantNames() []string {
 	var n []string
-	for _, f := range table {
-		if !*f.field(&s) {
-			n = append(n, f.name)
+	for _, v := range registry[f].Variants {
+		n = append(n, v.Name)
+	}
+	return n
+}
+
+// Set chooses a variant of every fix. The zero Set, like Default(), runs
+// every fix as the kernel merged it. A Set is a value: systems copy it
+// and never change it.
+type Set struct {
+	// v[f] is 0 for f's merged variant, else the chosen variant plus 1,
+	// so that the zero Set is the default.
+	v [MaxFixes]uint8
+}
+
+// Default runs every fix as the kernel merged it.
+func Default() Set { return Set{} }
+
+// Get is the variant s runs for f.
+func (s Set) Get(f Fix) Variant {
+	if c := s.v[f]; c != 0 {
+		return Variant(c - 1)
+	}
+	return registry[f].Merged
+}
+
+// Unfixed reports whether s runs f's code from before any fix.
+func (s Set) Unfixed(f Fix) bool { return s.Get(f) == registry[f].Unfixed }
+
+// With returns s running variant v of f.
+func (s Set) With(f Fix, v Variant) Set {
+	if int(v) >= len(registry[f].Variants) {
+		panic(fmt.Sprintf("fixes: %s has no variant %d", f, v))
+	}
+	if v == registry[f].Merged {
+		s.v[f] = 0
+	} else {
+		s.v[f] = uint8(v) + 1
+	}
+	return s
+}
+
+// Revert returns s running f's code from before any fix.
+func (s Set) Revert(f Fix) Set { return s.With(f, registry[f].Unfixed) }
+
+// RevertName is Revert by name; "all" reverts every fix.
+func (s Set) RevertName(name string) (Set, error) {
+	if name == "all" {
+		for _, f := range All() {
+			s = s.Revert(f)
+		}
+		return s, nil
+	}
+	f, err := Lookup(name)
+	if err != nil {
+		return s, err
+	}
+	return s.Revert(f), nil
+}
+
+// Choose applies one NAME=VARIANT choice, as --fix takes it.
+func (s Set) Choose(spec string) (Set, error) {
+	f, v, err := ParseChoice(spec)
+	if err != nil {
+		return s, err
+	}
+	return s.With(f, v), nil
+}
+
+// ParseChoice parses NAME=VARIANT.
+func ParseChoice(spec string) (Fix, Variant, error) {
+	name, variant, ok := strings.Cut(spec, "=")
+	if !ok || name == "" || variant == "" {
+		return 0, 0, fmt.Errorf("fix choice %q: want NAME=VARIANT, for example %s", spec, Completions()[0])
+	}
+	f, err := Lookup(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	v, err := f.Variant(variant)
+	if err != nil {
+		return 0, 0, err
+	}
+	return f, v, nil
+}
+
+// Changed lists the fixes whose variant in s is not the merged one, in
+// registration order.
+func (s Set) Changed() []Fix {
+	var fs []Fix
+	for _, f := range All() {
+		if s.v[f] != 0 {
+			fs = append(fs, f)
 		}
 	}
-	sort.Strings(n)
-	return n
+	return fs
+}
+
+// Reverted lists the fixes s runs unfixed, in registration order.
+func (s Set) Reverted() []Fix {
+	var fs []Fix
+	for _, f := range All() {
+		if s.Unfixed(f) {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// String lists the choices that differ from the default as
+// NAME=VARIANT,...; "default" when there are none.
+func (s Set) String() string {
+	ch := s.Changed()
+	if len(ch) == 0 {
+		return "default"
+	}
+	parts := make([]string, len(ch))
+	for i, f := range ch {
+		parts[i] = f.String() + "=" + f.VariantName(s.Get(f))
+	}
+	return strings.Join(parts, ",")
+}
+
+// Args is s as command-line flags (--fix NAME=VARIANT ...), the way a
+// replay command reproduces it; empty for the default.
+func (s Set) Args() []string {
+	var a []string
+	for _, f := range s.Changed() {
+		a = append(a, "--fix", f.String()+"="+f.VariantName(s.Get(f)))
+	}
+	return a
+}
+
+// Completions lists every NAME=VARIANT choice, for shell completion.
+func Completions() []string {
+	var c []string
+	for _, f := range All() {
+		for _, v := range f.VariantNames() {
+			c = append(c, f.String()+"="+v)
+		}
+	}
+	return c
 }

@@ -25,7 +25,7 @@ func TestNodeConfigErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			pool, _ := mem.NewPool(64)
 			root := memcg.NewRoot(memcg.V2)
-			core := swap.NewCore(swap.Config{Fixes: fixes.All(), Accounting: root.Hierarchy()})
+			core := swap.NewCore(swap.Config{Fixes: fixes.Default(), Accounting: root.Hierarchy()})
 			if _, err := mm.NewNode(tk, pool, core, root, c.cfg); err == nil {
 				t.Fatal("no error")
 			}

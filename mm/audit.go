@@ -3,6 +3,7 @@ package mm
 import (
 	"fmt"
 	"sort"
+	"uswap/invariant"
 
 	"uswap/ksync"
 	"uswap/mem"
@@ -20,10 +21,10 @@ import (
 //     mapping it; the LRU lists agree with the PGLRU/PGActive bits.
 //
 // Invariants 1 and 3 are the swap core's Audit.
-func (n *Node) Audit(t *ksync.Task) []swap.Violation {
-	var vs []swap.Violation
-	add := func(inv int, obj, format string, args ...any) {
-		vs = append(vs, swap.Violation{Invariant: inv, Object: obj, Problem: fmt.Sprintf(format, args...)})
+func (n *Node) Audit(t *ksync.Task) []invariant.Violation {
+	var vs []invariant.Violation
+	add := func(id invariant.ID, obj, format string, args ...any) {
+		vs = append(vs, invariant.Newf(id, obj, format, args...))
 	}
 	frames := n.pool.Frames()
 	mapped := make([]int, frames)
@@ -40,7 +41,7 @@ func (n *Node) Audit(t *ksync.Task) []swap.Violation {
 						mapped[p.pfn()]++
 						f := n.pool.Folio(p.pfn())
 						if !v.rmapMatches(f, base+uint64(i)<<PageShift) {
-							add(4, f.String(), "mapped at %#x of %v but its rmap says index %#x", base+uint64(i)<<PageShift, m, f.Index)
+							add(invariant.NoLostFrame, f.String(), "mapped at %#x of %v but its rmap says index %#x", base+uint64(i)<<PageShift, m, f.Index)
 						}
 					case p.isSwap():
 						swapPTEs[pteToSwpEntry(p)]++
@@ -60,7 +61,7 @@ func (n *Node) Audit(t *ksync.Task) []swap.Violation {
 	n.core.ForEachSlot(t, func(s swap.SlotState) {
 		seen[s.Entry] = true
 		if got := swapPTEs[s.Entry]; got != s.Count {
-			add(2, "slot "+s.Entry.String(), "count %d, but %d swap PTEs hold it", s.Count, got)
+			add(invariant.SwapCount, "slot "+s.Entry.String(), "count %d, but %d swap PTEs hold it", s.Count, got)
 		}
 	})
 	var orphans []mem.SwpEntry
@@ -71,7 +72,7 @@ func (n *Node) Audit(t *ksync.Task) []swap.Violation {
 	}
 	sort.Slice(orphans, func(i, j int) bool { return orphans[i] < orphans[j] })
 	for _, e := range orphans {
-		add(2, "slot "+e.String(), "%d swap PTEs hold an entry whose slot is free", swapPTEs[e])
+		add(invariant.SwapCount, "slot "+e.String(), "%d swap PTEs hold an entry whose slot is free", swapPTEs[e])
 	}
 
 	// The LRU lists.
@@ -88,21 +89,21 @@ func (n *Node) Audit(t *ksync.Task) []swap.Violation {
 				onLRU[pfn]++
 				k++
 				if f.LRUPrev != prev {
-					add(4, obj, "broken LRU back link")
+					add(invariant.NoLostFrame, obj, "broken LRU back link")
 				}
 				prev = pfn
 				if !f.Test(t, mem.PGLRU) {
-					add(4, obj, "on an LRU list without PGLRU")
+					add(invariant.NoLostFrame, obj, "on an LRU list without PGLRU")
 				}
 				if (lru == lruActive) != f.Test(t, mem.PGActive) {
-					add(4, obj, "on LRU list %d with flags %s", lru, mem.FlagString(f.Flags.Load(t)))
+					add(invariant.NoLostFrame, obj, "on LRU list %d with flags %s", lru, mem.FlagString(f.Flags.Load(t)))
 				}
 				if f.MemcgID != lv.memcgID {
-					add(4, obj, "charged to memcg %d but on the LRU of memcg %d", f.MemcgID, lv.memcgID)
+					add(invariant.NoLostFrame, obj, "charged to memcg %d but on the LRU of memcg %d", f.MemcgID, lv.memcgID)
 				}
 			}
 			if k != l.n {
-				add(4, fmt.Sprintf("lruvec of memcg %d", lv.memcgID), "list %d has %d folios, its count says %d", lru, k, l.n)
+				add(invariant.NoLostFrame, fmt.Sprintf("lruvec of memcg %d", lv.memcgID), "list %d has %d folios, its count says %d", lru, k, l.n)
 			}
 		}
 		lv.lock.Unlock(t)
@@ -118,7 +119,7 @@ func (n *Node) Audit(t *ksync.Task) []swap.Violation {
 		if ref == 0 {
 			free++
 			if mapped[pfn] != 0 || onLRU[pfn] != 0 {
-				add(4, obj, "free but mapped %d times, on %d LRU lists", mapped[pfn], onLRU[pfn])
+				add(invariant.NoLostFrame, obj, "free but mapped %d times, on %d LRU lists", mapped[pfn], onLRU[pfn])
 			}
 			continue
 		}
@@ -128,43 +129,43 @@ func (n *Node) Audit(t *ksync.Task) []swap.Violation {
 			want++
 		}
 		if mapped[pfn] == 0 && !inCache && inIndex[pfn] == 0 {
-			add(4, obj, "lost: refcount %d, flags %s, not mapped and not in the swap cache", ref, mem.FlagString(fl))
+			add(invariant.NoLostFrame, obj, "lost: refcount %d, flags %s, not mapped and not in the swap cache", ref, mem.FlagString(fl))
 		}
 		if ref != want {
-			add(4, obj, "refcount %d, expected %d (%d PTEs, swap cache %v)", ref, want, mapped[pfn], inCache)
+			add(invariant.NoLostFrame, obj, "refcount %d, expected %d (%d PTEs, swap cache %v)", ref, want, mapped[pfn], inCache)
 		}
 		if mc := f.MapCount(t); int(mc) != mapped[pfn] {
-			add(4, obj, "map count %d, but %d PTEs map it", mc, mapped[pfn])
+			add(invariant.NoLostFrame, obj, "map count %d, but %d PTEs map it", mc, mapped[pfn])
 		}
 		if onLRU[pfn] != 1 || fl&(1<<mem.PGLRU) == 0 {
-			add(4, obj, "on %d LRU lists, flags %s", onLRU[pfn], mem.FlagString(fl))
+			add(invariant.NoLostFrame, obj, "on %d LRU lists, flags %s", onLRU[pfn], mem.FlagString(fl))
 		}
 		if fl&(1<<mem.PGLocked|1<<mem.PGWriteback) != 0 {
-			add(4, obj, "locked or under writeback at quiescence: %s", mem.FlagString(fl))
+			add(invariant.NoLostFrame, obj, "locked or under writeback at quiescence: %s", mem.FlagString(fl))
 		}
 		if f.MemcgID == 0 {
-			add(4, obj, "allocated but charged to no memcg")
+			add(invariant.MemcgCharge, obj, "allocated but charged to no memcg")
 		}
 	}
 	if got := n.pool.NrFree(t); got != int64(free) {
-		add(4, "pool", "nr_free %d, but %d frames have refcount 0", got, free)
+		add(invariant.NoLostFrame, "pool", "nr_free %d, but %d frames have refcount 0", got, free)
 	}
 	return vs
 }
 
 // AuditEmpty checks the end state of invariant 4: with every address
 // space gone and reclaim drained, every frame and every slot is free.
-func (n *Node) AuditEmpty(t *ksync.Task) []swap.Violation {
-	var vs []swap.Violation
+func (n *Node) AuditEmpty(t *ksync.Task) []invariant.Violation {
+	var vs []invariant.Violation
 	if mms := n.MMs(t); len(mms) != 0 {
-		vs = append(vs, swap.Violation{Invariant: 4, Object: "mmlist", Problem: fmt.Sprintf("%d address spaces still live", len(mms))})
+		vs = append(vs, invariant.Newf(invariant.NoLostFrame, "mmlist", "%d address spaces still live", len(mms)))
 	}
 	if free, all := n.pool.NrFree(t), int64(n.pool.Frames()); free != all {
-		vs = append(vs, swap.Violation{Invariant: 4, Object: "pool", Problem: fmt.Sprintf("%d of %d frames free after everything exited", free, all)})
+		vs = append(vs, invariant.Newf(invariant.NoLostFrame, "pool", "%d of %d frames free after everything exited", free, all))
 	}
 	for _, si := range n.core.Active(t) {
 		if in := si.InusePages(t); in != 0 {
-			vs = append(vs, swap.Violation{Invariant: 4, Object: si.Name(), Problem: fmt.Sprintf("%d slots in use after everything exited", in)})
+			vs = append(vs, invariant.Newf(invariant.NoLostFrame, si.Name(), "%d slots in use after everything exited", in))
 		}
 	}
 	return append(vs, n.shmemAuditEmpty(t)...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/memcg"
@@ -209,7 +210,7 @@ func (m *MM) swapinBypass(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, 
 	n := m.node
 	core := n.core
 	pinned := false
-	if n.cfg.Fixes.SwapcachePin {
+	if n.cfg.Fixes.Get(fixes.Swapcache) != fixes.SwapcacheNone {
 		if err := core.SwapcachePrepare(t, entry); err != nil {
 			// Somebody else is bringing the entry in (or it went
 			// away): wait a tick for them and refault.

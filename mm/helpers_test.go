@@ -20,7 +20,7 @@ func ramConfig(frames int, limit int64, swapPages uint64) system.Config {
 	return system.Config{
 		Frames:      frames,
 		MemcgLimit:  limit,
-		Fixes:       fixes.All(),
+		Fixes:       fixes.Default(),
 		PageCluster: 3,
 		Devices:     []system.DeviceConfig{{Kind: "ram", Pages: swapPages, Priority: -1}},
 	}

@@ -15,7 +15,7 @@ import (
 // gets an out-of-memory error that wraps the memcg's, and the system
 // goes on.
 func TestOOMMemcgLimit(t *testing.T) {
-	s, tk := newSystem(t, system.Config{Frames: 256, MemcgLimit: 16, Fixes: fixes.All(), PageCluster: -1})
+	s, tk := newSystem(t, system.Config{Frames: 256, MemcgLimit: 16, Fixes: fixes.Default(), PageCluster: -1})
 	m := s.NewMM(tk)
 	addr, _ := m.Mmap(tk, 64*mem.PageSize, mm.ProtRead|mm.ProtWrite)
 	var err error
@@ -42,7 +42,7 @@ func TestOOMMemcgLimit(t *testing.T) {
 
 // An exhausted pool with no swap: direct reclaim cannot make room.
 func TestOOMPoolExhausted(t *testing.T) {
-	s, tk := newSystem(t, system.Config{Frames: 32, Fixes: fixes.All(), PageCluster: -1})
+	s, tk := newSystem(t, system.Config{Frames: 32, Fixes: fixes.Default(), PageCluster: -1})
 	m := s.NewMM(tk)
 	addr, _ := m.Mmap(tk, 64*mem.PageSize, mm.ProtRead|mm.ProtWrite)
 	var err error

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
@@ -24,7 +25,7 @@ func twoFaults(pageCluster int, readahead string, kind string) (func(*ksync.Task
 		cfg.PageCluster = pageCluster
 		cfg.Readahead = readahead
 		if kind == "noswapcachepin" {
-			cfg.Fixes.SwapcachePin = false
+			cfg.Fixes = cfg.Fixes.Revert(fixes.Swapcache)
 		}
 		s, err := system.New(t, cfg)
 		if err != nil {
@@ -128,7 +129,9 @@ func swapoffVsFault(deviceRef bool) (func(*ksync.Task), func() error) {
 	var failure error
 	main := func(t *ksync.Task) {
 		cfg := ramConfig(64, 0, 256)
-		cfg.Fixes.SwapDeviceRef = deviceRef
+		if !deviceRef {
+			cfg.Fixes = cfg.Fixes.Revert(fixes.SwapDevice)
+		}
 		s, err := system.New(t, cfg)
 		if err != nil {
 			failure = err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
@@ -23,7 +24,9 @@ func seed000(pin bool) (func(*ksync.Task), func() error) {
 	main := func(t *ksync.Task) {
 		cfg := ramConfig(64, 0, 16)
 		cfg.PageCluster = 0
-		cfg.Fixes.SwapcachePin = pin
+		if !pin {
+			cfg.Fixes = cfg.Fixes.Revert(fixes.Swapcache)
+		}
 		s, err := system.New(t, cfg)
 		if err != nil {
 			failure = err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/memcg"
@@ -68,7 +69,7 @@ func (f *ShmemFile) confirmSwap(t *ksync.Task, index uint64, entry mem.SwpEntry)
 // index (no truncation), that throws the swap cache copy away and the
 // next fault reads the page from the device again; and with a racing
 // truncation the folio is stranded either way until reclaim finds it.
-// The thread's conclusion (fixes.ShmemSwapinKeepCache, on): the deletion
+// The thread's conclusion (fixes.ShmemSwapinKeepCache, the default): the deletion
 // is an optimization, done only when the entry is seen purged from the
 // index; -ENOMEM keeps the folio in the swap cache; a stranded folio is
 // left to reclaim.
@@ -172,7 +173,7 @@ func (f *ShmemFile) swapinFailed(t *ksync.Task, folio *mem.Folio, index uint64, 
 		return // somebody else's now
 	}
 	n := f.node
-	if !n.cfg.Fixes.ShmemSwapinKeepCache {
+	if n.cfg.Fixes.Get(fixes.ShmemSwapin) == fixes.ShmemSwapinDeleteAnyError {
 		// The patch under review: delete_from_swap_cache() on any
 		// error of the charge or of shmem_add_to_page_cache, whether or
 		// not the index still holds the entry. (A failed confirmation

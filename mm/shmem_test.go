@@ -189,7 +189,7 @@ func TestShmemChargeFailureKeepsSwapCache(t *testing.T) {
 			cfg := ramConfig(128, 8, 256)
 			cfg.SwapLimit = 8
 			if !on {
-				cfg.Fixes, _ = fixes.All().Revert("shmem-swapin-keep-cache")
+				cfg.Fixes = fixes.Default().Revert(fixes.ShmemSwapin)
 			}
 			s, tk := newSystem(t, cfg)
 			f, _ := s.ShmemCreate(tk, 0)

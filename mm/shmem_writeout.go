@@ -2,11 +2,11 @@ package mm
 
 import (
 	"fmt"
+	"uswap/invariant"
 
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/memcg"
-	"uswap/swap"
 )
 
 // This file is reclaim of shmem folios (shrink_folio_list for a folio of
@@ -92,7 +92,7 @@ func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
 // entries to swapRefs (invariant 2) and returns, per frame, how many
 // index entries hold it (invariant 4), reporting index entries whose
 // folio's rmap disagrees.
-func (n *Node) shmemAudit(t *ksync.Task, swapRefs map[mem.SwpEntry]int, add func(inv int, obj, format string, args ...any)) []int {
+func (n *Node) shmemAudit(t *ksync.Task, swapRefs map[mem.SwpEntry]int, add func(id invariant.ID, obj, format string, args ...any)) []int {
 	inIndex := make([]int, n.pool.Frames())
 	for _, f := range n.shmemFiles(t) {
 		f.iPages.Lock(t)
@@ -101,14 +101,14 @@ func (n *Node) shmemAudit(t *ksync.Task, swapRefs map[mem.SwpEntry]int, add func
 		for _, i := range f.sortedIndicesLocked(0, ^uint64(0)) {
 			e := f.pages[i]
 			if i >= eof {
-				add(4, f.String(), "index %d holds %v beyond EOF (%d pages)", i, e, eof)
+				add(invariant.NoLostFrame, f.String(), "index %d holds %v beyond EOF (%d pages)", i, e, eof)
 			}
 			switch {
 			case e.poisoned:
 				// The swapin-error marker holds no slot and no
 				// frame, and is not in info->swapped.
 				if e.swap != 0 || e.folio != nil {
-					add(4, f.String(), "index %d: swapin-error marker also holds %v, %v", i, e.swap, e.folio)
+					add(invariant.NoLostFrame, f.String(), "index %d: swapin-error marker also holds %v, %v", i, e.swap, e.folio)
 				}
 			case e.swap != 0:
 				swapRefs[e.swap]++
@@ -116,15 +116,15 @@ func (n *Node) shmemAudit(t *ksync.Task, swapRefs map[mem.SwpEntry]int, add func
 			case e.folio != nil:
 				inIndex[e.folio.PFN()]++
 				if e.folio.Mapping != f || e.folio.Index != i {
-					add(4, e.folio.String(), "in %v at index %d but its rmap says index %d of %v", f, i, e.folio.Index, e.folio.Mapping)
+					add(invariant.NoLostFrame, e.folio.String(), "in %v at index %d but its rmap says index %d of %v", f, i, e.folio.Index, e.folio.Mapping)
 				}
 				if e.folio.Test(t, mem.PGSwapCache) {
-					add(4, e.folio.String(), "in %v at index %d and in the swap cache", f, i)
+					add(invariant.NoLostFrame, e.folio.String(), "in %v at index %d and in the swap cache", f, i)
 				}
 			}
 		}
 		if swapped != f.nrSwapped {
-			add(2, f.String(), "info->swapped %d, but %d index entries hold swap", f.nrSwapped, swapped)
+			add(invariant.SwapCount, f.String(), "info->swapped %d, but %d index entries hold swap", f.nrSwapped, swapped)
 		}
 		f.iPages.Unlock(t)
 	}
@@ -133,10 +133,10 @@ func (n *Node) shmemAudit(t *ksync.Task, swapRefs map[mem.SwpEntry]int, add func
 
 // shmemAuditEmpty is the shmem part of AuditEmpty: no file is left, and
 // (after Drain) no folio is stranded in the swap cache.
-func (n *Node) shmemAuditEmpty(t *ksync.Task) []swap.Violation {
-	var vs []swap.Violation
+func (n *Node) shmemAuditEmpty(t *ksync.Task) []invariant.Violation {
+	var vs []invariant.Violation
 	if fs := n.shmemFiles(t); len(fs) != 0 {
-		vs = append(vs, swap.Violation{Invariant: 4, Object: "shmem", Problem: fmt.Sprintf("%d shmem files still live", len(fs))})
+		vs = append(vs, invariant.Newf(invariant.NoLostFrame, "shmem", "%d shmem files still live", len(fs)))
 	}
 	stranded := 0
 	for pfn := range n.pool.Frames() {
@@ -146,7 +146,7 @@ func (n *Node) shmemAuditEmpty(t *ksync.Task) []swap.Violation {
 		}
 	}
 	if stranded != 0 {
-		vs = append(vs, swap.Violation{Invariant: 4, Object: "swap cache", Problem: fmt.Sprintf("%d folios stranded in the swap cache after reclaim drained", stranded)})
+		vs = append(vs, invariant.Newf(invariant.NoLostFrame, "swap cache", "%d folios stranded in the swap cache after reclaim drained", stranded))
 	}
 	return vs
 }

@@ -117,7 +117,7 @@ func Run(strategy Strategy, opts Options, main func(t *ksync.Task)) Result {
 
 	if s.failure == nil && opts.Check != nil {
 		if err := opts.Check(); err != nil {
-			s.failure = &Failure{Kind: CheckFailed, Task: -1, Message: err.Error()}
+			s.failure = &Failure{Kind: CheckFailed, Task: -1, Message: err.Error(), Err: err}
 		}
 	}
 	r := Result{

@@ -118,6 +118,7 @@ type Failure struct {
 	Value    any    // the panic value
 	Stack    string // the panicking goroutine's stack
 	Message  string
+	Err      error   // CheckFailed: the error Options.Check returned
 	Blocked  []Event // Deadlock: the EvBlock event of every sleeping task
 }
 

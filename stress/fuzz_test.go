@@ -52,7 +52,7 @@ func fuzzRun(t *testing.T, in []byte) {
 		kind = "file"
 		faults = []swapdev.FaultRule{{Op: swapdev.FaultReadWrite, Rate: 0.2, Fail: true}}
 	}
-	cfg := system.Config{Frames: 128, MemcgLimit: 16, Fixes: fixes.All(), PageCluster: 2}
+	cfg := system.Config{Frames: 128, MemcgLimit: 16, Fixes: fixes.Default(), PageCluster: 2}
 	for i := range 2 {
 		d := system.DeviceConfig{Kind: kind, Pages: 128, Priority: -1, Faults: faults, FaultSeed: uint64(in[0]) + uint64(i)}
 		if kind == "file" {

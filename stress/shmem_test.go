@@ -19,7 +19,7 @@ import (
 // SIGBUS) where zeros belong. Found by the shmem ops of the stress mix.
 func TestShmemTruncateUnreadablePartialPage(t *testing.T) {
 	tk := ksync.NewTask("test", 0)
-	cfg := system.Config{Frames: 64, MemcgLimit: 32, Fixes: fixes.All(), PageCluster: 0,
+	cfg := system.Config{Frames: 64, MemcgLimit: 32, Fixes: fixes.Default(), PageCluster: 0,
 		Devices: []system.DeviceConfig{{Kind: "ram", Pages: 64, Priority: -1,
 			Faults: []swapdev.FaultRule{{Op: swapdev.FaultRead, Rate: 1, Fail: true}}}}}
 	sys, err := system.New(tk, cfg)

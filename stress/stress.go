@@ -256,7 +256,7 @@ func Run(cfg Config) (*Report, error) {
 	scfg := system.Config{
 		Frames:      cfg.Frames,
 		MemcgLimit:  cfg.Limit,
-		Fixes:       fixes.All(),
+		Fixes:       fixes.Default(),
 		PageCluster: 3,
 	}
 	for i := range 2 {

@@ -2,21 +2,11 @@ package swap
 
 import (
 	"fmt"
+	"uswap/invariant"
 
 	"uswap/ksync"
 	"uswap/mem"
 )
-
-// Violation is one broken invariant, with the objects involved.
-type Violation struct {
-	Invariant int    // the number in DESIGN.md's list
-	Object    string // e.g. "swap 0 cluster 3", "slot swp(0:17)"
-	Problem   string
-}
-
-func (v Violation) String() string {
-	return fmt.Sprintf("invariant %d: %s: %s", v.Invariant, v.Object, v.Problem)
-}
 
 // Audit checks the swap core at quiescence: no task may be using it.
 //
@@ -31,14 +21,14 @@ func (v Violation) String() string {
 // It also reports every bug the core recorded (a free of an unused entry).
 // Invariant 2 (counts equal references) needs the page tables and is
 // checked by the system's audit through ForEachSlot.
-func (c *Core) Audit(t *ksync.Task) []Violation {
-	var vs []Violation
-	add := func(inv int, obj, format string, args ...any) {
-		vs = append(vs, Violation{inv, obj, fmt.Sprintf(format, args...)})
+func (c *Core) Audit(t *ksync.Task) []invariant.Violation {
+	var vs []invariant.Violation
+	add := func(id invariant.ID, obj, format string, args ...any) {
+		vs = append(vs, invariant.Newf(id, obj, format, args...))
 	}
 	c.bugsLock.Lock(t)
 	for _, b := range c.bugs {
-		add(1, "swap core", "recorded bug: %s", b)
+		add(invariant.NoKernelBug, "swap core", "recorded bug: %s", b)
 	}
 	c.bugsLock.Unlock(t)
 
@@ -58,25 +48,25 @@ func (c *Core) Audit(t *ksync.Task) []Violation {
 		vs = append(vs, si.audit(t)...)
 	}
 	if got := c.nrSwapPages.Load(t); got != wantFree {
-		add(1, "swap core", "nr_swap_pages %d, devices have %d free slots", got, wantFree)
+		add(invariant.SlotAccounting, "swap core", "nr_swap_pages %d, devices have %d free slots", got, wantFree)
 	}
 	if got := c.totalSwapPages.Load(t); got != wantTotal {
-		add(1, "swap core", "total_swap_pages %d, devices have %d slots", got, wantTotal)
+		add(invariant.SlotAccounting, "swap core", "total_swap_pages %d, devices have %d slots", got, wantTotal)
 	}
 	for cpu := range c.pcp {
 		if tab := c.pcp[cpu].spareTable.Load(t); tab != nil && *tab != (clusterTable{}) {
-			add(1, fmt.Sprintf("CPU %d", cpu), "the spare swap table is not clean")
+			add(invariant.SlotAccounting, fmt.Sprintf("CPU %d", cpu), "the spare swap table is not clean")
 		}
 	}
 	c.availLock.Lock(t)
 	seen := map[*SwapInfo]bool{}
 	for i, si := range c.avail {
 		if seen[si] {
-			add(1, si.name, "on the available list twice")
+			add(invariant.SlotAccounting, si.name, "on the available list twice")
 		}
 		seen[si] = true
 		if i > 0 && c.avail[i-1].prio < si.prio {
-			add(1, si.name, "available list out of priority order")
+			add(invariant.SlotAccounting, si.name, "available list out of priority order")
 		}
 	}
 	c.availLock.Unlock(t)
@@ -87,20 +77,20 @@ func (c *Core) Audit(t *ksync.Task) []Violation {
 		}
 		full := uint64(si.inuse.Load(t)) >= si.pages
 		if seen[si] == full {
-			add(1, si.name, "on the available list: %v, but full: %v", seen[si], full)
+			add(invariant.SlotAccounting, si.name, "on the available list: %v, but full: %v", seen[si], full)
 		}
 	}
 	return vs
 }
 
-func (si *SwapInfo) audit(t *ksync.Task) []Violation {
-	var vs []Violation
+func (si *SwapInfo) audit(t *ksync.Task) []invariant.Violation {
+	var vs []invariant.Violation
 	dev := fmt.Sprintf("swap %d (%s)", si.typ, si.name)
-	add := func(inv int, obj, format string, args ...any) {
-		vs = append(vs, Violation{inv, obj, fmt.Sprintf(format, args...)})
+	add := func(id invariant.ID, obj, format string, args ...any) {
+		vs = append(vs, invariant.Newf(id, obj, format, args...))
 	}
 	if n := si.users.Count(); n != 0 && si.flags.Load(t)&swpWriteOK != 0 {
-		add(1, dev, "%d device references held at quiescence", n)
+		add(invariant.SlotAccounting, dev, "%d device references held at quiescence", n)
 	}
 	// Which list each cluster is on, from the lists themselves.
 	si.lock.Lock(t)
@@ -113,18 +103,18 @@ func (si *SwapInfo) audit(t *ksync.Task) []Violation {
 		prev := int32(-1)
 		for idx := l.list.head; idx >= 0; idx = si.clusters[idx].next {
 			if onList[idx] != 0 {
-				add(1, fmt.Sprintf("%s cluster %d", dev, idx), "on the %s list and the %s list", clusterFlagNames[onList[idx]], clusterFlagNames[l.flag])
+				add(invariant.SlotAccounting, fmt.Sprintf("%s cluster %d", dev, idx), "on the %s list and the %s list", clusterFlagNames[onList[idx]], clusterFlagNames[l.flag])
 				break
 			}
 			if si.clusters[idx].prev != prev {
-				add(1, fmt.Sprintf("%s cluster %d", dev, idx), "broken back link on the %s list", clusterFlagNames[l.flag])
+				add(invariant.SlotAccounting, fmt.Sprintf("%s cluster %d", dev, idx), "broken back link on the %s list", clusterFlagNames[l.flag])
 			}
 			onList[idx] = l.flag
 			prev = idx
 			n++
 		}
 		if n != l.list.n {
-			add(1, dev, "%s list has %d clusters, its count says %d", clusterFlagNames[l.flag], n, l.list.n)
+			add(invariant.SlotAccounting, dev, "%s list has %d clusters, its count says %d", clusterFlagNames[l.flag], n, l.list.n)
 		}
 	}
 	fragNr := si.fragNr
@@ -143,7 +133,7 @@ func (si *SwapInfo) audit(t *ksync.Task) []Violation {
 			m := si.swapMap[off]
 			if m == 0 {
 				if ci.table != nil && (ci.table.folios[off-start] != nil || ci.table.memcg[off-start] != 0) {
-					add(1, fmt.Sprintf("slot %v", mem.SwpEntryOf(si.typ, off)), "free slot has swap cache or cgroup state")
+					add(invariant.SlotAccounting, fmt.Sprintf("slot %v", mem.SwpEntryOf(si.typ, off)), "free slot has swap cache or cgroup state")
 				}
 				continue
 			}
@@ -154,7 +144,7 @@ func (si *SwapInfo) audit(t *ksync.Task) []Violation {
 			vs = append(vs, si.auditSlotLocked(t, ci, off)...)
 		}
 		if count != int(ci.count) {
-			add(1, obj, "count %d, but %d slots are in use", ci.count, count)
+			add(invariant.SlotAccounting, obj, "count %d, but %d slots are in use", ci.count, count)
 		}
 		want := clusterFlagNonfull
 		switch ci.count {
@@ -165,33 +155,33 @@ func (si *SwapInfo) audit(t *ksync.Task) []Violation {
 		}
 		switch {
 		case ci.flags != onList[idx]:
-			add(1, obj, "flags say %s list, found on %s", clusterFlagNames[ci.flags], clusterFlagNames[onList[idx]])
+			add(invariant.SlotAccounting, obj, "flags say %s list, found on %s", clusterFlagNames[ci.flags], clusterFlagNames[onList[idx]])
 		case ci.flags == clusterFlagNone:
-			add(1, obj, "isolated (on no list) at quiescence")
+			add(invariant.SlotAccounting, obj, "isolated (on no list) at quiescence")
 		case want == clusterFlagNonfull && ci.flags != clusterFlagNonfull && ci.flags != clusterFlagFrag,
 			want != clusterFlagNonfull && ci.flags != want:
-			add(1, obj, "count %d but on the %s list", ci.count, clusterFlagNames[ci.flags])
+			add(invariant.SlotAccounting, obj, "count %d but on the %s list", ci.count, clusterFlagNames[ci.flags])
 		}
 		if ci.flags == clusterFlagFrag {
 			frag++
 		}
 		if ci.count == 0 && ci.table != nil {
-			add(1, obj, "free cluster keeps its swap table")
+			add(invariant.SlotAccounting, obj, "free cluster keeps its swap table")
 		}
 		ci.lock.Unlock(t)
 	}
 	if frag != fragNr {
-		add(1, dev, "frag_cluster_nr %d, %d clusters on the frag list", fragNr, frag)
+		add(invariant.SlotAccounting, dev, "frag_cluster_nr %d, %d clusters on the frag list", fragNr, frag)
 	}
 	if got := si.inuse.Load(t); got != inuse {
-		add(1, dev, "inuse_pages %d, but %d slots are in use", got, inuse)
+		add(invariant.SlotAccounting, dev, "inuse_pages %d, but %d slots are in use", got, inuse)
 	}
 	return vs
 }
 
 // auditSlotLocked checks one in-use slot whose cluster is locked.
-func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []Violation {
-	var vs []Violation
+func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []invariant.Violation {
+	var vs []invariant.Violation
 	entry := mem.SwpEntryOf(si.typ, off)
 	obj := fmt.Sprintf("slot %v", entry)
 	m := si.swapMap[off]
@@ -202,14 +192,14 @@ func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []Vi
 	if ci.table != nil {
 		folio = ci.table.folios[off%ClusterSize]
 	} else {
-		vs = append(vs, Violation{1, obj, "in use in a cluster with no swap table"})
+		vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "in use in a cluster with no swap table"))
 	}
 	if (m&SwapHasCache != 0) != (folio != nil) {
-		vs = append(vs, Violation{3, obj, fmt.Sprintf("SWAP_HAS_CACHE is %v but the swap cache holds %v", m&SwapHasCache != 0, folio)})
+		vs = append(vs, invariant.Newf(invariant.SwapCache, obj, "SWAP_HAS_CACHE is %v but the swap cache holds %v", m&SwapHasCache != 0, folio))
 	}
 	if folio != nil {
 		if !folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry {
-			vs = append(vs, Violation{3, obj, fmt.Sprintf("%v is in the swap cache here but has flags %s and swap %v", folio, mem.FlagString(folio.Flags.Load(t)), folio.Swap())})
+			vs = append(vs, invariant.Newf(invariant.SwapCache, obj, "%v is in the swap cache here but has flags %s and swap %v", folio, mem.FlagString(folio.Flags.Load(t)), folio.Swap()))
 		}
 	}
 	if m&CountContinued != 0 {
@@ -217,9 +207,9 @@ func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []Vi
 		pages := si.cont[off/contPageSize]
 		si.contLock.Unlock(t)
 		if len(pages) == 0 {
-			vs = append(vs, Violation{1, obj, "COUNT_CONTINUED with no continuation page"})
+			vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "COUNT_CONTINUED with no continuation page"))
 		} else if si.swapCountLocked(t, off) <= SwapMapMax {
-			vs = append(vs, Violation{1, obj, fmt.Sprintf("COUNT_CONTINUED but the count is only %d", si.swapCountLocked(t, off))})
+			vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "COUNT_CONTINUED but the count is only %d", si.swapCountLocked(t, off)))
 		}
 	}
 	return vs

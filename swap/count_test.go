@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"uswap/invariant"
 	"uswap/mem"
 )
 
@@ -184,7 +185,7 @@ func TestDoubleFreeIsReported(t *testing.T) {
 	r.dropCache(f)
 	r.c.SwapFree(r.t, e)
 	vs := r.c.Audit(r.t)
-	if len(vs) != 1 || vs[0].Invariant != 1 {
+	if len(vs) != 1 || vs[0].Invariant != invariant.NoKernelBug {
 		t.Fatalf("audit after a double free = %v, want one recorded bug", vs)
 	}
 }

@@ -1,6 +1,7 @@
 package swap
 
 import (
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 )
@@ -23,7 +24,7 @@ func (c *Core) GetSwapDevice(t *ksync.Task, entry mem.SwpEntry) *SwapInfo {
 	if si == nil {
 		return nil
 	}
-	if !c.fixes.SwapDeviceRef {
+	if c.fixes.Get(fixes.SwapDevice) == fixes.SwapDeviceNone {
 		if si.flags.Load(t)&swpUsed == 0 {
 			return nil
 		}
@@ -43,7 +44,7 @@ func (c *Core) GetSwapDevice(t *ksync.Task, entry mem.SwpEntry) *SwapInfo {
 
 // PutSwapDevice is put_swap_device().
 func (c *Core) PutSwapDevice(t *ksync.Task, si *SwapInfo) {
-	if c.fixes.SwapDeviceRef {
+	if c.fixes.Get(fixes.SwapDevice) != fixes.SwapDeviceNone {
 		si.users.Put(t)
 	}
 }

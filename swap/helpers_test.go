@@ -28,7 +28,7 @@ func newRig(tb testing.TB, frames int, sizes ...uint64) *rig {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := &rig{tb: tb, t: t, c: NewCore(Config{Fixes: fixes.All()}), pool: pool}
+	r := &rig{tb: tb, t: t, c: NewCore(Config{Fixes: fixes.Default()}), pool: pool}
 	for i, n := range sizes {
 		r.swapon(fmt.Sprintf("zram%d", i), n, SwaponOptions{})
 	}

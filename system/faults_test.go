@@ -33,7 +33,7 @@ func faultySystem(t *testing.T, kind string, limit int64, swapPages uint64, spec
 		d.Path = t.TempDir() + "/swapfile"
 	}
 	tk := ksync.NewTask("test", 0)
-	s, err := system.New(tk, system.Config{Frames: 512, MemcgLimit: limit, Fixes: fixes.All(), PageCluster: 3, Devices: []system.DeviceConfig{d}})
+	s, err := system.New(tk, system.Config{Frames: 512, MemcgLimit: limit, Fixes: fixes.Default(), PageCluster: 3, Devices: []system.DeviceConfig{d}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestFullSwapAndCgroup(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tk := ksync.NewTask("test", 0)
-			s, err := system.New(tk, system.Config{Frames: 512, MemcgLimit: 32, SwapLimit: c.swapLimit, Fixes: fixes.All(), PageCluster: 3,
+			s, err := system.New(tk, system.Config{Frames: 512, MemcgLimit: 32, SwapLimit: c.swapLimit, Fixes: fixes.Default(), PageCluster: 3,
 				Devices: []system.DeviceConfig{{Kind: "ram", Pages: c.swapPages, Priority: -1}}})
 			if err != nil {
 				t.Fatal(err)

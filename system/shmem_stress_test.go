@@ -66,7 +66,7 @@ func TestShmemStress(t *testing.T) {
 	s, err := system.New(tk, system.Config{
 		Frames:      256,
 		MemcgLimit:  40,
-		Fixes:       fixes.All(),
+		Fixes:       fixes.Default(),
 		PageCluster: 3,
 		Devices: []system.DeviceConfig{
 			{Kind: "ram", Pages: 512, Priority: -1},

@@ -151,7 +151,7 @@ func stressCfg(t *testing.T, kind string, kswapd bool, frames int, limit int64) 
 	cfg := system.Config{
 		Frames:      frames,
 		MemcgLimit:  limit,
-		Fixes:       fixes.All(),
+		Fixes:       fixes.Default(),
 		PageCluster: 3,
 		Kswapd:      kswapd,
 		// A second device so that swapoff of one can move pages to

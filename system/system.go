@@ -68,7 +68,7 @@ type Config struct {
 
 // DefaultConfig is a small machine with every fix on.
 func DefaultConfig() Config {
-	return Config{Frames: 1024, Fixes: fixes.All(), PageCluster: 3, MemcgMode: memcg.V2}
+	return Config{Frames: 1024, Fixes: fixes.Default(), PageCluster: 3, MemcgMode: memcg.V2}
 }
 
 // System is a running machine.

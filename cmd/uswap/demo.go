@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,8 +153,8 @@ func parseDemoConfig(size, ram, comp, pattern, device string, threads, passes in
 	cfg.Frames = int(min(cfg.RAM/mem.PageSize, int64(cfg.Pages+threads)))
 	cfg.Frames = max(cfg.Frames, demoMinFrames)
 	cfg.Fixes = "all"
-	if r := fixes.All().Reverted(); len(r) > 0 {
-		cfg.Fixes = "all but " + strings.Join(r, ",")
+	if r := fixes.Default().Changed(); len(r) > 0 {
+		cfg.Fixes = "all but " + fixes.Default().String()
 	}
 	return cfg, nil
 }
@@ -288,7 +287,7 @@ func newDemo(t *ksync.Task, cfg demoConfig) (*demo, error) {
 	d := &demo{
 		cfg:   cfg,
 		pool:  pool,
-		core:  swap.NewCore(swap.Config{Fixes: fixes.All()}),
+		core:  swap.NewCore(swap.Config{Fixes: fixes.Default()}),
 		ptl:   make([]sync.Mutex, cfg.Pages),
 		frame: make([]*mem.Folio, cfg.Pages),
 		pte:   make([]mem.SwpEntry, cfg.Pages),

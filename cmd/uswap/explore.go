@@ -28,6 +28,7 @@ var errRaceFound = errors.New("a schedule failed")
 type exploreFlags struct {
 	scenario string
 	reverts  []string
+	choices  []string
 	strategy string
 	runs     int
 	dur      time.Duration
@@ -61,7 +62,8 @@ Exit status: 0 when no schedule failed, 1 when one did, 2 for a usage error.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.scenario, "scenario", "", "scenario to run, or all")
-	fl.StringArrayVar(&f.reverts, "revert", nil, "fix to turn off (repeatable)")
+	fl.StringArrayVar(&f.reverts, "revert", nil, "run this fix's code from before any fix, or all of them with \"all\" (repeatable)")
+	fl.StringArrayVar(&f.choices, "fix", nil, "run a fix as VARIANT: NAME=VARIANT (repeatable; --list shows them)")
 	fl.StringVar(&f.strategy, "strategy", "pct:3", "random, pct:D or dfs:B")
 	fl.IntVar(&f.runs, "runs", 0, fmt.Sprintf("schedules to run per scenario (default %d unless --for)", explore.DefaultRuns))
 	fl.DurationVar(&f.dur, "for", 0, "explore for this long per scenario")
@@ -80,15 +82,19 @@ func listScenarios(w io.Writer) {
 		if seed == "" {
 			seed = "-"
 		}
-		fix := s.Fix
-		if fix == "" {
-			fix = "(always on)"
-		}
-		fmt.Fprintf(w, "  %-20s seed %-4s fix %-24s %s\n", s.Name, seed, fix, firstLine(s.Doc))
+		fmt.Fprintf(w, "  %-20s seed %-4s fix %-24s %s\n", s.Name, seed, s.Fix, firstLine(s.Doc))
 	}
-	fmt.Fprintln(w, "fixes:")
-	for _, n := range fixes.Names() {
-		fmt.Fprintf(w, "  %-24s %s\n", n, fixes.Describe(n))
+	fmt.Fprintln(w, "fixes (--fix NAME=VARIANT; --revert NAME runs the unfixed variant; * marks the default):")
+	for _, fx := range fixes.All() {
+		in := fx.Info()
+		fmt.Fprintf(w, "  %-24s %s\n", fx, in.Race)
+		for i, v := range in.Variants {
+			mark := " "
+			if fixes.Variant(i) == in.Merged {
+				mark = "*"
+			}
+			fmt.Fprintf(w, "    %s %-20s %s\n", mark, v.Name, v.Doc)
+		}
 	}
 }
 
@@ -116,11 +122,17 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		}
 		scs = []*explore.Scenario{sc}
 	}
-	fx := fixes.All()
+	fx := fixes.Default()
 	for _, r := range f.reverts {
 		var err error
-		if fx, err = fx.Revert(r); err != nil {
-			return usagef("explore: %v", err)
+		if fx, err = fx.RevertName(r); err != nil {
+			return usagef("explore: --revert: %v", err)
+		}
+	}
+	for _, c := range f.choices {
+		var err error
+		if fx, err = fx.Choose(c); err != nil {
+			return usagef("explore: --fix: %v", err)
 		}
 	}
 	spec, err := explore.ParseSpec(f.strategy)
@@ -189,17 +201,10 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		if o.Exhausted {
 			what = fmt.Sprintf(" (every schedule within %d preemptions)", spec.Param)
 		}
-		fmt.Fprintf(out, "scenario %s, fixes reverted: %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s), no failure\n",
-			sc.Name, revertedNames(fx), spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond())
+		fmt.Fprintf(out, "scenario %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s), no failure\n",
+			sc.Name, fx, spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond())
 	}
 	return nil
-}
-
-func revertedNames(fx fixes.Set) string {
-	if r := fx.Reverted(); len(r) > 0 {
-		return strings.Join(r, ", ")
-	}
-	return "none"
 }
 
 // writeReport prints the report and, with a file name, writes the page.

@@ -29,7 +29,7 @@ func TestExploreUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"--scenario", "nope"}, "swapoff-free"},
-		{[]string{"--scenario", "swapoff-free", "--revert", "nope"}, "swap-device-ref"},
+		{[]string{"--scenario", "swapoff-free", "--revert", "nope"}, "swap-device"},
 		{[]string{"--scenario", "swapoff-free", "--strategy", "bfs"}, "pct:D"},
 		{[]string{}, "--scenario is required"},
 		{[]string{"--scenario", "all", "--replay", "0"}, "one scenario"},
@@ -55,7 +55,7 @@ func TestExploreFindsAndReplays(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("status %d, want 1:\n%s", code, out)
 	}
-	for _, want := range []string{"strategy pct:3, seed ", "choices  ", "invariant 6", "zap[1]", "swapoff[2]", "lockCluster"} {
+	for _, want := range []string{"strategy pct:3, seed ", "choices  ", "no-use-after-swapoff", "zap[1]", "swapoff[2]", "lockCluster"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
