@@ -84,7 +84,7 @@ func runOnce(sc *Scenario, fx fixes.Set, st sched.Strategy, record bool) (sched.
 	var inst *Instance
 	var setupErr error
 	main := func(t *ksync.Task) {
-		inst, setupErr = sc.Setup(t, fx)
+		inst, setupErr = sc.Setup(t, Env{Fixes: fx})
 		if setupErr != nil {
 			return
 		}

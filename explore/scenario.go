@@ -24,9 +24,15 @@ type Scenario struct {
 	Doc string
 	// MaxSteps caps a run (a livelock beyond it); 0 means 100,000.
 	MaxSteps int
-	// Setup builds one instance with the given fixes. It runs on the
-	// scheduler's main task, before any other task exists.
-	Setup func(t *ksync.Task, fx fixes.Set) (*Instance, error)
+	// Setup builds one instance in env. It runs on the scheduler's main
+	// task, before any other task exists.
+	Setup func(t *ksync.Task, env Env) (*Instance, error)
+}
+
+// Env is what a scenario's machine runs: the variant of every fix (and,
+// as the engine grows, every other choice a run is explored under).
+type Env struct {
+	Fixes fixes.Set
 }
 
 // Instance is one run of a scenario: what Setup built.

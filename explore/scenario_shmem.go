@@ -69,7 +69,8 @@ type shmemSwapin struct {
 	page1Short int
 }
 
-func setupShmemSwapin(t *ksync.Task, fx fixes.Set) (*Instance, error) {
+func setupShmemSwapin(t *ksync.Task, env Env) (*Instance, error) {
+	fx := env.Fixes
 	s, err := system.New(t, system.Config{
 		Frames:      32,
 		MemcgLimit:  4,

@@ -53,7 +53,8 @@ type shmemSwapoff struct {
 	swapoffErr error
 }
 
-func setupShmemSwapoff(t *ksync.Task, fx fixes.Set) (*Instance, error) {
+func setupShmemSwapoff(t *ksync.Task, env Env) (*Instance, error) {
+	fx := env.Fixes
 	s, err := system.New(t, system.Config{
 		Frames:      16,
 		Devices:     []system.DeviceConfig{{Kind: "ram", Pages: 10, Priority: -1}},

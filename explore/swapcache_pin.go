@@ -74,7 +74,8 @@ type swapcachePin struct {
 
 func (w *swapcachePin) addr(i int) uint64 { return w.base + uint64(i)*mem.PageSize }
 
-func setupSwapcachePin(t *ksync.Task, fx fixes.Set) (*Instance, error) {
+func setupSwapcachePin(t *ksync.Task, env Env) (*Instance, error) {
+	fx := env.Fixes
 	s, err := system.New(t, system.Config{
 		Frames:  16,
 		Devices: []system.DeviceConfig{{Kind: "ram", Pages: pinDevPages, Priority: -1}},

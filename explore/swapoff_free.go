@@ -65,7 +65,8 @@ type swapoffFree struct {
 	swapoffErr error // written by the swapoff task
 }
 
-func setupSwapoffFree(t *ksync.Task, fx fixes.Set) (*Instance, error) {
+func setupSwapoffFree(t *ksync.Task, env Env) (*Instance, error) {
+	fx := env.Fixes
 	w := &swapoffFree{pt: newPageTable(1)}
 	var err error
 	if w.pool, err = mem.NewPool(4); err != nil {

@@ -53,7 +53,8 @@ type swapoffSwapin struct {
 	swapoffErr error
 }
 
-func setupSwapoffSwapin(t *ksync.Task, fx fixes.Set) (*Instance, error) {
+func setupSwapoffSwapin(t *ksync.Task, env Env) (*Instance, error) {
+	fx := env.Fixes
 	s, err := system.New(t, system.Config{
 		Frames:      16,
 		Devices:     []system.DeviceConfig{{Kind: "ram", Pages: 10, Priority: -1}},
