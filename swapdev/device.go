@@ -40,6 +40,9 @@ var (
 	ErrBadHeader = errors.New("bad swap header")
 	// ErrInvalid is a bad argument to a constructor or to Mkswap.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrRefused is Mkswap declining to write over what a path holds (a
+	// symbolic link, a filesystem, data, a device without the option).
+	ErrRefused = errors.New("refused")
 )
 
 // ioError wraps sentinel with the device name and offset.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"uswap/ksync"
 )
 
@@ -36,7 +38,7 @@ var _ Device = (*File)(nil)
 // size, and refuses a header that lists bad pages, as the kernel does for
 // regular files. Errors name the path.
 func OpenFile(path string) (*File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, fmt.Errorf("swapdev: open swap file: %w", err)
 	}

@@ -32,12 +32,21 @@ const (
 	hdrBadPagesOff = 1536
 	hdrMagicOff    = PageSize - 10 // 4086
 	hdrVolumeLen   = 16
+	hdrMarkerOff   = 992 // uswapMarker, then a copy of the UUID, at the end of bootbits
 	swapMagic      = "SWAPSPACE2"
 	swapMagicV0    = "SWAP-SPACE"
 	swapVersion    = 1
 	minSwapPages   = 10 // mkswap's minimum: the header and 9 slots
 	uintMax        = math.MaxUint32
 )
+
+// uswapMarker is what Marshal writes at the end of bootbits (bytes
+// 992..1007, then a copy of sws_uuid in 1008..1023) for a header with
+// MadeByUswap: the kernel and mkswap(8) ignore bootbits (mkswap zeroes
+// them), so the pair identifies a swap area that uswap's mkswap wrote,
+// which the bench may reuse and remove, where an area made by anything
+// else is the user's.
+const uswapMarker = "uswap-mkswap-v1\x00"
 
 // MaxSwapBadPages is MAX_SWAP_BADPAGES: the bad-page list runs from
 // byte 1536 up to the magic, (4086-1536)/4 = 637 entries.
@@ -56,6 +65,10 @@ type Header struct {
 	UUID [16]byte
 	// Label is info.sws_volume up to its first NUL (at most 16 bytes).
 	Label string
+	// MadeByUswap records that uswap's Mkswap wrote the header: bootbits
+	// end with uswapMarker and a copy of UUID. Marshal writes the marker
+	// when it is set.
+	MadeByUswap bool
 	// ByteSwapped records that the header was written with the other byte
 	// order (the kernel's "swap partition endianess hack"); Marshal keeps
 	// that order so that a header round-trips byte for byte.
@@ -140,6 +153,8 @@ func ParseHeader(page []byte, devicePages uint64) (*Header, error) {
 		vol = vol[:i]
 	}
 	h.Label = string(vol)
+	h.MadeByUswap = string(page[hdrMarkerOff:hdrMarkerOff+16]) == uswapMarker &&
+		bytes.Equal(page[hdrMarkerOff+16:hdrVersionOff], h.UUID[:])
 
 	if nrBad > MaxSwapBadPages {
 		return nil, headerError("%d bad pages listed, at most %d fit in a header", nrBad, MaxSwapBadPages)
@@ -172,8 +187,8 @@ func ParseHeader(page []byte, devicePages uint64) (*Header, error) {
 	return h, nil
 }
 
-// Marshal returns the header as a PageSize page: zero bootbits and
-// padding, the fields in the header's byte order, and the SWAPSPACE2
+// Marshal returns the header as a PageSize page: zero bootbits (but for
+// the uswap marker of MadeByUswap) and padding, the fields in the header's byte order, and the SWAPSPACE2
 // magic. It writes at most 16 bytes of Label and at most MaxSwapBadPages
 // bad pages; Validate reports a header that would not fit.
 func (h *Header) Marshal() []byte {
@@ -195,6 +210,10 @@ func (h *Header) Marshal() []byte {
 		order.PutUint32(page[hdrBadPagesOff+4*i:], b)
 	}
 	copy(page[hdrMagicOff:], swapMagic)
+	if h.MadeByUswap {
+		copy(page[hdrMarkerOff:], uswapMarker)
+		copy(page[hdrMarkerOff+16:hdrVersionOff], h.UUID[:])
+	}
 	return page
 }
 
