@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
-)
-
-const (
-	cgroupV1Memory = "/sys/fs/cgroup/memory"
-	cgroupV2Root   = "/sys/fs/cgroup"
 )
 
 // memCgroup is a memory cgroup the kernel engine made for its child.
@@ -21,40 +17,73 @@ type memCgroup struct {
 	v2  bool
 }
 
-// newMemCgroup makes memory cgroup name limited to limitMiB, on cgroup v1
-// (memory.limit_in_bytes) or v2 (memory.max, memory.swap.max=max).
-func newMemCgroup(name string, limitMiB uint64) (*memCgroup, error) {
-	limit := fmt.Sprint(limitMiB << 20)
-	if _, err := os.Stat(filepath.Join(cgroupV1Memory, "memory.limit_in_bytes")); err == nil {
-		cg := &memCgroup{dir: filepath.Join(cgroupV1Memory, name)}
-		if err := os.Mkdir(cg.dir, 0o755); err != nil {
-			return nil, fmt.Errorf("memory cgroup (v1): %w", err)
+// memoryHierarchy is where memory cgroups live on this host: the cgroup
+// v1 hierarchy with the memory controller, or else a cgroup2 hierarchy
+// whose root offers it. Both come from /proc/self/mountinfo.
+func memoryHierarchy() (root string, v2 bool, err error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return "", false, err
+	}
+	var v2roots []string
+	for _, line := range strings.Split(string(b), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || len(g) < 3 {
+			continue
 		}
+		switch {
+		case g[0] == "cgroup" && slices.Contains(strings.Split(g[2], ","), "memory"):
+			return f[4], false, nil
+		case g[0] == "cgroup2":
+			v2roots = append(v2roots, f[4])
+		}
+	}
+	for _, r := range v2roots {
+		if ctrl, err := readFile(filepath.Join(r, "cgroup.controllers")); err == nil && slices.Contains(strings.Fields(ctrl), "memory") {
+			return r, true, nil
+		}
+	}
+	return "", false, errors.New("no memory cgroup: neither a cgroup v1 hierarchy with the memory controller nor a cgroup2 hierarchy offering it is mounted")
+}
+
+// newMemCgroup makes memory cgroup name at the root of the memory
+// hierarchy, limited to limitBytes: memory.limit_in_bytes on v1,
+// memory.max (and memory.swap.max=max) on v2. On v2 it enables the
+// memory controller for the root's children if it was not, and records
+// turning it off again. Every step is recorded on undo.
+func newMemCgroup(name string, limitBytes uint64, undo *Undo) (*memCgroup, error) {
+	root, v2, err := memoryHierarchy()
+	if err != nil {
+		return nil, err
+	}
+	limit := fmt.Sprint(limitBytes)
+	cg := &memCgroup{dir: filepath.Join(root, name), v2: v2}
+	if v2 {
+		sub := filepath.Join(root, "cgroup.subtree_control")
+		if st, _ := readFile(sub); !slices.Contains(strings.Fields(st), "memory") {
+			if err := writeFile(sub, "+memory"); err != nil {
+				return nil, fmt.Errorf("memory cgroup (v2): enabling the memory controller in %s: %w", sub, err)
+			}
+			undo.Push("+memory in "+sub, func() error { return writeFile(sub, "-memory") })
+		}
+	}
+	if err := os.Mkdir(cg.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("memory cgroup: %w", err)
+	}
+	undo.Push("memory cgroup "+cg.dir, cg.remove)
+	if !v2 {
 		if err := writeFile(filepath.Join(cg.dir, "memory.limit_in_bytes"), limit); err != nil {
-			return nil, errors.Join(fmt.Errorf("memory cgroup (v1): %w", err), cg.remove())
+			return nil, fmt.Errorf("memory cgroup (v1): %w", err)
 		}
 		return cg, nil
 	}
-	ctrl, err := readFile(filepath.Join(cgroupV2Root, "cgroup.controllers"))
-	if err != nil || !strings.Contains(" "+ctrl+" ", " memory ") {
-		return nil, fmt.Errorf("no memory cgroup: neither %s (v1) nor a memory controller in %s/cgroup.controllers (v2)", cgroupV1Memory, cgroupV2Root)
-	}
-	sub, _ := readFile(filepath.Join(cgroupV2Root, "cgroup.subtree_control"))
-	if !strings.Contains(" "+sub+" ", " memory ") {
-		if err := writeFile(filepath.Join(cgroupV2Root, "cgroup.subtree_control"), "+memory"); err != nil {
-			return nil, fmt.Errorf("memory cgroup (v2): enabling the memory controller: %w", err)
-		}
-	}
-	cg := &memCgroup{dir: filepath.Join(cgroupV2Root, name), v2: true}
-	if err := os.Mkdir(cg.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("memory cgroup (v2): %w", err)
-	}
 	if err := writeFile(filepath.Join(cg.dir, "memory.max"), limit); err != nil {
-		return nil, errors.Join(fmt.Errorf("memory cgroup (v2): %w", err), cg.remove())
+		return nil, fmt.Errorf("memory cgroup (v2): %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(cg.dir, "memory.swap.max")); err == nil {
 		if err := writeFile(filepath.Join(cg.dir, "memory.swap.max"), "max"); err != nil {
-			return nil, errors.Join(fmt.Errorf("memory cgroup (v2): %w", err), cg.remove())
+			return nil, fmt.Errorf("memory cgroup (v2): %w", err)
 		}
 	}
 	return cg, nil

@@ -1,5 +1,7 @@
 package bench
 
+import "context"
+
 // Memory is the working set an engine provides: pages 0..Pages()-1 of
 // anonymous memory. Fill and Visit may be called from several goroutines
 // at once on distinct pages.
@@ -37,10 +39,11 @@ type Engine interface {
 
 // Runner is an engine that runs the whole workload itself, elsewhere (the
 // kernel engine runs it in a child process inside a memory cgroup). Run
-// hands such an engine the work instead of calling Setup.
+// hands such an engine the work instead of calling Setup; it records
+// what it changes on opts.Undo (never nil there), which Run undoes.
 type Runner interface {
 	Engine
-	RunWorkload(opts Options, progress Progress) (*Report, error)
+	RunWorkload(ctx context.Context, opts Options, progress Progress) (*Report, error)
 }
 
 // Counters are swap and fault counters under /proc/vmstat's names.

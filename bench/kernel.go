@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -9,25 +10,45 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"uswap/swapdev"
 	"uswap/workload"
 )
 
 // KernelEngine runs the workload on the Linux kernel's swap: in a child
-// process (ChildCommand, which must call ServeChild) placed in a new
-// memory cgroup limited to Options.LimitMiB, over anonymous memory, with
-// zram0 (or a swap file) as the kernel's swap. It needs root, zram and a
-// memory cgroup, sets them up itself, and always removes the cgroup; zram0
-// stays swap afterwards, as kernel-baseline leaves it.
+// process (ChildCommand, which must call ServeChild) placed in a memory
+// cgroup of its own limited to Options.LimitMiB, over anonymous memory,
+// with a zram device of its own (or a swap file) as the kernel's swap.
+//
+// What it changes on the host, and how it is undone (Options.Undo):
+//
+//	a zram device        /sys/class/zram-control/hot_add; swapoff, reset, hot_remove
+//	  or a swap file     made by the bench (a temporary directory by default); swapoff, removed
+//	swap on that device  swapon at priority 32767; swapoff
+//	a memory cgroup      uswap-bench-PID at the root of the memory hierarchy (v1 or v2); rmdir
+//	(v2) +memory         in the root's cgroup.subtree_control if it was off; -memory
+//	vm.page-cluster      only with Options.PageCluster >= 0; the old value written back
+//	the child process    in its own process group, killed if the parent dies (PDEATHSIG); killed
+//
+// It never touches a zram device or swap area it did not add, and it
+// refuses to run while other swap is active unless Options.ShareSwap (see
+// checkOtherSwap). The parent owns every change: the child only maps
+// memory, so whatever way it ends, it leaves nothing behind.
 type KernelEngine struct {
 	// ChildCommand is the program and arguments that serve the child:
 	// for the uswap command, itself with `bench usemem --child`.
 	ChildCommand []string
 	// ChildEnv is added to the child's environment.
 	ChildEnv []string
+
+	// afterSetup, when set (by tests), runs once everything is set up,
+	// before the child starts.
+	afterSetup func()
 }
 
 // Name is "kernel".
@@ -38,102 +59,119 @@ func (*KernelEngine) Setup(Options) (Memory, error) {
 	return nil, errors.New("the kernel engine runs its workload in a child process (RunWorkload)")
 }
 
-// Teardown does nothing: RunWorkload tears down what it sets up.
+// Teardown does nothing: RunWorkload's changes are undone by Run.
 func (*KernelEngine) Teardown() error { return nil }
 
 // KernelAvailable reports why the kernel engine cannot run here, or nil.
+// It changes nothing.
 func KernelAvailable() error {
 	if os.Geteuid() != 0 {
-		return errors.New("the kernel engine needs root (it sets up zram0 as swap and a memory cgroup); run as root, or use --engine uswap")
+		return errors.New("the kernel engine needs root (it adds a zram device, swaps it on and makes a memory cgroup); run as root, or use --engine uswap")
 	}
-	if _, err := os.Stat(zramSysfs); err != nil {
-		if out, merr := exec.Command("modprobe", "zram", "num_devices=1").CombinedOutput(); merr != nil {
-			return fmt.Errorf("no zram: %s is missing and `modprobe zram` failed: %v %s", zramSysfs, merr, strings.TrimSpace(string(out)))
-		}
+	if err := zramAvailable(); err != nil {
+		return err
 	}
-	if _, err := os.Stat(cgroupV1Memory + "/memory.limit_in_bytes"); err == nil {
-		return nil
-	}
-	if ctrl, err := readFile(cgroupV2Root + "/cgroup.controllers"); err == nil && strings.Contains(" "+ctrl+" ", " memory ") {
-		return nil
-	}
-	return fmt.Errorf("no memory cgroup: neither %s (v1) nor a memory controller in %s (v2)", cgroupV1Memory, cgroupV2Root)
+	_, _, err := memoryHierarchy()
+	return err
 }
+
+// KernelCompressors are the compressors the kernel engine can ask zram
+// for, read from an existing zram device, or nil if none can be read.
+func KernelCompressors() []string { return zramCompressors() }
 
 // RunWorkload sets up the swap device and the cgroup, runs the child in
 // the cgroup, and adds the kernel's counters and the device's statistics
-// to the child's report.
-func (e *KernelEngine) RunWorkload(opts Options, progress Progress) (rep *Report, err error) {
+// to the child's report. Every change is recorded on opts.Undo, which
+// Run undoes.
+func (e *KernelEngine) RunWorkload(ctx context.Context, opts Options, progress Progress) (*Report, error) {
 	if err := KernelAvailable(); err != nil {
 		return nil, err
 	}
-	dev, cleanupDev, err := kernelDevice(opts)
+	if err := checkOtherSwap(opts.ShareSwap); err != nil {
+		return nil, err
+	}
+	undo := opts.Undo
+	dev, err := kernelDevice(opts, undo)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = errors.Join(err, cleanupDev()) }()
 	if opts.PageCluster >= 0 {
-		restore, err := setPageCluster(opts.PageCluster)
-		if err != nil {
+		if err := setPageCluster(opts.PageCluster, undo); err != nil {
 			return nil, err
 		}
-		defer func() { err = errors.Join(err, restore()) }()
 	}
-	cg, err := newMemCgroup(fmt.Sprintf("uswap-bench-%d", os.Getpid()), opts.LimitMiB)
+	cg, err := newMemCgroup(fmt.Sprintf("uswap-bench-%d", os.Getpid()), opts.LimitMiB<<20, undo)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = errors.Join(err, cg.remove()) }()
-	return e.runChild(opts, cg, dev)
+	if e.afterSetup != nil {
+		e.afterSetup()
+	}
+	return e.runChild(ctx, opts, cg, dev)
 }
 
 // kernelDevice makes the swap device ready and returns how to read its
-// statistics and how to clean up.
-func kernelDevice(opts Options) (func() DeviceStats, func() error, error) {
+// statistics.
+func kernelDevice(opts Options, undo *Undo) (func() DeviceStats, error) {
 	if opts.Device == DeviceFile {
-		f, err := newSwapFile(opts.DevicePath, opts.SizeMiB)
+		sf, err := prepareSwapFile(opts, undo)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		return f.stats, f.remove, nil
-	}
-	if err := ensureZram(opts.SizeMiB, opts.Comp); err != nil {
-		return nil, nil, err
-	}
-	stats := func() DeviceStats {
-		d, err := zramStats()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "uswap bench: zram0 statistics: %v\n", err)
+		size := int64(opts.SizeMiB+16) << 20
+		if err := swapdev.Mkswap(sf.path, size, sf.mk); err != nil {
+			return nil, err
 		}
-		return d
+		if err := swapOn(sf.path, undo); err != nil {
+			return nil, fmt.Errorf("swap file %s (a filesystem that supports swap files is needed): %w", sf.path, err)
+		}
+		return func() DeviceStats {
+			return DeviceStats{Kind: DeviceFile, Name: sf.path, Pages: uint64(size) / PageSize}
+		}, nil
 	}
-	return stats, func() error { return nil }, nil
-}
-
-// setPageCluster sets vm.page-cluster (swap readahead of 2^n pages) and
-// returns how to restore it.
-func setPageCluster(n int) (func() error, error) {
-	const path = "/proc/sys/vm/page-cluster"
-	old, err := readFile(path)
+	z, err := addZram(2*opts.SizeMiB<<20, opts.Comp, undo)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFile(path, fmt.Sprint(n)); err != nil {
-		return nil, err
-	}
-	return func() error { return writeFile(path, old) }, nil
+	return func() DeviceStats {
+		d, err := z.stats()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "uswap bench: %s statistics: %v\n", z.dev, err)
+		}
+		return d
+	}, nil
 }
 
-// runChild starts the child, moves it into cg, sends it opts, reads its
-// report, then reads the counters and device statistics before letting
-// it exit (its exit frees its swap).
-func (e *KernelEngine) runChild(opts Options, cg *memCgroup, dev func() DeviceStats) (*Report, error) {
+// setPageCluster sets vm.page-cluster (swap readahead of 2^n pages) and
+// records writing the old value back.
+func setPageCluster(n int, undo *Undo) error {
+	const path = "/proc/sys/vm/page-cluster"
+	old, err := readFile(path)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(path, fmt.Sprint(n)); err != nil {
+		return err
+	}
+	undo.Push("vm.page-cluster="+fmt.Sprint(n), func() error { return writeFile(path, old) })
+	return nil
+}
+
+// runChild starts the child in its own process group (a Ctrl-C at the
+// terminal reaches only the parent, which stops the child itself) with
+// PDEATHSIG (if the parent dies, so does the child), moves it into cg,
+// sends it opts, reads its report, then reads the counters and device
+// statistics before letting it exit (its exit frees its swap). When ctx
+// is done it asks the child to stop at a clean point; killing it is on
+// the undo list, for a caller that cannot wait.
+func (e *KernelEngine) runChild(ctx context.Context, opts Options, cg *memCgroup, dev func() DeviceStats) (*Report, error) {
 	if len(e.ChildCommand) == 0 {
 		return nil, errors.New("kernel engine: no child command")
 	}
 	cmd := exec.Command(e.ChildCommand[0], e.ChildCommand[1:]...)
 	cmd.Env = append(os.Environ(), e.ChildEnv...)
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -142,20 +180,33 @@ func (e *KernelEngine) runChild(opts Options, cg *memCgroup, dev func() DeviceSt
 	if err != nil {
 		return nil, err
 	}
+	// PDEATHSIG fires when the thread that forked the child exits: keep
+	// this goroutine on its thread until the child is reaped.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("kernel engine: starting the child: %w", err)
 	}
-	rep, err := e.talk(cmd, opts, cg, dev, stdin, stdout)
+	kill := opts.Undo.Push("the child process", func() error {
+		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			return err
+		}
+		return nil
+	})
+	rep, err := e.talk(ctx, cmd, opts, cg, dev, stdin, stdout)
+	if err != nil {
+		_ = cmd.Process.Kill()
+	}
 	stdin.Close()
 	if werr := cmd.Wait(); err == nil && werr != nil {
 		err = fmt.Errorf("kernel engine: child: %w", werr)
 	}
+	kill.Dismiss()
 	return rep, err
 }
 
-func (e *KernelEngine) talk(cmd *exec.Cmd, opts Options, cg *memCgroup, dev func() DeviceStats, stdin io.Writer, stdout io.Reader) (*Report, error) {
+func (e *KernelEngine) talk(ctx context.Context, cmd *exec.Cmd, opts Options, cg *memCgroup, dev func() DeviceStats, stdin io.Writer, stdout io.Reader) (*Report, error) {
 	if err := cg.add(cmd.Process.Pid); err != nil {
-		cmd.Process.Kill()
 		return nil, fmt.Errorf("kernel engine: moving the child into %s: %w", cg.dir, err)
 	}
 	before, err := readVMStat()
@@ -169,6 +220,15 @@ func (e *KernelEngine) talk(cmd *exec.Cmd, opts Options, cg *memCgroup, dev func
 	if _, err := fmt.Fprintf(stdin, "%s\n", line); err != nil {
 		return nil, fmt.Errorf("kernel engine: writing to the child: %w", err)
 	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_, _ = io.WriteString(stdin, childStop+"\n")
+		case <-done:
+		}
+	}()
 	var rep Report
 	if err := json.NewDecoder(stdout).Decode(&rep); err != nil {
 		return nil, fmt.Errorf("kernel engine: the child's report: %w", err)
@@ -195,12 +255,18 @@ func kernelRelease() string {
 	return unix.ByteSliceToString(u.Release[:])
 }
 
+// childStop is the line the parent sends to stop the child at a clean
+// point.
+const childStop = "stop"
+
 // ServeChild is the kernel engine's child: it waits for its options on
 // in (one JSON line, sent once it is in the memory cgroup), runs the
-// workload over anonymous memory, writes the report as JSON to out, and
-// returns when in is closed (so that the parent reads the device's
-// statistics while the child's pages are still swapped out).
-func ServeChild(in io.Reader, out io.Writer, progress Progress) error {
+// workload over anonymous memory until done, until a "stop" line, or
+// until in is closed (the parent is gone), writes the report as JSON to
+// out, and returns when in is closed (so that the parent reads the
+// device's statistics while the child's pages are still swapped out).
+// It changes nothing on the host.
+func ServeChild(ctx context.Context, in io.Reader, out io.Writer, progress Progress) error {
 	r := bufio.NewReader(in)
 	line, err := r.ReadBytes('\n')
 	if err != nil {
@@ -210,6 +276,21 @@ func ServeChild(in io.Reader, out io.Writer, progress Progress) error {
 	if err := json.Unmarshal(line, &opts); err != nil {
 		return fmt.Errorf("bench child: options: %w", err)
 	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		for {
+			l, err := r.ReadString('\n')
+			if strings.TrimSpace(l) == childStop || err != nil {
+				stop()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	if !opts.Progress {
 		progress = nil
 	}
@@ -218,14 +299,14 @@ func ServeChild(in io.Reader, out io.Writer, progress Progress) error {
 		return err
 	}
 	defer mem.unmap()
-	rep, err := RunOn(mem, opts, progress)
+	rep, err := RunOn(ctx, mem, opts, progress)
 	if err != nil {
 		return err
 	}
 	if err := json.NewEncoder(out).Encode(rep); err != nil {
 		return err
 	}
-	_, _ = io.Copy(io.Discard, r)
+	<-closed
 	return nil
 }
 

@@ -4,36 +4,34 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unsafe"
 
-	"github.com/google/uuid"
 	"golang.org/x/sys/unix"
 
 	"uswap/swapdev"
 )
 
 const (
-	zramName  = "zram0"
-	zramDev   = "/dev/zram0"
-	zramSysfs = "/sys/block/zram0"
+	zramControl = "/sys/class/zram-control"
 
 	swapFlagPrefer   = 0x8000 // SWAP_FLAG_PREFER
 	swapFlagPrioMask = 0x7fff
+	// benchPriority puts the bench's swap device first: the kernel fills
+	// the highest priority first, so the workload's pages go there.
+	benchPriority = swapFlagPrefer | swapFlagPrioMask
 )
 
-// swapon is swapon(2), falling back to swapon(8).
+// swapon is swapon(2).
 func swapon(path string, flags int) error {
 	p, err := unix.BytePtrFromString(path)
 	if err != nil {
 		return err
 	}
-	if _, _, errno := unix.Syscall(unix.SYS_SWAPON, uintptr(unsafe.Pointer(p)), uintptr(flags), 0); errno == 0 {
-		return nil
-	} else if out, cerr := exec.Command("swapon", path).CombinedOutput(); cerr != nil {
-		return fmt.Errorf("swapon %s: %v (swapon(8): %v %s)", path, errno, cerr, strings.TrimSpace(string(out)))
+	if _, _, errno := unix.Syscall(unix.SYS_SWAPON, uintptr(unsafe.Pointer(p)), uintptr(flags), 0); errno != 0 {
+		return fmt.Errorf("swapon %s: %w", path, errno)
 	}
 	return nil
 }
@@ -50,139 +48,163 @@ func swapoff(path string) error {
 	return nil
 }
 
-// mkswapBlock writes a swap header for a whole block device of size
-// bytes with our own swapdev.Header, falling back to mkswap(8).
-func mkswapBlock(dev string, size uint64) error {
-	h := &swapdev.Header{Version: 1, LastPage: uint32(size/PageSize - 1), UUID: uuid.New()}
-	err := h.Validate()
-	if err == nil {
-		err = writeHeader(dev, h.Marshal())
+// swapOn swaps path on at the bench's priority and records its swapoff.
+func swapOn(path string, undo *Undo) error {
+	if err := swapon(path, benchPriority); err != nil {
+		return err
 	}
-	if err == nil {
-		return nil
-	}
-	if out, cerr := exec.Command("mkswap", dev).CombinedOutput(); cerr != nil {
-		return fmt.Errorf("mkswap %s: %v; mkswap(8): %v %s", dev, err, cerr, strings.TrimSpace(string(out)))
-	}
-	fmt.Fprintf(os.Stderr, "uswap bench: writing the swap header on %s failed (%v); used mkswap(8)\n", dev, err)
+	undo.Push("swapon "+path, func() error { return swapoff(path) })
 	return nil
 }
 
-func writeHeader(dev string, page []byte) error {
-	f, err := os.OpenFile(dev, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteAt(page, 0); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+// activeSwap is one line of /proc/swaps.
+type activeSwap struct {
+	Name, Type string
+	KiB        uint64
+	Priority   int
 }
 
-// ensureZram makes /dev/zram0 swap with compressor comp and at least
-// sizeMiB of disk, as kernel-baseline does: it keeps a zram0 already set
-// up that way, and otherwise swaps it off, resets it, and sets it up with
-// 2*sizeMiB.
-func ensureZram(sizeMiB uint64, comp string) error {
-	if _, err := os.Stat(zramSysfs); err != nil {
-		if out, merr := exec.Command("modprobe", "zram", "num_devices=1").CombinedOutput(); merr != nil {
-			return fmt.Errorf("no zram device: %s is missing and `modprobe zram` failed: %v %s", zramSysfs, merr, strings.TrimSpace(string(out)))
-		}
-		if _, err := os.Stat(zramSysfs); err != nil {
-			return fmt.Errorf("no zram device: %s is missing after `modprobe zram`", zramSysfs)
-		}
+func (s activeSwap) String() string {
+	return fmt.Sprintf("%s (%s, %d MiB, priority %d)", s.Name, s.Type, s.KiB>>10, s.Priority)
+}
+
+// activeSwaps are the swap areas in /proc/swaps.
+func activeSwaps() ([]activeSwap, error) {
+	s, err := readFile("/proc/swaps")
+	if err != nil {
+		return nil, err
 	}
+	var swaps []activeSwap
+	for i, line := range strings.Split(s, "\n") {
+		f := strings.Fields(line)
+		if i == 0 || len(f) < 5 {
+			continue
+		}
+		kib, _ := strconv.ParseUint(f[2], 10, 64)
+		prio, _ := strconv.Atoi(f[4])
+		swaps = append(swaps, activeSwap{Name: strings.ReplaceAll(f[0], `\040`, " "), Type: f[1], KiB: kib, Priority: prio})
+	}
+	return swaps, nil
+}
+
+// ErrOtherSwap is the kernel engine's refusal to run while other swap is
+// active, unless Options.ShareSwap.
+var ErrOtherSwap = errors.New("other swap is active")
+
+// checkOtherSwap refuses to run beside active swap, saying what running
+// would change, unless share.
+func checkOtherSwap(share bool) error {
 	swaps, err := activeSwaps()
-	if err != nil {
+	if err != nil || len(swaps) == 0 || share {
 		return err
 	}
-	algs, err := readFile(zramSysfs + "/comp_algorithm")
-	if err != nil {
-		return err
+	names := make([]string, len(swaps))
+	for i, s := range swaps {
+		names[i] = s.String()
 	}
-	disk, _ := readFile(zramSysfs + "/disksize")
-	var diskBytes uint64
-	fmt.Sscan(disk, &diskBytes)
-	if swaps[zramDev] && selectedComp(algs) == comp && diskBytes >= sizeMiB<<20 {
-		return nil
+	return fmt.Errorf("%w: %s. The kernel would spread the benchmark's pages over it too, and the host's swapping would mix into the counters; the bench does not swap it off. Swap it off yourself, or pass --share-swap: the bench's device then goes first (priority %d), the host's own swap-outs during the run may land on it, and swapping it off at the end moves them back to RAM",
+		ErrOtherSwap, strings.Join(names, ", "), swapFlagPrioMask)
+}
+
+// zramDevice is a zram device the bench added with hot_add.
+type zramDevice struct {
+	id    int
+	dev   string // /dev/zramN
+	sysfs string // /sys/block/zramN
+}
+
+// zramCompressors are the compressors this kernel's zram offers, read
+// from any existing zram device (read-only), or nil when there is none or
+// no zram at all.
+func zramCompressors() []string {
+	devs, _ := filepath.Glob("/sys/block/zram*/comp_algorithm")
+	for _, p := range devs {
+		if s, err := readFile(p); err == nil {
+			return strings.Fields(strings.NewReplacer("[", "", "]", "").Replace(s))
+		}
+	}
+	return nil
+}
+
+// zramAvailable reports why no zram device can be added.
+func zramAvailable() error {
+	if _, err := os.Stat(zramControl + "/hot_add"); err != nil {
+		return fmt.Errorf("no %s/hot_add: the zram module is not loaded; the bench does not load modules (`modprobe zram num_devices=0` would)", zramControl)
+	}
+	return nil
+}
+
+// addZram adds a zram device of its own (hot_add), sets its compressor
+// and disk size, writes a swap header and swaps it on, recording each
+// step's undoing: swapoff, then hot_remove. It never touches a zram
+// device it did not add.
+func addZram(sizeBytes uint64, comp string, undo *Undo) (*zramDevice, error) {
+	if err := zramAvailable(); err != nil {
+		return nil, err
+	}
+	s, err := readFile(zramControl + "/hot_add") // reading adds a device
+	if err != nil {
+		return nil, fmt.Errorf("zram hot_add: %w", err)
+	}
+	id, err := strconv.Atoi(s)
+	if err != nil {
+		return nil, fmt.Errorf("zram hot_add returned %q", s)
+	}
+	z := &zramDevice{id: id, dev: fmt.Sprintf("/dev/zram%d", id), sysfs: fmt.Sprintf("/sys/block/zram%d", id)}
+	undo.Push("zram device "+z.dev, z.remove)
+	algs, err := readFile(z.sysfs + "/comp_algorithm")
+	if err != nil {
+		return nil, err
 	}
 	if !strings.Contains(" "+strings.NewReplacer("[", "", "]", "").Replace(algs)+" ", " "+comp+" ") {
-		return fmt.Errorf("zram has no compressor %q (it offers: %s)", comp, algs)
+		return nil, fmt.Errorf("%w: compressor %q: this kernel's zram offers %s", ErrOption, comp, algs)
 	}
-	if swaps[zramDev] {
-		if err := swapoff(zramDev); err != nil {
-			return fmt.Errorf("zram0 is swap with compressor %s and %d bytes; cannot swap it off to set it up again: %w", selectedComp(algs), diskBytes, err)
-		}
+	if err := writeFile(z.sysfs+"/comp_algorithm", comp); err != nil {
+		return nil, fmt.Errorf("%s compressor %s: %w", z.dev, comp, err)
 	}
-	want := 2 * sizeMiB << 20
-	if err := writeFile(zramSysfs+"/reset", "1"); err != nil {
-		return fmt.Errorf("zram0 reset (busy?): %w", err)
+	if err := writeFile(z.sysfs+"/disksize", fmt.Sprint(sizeBytes)); err != nil {
+		return nil, fmt.Errorf("%s disksize: %w", z.dev, err)
 	}
-	if err := writeFile(zramSysfs+"/comp_algorithm", comp); err != nil {
-		return fmt.Errorf("zram0 compressor %s: %w", comp, err)
+	mk := swapdev.MkswapOptions{Label: "uswap-bench", BlockDevice: true, Force: true}
+	if err := swapdev.Mkswap(z.dev, 0, mk); err != nil {
+		return nil, err
 	}
-	if err := writeFile(zramSysfs+"/disksize", fmt.Sprint(want)); err != nil {
-		return fmt.Errorf("zram0 disksize: %w", err)
+	if err := swapOn(z.dev, undo); err != nil {
+		return nil, err
 	}
-	if err := mkswapBlock(zramDev, want); err != nil {
-		return err
-	}
-	return swapon(zramDev, 0)
+	return z, nil
 }
 
-// zramStats reads zram0's mm_stat.
-func zramStats() (DeviceStats, error) {
-	d := DeviceStats{Kind: DeviceRAM, Name: zramDev}
-	algs, err := readFile(zramSysfs + "/comp_algorithm")
+// remove is hot_remove, after a reset (hot_remove refuses an initialized
+// device on some kernels, and frees its memory either way).
+func (z *zramDevice) remove() error {
+	_ = writeFile(z.sysfs+"/reset", "1")
+	if err := writeFile(zramControl+"/hot_remove", fmt.Sprint(z.id)); err != nil {
+		return fmt.Errorf("zram hot_remove %d: %w", z.id, err)
+	}
+	return nil
+}
+
+// stats reads the device's mm_stat.
+func (z *zramDevice) stats() (DeviceStats, error) {
+	d := DeviceStats{Kind: DeviceRAM, Name: z.dev}
+	algs, err := readFile(z.sysfs + "/comp_algorithm")
 	if err != nil {
 		return d, err
 	}
 	d.Comp = selectedComp(algs)
 	var disk uint64
-	if s, err := readFile(zramSysfs + "/disksize"); err == nil {
+	if s, err := readFile(z.sysfs + "/disksize"); err == nil {
 		fmt.Sscan(s, &disk)
 	}
 	d.Pages = disk / PageSize
-	s, err := readFile(zramSysfs + "/mm_stat")
+	s, err := readFile(z.sysfs + "/mm_stat")
 	if err != nil {
 		return d, err
 	}
 	return d, parseMMStat(s, &d)
 }
 
-// swapFile is a swap file the kernel engine made and swapped on, at the
-// highest priority so that the kernel prefers it to zram.
-type swapFile struct {
-	path  string
-	pages uint64
-}
-
-func newSwapFile(path string, sizeMiB uint64) (*swapFile, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, err
-	}
-	size := int64(sizeMiB+16) << 20
-	if err := swapdev.Mkswap(abs, size, swapdev.MkswapOptions{}); err != nil {
-		return nil, err
-	}
-	if err := swapon(abs, swapFlagPrefer|swapFlagPrioMask); err != nil {
-		os.Remove(abs)
-		return nil, fmt.Errorf("swap file %s (a file system that supports swap files is needed): %w", abs, err)
-	}
-	return &swapFile{path: abs, pages: uint64(size) / PageSize}, nil
-}
-
-func (f *swapFile) stats() DeviceStats {
-	return DeviceStats{Kind: DeviceFile, Name: f.path, Pages: f.pages}
-}
-
-func (f *swapFile) remove() error {
-	err := swapoff(f.path)
-	return errors.Join(err, os.Remove(f.path))
-}
+// CheckOtherSwap is the kernel engine's refusal to run beside other
+// active swap (unless share), for a caller that checks before starting.
+func CheckOtherSwap(share bool) error { return checkOtherSwap(share) }

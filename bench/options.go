@@ -9,8 +9,11 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 
+	"uswap/swapdev"
 	"uswap/workload"
 )
 
@@ -35,11 +38,26 @@ type Options struct {
 	Pattern     string `json:"pattern"`      // usemem -P: mixed, zero or random
 	Comp        string `json:"comp"`         // compressor of the RAM device (kernel-baseline -c)
 	Device      string `json:"device"`       // DeviceRAM or DeviceFile
-	DevicePath  string `json:"device_path"`  // the swap file for DeviceFile
+	DevicePath  string `json:"device_path"`  // the swap file for DeviceFile ("": one in a private temporary directory)
 	PageCluster int    `json:"page_cluster"` // readahead: 2^n pages (vm.page-cluster); -1 leaves the default
 	Engine      string `json:"engine"`       // "uswap" or "kernel"
 	Progress    bool   `json:"progress"`     // draw a progress bar on standard error
+	// BlockDevice lets DevicePath be a block device (holding zeros or a
+	// swap area uswap made), written over.
+	BlockDevice bool `json:"block_device,omitempty"`
+	// ShareSwap lets the kernel engine run while other swap is active
+	// (see checkOtherSwap); without it the engine refuses.
+	ShareSwap bool `json:"share_swap,omitempty"`
+	// Undo records what the run changes on the host, for a caller that
+	// must undo it from another goroutine (a second Ctrl-C); Run undoes
+	// it on its own way out. nil: Run keeps its own.
+	Undo *Undo `json:"-"`
 }
+
+// ErrOption marks an option that makes no sense (Validate's errors, a
+// compressor the kernel's zram lacks): the caller's mistake, not the
+// run's failure.
+var ErrOption = errors.New("bad option")
 
 // DefaultOptions are usemem's and kernel-baseline's defaults.
 func DefaultOptions() Options {
@@ -61,8 +79,16 @@ func (o Options) Access() string {
 	return "seq"
 }
 
-// Validate reports the first option that makes no sense.
+// Validate reports the first option that makes no sense, wrapping
+// ErrOption.
 func (o Options) Validate() error {
+	if err := o.validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrOption, err)
+	}
+	return nil
+}
+
+func (o Options) validate() error {
 	switch {
 	case o.SizeMiB == 0:
 		return fmt.Errorf("size must be at least 1 MiB")
@@ -80,17 +106,11 @@ func (o Options) Validate() error {
 	if _, err := workload.ParsePattern(o.Pattern); err != nil {
 		return fmt.Errorf("pattern %q: want mixed, zero or random", o.Pattern)
 	}
-	switch o.Comp {
-	case "lz4", "zstd", "lzo", "lzo-rle":
-	default:
-		return fmt.Errorf("compressor %q: want lz4 or zstd", o.Comp)
+	if err := o.validComp(); err != nil {
+		return err
 	}
 	switch o.Device {
-	case DeviceRAM:
-	case DeviceFile:
-		if o.DevicePath == "" {
-			return fmt.Errorf("device file needs a path (--swapfile)")
-		}
+	case DeviceRAM, DeviceFile:
 	default:
 		return fmt.Errorf("device %q: want ram or file", o.Device)
 	}
@@ -98,6 +118,25 @@ func (o Options) Validate() error {
 	case "uswap", "kernel":
 	default:
 		return fmt.Errorf("engine %q: want uswap or kernel", o.Engine)
+	}
+	return nil
+}
+
+// validComp checks the compressor against the engine: uswap's RAM device
+// has swapdev.Compressors; the kernel's zram has what an existing zram
+// device lists (checked again when the bench's own device is added).
+func (o Options) validComp() error {
+	if o.Device != DeviceRAM {
+		return nil
+	}
+	if o.Engine == "kernel" {
+		if have := KernelCompressors(); have != nil && !slices.Contains(have, o.Comp) {
+			return fmt.Errorf("compressor %q: this kernel's zram offers %v", o.Comp, have)
+		}
+		return nil
+	}
+	if !slices.Contains(swapdev.Compressors, o.Comp) {
+		return fmt.Errorf("compressor %q: uswap's RAM device offers %v", o.Comp, swapdev.Compressors)
 	}
 	return nil
 }

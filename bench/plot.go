@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"io"
 	"math"
 
 	"gonum.org/v1/plot"
@@ -14,8 +15,8 @@ import (
 
 // Plot draws, for each report, pages per second per pass (grouped bars)
 // above the fault-latency distribution (latency against percentile, log
-// axes), and saves the image as a PNG at path.
-func Plot(path string, reports ...*Report) error {
+// axes), and writes the image to w as a PNG.
+func Plot(w io.Writer, reports ...*Report) error {
 	if len(reports) == 0 {
 		return fmt.Errorf("plot: no reports")
 	}
@@ -33,7 +34,10 @@ func Plot(path string, reports ...*Report) error {
 		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 2 * vg.Millimeter}
 	rates.Draw(tiles.At(dc, 0, 0))
 	lat.Draw(tiles.At(dc, 0, 1))
-	return saveImage(path, img)
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w); err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	return nil
 }
 
 // label names a report in a legend.

@@ -11,8 +11,10 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Phase is the fill or one pass: pages visited, time taken, rate.
+// Phase is the fill or one pass: pages visited (fewer than the working
+// set when the run was interrupted in it), time taken, rate.
 type Phase struct {
+	Pages     uint64  `json:"pages"`
 	Seconds   float64 `json:"seconds"`
 	PagesPerS float64 `json:"pages_per_s"`
 }
@@ -22,7 +24,7 @@ func newPhase(pages uint64, d time.Duration) Phase {
 	if s <= 0 {
 		s = 1e-9
 	}
-	return Phase{Seconds: s, PagesPerS: float64(pages) / s}
+	return Phase{Pages: pages, Seconds: s, PagesPerS: float64(pages) / s}
 }
 
 // Quantile is one point of the latency distribution.
@@ -73,6 +75,10 @@ type Report struct {
 	Latency   Latency     `json:"latency"`
 	Counters  Counters    `json:"counters"`
 	Device    DeviceStats `json:"device"`
+	// Interrupted is set when the run stopped early (Ctrl-C): Fill or
+	// the last pass covers fewer than Pages pages, and PagesPerS is the
+	// median of the complete passes (0 if none).
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // ResultLine is usemem's last line:
@@ -92,9 +98,9 @@ func (r *Report) ResultLine() string {
 // which comes last.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "fill pages=%d seconds=%.3f pages_per_s=%.0f\n", r.Pages, r.Fill.Seconds, r.Fill.PagesPerS)
+	fmt.Fprintf(&b, "fill pages=%d seconds=%.3f pages_per_s=%.0f%s\n", r.Fill.Pages, r.Fill.Seconds, r.Fill.PagesPerS, r.partial(r.Fill))
 	for k, p := range r.Passes {
-		fmt.Fprintf(&b, "pass %d seconds=%.3f pages_per_s=%.0f\n", k, p.Seconds, p.PagesPerS)
+		fmt.Fprintf(&b, "pass %d seconds=%.3f pages_per_s=%.0f%s\n", k, p.Seconds, p.PagesPerS, r.partial(p))
 	}
 	fmt.Fprintf(&b, "%s\n", r.EngineLine())
 	c := r.Counters
@@ -108,9 +114,26 @@ func (r *Report) WriteText(w io.Writer) error {
 	l := r.Latency
 	fmt.Fprintf(&b, "latency_us count=%d mean=%.2f p50=%.2f p90=%.2f p99=%.2f p99.9=%.2f max=%.2f\n",
 		l.Count, l.Mean/1e3, us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max))
+	if r.Interrupted {
+		full := 0
+		for _, p := range r.Passes {
+			if p.Pages == r.Pages {
+				full++
+			}
+		}
+		fmt.Fprintf(&b, "interrupted: %d of %d passes complete; the result is their median\n", full, r.Options.Passes)
+	}
 	fmt.Fprintf(&b, "%s\n", r.ResultLine())
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// partial marks a phase cut short by an interruption.
+func (r *Report) partial(p Phase) string {
+	if p.Pages < r.Pages {
+		return fmt.Sprintf(" interrupted after %d of %d pages", p.Pages, r.Pages)
+	}
+	return ""
 }
 
 // EngineLine names the engine and its set-up, like kernel-baseline's

@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -49,21 +52,34 @@ func newHistogram() *hdrhistogram.Histogram {
 // opts.Passes passes in usemem's order split over opts.Threads
 // goroutines, timing every visit into a latency histogram. progress may
 // be nil.
-func Run(engine Engine, opts Options, progress Progress) (*Report, error) {
+//
+// ctx stops the work at a clean point (checked every stopBatch pages
+// in every goroutine): the report then covers what ran, with Interrupted
+// set. Whatever the engine changed on the host (opts.Undo) is undone
+// before Run returns, on every way out, a panic included.
+func Run(ctx context.Context, engine Engine, opts Options, progress Progress) (rep *Report, err error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	if progress == nil {
 		progress = noProgress{}
 	}
+	if opts.Undo == nil {
+		opts.Undo = new(Undo)
+	}
+	defer func() {
+		if uerr := opts.Undo.Run(); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("%s engine: restoring the host: %w", engine.Name(), uerr))
+		}
+	}()
 	if r, ok := engine.(Runner); ok {
-		return r.RunWorkload(opts, progress)
+		return r.RunWorkload(ctx, opts, progress)
 	}
 	mem, err := engine.Setup(opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s engine: %w", engine.Name(), err)
 	}
-	rep, err := RunOn(mem, opts, progress)
+	rep, err = RunOn(ctx, mem, opts, progress)
 	if terr := engine.Teardown(); err == nil && terr != nil {
 		err = fmt.Errorf("%s engine: teardown: %w", engine.Name(), terr)
 	}
@@ -73,8 +89,9 @@ func Run(engine Engine, opts Options, progress Progress) (*Report, error) {
 	return rep, err
 }
 
-// RunOn does the work on mem, already set up.
-func RunOn(mem Memory, opts Options, progress Progress) (*Report, error) {
+// RunOn does the work on mem, already set up, until done or ctx is done
+// (Report.Interrupted).
+func RunOn(ctx context.Context, mem Memory, opts Options, progress Progress) (*Report, error) {
 	if progress == nil {
 		progress = noProgress{}
 	}
@@ -82,55 +99,76 @@ func RunOn(mem Memory, opts Options, progress Progress) (*Report, error) {
 	order := Order(pages, opts.Random)
 	before := mem.Counters()
 	rep := &Report{Options: opts, Pages: pages}
-
-	fill, err := fillAll(mem, pages, progress)
+	defer func() {
+		rep.Counters = mem.Counters().Sub(before)
+		rep.Device = mem.Device()
+	}()
+	fill, err := fillAll(ctx, mem, pages, progress)
 	if err != nil {
 		return nil, err
 	}
 	rep.Fill = fill
+	if fill.Pages < pages {
+		rep.Interrupted = true
+		return rep, nil
+	}
 	hist := newHistogram()
-	for k := 0; k < opts.Passes; k++ {
-		ph, bad, h, err := pass(mem, order, opts, k, progress)
+	for k := 0; k < opts.Passes && !rep.Interrupted; k++ {
+		ph, bad, h, err := pass(ctx, mem, order, opts, k, progress)
 		if err != nil {
 			return nil, err
 		}
 		rep.Passes = append(rep.Passes, ph)
 		rep.Corrupt += bad
 		hist.Merge(h)
+		rep.Interrupted = ph.Pages < pages
 	}
-	rep.PagesPerS = medianRate(rep.Passes)
+	rep.PagesPerS = medianRate(rep.Passes, pages)
 	rep.Latency = latencyOf(hist)
-	rep.Counters = mem.Counters().Sub(before)
-	rep.Device = mem.Device()
 	return rep, nil
 }
 
+// stopBatch is how many pages a goroutine visits between two looks at
+// its context.
+const stopBatch = 64
+
+// stopped reports, every stopBatch pages, whether ctx is done.
+func stopped(ctx context.Context, n uint64) bool {
+	return n%stopBatch == stopBatch-1 && ctx.Err() != nil
+}
+
 // fillAll fills every page in index order.
-func fillAll(mem Memory, pages uint64, progress Progress) (Phase, error) {
+func fillAll(ctx context.Context, mem Memory, pages uint64, progress Progress) (Phase, error) {
 	progress.Phase("fill", int64(pages))
 	defer progress.Done()
 	start := time.Now()
-	for i := uint64(0); i < pages; i++ {
+	i := uint64(0)
+	for ; i < pages; i++ {
 		if err := mem.Fill(i); err != nil {
 			return Phase{}, fmt.Errorf("fill page %d: %w", i, err)
 		}
 		if i%progressBatch == progressBatch-1 {
 			progress.Add(progressBatch)
 		}
+		if stopped(ctx, i) {
+			i++
+			break
+		}
 	}
-	return newPhase(pages, time.Since(start)), nil
+	return newPhase(i, time.Since(start)), nil
 }
 
 // pass makes pass k: each goroutine walks its part of order, visiting
 // and timing every page. It returns the phase, the failed checks and the
-// pass's latency histogram.
-func pass(mem Memory, order []uint64, opts Options, k int, progress Progress) (Phase, uint64, *hdrhistogram.Histogram, error) {
+// pass's latency histogram. A panic in a walker is returned as an error,
+// so that the run's clean-up still happens.
+func pass(ctx context.Context, mem Memory, order []uint64, opts Options, k int, progress Progress) (Phase, uint64, *hdrhistogram.Histogram, error) {
 	progress.Phase(fmt.Sprintf("pass %d", k), int64(len(order)))
 	defer progress.Done()
 	type result struct {
-		bad  uint64
-		hist *hdrhistogram.Histogram
-		err  error
+		bad, visited uint64
+		hist         *hdrhistogram.Histogram
+		err          error
 	}
 	results := make([]result, opts.Threads)
 	var wg sync.WaitGroup
@@ -140,22 +178,28 @@ func pass(mem Memory, order []uint64, opts Options, k int, progress Progress) (P
 		go func() {
 			defer wg.Done()
 			r := &results[t]
+			defer func() {
+				if p := recover(); p != nil {
+					r.err = fmt.Errorf("walker %d panicked: %v\n%s", t, p, debug.Stack())
+				}
+			}()
 			r.hist = newHistogram()
-			r.bad, r.err = walk(threadMemory(mem, t), Split(order, t, opts.Threads), opts.Write, r.hist, progress)
+			r.visited, r.bad, r.err = walk(ctx, threadMemory(mem, t), Split(order, t, opts.Threads), opts.Write, r.hist, progress)
 		}()
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
 	hist := newHistogram()
-	var bad uint64
+	var bad, visited uint64
 	for _, r := range results {
 		if r.err != nil {
 			return Phase{}, 0, nil, r.err
 		}
 		bad += r.bad
+		visited += r.visited
 		hist.Merge(r.hist)
 	}
-	return newPhase(uint64(len(order)), elapsed), bad, hist, nil
+	return newPhase(visited, elapsed), bad, hist, nil
 }
 
 // threadMemory is the Memory goroutine k uses.
@@ -167,15 +211,16 @@ func threadMemory(mem Memory, k int) Memory {
 }
 
 // walk is usemem.c's walk(): visit every page of part, counting failed
-// checks, recording each visit's duration.
-func walk(mem Memory, part []uint64, write bool, hist *hdrhistogram.Histogram, progress Progress) (uint64, error) {
-	var bad uint64
-	for n, idx := range part {
+// checks, recording each visit's duration, until done or ctx is done. It
+// returns the pages visited and the failed checks.
+func walk(ctx context.Context, mem Memory, part []uint64, write bool, hist *hdrhistogram.Histogram, progress Progress) (uint64, uint64, error) {
+	var bad, n uint64
+	for _, idx := range part {
 		t0 := time.Now()
 		ok, err := mem.Visit(idx, write)
 		d := time.Since(t0)
 		if err != nil {
-			return bad, fmt.Errorf("visit page %d: %w", idx, err)
+			return n, bad, fmt.Errorf("visit page %d: %w", idx, err)
 		}
 		if !ok {
 			bad++
@@ -184,18 +229,25 @@ func walk(mem Memory, part []uint64, write bool, hist *hdrhistogram.Histogram, p
 		if n%progressBatch == progressBatch-1 {
 			progress.Add(progressBatch)
 		}
+		n++
+		if stopped(ctx, n-1) {
+			break
+		}
 	}
-	return bad, nil
+	return n, bad, nil
 }
 
-// medianRate is usemem's result: the rates sorted, element passes/2.
-func medianRate(passes []Phase) float64 {
-	if len(passes) == 0 {
-		return 0
+// medianRate is usemem's result: the rates of the complete passes (of
+// pages pages) sorted, element n/2.
+func medianRate(passes []Phase, pages uint64) float64 {
+	var rates []float64
+	for _, p := range passes {
+		if p.Pages == pages {
+			rates = append(rates, p.PagesPerS)
+		}
 	}
-	rates := make([]float64, len(passes))
-	for i, p := range passes {
-		rates[i] = p.PagesPerS
+	if len(rates) == 0 {
+		return 0
 	}
 	slices.Sort(rates)
 	return rates[len(rates)/2]

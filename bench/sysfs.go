@@ -91,18 +91,3 @@ func selectedComp(line string) string {
 	}
 	return ""
 }
-
-// activeSwaps are the paths in /proc/swaps.
-func activeSwaps() (map[string]bool, error) {
-	s, err := readFile("/proc/swaps")
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]bool)
-	for i, line := range strings.Split(s, "\n") {
-		if f := strings.Fields(line); i > 0 && len(f) > 0 {
-			m[f[0]] = true
-		}
-	}
-	return m, nil
-}

@@ -23,7 +23,8 @@ type UswapEngine struct {
 	sys  *system.System
 	mm   *mm.MM
 	task *ksync.Task
-	file string // the swap file made for DeviceFile, removed at Teardown
+
+	undo *Undo // the swap file's removal, when Setup got no Options.Undo
 
 	// MemcgPeak and MemcgLimit are the workload cgroup's memory
 	// watermark (the highest usage any charge reached) and its limit, in
@@ -37,11 +38,12 @@ func (*UswapEngine) Name() string { return "uswap" }
 // UswapAvailable reports why the uswap engine cannot run, or nil.
 func UswapAvailable() error { return nil }
 
-// uswapConfig is the machine for opts.
-func uswapConfig(opts Options) system.Config {
+// uswapConfig is the machine for opts, with the swap file sf for
+// DeviceFile.
+func uswapConfig(opts Options, sf swapFile) system.Config {
 	limit := int64(opts.LimitMiB << 20 / PageSize)
 	slack := max(limit/8, 256)
-	dev := system.DeviceConfig{Kind: opts.Device, Pages: opts.Pages() + 1024, Comp: opts.Comp, Path: opts.DevicePath}
+	dev := system.DeviceConfig{Kind: opts.Device, Pages: opts.Pages() + 1024, Comp: opts.Comp, Path: sf.path, Mkswap: sf.mk}
 	return system.Config{
 		Frames:      int(limit + slack),
 		Devices:     []system.DeviceConfig{dev},
@@ -51,14 +53,26 @@ func uswapConfig(opts Options) system.Config {
 	}
 }
 
-// Setup builds the machine and maps the working set.
+// Setup builds the machine and maps the working set. The swap file of
+// DeviceFile is made as prepareSwapFile says, and its removal recorded on
+// opts.Undo (nil: Teardown removes it).
 func (e *UswapEngine) Setup(opts Options) (Memory, error) {
 	p, err := workload.ParsePattern(opts.Pattern)
 	if err != nil {
 		return nil, err
 	}
+	var sf swapFile
+	if opts.Device == DeviceFile {
+		if opts.Undo == nil {
+			e.undo = new(Undo)
+			opts.Undo = e.undo
+		}
+		if sf, err = prepareSwapFile(opts, opts.Undo); err != nil {
+			return nil, errors.Join(err, e.Teardown())
+		}
+	}
 	e.task = ksync.NewTask("usemem", 0)
-	sys, err := system.New(e.task, uswapConfig(opts))
+	sys, err := system.New(e.task, uswapConfig(opts, sf))
 	if err != nil {
 		return nil, err
 	}
@@ -68,9 +82,6 @@ func (e *UswapEngine) Setup(opts Options) (Memory, error) {
 	// turns it off, to measure the difference.
 	if os.Getenv("USWAP_NO_BGRECLAIM") == "" {
 		sys.Node().StartMemcgReclaim(e.task)
-	}
-	if opts.Device == DeviceFile {
-		e.file = opts.DevicePath
 	}
 	e.mm = sys.NewMM(e.task)
 	base, err := e.mm.Mmap(e.task, opts.Pages()*PageSize, mm.ProtRead|mm.ProtWrite)
@@ -96,9 +107,9 @@ func (e *UswapEngine) Teardown() error {
 		err = e.sys.Shutdown(e.task)
 		e.sys = nil
 	}
-	if e.file != "" {
-		err = errors.Join(err, os.Remove(e.file))
-		e.file = ""
+	if e.undo != nil {
+		err = errors.Join(err, e.undo.Run())
+		e.undo = nil
 	}
 	return err
 }

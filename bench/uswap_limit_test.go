@@ -1,6 +1,9 @@
 package bench
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 // TestUswapLimitHolds runs the bench on uswap with its background memcg
 // reclaim and checks usemem's rule: at no moment are more than LIMIT MiB
@@ -15,7 +18,7 @@ func TestUswapLimitHolds(t *testing.T) {
 		o.SizeMiB, o.LimitMiB, o.Passes = 32, 8, 2
 		o.Random, o.Threads = tc.random, tc.threads
 		e := &UswapEngine{}
-		rep, err := Run(e, o, nil)
+		rep, err := Run(context.Background(), e, o, nil)
 		if err != nil {
 			t.Fatalf("%+v: %v", tc, err)
 		}

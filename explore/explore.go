@@ -1,6 +1,7 @@
 package explore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -35,6 +36,9 @@ type Config struct {
 	// Progress, if set, is called every 64 schedules with the count so
 	// far and the time spent.
 	Progress func(runs int, elapsed time.Duration)
+	// Context, if set, ends the exploration when done, between two
+	// schedules (Outcome.Interrupted).
+	Context context.Context
 }
 
 // Outcome is what Explore found.
@@ -47,6 +51,9 @@ type Outcome struct {
 	Steps     int64         // scheduling points passed in all of them
 	Elapsed   time.Duration // wall time
 	Exhausted bool          // DFS ran every schedule within its bound
+	// Interrupted is set when Config.Context ended the exploration
+	// before its budget.
+	Interrupted bool
 	// Failure is the first failing schedule, replayed with its trace;
 	// nil if none failed.
 	Failure *Report
@@ -177,6 +184,10 @@ func Explore(cfg Config) (Outcome, error) {
 	start := time.Now()
 	for i := 0; runs <= 0 || i < runs; i++ {
 		if cfg.Duration > 0 && i%16 == 0 && time.Since(start) >= cfg.Duration {
+			break
+		}
+		if cfg.Context != nil && cfg.Context.Err() != nil {
+			out.Interrupted = true
 			break
 		}
 		seed := cfg.Seed + int64(i)

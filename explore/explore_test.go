@@ -2,10 +2,13 @@ package explore
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"uswap/fixes"
 	"uswap/sched"
@@ -276,5 +279,45 @@ func TestRandomWalkReach(t *testing.T) {
 			}
 		}
 		t.Logf("%s: random walk, %d runs: found %v", s.Name, o.Runs, o.Failure != nil)
+	}
+}
+
+// TestExploreInterrupted: a cancelled context ends the exploration
+// between two schedules.
+func TestExploreInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	o, err := Explore(Config{Scenario: Scenarios()[0], Fixes: fixes.Default(), Strategy: MustSpec("random"), Runs: 1_000_000, Seed: 1,
+		Context: ctx, Progress: func(int, time.Duration) { cancel() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Interrupted || o.Runs != 64 || o.Failure != nil {
+		t.Fatalf("got %d runs, interrupted %v: want 64, interrupted", o.Runs, o.Interrupted)
+	}
+}
+
+// TestCheckChoices: a failing schedule's choices fit its scenario; a
+// choice of a task that does not exist, or too many choices, do not.
+func TestCheckChoices(t *testing.T) {
+	s, err := Lookup("swapcache-pin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := firstFailure(t, s)
+	choices, err := DecodeChoices(rep.Choices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := revertedFix(t, s)
+	if err := CheckChoices(s, fx, choices); err != nil {
+		t.Fatalf("the reported choices: %v", err)
+	}
+	bad := slices.Clone(choices)
+	bad[len(bad)/2] = 99
+	long := append(slices.Clone(choices), choices...)
+	for _, c := range [][]int{bad, long} {
+		if err := CheckChoices(s, fx, c); !errors.Is(err, ErrChoicesMisfit) {
+			t.Errorf("misfit choices: %v", err)
+		}
 	}
 }

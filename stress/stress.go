@@ -23,6 +23,7 @@
 package stress
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -71,6 +72,11 @@ type Config struct {
 	NoController bool
 	// Progress, if set, gets a line per checkpoint.
 	Progress io.Writer
+	// Context, if set, stops the run when done: the tasks stop between
+	// two operations, and the run ends as a finished one does (the final
+	// audit, every task's exit, the empty audit), with
+	// Report.Interrupted set.
+	Context context.Context
 }
 
 // Op kinds.
@@ -122,6 +128,8 @@ type Report struct {
 	ShmemLost   int64
 	EOFBus      int64
 	Checkpoints int
+	// Interrupted is set when Config.Context stopped the run early.
+	Interrupted bool
 	Corrupted   int64 // loads whose bytes differ from the model
 	// Violations are the first findings (corruption, unexpected errors,
 	// audit violations); empty means clean.
@@ -162,6 +170,9 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "outcomes: SIGBUS %d (pages lost by the device %d, of them shmem %d; shared-mapping accesses past EOF %d), OOM %d, swapoff failed %d, limit refused %d\n",
 		r.Bus, r.LostByDevice, r.ShmemLost, r.EOFBus, r.OOM, r.SwapoffFail, r.LimitFail)
 	fmt.Fprintf(&b, "checkpoints audited %d; lost or corrupted pages %d; violations %d\n", r.Checkpoints, r.Corrupted, len(r.Violations))
+	if r.Interrupted {
+		fmt.Fprintf(&b, "interrupted: stopped early; every task exited and the machine was audited\n")
+	}
 	for _, v := range r.Violations {
 		fmt.Fprintf(&b, "VIOLATION: %s (replay with --seed %d)\n", v, r.Seed)
 	}
@@ -208,10 +219,11 @@ func (c *Config) Validate() error {
 }
 
 type run struct {
-	cfg     Config
-	sys     *system.System
-	quiesce sync.RWMutex
-	stop    atomic.Bool
+	cfg         Config
+	sys         *system.System
+	quiesce     sync.RWMutex
+	stop        atomic.Bool
+	interrupted atomic.Bool
 	ops     [nOps]atomic.Int64
 	done    atomic.Int64 // task operations so far
 	bus     atomic.Int64
@@ -273,6 +285,18 @@ func Run(cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("stress: %w", err)
 	}
 	r := &run{cfg: cfg, sys: sys}
+	if cfg.Context != nil {
+		ended := make(chan struct{})
+		defer close(ended)
+		go func() {
+			select {
+			case <-cfg.Context.Done():
+				r.interrupted.Store(true)
+				r.stop.Store(true)
+			case <-ended:
+			}
+		}()
+	}
 	start := time.Now()
 	var deadline time.Time
 	if cfg.Duration > 0 {
@@ -341,7 +365,7 @@ func Run(cfg Config) (*Report, error) {
 	for _, v := range sys.AuditEmpty(main) {
 		r.violate("final empty audit: %v", v)
 	}
-	rep := &Report{Seed: cfg.Seed, Elapsed: time.Since(start), Checkpoints: checkpoints}
+	rep := &Report{Seed: cfg.Seed, Elapsed: time.Since(start), Checkpoints: checkpoints, Interrupted: r.interrupted.Load()}
 	for i := range rep.Ops {
 		rep.Ops[i] = r.ops[i].Load()
 	}
@@ -412,4 +436,13 @@ func (r *run) controller(deadline time.Time) {
 
 func isBusy(err error) bool {
 	return strings.Contains(err.Error(), "busy") || strings.Contains(err.Error(), "EBUSY")
+}
+
+// OpCounts are Ops by operation name (mmap, load, ..., shm-store).
+func (r *Report) OpCounts() map[string]int64 {
+	m := make(map[string]int64, nOps)
+	for i, c := range r.Ops {
+		m[opNames[i]] = c
+	}
+	return m
 }

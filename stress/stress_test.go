@@ -1,6 +1,8 @@
 package stress
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +74,16 @@ func TestValidate(t *testing.T) {
 		} else {
 			t.Log(err)
 		}
+	}
+}
+
+// TestStressInterrupted: a context cancelled halfway ends the run at a
+// clean point, audited, with the report marked.
+func TestStressInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	rep := runClean(t, Config{Tasks: 2, Duration: time.Hour, Seed: 5, Frames: 256, Limit: 128, Pages: 32, Checkpoint: 500, Context: ctx})
+	if !rep.Interrupted || rep.OpsTotal() == 0 || !strings.Contains(rep.String(), "interrupted") {
+		t.Errorf("want an interrupted run with operations done:\n%s", rep)
 	}
 }

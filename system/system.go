@@ -31,8 +31,10 @@ type DeviceConfig struct {
 	// Comp is the RAM device's compressor: "lz4" (default) or "zstd".
 	Comp string
 	// Path is the swap file of a "file" device; New (re)creates it with
-	// mkswap.
-	Path string
+	// swapdev.Mkswap and the options Mkswap (which refuses to replace
+	// anything but a swap area unless told).
+	Path   string
+	Mkswap swapdev.MkswapOptions
 	// Priority is the swapon priority; negative means automatic.
 	Priority int
 	// Faults, when not empty, wrap the device in a swapdev.Faulty that
@@ -193,7 +195,7 @@ func makeBareDevice(t *ksync.Task, i int, d DeviceConfig) (swapdev.Device, error
 		return dev, nil
 	default:
 		path := filepath.Clean(d.Path)
-		if err := swapdev.Mkswap(path, int64(d.Pages)*mem.PageSize, swapdev.MkswapOptions{}); err != nil {
+		if err := swapdev.Mkswap(path, int64(d.Pages)*mem.PageSize, d.Mkswap); err != nil {
 			return nil, fmt.Errorf("system: %w", err)
 		}
 		dev, err := swapdev.OpenFile(path)

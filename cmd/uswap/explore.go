@@ -19,11 +19,7 @@ import (
 // explore: run race scenarios under the controlled scheduler (package
 // explore) until a schedule breaks one, and report it so that it replays.
 
-func init() { rootCmd.AddCommand(newExploreCmd()) }
-
-// errRaceFound is returned when a schedule failed: exit status 1, the
-// report already printed.
-var errRaceFound = errors.New("a schedule failed")
+func init() { addCommand(newExploreCmd) }
 
 type exploreFlags struct {
 	scenario string
@@ -35,14 +31,18 @@ type exploreFlags struct {
 	seed     int64
 	replay   string
 	html     string
+	jsonOut  string
 	list     bool
 	quiet    bool
 }
 
+// strategyHelp names the strategies with their parameters' ranges.
+const strategyHelp = "random, walk:P (0 <= P < 1), pct:D (1 <= D <= 64) or dfs:B (0 <= B <= 64)"
+
 func newExploreCmd() *cobra.Command {
 	var f exploreFlags
 	cmd := &cobra.Command{
-		Use:   "explore --scenario NAME [--revert FIX] [--strategy random|pct:D|dfs:B] [--runs N | --for DURATION] [--seed S]",
+		Use:   "explore --scenario NAME [--revert FIX] [--strategy random|walk:P|pct:D|dfs:B] [--runs N | --duration D] [--seed S]",
 		Short: "find the races of a scenario under the controlled scheduler, replay and draw them",
 		Long: `explore runs a race scenario again and again under the controlled
 scheduler, one schedule at a time, until a schedule fails (a panic, a
@@ -51,12 +51,21 @@ is spent. A failure is reported with its seed, strategy and exact list of
 choices, which --replay runs again to the same trace, drawn as columns,
 one per task (and with --html as a page).
 
---revert turns a fix off (the code as it was before it); --scenario all
-runs every scenario in turn, --runs and --for counting per scenario.
-Strategies: random (a random walk), pct:D (probabilistic concurrency
-testing of depth D), dfs:B (every schedule with at most B preemptions).
+--revert NAME runs a fix's code from before any fix (all: every fix's),
+--fix NAME=VARIANT runs one of its variants (--list shows them); --scenario
+all runs every scenario in turn, --runs and --duration counting per
+scenario.
+Strategies: random (a uniform random walk), walk:P (a random walk that
+keeps the running task with probability P, 0 <= P < 1; default 0.99),
+pct:D (probabilistic concurrency testing of depth D, 1 to 64), dfs:B
+(every schedule with at most B preemptions, 0 to 64).
 
-Exit status: 0 when no schedule failed, 1 when one did, 2 for a usage error.`,
+It touches nothing on the host; no root needed. Ctrl-C stops between two
+schedules and prints the schedules explored so far.
+
+Exit status: 0 no schedule failed, 1 one did (the report is printed), 2 a
+bad flag (an unknown scenario, fix or strategy, --replay choices that do
+not fit the scenario), 3 any other error, 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runExplore(cmd, f) },
 	}
@@ -64,14 +73,17 @@ Exit status: 0 when no schedule failed, 1 when one did, 2 for a usage error.`,
 	fl.StringVar(&f.scenario, "scenario", "", "scenario to run, or all")
 	fl.StringArrayVar(&f.reverts, "revert", nil, "run this fix's code from before any fix, or all of them with \"all\" (repeatable)")
 	fl.StringArrayVar(&f.choices, "fix", nil, "run a fix as VARIANT: NAME=VARIANT (repeatable; --list shows them)")
-	fl.StringVar(&f.strategy, "strategy", "pct:3", "random, pct:D or dfs:B")
-	fl.IntVar(&f.runs, "runs", 0, fmt.Sprintf("schedules to run per scenario (default %d unless --for)", explore.DefaultRuns))
-	fl.DurationVar(&f.dur, "for", 0, "explore for this long per scenario")
+	fl.StringVar(&f.strategy, "strategy", "pct:3", strategyHelp)
+	fl.IntVar(&f.runs, "runs", 0, fmt.Sprintf("schedules to run per scenario (default %d unless --duration)", explore.DefaultRuns))
+	fl.DurationVar(&f.dur, "duration", 0, "explore for this long per scenario")
+	fl.DurationVar(&f.dur, "for", 0, "the old name of --duration")
+	_ = fl.MarkHidden("for")
 	fl.Int64Var(&f.seed, "seed", 1, "seed of the first schedule (schedule i uses seed+i)")
 	fl.StringVar(&f.replay, "replay", "", "replay this list of choices (as a report prints it) instead of exploring")
 	fl.StringVar(&f.html, "html", "", "also write the failing trace as an HTML page to this file")
 	fl.BoolVar(&f.list, "list", false, "list the scenarios and fixes")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line")
+	addJSONFlag(cmd, &f.jsonOut)
 	return cmd
 }
 
@@ -103,63 +115,136 @@ func firstLine(s string) string {
 	return l
 }
 
+// exploreRun is what explore did, checked at the door and then run.
+type exploreRun struct {
+	scs     []*explore.Scenario
+	fx      fixes.Set
+	spec    explore.Spec
+	choices []int
+}
+
+// check validates every flag before any exploration.
+func (f exploreFlags) check() (exploreRun, error) {
+	var r exploreRun
+	if f.scenario == "" {
+		return r, usagef("--scenario is required (known: all, %s; --list describes them)", strings.Join(explore.Names(), ", "))
+	}
+	if f.scenario == "all" {
+		r.scs = explore.Scenarios()
+	} else {
+		sc, err := explore.Lookup(f.scenario)
+		if err != nil {
+			return r, usagef("--scenario: %v", err)
+		}
+		r.scs = []*explore.Scenario{sc}
+	}
+	r.fx = fixes.Default()
+	for _, name := range f.reverts {
+		var err error
+		if r.fx, err = r.fx.RevertName(name); err != nil {
+			return r, usagef("--revert: %v", err)
+		}
+	}
+	for _, c := range f.choices {
+		var err error
+		if r.fx, err = r.fx.Choose(c); err != nil {
+			return r, usagef("--fix: %v", err)
+		}
+	}
+	spec, err := explore.ParseSpec(f.strategy)
+	if err != nil {
+		return r, usagef("--strategy: %v; want %s", err, strategyHelp)
+	}
+	r.spec = spec
+	if f.runs < 0 || f.dur < 0 {
+		return r, usagef("--runs %d and --duration %v: must not be negative", f.runs, f.dur)
+	}
+	if err := checkOutput("html", f.html); err != nil {
+		return r, err
+	}
+	if err := checkJSONFlag(f.jsonOut); err != nil {
+		return r, err
+	}
+	if f.replay != "" {
+		if f.scenario == "all" {
+			return r, usagef("--replay needs one scenario, not all")
+		}
+		if r.choices, err = explore.DecodeChoices(f.replay); err != nil {
+			return r, usagef("--replay: %v", err)
+		}
+		if err := explore.CheckChoices(r.scs[0], r.fx, r.choices); err != nil {
+			if errors.Is(err, explore.ErrChoicesMisfit) {
+				return r, usagef("--replay: %v; were they recorded with --scenario %s and the same --revert and --fix?", err, f.scenario)
+			}
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// scenarioJSON is one scenario's exploration in explore's --json output.
+type scenarioJSON struct {
+	Scenario      string       `json:"scenario"`
+	Fixes         string       `json:"fixes"`
+	Strategy      string       `json:"strategy"`
+	Seed          int64        `json:"seed"`
+	Schedules     int          `json:"schedules"`
+	Steps         int64        `json:"steps"`
+	Seconds       float64      `json:"seconds"`
+	PerSecond     float64      `json:"schedules_per_s"`
+	Exhausted     bool         `json:"exhausted"`
+	Failure       *failureJSON `json:"failure"`
+}
+
+// failureJSON is a failing schedule.
+type failureJSON struct {
+	Run      int    `json:"run"`
+	Seed     int64  `json:"seed"`
+	Strategy string `json:"strategy"`
+	Choices  string `json:"choices"`
+	Broken   string `json:"broken"`
+	Replay   string `json:"replay"`
+}
+
+func failureOf(rep *explore.Report) *failureJSON {
+	if rep == nil || rep.Result.Failure == nil {
+		return nil
+	}
+	return &failureJSON{rep.Run, rep.Seed, rep.Strategy, rep.Choices, rep.Broken(), rep.ReplayCommand()}
+}
+
 func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	out := cmd.OutOrStdout()
 	if f.list {
 		listScenarios(out)
 		return nil
 	}
-	if f.scenario == "" {
-		return usagef("explore: --scenario is required (known: all, %s; --list describes them)", strings.Join(explore.Names(), ", "))
-	}
-	var scs []*explore.Scenario
-	if f.scenario == "all" {
-		scs = explore.Scenarios()
-	} else {
-		sc, err := explore.Lookup(f.scenario)
-		if err != nil {
-			return usagef("explore: %v", err)
-		}
-		scs = []*explore.Scenario{sc}
-	}
-	fx := fixes.Default()
-	for _, r := range f.reverts {
-		var err error
-		if fx, err = fx.RevertName(r); err != nil {
-			return usagef("explore: --revert: %v", err)
-		}
-	}
-	for _, c := range f.choices {
-		var err error
-		if fx, err = fx.Choose(c); err != nil {
-			return usagef("explore: --fix: %v", err)
-		}
-	}
-	spec, err := explore.ParseSpec(f.strategy)
+	r, err := f.check()
 	if err != nil {
-		return usagef("explore: %v", err)
+		return err
 	}
-	if f.runs < 0 || f.dur < 0 {
-		return usagef("explore: --runs and --for must not be negative")
+	text := !jsonOnly(f.jsonOut)
+	var results []scenarioJSON
+	emit := func(interrupted bool) error {
+		return emitJSON(out, f.jsonOut, "explore", struct {
+			Scenarios   []scenarioJSON `json:"scenarios"`
+			Interrupted bool           `json:"interrupted,omitempty"`
+		}{results, interrupted})
 	}
-
 	if f.replay != "" {
-		if f.scenario == "all" {
-			return usagef("explore: --replay needs one scenario, not all")
-		}
-		choices, err := explore.DecodeChoices(f.replay)
-		if err != nil {
-			return usagef("explore: --replay: %v", err)
-		}
-		rep, err := explore.Replay(scs[0], fx, choices)
+		rep, err := explore.Replay(r.scs[0], r.fx, r.choices)
 		if err != nil {
 			return err
 		}
-		if err := writeReport(out, f.html, rep); err != nil {
+		results = append(results, scenarioJSON{Scenario: r.scs[0].Name, Fixes: r.fx.String(), Strategy: "replay", Schedules: 1, Failure: failureOf(rep)})
+		if err := writeReport(out, text, f.html, rep); err != nil {
+			return err
+		}
+		if err := emit(false); err != nil {
 			return err
 		}
 		if rep.Result.Failure != nil {
-			return errRaceFound
+			return failedf("the replayed schedule fails")
 		}
 		return nil
 	}
@@ -169,10 +254,11 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	// times faster than waking another P. Results do not depend on it.
 	runtime.GOMAXPROCS(1)
 
+	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
 	progress := !f.quiet && stderr == os.Stderr && term.IsTerminal(int(os.Stderr.Fd()))
-	for _, sc := range scs {
-		cfg := explore.Config{Scenario: sc, Fixes: fx, Strategy: spec, Runs: f.runs, Duration: f.dur, Seed: f.seed}
+	for _, sc := range r.scs {
+		cfg := explore.Config{Scenario: sc, Fixes: r.fx, Strategy: r.spec, Runs: f.runs, Duration: f.dur, Seed: f.seed, Context: ctx}
 		if progress {
 			var last time.Duration
 			cfg.Progress = func(runs int, el time.Duration) {
@@ -180,7 +266,7 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 					return
 				}
 				last = el
-				fmt.Fprintf(stderr, "\r\033[K%s %s: %d schedules, %.0f/s, %v", sc.Name, spec, runs, float64(runs)/el.Seconds(), el.Truncate(100*time.Millisecond))
+				fmt.Fprintf(stderr, "\r\033[K%s %s: %d schedules, %.0f/s, %v", sc.Name, r.spec, runs, float64(runs)/el.Seconds(), el.Truncate(100*time.Millisecond))
 			}
 		}
 		o, err := explore.Explore(cfg)
@@ -190,42 +276,60 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		if err != nil {
 			return err
 		}
+		results = append(results, scenarioJSON{sc.Name, r.fx.String(), r.spec.String(), f.seed, o.Runs, o.Steps,
+			o.Elapsed.Seconds(), o.PerSecond(), o.Exhausted, failureOf(o.Failure)})
 		if o.Failure != nil {
-			if err := writeReport(out, f.html, o.Failure); err != nil {
+			if err := writeReport(out, text, f.html, o.Failure); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "\n%d schedules in %v before the failure\n", o.Runs, o.Elapsed.Round(time.Millisecond))
-			return errRaceFound
+			if text {
+				fmt.Fprintf(out, "\n%d schedules in %v before the failure\n", o.Runs, o.Elapsed.Round(time.Millisecond))
+			}
+			if err := emit(false); err != nil {
+				return err
+			}
+			return failedf("scenario %s: a schedule failed", sc.Name)
 		}
 		what := ""
-		if o.Exhausted {
-			what = fmt.Sprintf(" (every schedule within %d preemptions)", spec.Param)
+		switch {
+		case o.Interrupted:
+			what = " before the interruption"
+		case o.Exhausted:
+			what = fmt.Sprintf(" (every schedule within %d preemptions)", r.spec.Param)
 		}
-		fmt.Fprintf(out, "scenario %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s), no failure\n",
-			sc.Name, fx, spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond())
+		if text {
+			fmt.Fprintf(out, "scenario %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s), no failure\n",
+				sc.Name, r.fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond())
+		}
+		if o.Interrupted {
+			if text && len(results) < len(r.scs) {
+				fmt.Fprintf(out, "interrupted: %d of %d scenarios explored\n", len(results), len(r.scs))
+			}
+			if err := emit(true); err != nil {
+				return err
+			}
+			return errInterrupted
+		}
 	}
-	return nil
+	return emit(false)
 }
 
-// writeReport prints the report and, with a file name, writes the page.
-func writeReport(w io.Writer, htmlFile string, rep *explore.Report) error {
-	if err := explore.WriteReport(w, rep); err != nil {
-		return err
+// writeReport prints the report (as text unless JSON replaces it) and,
+// with a file name, writes the page.
+func writeReport(w io.Writer, text bool, htmlFile string, rep *explore.Report) error {
+	if text {
+		if err := explore.WriteReport(w, rep); err != nil {
+			return err
+		}
 	}
 	if htmlFile == "" {
 		return nil
 	}
-	fh, err := os.Create(htmlFile)
-	if err != nil {
+	if err := writeOutput(htmlFile, func(fh io.Writer) error { return explore.WriteHTML(fh, rep) }); err != nil {
 		return err
 	}
-	if err := explore.WriteHTML(fh, rep); err != nil {
-		fh.Close()
-		return err
+	if text {
+		fmt.Fprintf(w, "\ntrace written to %s\n", htmlFile)
 	}
-	if err := fh.Close(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\ntrace written to %s\n", htmlFile)
 	return nil
 }

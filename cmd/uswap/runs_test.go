@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"uswap/internal/hosttest"
+)
+
+func TestBenchUsemem(t *testing.T) {
+	out, status := runUswap(t, "bench", "usemem", "-s", "8", "-l", "4", "-p", "2", "-t", "2")
+	if status != 0 {
+		t.Fatalf("status %d:\n%s", status, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if last := lines[len(lines)-1]; !regexp.MustCompile(`^result pages_per_s=\d+ pages=2048 threads=2 access=seq write=0 pattern=mixed corrupt=0$`).MatchString(last) {
+		t.Fatalf("last line %q\n%s", last, out)
+	}
+	for _, want := range []string{"engine=uswap", "vmstat pswpin=", "mm_stat orig_data_size=", "latency_us count=4096"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBenchUsememJSONPlot(t *testing.T) {
+	png := filepath.Join(t.TempDir(), "b.png")
+	out, status := runUswap(t, "bench", "usemem", "-s", "8M", "-l", "4M", "-p", "2", "--json", "--plot", png, "-r", "-w", "--device", "file")
+	if status != 0 {
+		t.Fatalf("status %d:\n%s", status, out)
+	}
+	var rep struct {
+		Engine   string `json:"engine"`
+		Corrupt  uint64 `json:"corrupt"`
+		Pages    uint64 `json:"pages"`
+		Counters struct {
+			Pswpin uint64 `json:"pswpin"`
+		} `json:"counters"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Engine != "uswap" || rep.Corrupt != 0 || rep.Pages != 2048 || rep.Counters.Pswpin == 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	if b, err := os.ReadFile(png); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Fatalf("plot: %v", err)
+	}
+}
+
+// TestSwapFileToolsLeaveOthersAlone: `uswap bench --device file
+// --swapfile` and `uswap mkswap` pointed at an unrelated file, a
+// symbolic link to one, and a loop block device over one (as root)
+// refuse, and every byte stays as it was.
+func TestSwapFileToolsLeaveOthersAlone(t *testing.T) {
+	dir := t.TempDir()
+	data := bytes.Repeat([]byte("the user's data "), 5000)
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, data, 0o644)
+	link := filepath.Join(dir, "link")
+	os.Symlink(notes, link)
+	targets := []string{notes, link}
+	backing := filepath.Join(dir, "backing")
+	if os.Geteuid() == 0 {
+		os.WriteFile(backing, data[:1<<16], 0o600)
+		targets = append(targets, hosttest.Loop(t, backing))
+	} else {
+		t.Log("not root: the loop device case is skipped")
+	}
+	for _, target := range targets {
+		for _, args := range [][]string{
+			{"bench", "usemem", "-s", "4", "-l", "2", "-p", "1", "--device", "file", "--swapfile", target},
+			{"bench", "usemem", "-s", "4", "-l", "2", "-p", "1", "--device", "file", "--swapfile", target, "--block-device"},
+			{"mkswap", target, "64K"},
+			{"mkswap", target, "64K", "--block-device"},
+		} {
+			out, status := runUswap(t, args...)
+			if status != 2 {
+				t.Errorf("uswap %s: status %d, want 2 (refused):\n%s", strings.Join(args, " "), status, out)
+			}
+		}
+	}
+	if got, _ := os.ReadFile(notes); !bytes.Equal(got, data) {
+		t.Error("the unrelated file changed")
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symbolic link was replaced: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		if got, _ := os.ReadFile(backing); !bytes.Equal(got, data[:1<<16]) {
+			t.Error("the loop device's content changed")
+		}
+		if _, err := os.Stat(targets[2]); err != nil {
+			t.Errorf("the loop device node is gone: %v", err)
+		}
+	}
+	// mkswap and swapinfo on a path of their own.
+	own := filepath.Join(dir, "own.swap")
+	if out, status := runUswap(t, "mkswap", own, "256", "--label", "mine"); status != 0 || !strings.Contains(out, "pages:     64 ") || !strings.Contains(out, "made by:   uswap") {
+		t.Errorf("mkswap 256 (1 KiB blocks): status %d:\n%s", status, out)
+	}
+	if out, status := runUswap(t, "swapinfo", own); status != 0 || !strings.Contains(out, "would accept it") {
+		t.Errorf("swapinfo: status %d:\n%s", status, out)
+	}
+}
+
+// TestStressRuns is the CI version of the long stress run: faults
+// injected, clean.
+func TestStressRuns(t *testing.T) {
+	for _, dev := range []string{"ram", "file"} {
+		dir := t.TempDir()
+		out, status := runUswap(t, "stress", "--ops", "6000", "--tasks", "3", "--seed", "5", "--device", dev,
+			"--ram", "2M", "--limit", "512K", "--map-size", "256K", "--checkpoint", "2000",
+			"--faults", "read:rate=0.002", "--faults", "write:rate=0.01", "--faults", "rw:rate=0.001:delay=5us:nofail")
+		if dev == "file" {
+			out, status = runUswap(t, "stress", "--ops", "3000", "--tasks", "2", "--seed", "6", "--device", dev, "--dir", dir,
+				"--ram", "2M", "--limit", "512K", "--map-size", "256K", "--checkpoint", "1000", "--faults", "read:rate=0.002")
+		}
+		if status != 0 || !strings.Contains(out, "lost or corrupted pages 0; violations 0") || !strings.Contains(out, "shm-write") {
+			t.Fatalf("%s: status %d:\n%s", dev, status, out)
+		}
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Errorf("%s: stress left %v in --dir", dev, left)
+		}
+	}
+}
+
+func TestExploreFindsAndReplays(t *testing.T) {
+	page := filepath.Join(t.TempDir(), "trace.html")
+	out, status := runUswap(t, "explore", "--scenario", "swapoff-free", "--revert", "swap-device", "--strategy", "pct:3", "--runs", "2000", "--html", page)
+	if status != 1 {
+		t.Fatalf("status %d, want 1:\n%s", status, out)
+	}
+	for _, want := range []string{"strategy pct:3, seed ", "choices  ", "no-use-after-swapoff", "zap[1]", "swapoff[2]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if h, err := os.ReadFile(page); err != nil || !bytes.Contains(h, []byte("swapoff[2]")) {
+		t.Errorf("HTML page: %v", err)
+	}
+	m := regexp.MustCompile(`(?m)^  choices  (\S+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatal("no choices line")
+	}
+	rout, rstatus := runUswap(t, "explore", "--scenario", "swapoff-free", "--revert", "swap-device", "--replay", m[1])
+	if rstatus != 1 || !strings.Contains(rout, "broken") {
+		t.Fatalf("replay status %d:\n%s", rstatus, rout)
+	}
+	// The same choices under another scenario do not fit it.
+	if out, status := runUswap(t, "explore", "--scenario", "swapcache-pin", "--revert", "swapcache", "--replay", m[1]); status != 2 {
+		t.Errorf("replay on another scenario: status %d:\n%s", status, out)
+	}
+	// With the fix on: nothing, status 0; --for is the old --duration.
+	out, status = runUswap(t, "explore", "--scenario", "swapoff-free", "--strategy", "dfs:1", "--runs", "300")
+	if status != 0 || !strings.Contains(out, "no failure") {
+		t.Fatalf("fix on: status %d:\n%s", status, out)
+	}
+	if out, status := runUswap(t, "explore", "--scenario", "swapoff-free", "--for", "50ms"); status != 0 {
+		t.Errorf("--for: status %d:\n%s", status, out)
+	}
+	if out, _ := runUswap(t, "explore", "--help"); !strings.Contains(out, "walk:P") {
+		t.Errorf("explore --help does not list walk:P:\n%s", out)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	out, status := runUswap(t, "demo", "--size", "4M", "--limit", "1M", "--comp", "zstd")
+	if status != 0 || !strings.Contains(out, "check:   0 pages came back wrong") || !strings.Contains(out, "audit:   0 findings") {
+		t.Fatalf("status %d:\n%s", status, out)
+	}
+	m := regexp.MustCompile(`load: +1024 pages; .* pgmajfault=(\d+) pswpin=(\d+)`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" || m[2] == "0" {
+		t.Errorf("the loads did not swap in:\n%s", out)
+	}
+}
