@@ -224,16 +224,16 @@ type run struct {
 	quiesce     sync.RWMutex
 	stop        atomic.Bool
 	interrupted atomic.Bool
-	ops     [nOps]atomic.Int64
-	done    atomic.Int64 // task operations so far
-	bus     atomic.Int64
-	oom     atomic.Int64
-	swFail  atomic.Int64
-	limFail atomic.Int64
-	lost    atomic.Int64
-	shmLost atomic.Int64
-	eofBus  atomic.Int64
-	corrupt atomic.Int64
+	ops         [nOps]atomic.Int64
+	done        atomic.Int64 // task operations so far
+	bus         atomic.Int64
+	oom         atomic.Int64
+	swFail      atomic.Int64
+	limFail     atomic.Int64
+	lost        atomic.Int64
+	shmLost     atomic.Int64
+	eofBus      atomic.Int64
+	corrupt     atomic.Int64
 
 	vmu        sync.Mutex
 	violations []string // guarded by vmu

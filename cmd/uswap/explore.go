@@ -184,16 +184,16 @@ func (f exploreFlags) check() (exploreRun, error) {
 
 // scenarioJSON is one scenario's exploration in explore's --json output.
 type scenarioJSON struct {
-	Scenario      string       `json:"scenario"`
-	Fixes         string       `json:"fixes"`
-	Strategy      string       `json:"strategy"`
-	Seed          int64        `json:"seed"`
-	Schedules     int          `json:"schedules"`
-	Steps         int64        `json:"steps"`
-	Seconds       float64      `json:"seconds"`
-	PerSecond     float64      `json:"schedules_per_s"`
-	Exhausted     bool         `json:"exhausted"`
-	Failure       *failureJSON `json:"failure"`
+	Scenario  string       `json:"scenario"`
+	Fixes     string       `json:"fixes"`
+	Strategy  string       `json:"strategy"`
+	Seed      int64        `json:"seed"`
+	Schedules int          `json:"schedules"`
+	Steps     int64        `json:"steps"`
+	Seconds   float64      `json:"seconds"`
+	PerSecond float64      `json:"schedules_per_s"`
+	Exhausted bool         `json:"exhausted"`
+	Failure   *failureJSON `json:"failure"`
 }
 
 // failureJSON is a failing schedule.
