@@ -188,7 +188,8 @@ func ParseHeader(page []byte, devicePages uint64) (*Header, error) {
 }
 
 // Marshal returns the header as a PageSize page: zero bootbits (but for
-// the uswap marker of MadeByUswap) and padding, the fields in the header's byte order, and the SWAPSPACE2
+// the uswap marker of MadeByUswap) and padding, the fields in the
+// header's byte order, and the SWAPSPACE2
 // magic. It writes at most 16 bytes of Label and at most MaxSwapBadPages
 // bad pages; Validate reports a header that would not fit.
 func (h *Header) Marshal() []byte {

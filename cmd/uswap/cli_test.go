@@ -210,6 +210,15 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
+// names drops the descriptions of a completion list.
+func names(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i], _, _ = strings.Cut(s, "\t")
+	}
+	return out
+}
+
 func contains(s []string, v string) bool {
 	for _, x := range s {
 		if x == v {

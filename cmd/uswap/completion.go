@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"uswap/explore"
@@ -71,13 +69,4 @@ func registerCompletions(cmd *cobra.Command) {
 	for _, c := range cmd.Commands() {
 		registerCompletions(c)
 	}
-}
-
-// names drops the descriptions of a completion list.
-func names(list []string) []string {
-	out := make([]string, len(list))
-	for i, s := range list {
-		out[i], _, _ = strings.Cut(s, "\t")
-	}
-	return out
 }
