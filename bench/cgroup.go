@@ -62,16 +62,16 @@ func newMemCgroup(name string, limitBytes uint64, undo *Undo) (*memCgroup, error
 	if v2 {
 		sub := filepath.Join(root, "cgroup.subtree_control")
 		if st, _ := readFile(sub); !slices.Contains(strings.Fields(st), "memory") {
-			if err := writeFile(sub, "+memory"); err != nil {
+			if _, err := undo.Change("+memory in "+sub,
+				func() error { return writeFile(sub, "+memory") },
+				func() error { return writeFile(sub, "-memory") }); err != nil {
 				return nil, fmt.Errorf("memory cgroup (v2): enabling the memory controller in %s: %w", sub, err)
 			}
-			undo.Push("+memory in "+sub, func() error { return writeFile(sub, "-memory") })
 		}
 	}
-	if err := os.Mkdir(cg.dir, 0o755); err != nil {
+	if _, err := undo.Change("memory cgroup "+cg.dir, func() error { return os.Mkdir(cg.dir, 0o755) }, cg.remove); err != nil {
 		return nil, fmt.Errorf("memory cgroup: %w", err)
 	}
-	undo.Push("memory cgroup "+cg.dir, cg.remove)
 	if !v2 {
 		if err := writeFile(filepath.Join(cg.dir, "memory.limit_in_bytes"), limit); err != nil {
 			return nil, fmt.Errorf("memory cgroup (v1): %w", err)

@@ -119,7 +119,7 @@ func kernelDevice(opts Options, undo *Undo) (func() DeviceStats, error) {
 			return nil, err
 		}
 		size := int64(opts.SizeMiB+16) << 20
-		if err := swapdev.Mkswap(sf.path, size, sf.mk); err != nil {
+		if err := sf.make(undo, func() error { return swapdev.Mkswap(sf.path, size, sf.mk) }); err != nil {
 			return nil, err
 		}
 		if err := swapOn(sf.path, undo); err != nil {
@@ -150,11 +150,10 @@ func setPageCluster(n int, undo *Undo) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(path, fmt.Sprint(n)); err != nil {
-		return err
-	}
-	undo.Push("vm.page-cluster="+fmt.Sprint(n), func() error { return writeFile(path, old) })
-	return nil
+	_, err = undo.Change("vm.page-cluster="+fmt.Sprint(n),
+		func() error { return writeFile(path, fmt.Sprint(n)) },
+		func() error { return writeFile(path, old) })
+	return err
 }
 
 // runChild starts the child in its own process group (a Ctrl-C at the
@@ -184,15 +183,15 @@ func (e *KernelEngine) runChild(ctx context.Context, opts Options, cg *memCgroup
 	// this goroutine on its thread until the child is reaped.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("kernel engine: starting the child: %w", err)
-	}
-	kill := opts.Undo.Push("the child process", func() error {
+	kill, err := opts.Undo.Change("the child process", cmd.Start, func() error {
 		if err := cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			return err
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("kernel engine: starting the child: %w", err)
+	}
 	rep, err := e.talk(ctx, cmd, opts, cg, dev, stdin, stdout)
 	if err != nil {
 		_ = cmd.Process.Kill()

@@ -50,11 +50,8 @@ func swapoff(path string) error {
 
 // swapOn swaps path on at the bench's priority and records its swapoff.
 func swapOn(path string, undo *Undo) error {
-	if err := swapon(path, benchPriority); err != nil {
-		return err
-	}
-	undo.Push("swapon "+path, func() error { return swapoff(path) })
-	return nil
+	_, err := undo.Change("swapon "+path, func() error { return swapon(path, benchPriority) }, func() error { return swapoff(path) })
+	return err
 }
 
 // activeSwap is one line of /proc/swaps.
@@ -142,16 +139,10 @@ func addZram(sizeBytes uint64, comp string, undo *Undo) (*zramDevice, error) {
 	if err := zramAvailable(); err != nil {
 		return nil, err
 	}
-	s, err := readFile(zramControl + "/hot_add") // reading adds a device
-	if err != nil {
-		return nil, fmt.Errorf("zram hot_add: %w", err)
+	z := new(zramDevice)
+	if _, err := undo.Change("a zram device", z.add, z.remove); err != nil {
+		return nil, err
 	}
-	id, err := strconv.Atoi(s)
-	if err != nil {
-		return nil, fmt.Errorf("zram hot_add returned %q", s)
-	}
-	z := &zramDevice{id: id, dev: fmt.Sprintf("/dev/zram%d", id), sysfs: fmt.Sprintf("/sys/block/zram%d", id)}
-	undo.Push("zram device "+z.dev, z.remove)
 	algs, err := readFile(z.sysfs + "/comp_algorithm")
 	if err != nil {
 		return nil, err
@@ -173,6 +164,20 @@ func addZram(sizeBytes uint64, comp string, undo *Undo) (*zramDevice, error) {
 		return nil, err
 	}
 	return z, nil
+}
+
+// add is hot_add: reading it adds a device and returns its number.
+func (z *zramDevice) add() error {
+	s, err := readFile(zramControl + "/hot_add")
+	if err != nil {
+		return fmt.Errorf("zram hot_add: %w", err)
+	}
+	id, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("zram hot_add returned %q", s)
+	}
+	z.id, z.dev, z.sysfs = id, fmt.Sprintf("/dev/zram%d", id), fmt.Sprintf("/sys/block/zram%d", id)
+	return nil
 }
 
 // remove is hot_remove, after a reset (hot_remove refuses an initialized

@@ -78,30 +78,32 @@ func probePath(path string, size int64) (swapdev.Content, error) {
 }
 
 // swapFile is the swap file of a DeviceFile run, ready for mkswap: where,
-// and with which options (Create for a file the run makes, so that a
-// file appearing meanwhile is not overwritten).
+// with which options (Create for a file the run makes, so that a file
+// appearing meanwhile is not overwritten), and whether the run removes it
+// after.
 type swapFile struct {
-	path string
-	mk   swapdev.MkswapOptions
+	path   string
+	mk     swapdev.MkswapOptions
+	remove bool
 }
 
-// prepareSwapFile checks the swap file again (CheckSwapFile) and records
-// on undo the removal of what the run makes: its private temporary
-// directory, or the file at a path that did not exist, and only while
-// that file is still a swap area uswap made.
+// prepareSwapFile checks the swap file again (CheckSwapFile); the run's
+// private temporary directory, the default, is made here and its removal
+// recorded on undo.
 func prepareSwapFile(o Options, undo *Undo) (swapFile, error) {
 	if err := CheckSwapFile(o); err != nil {
 		return swapFile{}, err
 	}
 	mk := swapdev.MkswapOptions{Label: "uswap-bench", BlockDevice: o.BlockDevice}
 	if o.DevicePath == "" {
-		dir, err := os.MkdirTemp("", "uswap-bench-")
-		if err != nil {
+		var dir string
+		if _, err := undo.Change("the swap file's directory",
+			func() (err error) { dir, err = os.MkdirTemp("", "uswap-bench-"); return err },
+			func() error { return os.RemoveAll(dir) }); err != nil {
 			return swapFile{}, fmt.Errorf("swap file: %w", err)
 		}
-		undo.Push("the swap file's directory "+dir, func() error { return os.RemoveAll(dir) })
 		mk.Create = true
-		return swapFile{filepath.Join(dir, "swapfile"), mk}, nil
+		return swapFile{filepath.Join(dir, "swapfile"), mk, false}, nil
 	}
 	path, err := filepath.Abs(o.DevicePath)
 	if err != nil {
@@ -110,13 +112,29 @@ func prepareSwapFile(o Options, undo *Undo) (swapFile, error) {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		mk.Create = true
-		undo.Push("the swap file "+path, func() error { return removeOwnSwapFile(path) })
-		return swapFile{path, mk}, nil
+		return swapFile{path, mk, true}, nil
 	}
 	if err == nil && fi.Mode()&fs.ModeDevice != 0 {
 		mk.Force = true // zeros, checked above
 	}
-	return swapFile{path, mk}, err
+	return swapFile{path, mk, false}, err
+}
+
+// make runs create, which makes the swap file (mkswap), as a change on
+// undo: removing the file after, if the run made it at a path of the
+// user's, and only while it is still a swap area uswap made.
+func (sf swapFile) make(undo *Undo, create func() error) error {
+	remove := func() error { return nil }
+	if sf.remove {
+		remove = func() error { return removeOwnSwapFile(sf.path) }
+	}
+	_, err := undo.Change("the swap file "+sf.path, func() error {
+		if err := create(); err != nil {
+			return errors.Join(err, remove()) // a failure may leave it made
+		}
+		return nil
+	}, remove)
+	return err
 }
 
 // removeOwnSwapFile removes path if it is (still) a regular file holding a

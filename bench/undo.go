@@ -14,9 +14,15 @@ import (
 // out (success, error, panic, a stop at a clean point), or a caller that
 // must leave at once (a second Ctrl-C) calling Run from another
 // goroutine while the run is still going.
+//
+// A change is made by Change, under the same lock as Run: a Run that
+// comes while a change is being made waits for it and then undoes it
+// too, so that no change slips in between Run and the process's exit;
+// after Run, Change makes no more changes.
 type Undo struct {
-	mu    sync.Mutex
-	steps []*UndoStep // guarded by mu
+	mu     sync.Mutex
+	steps  []*UndoStep // guarded by mu
+	undone bool        // guarded by mu: Run has run
 }
 
 // UndoStep is one change's undoing.
@@ -27,13 +33,24 @@ type UndoStep struct {
 	done bool // guarded by u.mu
 }
 
-// Push records a change and how to undo it; what names it in errors.
-func (u *Undo) Push(what string, fn func() error) *UndoStep {
-	s := &UndoStep{u: u, what: what, fn: fn}
+// ErrUndone is Change's error once Run has undone everything: the run is
+// being abandoned.
+var ErrUndone = errors.New("the run's changes to the host were undone; it is stopping")
+
+// Change makes a change to the host with change and, if it succeeds,
+// records undo to take it back; what names it in errors.
+func (u *Undo) Change(what string, change, undo func() error) (*UndoStep, error) {
 	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.undone {
+		return nil, fmt.Errorf("%s: %w", what, ErrUndone)
+	}
+	if err := change(); err != nil {
+		return nil, err
+	}
+	s := &UndoStep{u: u, what: what, fn: undo}
 	u.steps = append(u.steps, s)
-	u.mu.Unlock()
-	return s
+	return s, nil
 }
 
 // Do undoes the change now, unless that was done already.
@@ -63,7 +80,7 @@ func (s *UndoStep) doLocked() error {
 }
 
 // Run undoes every change not undone yet, the latest first, and returns
-// what failed. A step that fails is not retried.
+// what failed (a step that fails is not retried). Later Changes fail.
 func (u *Undo) Run() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -72,5 +89,6 @@ func (u *Undo) Run() error {
 		errs = append(errs, u.steps[i].doLocked())
 	}
 	u.steps = nil
+	u.undone = true
 	return errors.Join(errs...)
 }

@@ -72,9 +72,18 @@ func (e *UswapEngine) Setup(opts Options) (Memory, error) {
 		}
 	}
 	e.task = ksync.NewTask("usemem", 0)
-	sys, err := system.New(e.task, uswapConfig(opts, sf))
+	var sys *system.System
+	newSystem := func() (err error) {
+		sys, err = system.New(e.task, uswapConfig(opts, sf))
+		return err
+	}
+	if opts.Device == DeviceFile {
+		err = sf.make(opts.Undo, newSystem)
+	} else {
+		err = newSystem()
+	}
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, e.Teardown())
 	}
 	e.sys = sys
 	// Background memcg reclaim (like memory.high's async reclaim): the
