@@ -13,15 +13,15 @@ import (
 )
 
 func TestBenchUsemem(t *testing.T) {
-	out, status := runUswap(t, "bench", "usemem", "-s", "8", "-l", "4", "-p", "2", "-t", "2")
+	out, status := runUswap(t, "bench", "usemem", "-s", "4", "-l", "2", "-p", "2", "-t", "2")
 	if status != 0 {
 		t.Fatalf("status %d:\n%s", status, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if last := lines[len(lines)-1]; !regexp.MustCompile(`^result pages_per_s=\d+ pages=2048 threads=2 access=seq write=0 pattern=mixed corrupt=0$`).MatchString(last) {
+	if last := lines[len(lines)-1]; !regexp.MustCompile(`^result pages_per_s=\d+ pages=1024 threads=2 access=seq write=0 pattern=mixed corrupt=0$`).MatchString(last) {
 		t.Fatalf("last line %q\n%s", last, out)
 	}
-	for _, want := range []string{"engine=uswap", "vmstat pswpin=", "mm_stat orig_data_size=", "latency_us count=4096"} {
+	for _, want := range []string{"engine=uswap", "vmstat pswpin=", "mm_stat orig_data_size=", "latency_us count=2048"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -30,7 +30,7 @@ func TestBenchUsemem(t *testing.T) {
 
 func TestBenchUsememJSONPlot(t *testing.T) {
 	png := filepath.Join(t.TempDir(), "b.png")
-	out, status := runUswap(t, "bench", "usemem", "-s", "8M", "-l", "4M", "-p", "2", "--json", "--plot", png, "-r", "-w", "--device", "file")
+	out, status := runUswap(t, "bench", "usemem", "-s", "4M", "-l", "2M", "-p", "1", "--json", "--plot", png, "-r", "-w", "--device", "file")
 	if status != 0 {
 		t.Fatalf("status %d:\n%s", status, out)
 	}
@@ -45,7 +45,7 @@ func TestBenchUsememJSONPlot(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if rep.Engine != "uswap" || rep.Corrupt != 0 || rep.Pages != 2048 || rep.Counters.Pswpin == 0 {
+	if rep.Engine != "uswap" || rep.Corrupt != 0 || rep.Pages != 1024 || rep.Counters.Pswpin == 0 {
 		t.Fatalf("report %+v", rep)
 	}
 	if b, err := os.ReadFile(png); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
