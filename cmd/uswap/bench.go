@@ -189,8 +189,9 @@ active it refuses to run (the kernel would spread the workload over it),
 unless --share-swap: then its device goes first, the host's own swap-outs
 during the run may land on it, and swapping it off at the end moves them
 back to RAM. Everything is undone on every way out: success, an error, a
-crash of the run, Ctrl-C (stops at a clean point and prints what ran, exit
-130) and a second Ctrl-C (undoes at once and exits 130).
+panic, Ctrl-C (stops at a clean point and prints what ran, exit 130) and a
+second Ctrl-C (undoes at once and exits 130); only a SIGKILL of uswap
+leaves them (the README says how to remove them by hand).
 
 Exit status: 0 done, 1 a page came back wrong (corrupt>0), 2 a bad flag,
 3 any other error, 130 interrupted.`
