@@ -173,8 +173,8 @@ func ParseFaultRules(specs ...string) ([]FaultRule, error) {
 type Faulty struct {
 	Device
 
-	lock  ksync.SpinLock // guards rules' counters and rng
-	rules []*FaultRule   // immutable slice
+	lock  ksync.SpinLock // guards rules (the slice and its counters) and rng
+	rules []*FaultRule   // guarded by lock; replaced whole by SetRules
 	rng   uint64         // guarded by lock
 
 	readFaults  ksync.Stat // injected read errors
@@ -184,7 +184,23 @@ type Faulty struct {
 
 // NewFaulty wraps dev with rules; seed drives the Rate draws.
 func NewFaulty(dev Device, seed uint64, rules ...FaultRule) *Faulty {
-	f := &Faulty{Device: dev, rng: seed}
+	return &Faulty{Device: dev, rng: seed, rules: compileRules(rules)}
+}
+
+// SetRules replaces the rules while the device is in use, as writing a
+// fail_make_request or dm-flakey table does: I/Os from now on see the new
+// rules, whose counts (After, Times) start from zero.
+func (f *Faulty) SetRules(t *ksync.Task, rules ...FaultRule) {
+	rs := compileRules(rules)
+	f.lock.Lock(t)
+	f.rules = rs
+	f.lock.Unlock(t)
+}
+
+// compileRules copies rules with their offset sets built and their
+// counts zeroed.
+func compileRules(rules []FaultRule) []*FaultRule {
+	var rs []*FaultRule
 	for i := range rules {
 		r := rules[i]
 		r.Offsets = append([]uint64(nil), r.Offsets...)
@@ -193,9 +209,9 @@ func NewFaulty(dev Device, seed uint64, rules ...FaultRule) *Faulty {
 			r.offsets[o] = true
 		}
 		r.matched, r.hits = 0, 0
-		f.rules = append(f.rules, &r)
+		rs = append(rs, &r)
 	}
-	return f
+	return rs
 }
 
 // Name names the device as the wrapped one, marked faulty.

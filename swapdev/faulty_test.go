@@ -169,3 +169,38 @@ func TestParseFaultRule(t *testing.T) {
 		}
 	}
 }
+
+// SetRules replaces the rules of a device in use; the new rules count
+// from zero.
+func TestFaultySetRules(t *testing.T) {
+	f, tk := newFaultyRAM(t, 1)
+	buf := make([]byte, PageSize)
+	if err := f.WritePage(tk, 3, buf); err != nil {
+		t.Fatal(err)
+	}
+	f.SetRules(tk, FaultRule{Op: FaultRead, Offsets: []uint64{3}, Times: 1, Fail: true})
+	if err := f.ReadPage(tk, 3, buf); !errors.Is(err, ErrInjected) {
+		t.Fatalf("first read after SetRules: %v, want an injected error", err)
+	}
+	if err := f.ReadPage(tk, 3, buf); err != nil {
+		t.Fatalf("second read (times=1 spent): %v", err)
+	}
+	f.SetRules(tk)
+	if err := f.WritePage(tk, 3, buf); err != nil {
+		t.Fatalf("no rules: %v", err)
+	}
+	if st := f.Stats(); st.ReadErrors != 1 {
+		t.Fatalf("stats %+v, want one read error", st)
+	}
+}
+
+func TestAsyncIsNotSynchronous(t *testing.T) {
+	ram, err := NewRAM("zram9", 16, "lz4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := Async{ram}
+	if !ram.Synchronous() || a.Synchronous() || a.Pages() != 16 || a.Name() != "zram9(async)" {
+		t.Fatalf("Async: sync %v, pages %d, name %q", a.Synchronous(), a.Pages(), a.Name())
+	}
+}

@@ -37,6 +37,10 @@ type DeviceConfig struct {
 	Mkswap swapdev.MkswapOptions
 	// Priority is the swapon priority; negative means automatic.
 	Priority int
+	// Async takes a RAM device's SWP_SYNCHRONOUS_IO away
+	// (swapdev.Async): its swap-ins go through the swap cache, with
+	// readahead, as a disk's do.
+	Async bool
 	// Faults, when not empty, wrap the device in a swapdev.Faulty that
 	// injects these I/O errors and delays (the swap header is never
 	// faulted); FaultSeed drives their Rate draws.
@@ -108,6 +112,9 @@ func New(t *ksync.Task, cfg Config) (*System, error) {
 		}
 		if d.Kind == "file" && d.Path == "" {
 			return nil, fmt.Errorf("system: device %d: a file device needs a path", i)
+		}
+		if d.Kind == "file" && d.Async {
+			return nil, fmt.Errorf("system: device %d: a file device is never synchronous: Async is for ram devices", i)
 		}
 	}
 	pool, err := mem.NewPool(cfg.Frames)
@@ -191,6 +198,9 @@ func makeBareDevice(t *ksync.Task, i int, d DeviceConfig) (swapdev.Device, error
 		}
 		if _, err := swapdev.MkswapDevice(t, dev, swapdev.MkswapOptions{}); err != nil {
 			return nil, fmt.Errorf("system: %w", err)
+		}
+		if d.Async {
+			return swapdev.Async{Device: dev}, nil
 		}
 		return dev, nil
 	default:
