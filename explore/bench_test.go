@@ -52,6 +52,9 @@ func BenchmarkFirstFailure(b *testing.B) {
 		cap, _ = strconv.Atoi(s)
 	}
 	for _, s := range Scenarios() {
+		if s.NoFix {
+			continue // no race to find
+		}
 		fx := fixes.Default().Revert(s.Fix)
 		for _, spec := range benchSpecs {
 			b.Run(s.Name+"/"+spec, func(b *testing.B) {

@@ -65,7 +65,7 @@ func TestRegistry(t *testing.T) {
 	}
 	known := fixes.All()
 	for _, s := range Scenarios() {
-		if !slices.Contains(known, s.Fix) {
+		if !s.NoFix && !slices.Contains(known, s.Fix) {
 			t.Errorf("scenario %s: unknown fix %v", s.Name, s.Fix)
 		}
 		if got, err := Lookup(s.Name); err != nil || got != s {
@@ -77,91 +77,42 @@ func TestRegistry(t *testing.T) {
 	}
 }
 
-// budget is how many schedules a strategy may take, with seed 1, to find
-// a scenario's race with its fix reverted. Random walks are not listed
-// for races that need one task to run a long stretch alone (see
-// TestRandomWalkReach).
-type budget struct {
-	spec string
-	runs int
+// firstFailure finds the scenario's race with its first budget that
+// finds one.
+func firstFailure(t *testing.T, s *Scenario) *Report {
+	t.Helper()
+	b, ok := findBudget(s)
+	if !ok {
+		t.Fatalf("%s: no budget finds anything", s.Name)
+	}
+	fx, err := b.FixSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := Explore(Config{Scenario: s, Fixes: fx, Strategy: MustSpec(b.Strategy), Runs: b.Runs, Seed: b.Seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Failure == nil {
+		t.Fatalf("%s: no failure with %v", s.Name, b)
+	}
+	return o.Failure
 }
 
-var findBudgets = map[string][]budget{
-	"swapoff-free":   {{"pct:2", 2000}, {"pct:3", 2000}, {"dfs:1", 500}, {"dfs:2", 10000}, {"walk:0.99", 3000}},
-	"swapcache-pin":  {{"pct:3", 1000}, {"pct:2", 1000}, {"dfs:1", 500}, {"dfs:2", 3000}, {"walk:0.99", 2000}},
-	"swapoff-swapin": {{"pct:3", 1000}, {"pct:2", 1000}, {"dfs:1", 500}, {"dfs:2", 2000}, {"walk:0.99", 1000}},
-	"shmem-swapoff":  {{"pct:3", 1000}, {"pct:2", 1000}, {"dfs:1", 500}, {"dfs:2", 3000}, {"walk:0.99", 2000}},
-}
-
-// holdBudgets are the CI-sized runs with every fix on.
-var holdBudgets = []budget{{"random", 1000}, {"walk:0.99", 1000}, {"pct:2", 1000}, {"pct:3", 1000}, {"dfs:1", 2000}, {"dfs:2", 1000}}
-
+// revertedFix runs s's fix unfixed.
 func revertedFix(t *testing.T, s *Scenario) fixes.Set {
 	t.Helper()
 	return fixes.Default().Revert(s.Fix)
 }
 
-func TestFoundWithFixReverted(t *testing.T) {
-	for _, s := range Scenarios() {
-		for _, b := range findBudgets[s.Name] {
-			t.Run(s.Name+"/"+b.spec, func(t *testing.T) {
-				o, err := Explore(Config{Scenario: s, Fixes: revertedFix(t, s), Strategy: MustSpec(b.spec), Runs: b.runs, Seed: 1})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if o.Failure == nil {
-					t.Fatalf("no failure in %d runs (exhausted %v)", o.Runs, o.Exhausted)
-				}
-				f := o.Failure.Result.Failure
-				if f == nil {
-					t.Fatalf("run %d failed, its replay did not", o.Failure.Run)
-				}
-				if f.Kind == sched.Livelock || f.Kind == sched.Deadlock {
-					t.Fatalf("found a %v, not the race: %v", f.Kind, f)
-				}
-				t.Logf("found on run %d: %s", o.Runs, o.Failure.Broken())
-			})
+// findBudget is the first budget of s that finds something.
+func findBudget(s *Scenario) (Budget, bool) {
+	for _, b := range s.Budgets {
+		if b.Want != NothingFound {
+			return b, true
 		}
 	}
-}
-
-func TestNothingWithFixOn(t *testing.T) {
-	for _, s := range Scenarios() {
-		for _, b := range holdBudgets {
-			t.Run(s.Name+"/"+b.spec, func(t *testing.T) {
-				runs := b.runs
-				if testing.Short() {
-					runs /= 10
-				}
-				if raceEnabled {
-					runs /= 3
-				}
-				o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(b.spec), Runs: runs, Seed: 1})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if o.Failure != nil {
-					var buf bytes.Buffer
-					WriteReport(&buf, o.Failure)
-					t.Fatalf("failure with every fix on:\n%s", buf.String())
-				}
-			})
-		}
-	}
-}
-
-// firstFailure finds the scenario's race with its first budget.
-func firstFailure(t *testing.T, s *Scenario) *Report {
-	t.Helper()
-	b := findBudgets[s.Name][0]
-	o, err := Explore(Config{Scenario: s, Fixes: revertedFix(t, s), Strategy: MustSpec(b.spec), Runs: b.runs, Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.Failure == nil {
-		t.Fatalf("%s: no failure with %s", s.Name, b.spec)
-	}
-	return o.Failure
+	return Budget{}, false
 }
 
 func formatted(t *testing.T, r *Report) string {
@@ -175,8 +126,13 @@ func formatted(t *testing.T, r *Report) string {
 
 func TestReplayExact(t *testing.T) {
 	for _, s := range Scenarios() {
-		if len(findBudgets[s.Name]) == 0 {
+		b, ok := findBudget(s)
+		if !ok {
 			continue
+		}
+		fx, err := b.FixSet()
+		if err != nil {
+			t.Fatal(err)
 		}
 		t.Run(s.Name, func(t *testing.T) {
 			found := firstFailure(t, s)
@@ -190,7 +146,7 @@ func TestReplayExact(t *testing.T) {
 			var traces []string
 			for _, procs := range []int{1, 2, 1, 8} {
 				prev := runtime.GOMAXPROCS(procs)
-				rep, err := Replay(s, revertedFix(t, s), choices)
+				rep, err := Replay(s, fx, choices)
 				runtime.GOMAXPROCS(prev)
 				if err != nil {
 					t.Fatal(err)
@@ -252,7 +208,7 @@ func TestExplorationDeterministic(t *testing.T) {
 	var got []string
 	for _, procs := range []int{1, 4} {
 		prev := runtime.GOMAXPROCS(procs)
-		o, err := Explore(Config{Scenario: s, Fixes: revertedFix(t, s), Strategy: MustSpec("pct:3"), Runs: 2000, Seed: 7})
+		o, err := Explore(Config{Scenario: s, Fixes: fixes.Default().Revert(s.Fix), Strategy: MustSpec("pct:3"), Runs: 2000, Seed: 7})
 		runtime.GOMAXPROCS(prev)
 		if err != nil || o.Failure == nil {
 			t.Fatalf("GOMAXPROCS %d: %v, failure %v", procs, err, o.Failure)
@@ -261,24 +217,6 @@ func TestExplorationDeterministic(t *testing.T) {
 	}
 	if got[0] != got[1] {
 		t.Fatalf("different schedules: %s vs %s", got[0], got[1])
-	}
-}
-
-// TestRandomWalkReach documents the random walk's reach on the scenarios
-// it is not budgeted for: it runs and must not report anything but the
-// race (a livelock or a deadlock would be a bug of the scenario).
-func TestRandomWalkReach(t *testing.T) {
-	for _, s := range Scenarios() {
-		o, err := Explore(Config{Scenario: s, Fixes: revertedFix(t, s), Strategy: MustSpec("random"), Runs: 1000, Seed: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o.Failure != nil {
-			if k := o.Failure.Result.Failure.Kind; k == sched.Livelock || k == sched.Deadlock {
-				t.Fatalf("%s: %v", s.Name, o.Failure.Result.Failure)
-			}
-		}
-		t.Logf("%s: random walk, %d runs: found %v", s.Name, o.Runs, o.Failure != nil)
 	}
 }
 

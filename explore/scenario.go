@@ -18,6 +18,11 @@ type Scenario struct {
 	Seed string
 	// Fix is the fix whose variants decide the race.
 	Fix fixes.Fix
+	// NoFix marks a scenario that no one fix decides (Fix means
+	// nothing then): a setting in which every variant must keep the
+	// invariants. Its budgets run with the fixes as the kernel merged
+	// them.
+	NoFix bool
 	// Commit names the kernel commit of the fix.
 	Commit string
 	// Doc describes the race, with its CPU1/CPU2 diagram.
@@ -27,6 +32,14 @@ type Scenario struct {
 	// Setup builds one instance in env. It runs on the scheduler's main
 	// task, before any other task exists.
 	Setup func(t *ksync.Task, env Env) (*Instance, error)
+	// Budgets are the explorations its tests run and what each must
+	// report: at least one that finds the race with Fix reverted
+	// (unless NoFix) and one that finds nothing with every fix on.
+	// A script's come from its explore lines.
+	Budgets []Budget
+	// Script is the script the scenario was read from; nil for a
+	// scenario written in Go.
+	Script *Script
 }
 
 // Env is what a scenario's machine runs: the variant of every fix (and,

@@ -225,6 +225,8 @@ func (m *MM) Munmap(t *ksync.Task, addr, length uint64) error {
 // anon_vmas and take the address space off mmlist. Later accesses fail
 // with ErrExited.
 func (m *MM) Exit(t *ksync.Task) {
+	// mmput(): the last user is gone; from here mmget_not_zero() fails.
+	m.exiting.Store(t, true)
 	m.mmapLock.Lock(t)
 	if m.dead {
 		m.mmapLock.Unlock(t)

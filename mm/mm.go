@@ -159,6 +159,11 @@ type MM struct {
 	nextAddr uint64
 	// dead is set by Exit with mmapLock held for writing; guarded by it.
 	dead bool
+	// exiting is mm_users gone to zero: Exit sets it before it takes
+	// mmapLock, and nothing clears it; atomic. try_to_unuse skips an
+	// exiting address space (mmget_not_zero() fails) rather than wait
+	// for exit_mmap, which frees its swap entries itself.
+	exiting ksync.Bool
 
 	// pageTableLock is page_table_lock: it serializes the allocation of
 	// page table levels.

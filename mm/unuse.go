@@ -74,6 +74,16 @@ func (n *Node) unuseSwapCache(t *ksync.Task, si *swap.SwapInfo) {
 // unuse is unuse_mm(): for every swap PTE of si in the address space,
 // bring the page in and map it (unuse_pte).
 func (m *MM) unuse(t *ksync.Task, si *swap.SwapInfo) error {
+	// mmget_not_zero() fails for an address space whose last user is
+	// gone: exit_mmap is tearing it down and frees its swap entries
+	// itself, so try_to_unuse skips it instead of waiting for its
+	// mmap_lock. That lets exit's free_swap_and_cache() run against the
+	// rest of swapoff: the race of scenario swapoff-free (drawn in
+	// explore/testdata/scenarios/swapoff-free.txt), which
+	// get_swap_device() in free_swap_and_cache() closes.
+	if m.exiting.Load(t) {
+		return nil
+	}
 	m.mmapLock.RLock(t)
 	defer m.mmapLock.RUnlock(t)
 	if m.dead {

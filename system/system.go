@@ -46,6 +46,9 @@ type DeviceConfig struct {
 	// faulted); FaultSeed drives their Rate draws.
 	Faults    []swapdev.FaultRule
 	FaultSeed uint64
+	// Faulty wraps the device in a swapdev.Faulty even without Faults,
+	// for rules set later (Faulty.SetRules).
+	Faulty bool
 }
 
 // Config is a machine.
@@ -166,7 +169,7 @@ func New(t *ksync.Task, cfg Config) (*System, error) {
 
 func makeDevice(t *ksync.Task, i int, d DeviceConfig) (swapdev.Device, error) {
 	dev, err := makeBareDevice(t, i, d)
-	if err != nil || len(d.Faults) == 0 {
+	if err != nil || (len(d.Faults) == 0 && !d.Faulty) {
 		return dev, err
 	}
 	return swapdev.NewFaulty(dev, d.FaultSeed, d.Faults...), nil

@@ -1,0 +1,328 @@
+package explore
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+
+	"uswap/fixes"
+	"uswap/sched"
+)
+
+// TestScripts runs every embedded script through datadriven: each
+// explore line runs its budget and compares the verdict with the
+// expected output (`go test ./explore -run TestScripts -rewrite` writes
+// the new verdicts into the files). The directives datadriven reads
+// must be the ones the registry read.
+func TestScripts(t *testing.T) {
+	n := 0
+	for _, s := range Scenarios() {
+		if s.Script == nil {
+			continue
+		}
+		n++
+		t.Run(s.Name, func(t *testing.T) { runScript(t, s, s.Script.File) })
+	}
+	if n == 0 {
+		t.Fatal("no scripts registered")
+	}
+}
+
+// runScript runs the script file at path, which holds s, with datadriven.
+func runScript(t *testing.T, s *Scenario, path string) {
+	k := 0
+	ds := s.Script.directives
+	datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+		if k >= len(ds) {
+			t.Fatalf("%s: datadriven reads more directives than the registry (%d)", d.Pos, len(ds))
+		}
+		want := ds[k]
+		k++
+		if err := sameDirective(d, want); err != nil {
+			t.Fatalf("%s: datadriven and the registry read the script differently: %v", d.Pos, err)
+		}
+		if d.Cmd != "explore" {
+			return ""
+		}
+		for _, b := range s.Budgets {
+			if b.Line == want.line {
+				return runBudget(t, s, b)
+			}
+		}
+		t.Fatalf("%s: no budget for the explore line", d.Pos)
+		return ""
+	})
+	if k != len(ds) {
+		t.Fatalf("datadriven read %d directives, the registry %d", k, len(ds))
+	}
+}
+
+// sameDirective compares what datadriven read with what the registry
+// read.
+func sameDirective(d *datadriven.TestData, want directive) error {
+	if !strings.HasSuffix(d.Pos, fmt.Sprintf(":%d", want.line)) {
+		return fmt.Errorf("directive at %s, registry's at line %d", d.Pos, want.line)
+	}
+	if d.Cmd != want.cmd {
+		return fmt.Errorf("command %q, registry's %q", d.Cmd, want.cmd)
+	}
+	var got []scriptArg
+	for _, a := range d.CmdArgs {
+		got = append(got, scriptArg{Key: a.Key, Vals: a.Vals})
+	}
+	if len(got) != len(want.args) {
+		return fmt.Errorf("arguments %v, registry's %v", got, want.args)
+	}
+	for i := range got {
+		if got[i].Key != want.args[i].Key || !slices.Equal(got[i].Vals, want.args[i].Vals) {
+			return fmt.Errorf("argument %v, registry's %v", got[i], want.args[i])
+		}
+	}
+	if d.Input != want.input {
+		return fmt.Errorf("input %q, registry's %q", d.Input, want.input)
+	}
+	return nil
+}
+
+// runBudget explores s with b and returns the verdict. A budget that
+// must find nothing runs a tenth of its schedules with -short and a
+// third under the race detector (about ten times slower); one that
+// must find a race runs whole (it stops at the first failure).
+func runBudget(t testing.TB, s *Scenario, b Budget) string {
+	t.Helper()
+	fx, err := b.FixSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := b.Runs
+	if b.Want == NothingFound {
+		if testing.Short() {
+			runs = max(runs/10, 1)
+		}
+		if raceEnabled {
+			runs = max(runs/3, 1)
+		}
+	}
+	o, err := Explore(Config{Scenario: s, Fixes: fx, Strategy: MustSpec(b.Strategy), Runs: runs, Seed: b.Seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := Verdict(&o)
+	if o.Failure != nil {
+		t.Logf("%s (%s): %s on run %d of %d: %s", b, fx, v, o.Failure.Run, runs, o.Failure.Broken())
+		if o.Failure.Result.Failure == nil {
+			t.Errorf("run %d failed, its replay did not", o.Failure.Run)
+		}
+	} else {
+		t.Logf("%s (%s): %s in %d runs", b, fx, v, o.Runs)
+	}
+	return v
+}
+
+// TestBudgets: every scenario says how to find its race and how long
+// to look for nothing, and a Go scenario's budgets hold (a script's run
+// in TestScripts).
+func TestBudgets(t *testing.T) {
+	for _, s := range Scenarios() {
+		t.Run(s.Name, func(t *testing.T) {
+			finds, holds := false, false
+			for _, b := range s.Budgets {
+				fx, err := b.FixSet()
+				if err != nil {
+					t.Fatalf("%v: %v", b, err)
+				}
+				switch {
+				case b.Want == NothingFound && len(fx.Changed()) == 0:
+					holds = true
+				case strings.HasPrefix(b.Want, "found ") && !s.NoFix && fx.Unfixed(s.Fix):
+					finds = true
+				}
+			}
+			if !holds {
+				t.Errorf("no budget finds nothing with every fix on (an explore line without revert whose output is %q)", NothingFound)
+			}
+			if !s.NoFix && !finds {
+				t.Errorf("no budget finds the race with %s reverted (an explore revert line whose output is found ...)", s.Fix)
+			}
+			if s.Script != nil {
+				return
+			}
+			for _, b := range s.Budgets {
+				if got := runBudget(t, s, b); got != b.Want {
+					t.Errorf("%v: %s, want %s", b, got, b.Want)
+				}
+			}
+		})
+	}
+}
+
+// raceScript is a new scenario as an mm engineer would write it: about
+// thirty lines, nothing else. Its budgets are the ones it must meet.
+const raceScript = `# A fault on a swapped-out page against swapoff (seed 003's swap-in
+# half): without get_swap_device(), swapoff frees swap_map under the
+# fault.
+#
+#	fault (load P[0])          swapoff
+#	si = swap_info[type]
+#	                           try_to_unuse(): P[0] mapped
+#	                           swap_map = NULL
+#	swap_map[offset]  !!! freed
+
+scenario fix=swap-device seed=003 panic=no-use-after-swapoff
+swapoff frees swap_map under a fault on one of its pages
+----
+
+machine frames=16 page-cluster=0
+device ram pages=10
+----
+
+setup
+map P pages=1
+store P[0] fill=0x3c
+pageout P[0]
+expect P[0]=swap used-slots=1
+----
+
+task fault
+load P[0] fill=0x3c
+----
+
+task swapoff
+swapoff 0
+----
+
+check
+expect swap0=off
+audit
+load P[0] fill=0x3c
+----
+
+explore revert strategy=dfs:1 runs=100
+----
+found no-use-after-swapoff
+
+explore strategy=pct:3 runs=50
+----
+nothing found
+`
+
+// TestNewScript: a script added to the scenarios directory with nothing
+// else is registered and its expectations run, through the same loader
+// the embedded scripts go through.
+func TestNewScript(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "fault-swapoff.txt"), []byte(raceScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "README"), []byte("not a script"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	scs, err := loadScripts(os.DirFS(dir), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scs) != 1 || scs[0].Name != "fault-swapoff" || scs[0].Fix != fixes.SwapDevice || scs[0].Thread != "003" {
+		t.Fatalf("loaded %+v", scs)
+	}
+	if lines := strings.Count(raceScript, "\n"); lines > 50 {
+		t.Errorf("the example script is %d lines; keep it short", lines)
+	}
+	s := scs[0].Scenario()
+	if !strings.Contains(s.Doc, "swap_map[offset]  !!! freed") {
+		t.Errorf("the drawing is not in the scenario's doc: %q", s.Doc)
+	}
+	runScript(t, s, filepath.Join(dir, "fault-swapoff.txt"))
+}
+
+// TestScriptErrors: a bad script is refused with the file, the line and
+// what is wrong.
+func TestScriptErrors(t *testing.T) {
+	good := func(edit func(string) string) string { return edit(raceScript) }
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"no-fix", good(func(s string) string { return strings.Replace(s, "fix=swap-device ", "", 1) }), "name the fix"},
+		{"unknown-fix", good(func(s string) string { return strings.Replace(s, "fix=swap-device", "fix=nope", 1) }), `unknown fix "nope"`},
+		{"unknown-verb", good(func(s string) string { return strings.Replace(s, "swapoff 0", "swapout 0", 1) }), `line 31: unknown verb "swapout"`},
+		{"bad-page", good(func(s string) string { return strings.Replace(s, "store P[0]", "store P[1]", 1) }), `"P[1]": P has 1 pages`},
+		{"undeclared", good(func(s string) string {
+			return strings.Replace(s, "load P[0] fill=0x3c\n----\n\ntask", "load Q[0]\n----\n\ntask", 1)
+		}), "Q is not declared"},
+		{"fill-too-big", good(func(s string) string { return strings.Replace(s, "fill=0x3c\npageout", "fill=0x13c\npageout", 1) }), "more than a byte"},
+		{"device", good(func(s string) string { return strings.Replace(s, "swapoff 0", "swapoff 1", 1) }), "devices 0..0"},
+		{"no-separator", "scenario fix=swapcache\nsummary\n", "has no ---- line"},
+		{"order", good(func(s string) string {
+			return strings.Replace(s, "machine frames=16", "task early\nload P[0]\n----\n\nmachine frames=16", 1)
+		}), "out of place"},
+		{"bad-strategy", good(func(s string) string { return strings.Replace(s, "strategy=dfs:1", "strategy=bfs", 1) }), "bfs"},
+		{"bad-expect", good(func(s string) string { return strings.Replace(s, "expect swap0=off", "expect swap0=gone", 1) }), "on or off"},
+		{"signal-in-setup", good(func(s string) string { return strings.Replace(s, "pageout P[0]\n", "pageout P[0]\nsignal x\n", 1) }), "signal cannot be used in a setup block"},
+		{"unknown-arg", good(func(s string) string { return strings.Replace(s, "pageout P[0]", "pageout P[0] fast=yes", 1) }), "pageout does not take fast=yes"},
+		{"file-device", good(func(s string) string { return strings.Replace(s, "device ram", "device file", 1) }), "RAM devices"},
+		{"name", raceScript, "file name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := "testdata/scenarios/" + tc.name + ".txt"
+			if tc.name == "name" {
+				file = "Bad_Name.txt"
+			}
+			_, err := LoadScript(file, tc.src)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), file) {
+				t.Fatalf("LoadScript = %v, want an error naming %s and saying %q", err, file, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseScriptLine: the reader's line syntax is datadriven's.
+func TestParseScriptLine(t *testing.T) {
+	for _, line := range []string{
+		"explore revert strategy=pct:3 runs=1000",
+		"device ram pages=10 faults=(read:offset=3:times=1, write:rate=0.5) prio=-1",
+		"store P[0..7] fill=0x10+i",
+		"load P[2] pattern=(10, 20) mm=child",
+		"x a=(b, (c, d), e) f= g",
+		"bad (a",
+		"a=(unclosed",
+	} {
+		cmd, args, err := parseScriptLine(line)
+		wcmd, wargs, werr := datadriven.ParseLine(line)
+		if (err == nil) != (werr == nil) || cmd != wcmd || len(args) != len(wargs) {
+			t.Errorf("%q: %q %v %v; datadriven: %q %v %v", line, cmd, args, err, wcmd, wargs, werr)
+			continue
+		}
+		for i := range args {
+			if args[i].Key != wargs[i].Key || !slices.Equal(args[i].Vals, wargs[i].Vals) {
+				t.Errorf("%q: argument %v, datadriven's %v", line, args[i], wargs[i])
+			}
+		}
+	}
+}
+
+// TestScriptTrace: a failing script's report names the script's
+// completions and carries its drawing in the HTML page.
+func TestScriptTrace(t *testing.T) {
+	s, err := Lookup("swapcache-pin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := firstFailure(t, s)
+	var h bytes.Buffer
+	if err := WriteHTML(&h, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"A_done", "pte_same(E(S)): passes!"} {
+		if !strings.Contains(h.String(), want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if rep.Result.Failure.Kind != sched.CheckFailed {
+		t.Errorf("failure %v, want the check's", rep.Result.Failure)
+	}
+}
