@@ -83,7 +83,7 @@ func TestExitStatuses(t *testing.T) {
 		{[]string{"explore", "--scenario", "swapoff-free", "--fix", "swap-device=nope"}, 2, "--fix"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--strategy", "bfs"}, 2, "walk:P (0 <= P < 1)"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--strategy", "pct:0"}, 2, "pct:D (1 <= D <= 64)"},
-		{[]string{"explore"}, 2, "--scenario is required"},
+		{[]string{"explore"}, 2, "--scenario or --script is required"},
 		{[]string{"explore", "--scenario", "all", "--replay", "0"}, 2, "one scenario"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--replay", "x!"}, 2, "bad choice"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--replay", "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7"}, 2, "do not fit the scenario"},

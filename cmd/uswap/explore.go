@@ -34,6 +34,8 @@ type exploreFlags struct {
 	jsonOut  string
 	list     bool
 	quiet    bool
+	scripts  []string
+	budgets  bool
 }
 
 // strategyHelp names the strategies with their parameters' ranges.
@@ -42,7 +44,7 @@ const strategyHelp = "random, walk:P (0 <= P < 1), pct:D (1 <= D <= 64) or dfs:B
 func newExploreCmd() *cobra.Command {
 	var f exploreFlags
 	cmd := &cobra.Command{
-		Use:   "explore --scenario NAME [--revert FIX] [--strategy random|walk:P|pct:D|dfs:B] [--runs N | --duration D] [--seed S]",
+		Use:   "explore --scenario NAME|--script FILE [--revert FIX] [--strategy random|walk:P|pct:D|dfs:B] [--runs N | --duration D] [--seed S]",
 		Short: "find the races of a scenario under the controlled scheduler, replay and draw them",
 		Long: `explore runs a race scenario again and again under the controlled
 scheduler, one schedule at a time, until a schedule fails (a panic, a
@@ -54,7 +56,10 @@ one per task (and with --html as a page).
 --revert NAME runs a fix's code from before any fix (all: every fix's),
 --fix NAME=VARIANT runs one of its variants (--list shows them); --scenario
 all runs every scenario in turn, --runs and --duration counting per
-scenario.
+scenario. Scenarios are scripts (docs/scenarios.md) built into the
+binary from explore/testdata/scenarios; --script FILE runs one from disk,
+and --budgets runs scenarios' own explore lines and checks their
+verdicts.
 Strategies: random (a uniform random walk), walk:P (a random walk that
 keeps the running task with probability P, 0 <= P < 1; default 0.99),
 pct:D (probabilistic concurrency testing of depth D, 1 to 64), dfs:B
@@ -63,9 +68,11 @@ pct:D (probabilistic concurrency testing of depth D, 1 to 64), dfs:B
 It touches nothing on the host; no root needed. Ctrl-C stops between two
 schedules and prints the schedules explored so far.
 
-Exit status: 0 no schedule failed, 1 one did (the report is printed), 2 a
-bad flag (an unknown scenario, fix or strategy, --replay choices that do
-not fit the scenario), 3 any other error, 130 interrupted.`,
+Exit status: 0 no schedule failed (with --budgets: every budget found
+what it expects), 1 one did (the report is printed; with --budgets: a
+budget found something else), 2 a bad flag (an unknown scenario, fix or
+strategy, a bad script, --replay choices that do not fit the scenario),
+3 any other error, 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runExplore(cmd, f) },
 	}
@@ -83,18 +90,26 @@ not fit the scenario), 3 any other error, 130 interrupted.`,
 	fl.StringVar(&f.html, "html", "", "also write the failing trace as an HTML page to this file")
 	fl.BoolVar(&f.list, "list", false, "list the scenarios and fixes")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line")
+	fl.StringArrayVar(&f.scripts, "script", nil, "run the scenario script FILE (docs/scenarios.md) from disk; with --list, list it too (repeatable)")
+	fl.BoolVar(&f.budgets, "budgets", false, "run each scenario's own budgets (a script's explore lines) and compare what they find with what they expect")
 	addJSONFlag(cmd, &f.jsonOut)
 	return cmd
 }
 
-func listScenarios(w io.Writer) {
-	fmt.Fprintln(w, "scenarios:")
-	for _, s := range explore.Scenarios() {
-		seed := s.Seed
+func listScenarios(w io.Writer, extra []*explore.Scenario) {
+	fmt.Fprintln(w, "scenarios (seed thread, the fix that decides the race, its kernel commit):")
+	for _, s := range append(explore.Scenarios(), extra...) {
+		seed, fix, commit := s.Seed, s.Fix.String(), s.Commit
 		if seed == "" {
 			seed = "-"
 		}
-		fmt.Fprintf(w, "  %-20s seed %-4s fix %-24s %s\n", s.Name, seed, s.Fix, firstLine(s.Doc))
+		if s.NoFix {
+			fix, commit = "-", "-"
+		}
+		if i := strings.IndexByte(commit, ' '); i > 0 {
+			commit = commit[:i]
+		}
+		fmt.Fprintf(w, "  %-20s seed %-4s fix %-14s %-13s %s\n", s.Name, seed, fix, commit, firstLine(s.Doc))
 	}
 	fmt.Fprintln(w, "fixes (--fix NAME=VARIANT; --revert NAME runs the unfixed variant; * marks the default):")
 	for _, fx := range fixes.All() {
@@ -123,20 +138,49 @@ type exploreRun struct {
 	choices []int
 }
 
+// loadScripts reads the --script files: a bad one is a usage error.
+func (f exploreFlags) loadScripts() ([]*explore.Scenario, error) {
+	var scs []*explore.Scenario
+	for _, file := range f.scripts {
+		sc, err := explore.LoadScriptFile(file)
+		if err != nil {
+			return nil, usagef("--script: %v", err)
+		}
+		scs = append(scs, sc.Scenario())
+	}
+	return scs, nil
+}
+
 // check validates every flag before any exploration.
 func (f exploreFlags) check() (exploreRun, error) {
 	var r exploreRun
-	if f.scenario == "" {
-		return r, usagef("--scenario is required (known: all, %s; --list describes them)", strings.Join(explore.Names(), ", "))
+	fromDisk, err := f.loadScripts()
+	if err != nil {
+		return r, err
 	}
-	if f.scenario == "all" {
-		r.scs = explore.Scenarios()
-	} else {
-		sc, err := explore.Lookup(f.scenario)
-		if err != nil {
-			return r, usagef("--scenario: %v", err)
+	switch {
+	case f.scenario == "" && len(fromDisk) > 0:
+		r.scs = fromDisk
+	case f.scenario == "":
+		return r, usagef("--scenario or --script is required (known: all, %s; --list describes them)", strings.Join(explore.Names(), ", "))
+	case f.scenario == "all":
+		r.scs = append(explore.Scenarios(), fromDisk...)
+	default:
+		for _, sc := range fromDisk {
+			if sc.Name == f.scenario {
+				r.scs = []*explore.Scenario{sc}
+			}
 		}
-		r.scs = []*explore.Scenario{sc}
+		if r.scs == nil {
+			sc, err := explore.Lookup(f.scenario)
+			if err != nil {
+				return r, usagef("--scenario: %v", err)
+			}
+			r.scs = []*explore.Scenario{sc}
+		}
+	}
+	if f.budgets && (f.replay != "" || len(f.reverts) > 0 || len(f.choices) > 0 || f.runs != 0 || f.dur != 0 || f.html != "" || f.jsonOut != "") {
+		return r, usagef("--budgets runs the scenarios' own budgets: no --replay, --revert, --fix, --runs, --duration, --html or --json with it")
 	}
 	r.fx = fixes.Default()
 	for _, name := range f.reverts {
@@ -166,7 +210,7 @@ func (f exploreFlags) check() (exploreRun, error) {
 		return r, err
 	}
 	if f.replay != "" {
-		if f.scenario == "all" {
+		if len(r.scs) != 1 {
 			return r, usagef("--replay needs one scenario, not all")
 		}
 		if r.choices, err = explore.DecodeChoices(f.replay); err != nil {
@@ -216,12 +260,20 @@ func failureOf(rep *explore.Report) *failureJSON {
 func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	out := cmd.OutOrStdout()
 	if f.list {
-		listScenarios(out)
+		fromDisk, err := f.loadScripts()
+		if err != nil {
+			return err
+		}
+		listScenarios(out, fromDisk)
 		return nil
 	}
 	r, err := f.check()
 	if err != nil {
 		return err
+	}
+	if f.budgets {
+		runtime.GOMAXPROCS(1)
+		return runBudgets(cmd, out, r.scs)
 	}
 	text := !jsonOnly(f.jsonOut)
 	var results []scenarioJSON
@@ -312,6 +364,51 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		}
 	}
 	return emit(false)
+}
+
+// runBudgets runs every budget of every scenario and prints what each
+// found against what it expects; a difference is exit status 1.
+func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario) error {
+	bad := 0
+	for _, sc := range scs {
+		if len(sc.Budgets) == 0 {
+			fmt.Fprintf(w, "%s: no budgets\n", sc.Name)
+			bad++
+			continue
+		}
+		for _, b := range sc.Budgets {
+			fx, err := b.FixSet()
+			if err != nil {
+				return err
+			}
+			spec, err := explore.ParseSpec(b.Strategy)
+			if err != nil {
+				return err
+			}
+			o, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Strategy: spec, Runs: b.Runs, Seed: b.Seed, Context: cmd.Context()})
+			if err != nil {
+				return err
+			}
+			if o.Interrupted {
+				return errInterrupted
+			}
+			got := explore.Verdict(&o)
+			mark := "ok"
+			if got != b.Want {
+				mark = "DIFFERS: want " + b.Want
+				bad++
+			}
+			where := sc.Name
+			if b.Line > 0 {
+				where = fmt.Sprintf("%s:%d", sc.Name, b.Line)
+			}
+			fmt.Fprintf(w, "%s: %s (fixes %s): %s in %d schedules, %v: %s\n", where, b, fx, got, o.Runs, o.Elapsed.Round(time.Millisecond), mark)
+		}
+	}
+	if bad > 0 {
+		return failedf("%d budgets did not find what they expect", bad)
+	}
+	return nil
 }
 
 // writeReport prints the report (as text unless JSON replaces it) and,
