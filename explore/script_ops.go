@@ -241,7 +241,8 @@ func verbNames() string {
 }
 
 // compileOp compiles one line of a block: the verb's own arguments, then
-// the ones every line takes (allow=, swapins=, swapouts=, breaks=).
+// the ones every line takes (times=, allow=, swapins=, swapouts=,
+// breaks=).
 func compileOp(n *names, o opLine, in where) (*op, error) {
 	v, ok := verbs[o.verb]
 	if !ok {
@@ -267,6 +268,13 @@ func compileOp(n *names, o opLine, in where) (*op, error) {
 			return nil, a.errorf("%v", err)
 		}
 	}
+	times, err := a.num("times", 1)
+	if err != nil {
+		return nil, err
+	}
+	if times < 1 || times > 1<<16 {
+		return nil, a.errorf("times=%d: 1 to 65536", times)
+	}
 	var deltas []statDelta
 	for _, k := range []string{"swapins", "swapouts"} {
 		v, err := a.num(k, -1)
@@ -291,7 +299,10 @@ func compileOp(n *names, o opLine, in where) (*op, error) {
 		for _, d := range deltas {
 			before = append(before, d.read(x))
 		}
-		err := run(x)
+		var err error
+		for k := int64(0); k < times && err == nil; k++ {
+			err = run(x)
+		}
 		for _, a := range allow {
 			if err != nil && errors.Is(err, a) {
 				err = nil
@@ -662,6 +673,11 @@ func compileFork(n *names, a *args, _ where) (*op, error) {
 		if err != nil {
 			return err
 		}
+		// A name forked again (times=N) names the newest child; the
+		// older ones stay, for exit.
+		if old := x.r.mms[ci]; old != nil {
+			x.r.older[ci] = append(x.r.older[ci], old)
+		}
 		x.r.mms[ci] = c
 		return nil
 	}}, nil
@@ -686,6 +702,9 @@ func compileExit(n *names, a *args, _ where) (*op, error) {
 		m, err := x.mm(mi)
 		if err != nil {
 			return err
+		}
+		for _, o := range x.r.older[mi] {
+			o.Exit(x.t)
 		}
 		m.Exit(x.t)
 		return nil

@@ -16,9 +16,13 @@ import (
 // are written by the tasks, one at a time under the scheduler; a task
 // reads another's object only after a wait for it.
 type scriptRun struct {
-	sc    *Script
-	sys   *system.System
+	sc  *Script
+	sys *system.System
+	// mms[i] is address space i; older[i] are the earlier children of a
+	// name forked more than once (fork C times=N), which exit C exits
+	// too.
 	mms   []*mm.MM
+	older [][]*mm.MM
 	addrs []uint64 // per mapping: its address (the same in every fork)
 	files []*mm.ShmemFile
 	comps []ksync.Completion
@@ -83,7 +87,7 @@ func (sc *Script) setup(t *ksync.Task, env Env) (*Instance, error) {
 	n := sc.names
 	r := &scriptRun{
 		sc: sc, sys: sys,
-		mms: make([]*mm.MM, len(n.mms)), addrs: make([]uint64, len(n.maps)), files: make([]*mm.ShmemFile, len(n.files)),
+		mms: make([]*mm.MM, len(n.mms)), older: make([][]*mm.MM, len(n.mms)), addrs: make([]uint64, len(n.maps)), files: make([]*mm.ShmemFile, len(n.files)),
 		comps: make([]ksync.Completion, len(n.comps)),
 		vs:    make([]invariant.List, len(sc.tasks)), failed: make([]bool, len(sc.tasks)),
 	}
@@ -158,10 +162,11 @@ func (r *scriptRun) check(t *ksync.Task) error {
 // address spaces that exist when it is asked (forks made some late).
 func (r *scriptRun) namer(obj any) string {
 	var live []*mm.MM
-	for _, m := range r.mms {
+	for i, m := range r.mms {
 		if m != nil {
 			live = append(live, m)
 		}
+		live = append(live, r.older[i]...)
 	}
 	return systemNamer(r.sys, live...)(obj)
 }

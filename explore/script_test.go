@@ -326,3 +326,53 @@ func TestScriptTrace(t *testing.T) {
 		t.Errorf("failure %v, want the check's", rep.Result.Failure)
 	}
 }
+
+// TestScriptForkTimes: times=N repeats a line; a name forked N times
+// names every child for exit. Seventy forks of a swapped-out page take
+// its count past SWAP_MAP_MAX into count continuation and back.
+func TestScriptForkTimes(t *testing.T) {
+	const src = `scenario fix=none
+seventy children share a swapped-out page
+----
+
+machine frames=32 page-cluster=0
+device ram pages=16
+----
+
+setup
+map P pages=1
+store P[0] fill=0x77
+pageout P[0]
+fork kids times=70
+expect P[0]=swap mm=kids used-slots=1
+----
+
+task parent
+load P[0] fill=0x77
+----
+
+task child
+load P[0] fill=0x77 mm=kids
+exit kids
+----
+
+check
+audit
+exit
+audit-empty
+----
+
+explore strategy=random runs=4
+----
+nothing found
+`
+	file := filepath.Join(t.TempDir(), "fork-times.txt")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := LoadScriptFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScript(t, sc.Scenario(), file)
+}
