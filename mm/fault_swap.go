@@ -183,26 +183,15 @@ func (m *MM) shouldTryToFreeSwap(t *ksync.Task, folio *mem.Folio, write bool) bo
 // With the swapcache-pin fix (seed 000, commit 13ddaf26be32) the entry is
 // pinned with swapcache_prepare(): SWAP_HAS_CACHE works as a lock, and a
 // racer that cannot take it waits on swapcache_wq for a tick and
-// refaults. Without the fix nothing stops two faults on one entry:
-//
-//	CPU1 (fault at A)                   CPU2 (fault at A)
-//	pte = swap entry E                  pte = swap entry E
-//	__swap_count(E) == 1                __swap_count(E) == 1
-//	read E into folio1                  read E into folio2
-//	pte_same: map folio1
-//	swap_free(E): slot freed
-//	... A is written, reclaimed again,
-//	    and gets the same slot E back:
-//	    pte = E again (ABA)
-//	                                    pte_same(E): succeeds!
-//	                                    swap_free(E): frees the new E
-//	                                    map folio2: the stale data
-//
-// CPU2 maps the old contents (the write after the first swap-in is lost),
-// and frees a slot that the new swap-out still counts on: the swap map
-// is corrupted (the seed's "random corruption of the swap map"). The pin
-// closes the window: CPU2's swapcache_prepare(E) fails while CPU1 holds
-// E, so CPU2 waits and refaults, and finds the PTE already present.
+// refaults. Without the fix nothing stops two faults on one entry: both
+// read it, the first maps it and frees the slot, the page is written and
+// swapped out again onto the same slot (ABA), and the second fault's
+// pte_same() passes: it frees the new slot and maps the old contents (the
+// write is lost, the swap map corrupted: the seed's "random corruption of
+// the swap map"). The race is scenario swapcache-pin, drawn in
+// explore/testdata/scenarios/swapcache-pin.txt. The pin closes the
+// window: the second fault's swapcache_prepare(E) fails while the first
+// holds E, so it waits and refaults, and finds the PTE already present.
 //
 // pending reports whether the fault is still to be done (the PTE still
 // holds the entry): the wait ends early when it is not.

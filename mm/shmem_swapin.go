@@ -46,23 +46,13 @@ func (f *ShmemFile) confirmSwap(t *ksync.Task, index uint64, entry mem.SwpEntry)
 // (shmem_set_folio_swapin_error): the slot and the failed folio are
 // freed, and later looks at the index get ErrBus without reading again.
 //
-// The seed-004 race, and what each side does about it:
-//
-//	CPU1 (shmem_swapin_folio)            CPU2 (shmem_undo_range)
-//	folio = swap cache folio of E
-//	folio_lock(folio)
-//	shmem_confirm_swap(E): yes
-//	                                     i_pages[index] = none
-//	                                     free_swap_and_cache(E): count 0,
-//	                                       folio_trylock fails: the folio
-//	                                       stays in the swap cache
-//	charge the cgroup
-//	shmem_add_to_page_cache: under the
-//	  i_pages lock, index no longer
-//	  holds E: -EEXIST
-//	delete_from_swap_cache(folio): the
-//	  slot and (at folio_put) the frame
-//	  are freed
+// The seed-004 race is scenario shmem-swapin, drawn in
+// explore/testdata/scenarios/shmem-swapin.txt: a hole punch empties the
+// index entry while the swap-in holds the folio locked, so
+// free_swap_and_cache() cannot take the folio (it only trylocks) and
+// leaves it in the swap cache; the swap-in then sees the entry gone
+// (-EEXIST from shmem_add_to_page_cache) and deletes the folio from the
+// swap cache itself.
 //
 // Had the charge failed instead, the patch under review deleted the folio
 // from the swap cache on that error too. With the entry still in the

@@ -293,6 +293,11 @@ func (c *Core) PutSwapFolio(t *ksync.Task, entry mem.SwpEntry) {
 // holds the slot now, try to free the cache folio too; that try only
 // trylocks the folio, so a folio that someone has locked (a racing
 // swap-in) stays in the swap cache, and reclaim frees it later.
+//
+// It holds the device from the start (get_swap_device(), commit
+// 82b1c07a0af6): swapoff could otherwise free swap_map and the clusters
+// between the count's drop and the reclaim of the folio (scenario
+// swapoff-free, drawn in explore/testdata/scenarios/swapoff-free.txt).
 func (c *Core) FreeSwapAndCache(t *ksync.Task, entry mem.SwpEntry) {
 	si := c.GetSwapDevice(t, entry)
 	if si == nil {

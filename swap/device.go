@@ -11,14 +11,10 @@ import (
 // that is swapped on or an offset past its end.
 //
 // With the swap-device-ref fix reverted it takes no reference, as before
-// commit eb085574a752, and the seed-003 race is open:
-//
-//	CPU 1 (swap-in)                   CPU 2 (swapoff)
-//	si = swap_info[type]
-//	                                  try_to_unuse() done
-//	                                  si->swap_map = NULL
-//	swapcache_prepare(entry)
-//	  si->swap_map[offset]  !!! freed
+// commit eb085574a752, and the seed-003 race is open: swapoff frees
+// swap_map under a swap-in (scenarios swapoff-swapin and shmem-swapoff)
+// or under free_swap_and_cache() (scenario swapoff-free); each is drawn
+// in its script in explore/testdata/scenarios.
 func (c *Core) GetSwapDevice(t *ksync.Task, entry mem.SwpEntry) *SwapInfo {
 	si := c.info[entry.Type()].Load(t)
 	if si == nil {
