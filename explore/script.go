@@ -40,7 +40,10 @@ const ScriptDir = "testdata/scenarios"
 var scriptFiles embed.FS
 
 func init() {
-	scs, err := loadScripts(scriptFiles, ScriptDir)
+	// The embedded machines are not built here (CheckMachine): every
+	// command of the binary would pay for it at start-up, and the tests
+	// build each of them.
+	scs, err := loadScripts(scriptFiles, ScriptDir, false)
 	if err != nil {
 		panic("explore: " + err.Error())
 	}
@@ -50,8 +53,9 @@ func init() {
 }
 
 // loadScripts reads every *.txt file of dir in fsys, in file name
-// order: the embedded scenarios, or (in a test) a directory on disk.
-func loadScripts(fsys fs.FS, dir string) ([]*Script, error) {
+// order: the embedded scenarios, or (in a test) a directory on disk;
+// check builds each machine once (CheckMachine).
+func loadScripts(fsys fs.FS, dir string, check bool) ([]*Script, error) {
 	ents, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, err
@@ -66,7 +70,7 @@ func loadScripts(fsys fs.FS, dir string) ([]*Script, error) {
 		if err != nil {
 			return nil, err
 		}
-		sc, err := LoadScript(file, string(src))
+		sc, err := loadScript(file, string(src), check)
 		if err != nil {
 			return nil, err
 		}
@@ -95,12 +99,13 @@ type Script struct {
 	MaxSteps   int
 	Budgets    []Budget
 
-	cfg        system.Config // the machine, Fixes aside
-	names      *names
-	setupOps   []*op
-	tasks      []scriptTask
-	check      []*op
-	directives []directive
+	cfg         system.Config // the machine, Fixes aside
+	machineLine int
+	names       *names
+	setupOps    []*op
+	tasks       []scriptTask
+	check       []*op
+	directives  []directive
 }
 
 type scriptTask struct {
@@ -195,9 +200,12 @@ func LoadScriptFile(file string) (*Script, error) {
 	return LoadScript(file, string(src))
 }
 
-// LoadScript reads a script: file names it (its base name without .txt
-// is the scenario's name) and places errors.
-func LoadScript(file, src string) (*Script, error) {
+// LoadScript reads a script and builds its machine once
+// (CheckMachine): file names it (its base name without .txt is the
+// scenario's name) and places errors.
+func LoadScript(file, src string) (*Script, error) { return loadScript(file, src, true) }
+
+func loadScript(file, src string, check bool) (*Script, error) {
 	name := strings.TrimSuffix(filepath.Base(file), ".txt")
 	if !scriptNameRE.MatchString(name) {
 		return nil, fmt.Errorf("%s: the file name %q is the scenario's name: lower-case words joined by hyphens, .txt", file, name)
@@ -210,7 +218,24 @@ func LoadScript(file, src string) (*Script, error) {
 	if err := sc.compile(ds); err != nil {
 		return nil, fmt.Errorf("%s: %v", file, err)
 	}
+	if check {
+		if err := sc.CheckMachine(); err != nil {
+			return nil, err
+		}
+	}
 	return sc, nil
+}
+
+// CheckMachine builds the script's machine once and takes it down, so
+// that a machine the engine refuses (a memcg limit above the RAM, bad
+// watermarks) is an error of the script, not of every run.
+func (sc *Script) CheckMachine() error {
+	t := ksync.NewTask("load", 0)
+	s, err := system.New(t, sc.cfg)
+	if err != nil {
+		return fmt.Errorf("%s: line %d: machine: %v", sc.File, sc.machineLine, err)
+	}
+	return s.Shutdown(t)
 }
 
 // The directives in the order a script gives them.
@@ -394,7 +419,7 @@ func (sc *Script) machine(d directive, a *args) error {
 	if err := a.done(); err != nil {
 		return err
 	}
-	lines, err := splitOps(sc.File, d)
+	lines, err := splitOps(d)
 	if err != nil {
 		return err
 	}
@@ -439,16 +464,9 @@ func (sc *Script) machine(d directive, a *args) error {
 		}
 	}
 	sc.cfg = cfg
+	sc.machineLine = d.line
 	sc.names.devices = len(cfg.Devices)
 	sc.names.faulty = make([]bool, len(cfg.Devices))
-	// Check the machine once now, so that a script with a bad machine
-	// fails when it is read, not in every run.
-	t := ksync.NewTask("load", 0)
-	s, err := system.New(t, cfg)
-	if err != nil {
-		return fmt.Errorf("line %d: %v", d.line, err)
-	}
-	s.Shutdown(t)
 	return nil
 }
 
@@ -497,7 +515,7 @@ func deviceConfig(a *args) (system.DeviceConfig, error) {
 
 // block compiles the lines of a setup, task or check block.
 func (sc *Script) block(d directive, in where) ([]*op, error) {
-	lines, err := splitOps(sc.File, d)
+	lines, err := splitOps(d)
 	if err != nil {
 		return nil, err
 	}

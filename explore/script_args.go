@@ -260,7 +260,7 @@ func (c content) make(buf []byte, i int) {
 
 // check compares got (page i, a whole page) with c: -1 if it matches,
 // else the first byte that differs.
-func (c content) check(got, scratch []byte, i int) int {
+func (c content) check(got []byte, scratch func() []byte, i int) int {
 	if !c.pattern {
 		b := byte(c.v.at(i))
 		for k, x := range got {
@@ -270,9 +270,10 @@ func (c content) check(got, scratch []byte, i int) int {
 		}
 		return -1
 	}
-	c.make(scratch, i)
+	want := scratch()
+	c.make(want, i)
 	for k := range got {
-		if got[k] != scratch[k] {
+		if got[k] != want[k] {
 			return k
 		}
 	}
@@ -281,7 +282,7 @@ func (c content) check(got, scratch []byte, i int) int {
 
 // checkContents compares a loaded page with its alternatives: nil if one
 // matches, else a no-lost-data violation on obj.
-func checkContents(obj string, got, scratch []byte, i int, want []content) error {
+func checkContents(obj string, got []byte, scratch func() []byte, i int, want []content) error {
 	first := -1
 	for _, c := range want {
 		k := c.check(got, scratch, i)

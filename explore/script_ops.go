@@ -39,14 +39,38 @@ type op struct {
 
 // opCtx is what a line runs with: the run, the task, and buffers of its
 // own (a task can be preempted in the middle of a Store, so no two tasks
-// share one).
+// share one), made on first use: a schedule's cost is mostly its set-up,
+// and most tasks need no page buffer.
 type opCtx struct {
-	r    *scriptRun
-	t    *ksync.Task
-	who  string // "setup", the task's name, or "check"
-	page []byte // a page being stored
-	got  []byte // a page loaded
-	tmp  []byte // the expected page of a pattern
+	r     *scriptRun
+	t     *ksync.Task
+	who   string  // "setup", the task's name, or "check"
+	touch [8]byte // a load that only faults
+	page  []byte  // a page being stored
+	got   []byte  // a page loaded
+	tmp   []byte  // the expected page of a pattern
+}
+
+func (x *opCtx) storePage() []byte {
+	if x.page == nil {
+		x.page = make([]byte, mem.PageSize)
+	}
+	return x.page
+}
+
+func (x *opCtx) gotPage() []byte {
+	if x.got == nil {
+		x.got = make([]byte, mem.PageSize)
+	}
+	return x.got
+}
+
+// tmpPage is the scratch page of a pattern check.
+func (x *opCtx) tmpPage() []byte {
+	if x.tmp == nil {
+		x.tmp = make([]byte, mem.PageSize)
+	}
+	return x.tmp
 }
 
 // names are the script's objects: address spaces, mappings, shmem files
@@ -602,15 +626,15 @@ func compileLoad(n *names, a *args, _ where) (*op, error) {
 			}
 			if want == nil {
 				// A touch: the fault is the point, 8 bytes do.
-				if err := m.Load(x.t, addr, x.got[:8]); err != nil {
+				if err := m.Load(x.t, addr, x.touch[:]); err != nil {
 					return err
 				}
 				continue
 			}
-			if err := m.Load(x.t, addr, x.got); err != nil {
+			if err := m.Load(x.t, addr, x.gotPage()); err != nil {
 				return err
 			}
-			if err := checkContents(pageName(n, i, mi, pg), x.got, x.tmp, pg, want); err != nil {
+			if err := checkContents(pageName(n, i, mi, pg), x.got, x.tmpPage, pg, want); err != nil {
 				return err
 			}
 		}
@@ -641,8 +665,9 @@ func compileStore(n *names, a *args, _ where) (*op, error) {
 			if err != nil {
 				return err
 			}
-			c.make(x.page, pg)
-			if err := m.Store(x.t, addr, x.page); err != nil {
+			p := x.storePage()
+			c.make(p, pg)
+			if err := m.Store(x.t, addr, p); err != nil {
 				return err
 			}
 		}
@@ -830,8 +855,9 @@ func compileShmem(n *names, a *args, _ where) (*op, error) {
 				return err
 			}
 			for pg := p.lo; pg <= p.hi; pg++ {
-				c.make(x.page, pg)
-				if _, err := f.Write(x.t, int64(pageBytes(pg)), x.page); err != nil {
+				p := x.storePage()
+				c.make(p, pg)
+				if _, err := f.Write(x.t, int64(pageBytes(pg)), p); err != nil {
 					return err
 				}
 			}
@@ -844,9 +870,9 @@ func compileShmem(n *names, a *args, _ where) (*op, error) {
 			return err
 		}
 		for pg := p.lo; pg <= p.hi; pg++ {
-			buf := x.got
-			if cs == nil {
-				buf = x.got[:8]
+			buf := x.touch[:]
+			if cs != nil {
+				buf = x.gotPage()
 			}
 			got, err := f.Read(x.t, int64(pageBytes(pg)), buf)
 			if err != nil {
@@ -859,7 +885,7 @@ func compileShmem(n *names, a *args, _ where) (*op, error) {
 			if got != len(buf) {
 				return invariant.Newf(invariant.NoLostData, obj, "read %d bytes of the page, want %d", got, len(buf))
 			}
-			if err := checkContents(obj, x.got, x.tmp, pg, cs); err != nil {
+			if err := checkContents(obj, x.got, x.tmpPage, pg, cs); err != nil {
 				return err
 			}
 		}

@@ -76,7 +76,7 @@ func readDirectives(file, src string) ([]directive, error) {
 		}
 		cmd, args, err := parseScriptLine(line)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", file, start, err)
+			return nil, fmt.Errorf("%s: line %d: %v", file, start, err)
 		}
 		if cmd == "" {
 			if len(comment) > 0 {
@@ -97,7 +97,7 @@ func readDirectives(file, src string) ([]directive, error) {
 			input = append(input, lines[i])
 		}
 		if !sep {
-			return nil, fmt.Errorf("%s:%d: %s has no ---- line after its input", file, start, cmd)
+			return nil, fmt.Errorf("%s: line %d: %s has no ---- line after its input", file, start, cmd)
 		}
 		d.raw = input
 		d.input = strings.TrimSpace(strings.Join(input, "\n") + "\n")
@@ -108,12 +108,12 @@ func readDirectives(file, src string) ([]directive, error) {
 			i += 2
 			for ; ; i++ {
 				if i+1 >= len(lines) {
-					return nil, fmt.Errorf("%s:%d: %s: the output that starts with ---- ---- does not end with ---- ----", file, start, cmd)
+					return nil, fmt.Errorf("%s: line %d: %s: the output that starts with ---- ---- does not end with ---- ----", file, start, cmd)
 				}
 				if lines[i] == "----" && lines[i+1] == "----" {
 					i++
 					if i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" {
-						return nil, fmt.Errorf("%s:%d: a non-blank line after the closing ---- ----", file, i+2)
+						return nil, fmt.Errorf("%s: line %d: a non-blank line after the closing ---- ----", file, i+2)
 					}
 					i++
 					break
@@ -221,7 +221,7 @@ type opLine struct {
 // splitOps reads the input of a block directive (setup, task, check,
 // machine) into its lines. A line may end in a comment: "#" after a
 // space or a tab.
-func splitOps(file string, d directive) ([]opLine, error) {
+func splitOps(d directive) ([]opLine, error) {
 	var ops []opLine
 	for k, raw := range d.raw {
 		text := raw
@@ -234,7 +234,7 @@ func splitOps(file string, d directive) ([]opLine, error) {
 		}
 		verb, args, err := parseScriptLine(text)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", file, d.rawLine+k, err)
+			return nil, fmt.Errorf("line %d: %v", d.rawLine+k, err)
 		}
 		ops = append(ops, opLine{line: d.rawLine + k, text: text, verb: verb, args: args})
 	}

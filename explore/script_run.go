@@ -6,7 +6,6 @@ import (
 
 	"uswap/invariant"
 	"uswap/ksync"
-	"uswap/mem"
 	"uswap/mm"
 	"uswap/system"
 )
@@ -50,7 +49,7 @@ func (r *scriptRun) newFile(t *ksync.Task, root bool, size int64) (*mm.ShmemFile
 }
 
 func (r *scriptRun) ctx(t *ksync.Task, who string) *opCtx {
-	return &opCtx{r: r, t: t, who: who, page: make([]byte, mem.PageSize), got: make([]byte, mem.PageSize), tmp: make([]byte, mem.PageSize)}
+	return &opCtx{r: r, t: t, who: who}
 }
 
 // violations turns what a line returned into violations: its own, or an
@@ -97,7 +96,7 @@ func (sc *Script) setup(t *ksync.Task, env Env) (*Instance, error) {
 	x := r.ctx(t, "setup")
 	for _, o := range sc.setupOps {
 		if err := o.run(x); err != nil {
-			return nil, fmt.Errorf("%s:%d: %s: %v", sc.File, o.line, o.text, x.violations(o, err))
+			return nil, fmt.Errorf("%s: line %d: %s: %v", sc.File, o.line, o.text, err)
 		}
 	}
 	names := map[any]string{}

@@ -125,6 +125,18 @@ func runBudget(t testing.TB, s *Scenario, b Budget) string {
 	return v
 }
 
+// TestScriptMachines: every embedded script's machine is one the engine
+// builds (the registry does not build them at start-up).
+func TestScriptMachines(t *testing.T) {
+	for _, s := range Scenarios() {
+		if s.Script != nil {
+			if err := s.Script.CheckMachine(); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
 // TestBudgets: every scenario says how to find its race and how long
 // to look for nothing, and a Go scenario's budgets hold (a script's run
 // in TestScripts).
@@ -223,7 +235,7 @@ func TestNewScript(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "README"), []byte("not a script"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	scs, err := loadScripts(os.DirFS(dir), ".")
+	scs, err := loadScripts(os.DirFS(dir), ".", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +278,9 @@ func TestScriptErrors(t *testing.T) {
 		{"unknown-arg", good(func(s string) string { return strings.Replace(s, "pageout P[0]", "pageout P[0] fast=yes", 1) }), "pageout does not take fast=yes"},
 		{"file-device", good(func(s string) string { return strings.Replace(s, "device ram", "device file", 1) }), "RAM devices"},
 		{"name", raceScript, "file name"},
+		{"machine", good(func(s string) string {
+			return strings.Replace(s, "device ram pages=10", "device ram pages=10\nmemcg limit=64", 1)
+		}), "line 15: machine: system: memcg limit 64 pages is above the 16 frames"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := "testdata/scenarios/" + tc.name + ".txt"
@@ -375,4 +390,18 @@ nothing found
 		t.Fatal(err)
 	}
 	runScript(t, sc.Scenario(), file)
+}
+
+// TestScriptSetupError: a setup that does not get where the script says
+// is an error of the script, naming its line, not a race.
+func TestScriptSetupError(t *testing.T) {
+	src := strings.Replace(raceScript, "expect P[0]=swap used-slots=1", "expect P[0]=swap used-slots=2", 1)
+	sc, err := LoadScript("testdata/scenarios/setup-error.txt", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Explore(Config{Scenario: sc.Scenario(), Fixes: fixes.Default(), Strategy: MustSpec("random"), Runs: 1})
+	if err == nil || !strings.Contains(err.Error(), "setup-error.txt: line 23: expect P[0]=swap used-slots=2") || !strings.Contains(err.Error(), "is 1, want 2") {
+		t.Fatalf("Explore = %v, want the setup's line and what it found", err)
+	}
 }
