@@ -107,7 +107,11 @@ func panicSite(stack string) string {
 // ReplayCommand is the command line that replays the report's run.
 func (r *Report) ReplayCommand() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "uswap explore --scenario %s", r.Scenario.Name)
+	if sc := r.Scenario.Script; sc != nil && !sc.Embedded {
+		fmt.Fprintf(&b, "uswap explore --script %s", sc.File)
+	} else {
+		fmt.Fprintf(&b, "uswap explore --scenario %s", r.Scenario.Name)
+	}
 	for _, a := range r.Fixes.Args() {
 		b.WriteString(" " + a)
 	}

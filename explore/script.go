@@ -48,6 +48,7 @@ func init() {
 		panic("explore: " + err.Error())
 	}
 	for _, sc := range scs {
+		sc.Embedded = true
 		register(sc.Scenario())
 	}
 }
@@ -83,6 +84,9 @@ func loadScripts(fsys fs.FS, dir string, check bool) ([]*Script, error) {
 type Script struct {
 	Name string // the file's name without .txt
 	File string // where it was read from, for errors
+	// Embedded: the script is one of the binary's (--scenario NAME runs
+	// it); else it was read from disk (--script FILE).
+	Embedded bool
 	// Fix decides the race; NoFix marks a script that no one fix
 	// decides (a setting every variant must keep clean).
 	Fix   fixes.Fix

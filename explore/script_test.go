@@ -405,3 +405,117 @@ func TestScriptSetupError(t *testing.T) {
 		t.Fatalf("Explore = %v, want the setup's line and what it found", err)
 	}
 }
+
+// TestScriptVerbs runs every verb once where its outcome is certain (the
+// setup runs alone), so that each does what docs/scenarios.md says.
+func TestScriptVerbs(t *testing.T) {
+	const src = `scenario fix=none
+every verb, once
+----
+
+machine frames=64 page-cluster=0
+device ram pages=16
+device ram pages=16 sync=off
+memcg limit=48 swap=24
+----
+
+setup
+map P pages=2
+store P fill=0x21+i
+pageout P swapouts=2
+expect P=swap used-slots=2 pswpout=2
+faults 0 rules=(read)
+load P[0] allow=bus             # the read fails: SIGBUS, the entry stays
+expect P[0]=swap
+faults 0
+load P[0] fill=0x21 swapins=1
+load P[1] fill=(0x99, 0x22) breaks=no-lost-data
+shmem create F pages=2
+shmem write F fill=0x31+i
+map S pages=2 shared=F
+load S[1] fill=0x32
+store S[0] fill=0x41
+shmem read F[0] fill=0x41
+shmem truncate F pages=1
+shmem punch F[0]
+shmem read F[0] zero
+limit memory=40 swap=20
+mm other memcg=root
+map Q pages=1 mm=other
+store Q[0] fill=0x51
+fork kid mm=other
+load Q[0] fill=0x51 mm=kid
+exit kid
+exit other
+swapoff 0
+expect swap0=off P=present
+swapon 0
+expect swap0=on
+munmap P[1]
+expect P[1]=none
+reclaim pages=4
+----
+
+task a
+load P[0] fill=0x21
+----
+
+check
+shmem delete F
+munmap S
+exit
+audit-empty
+shutdown
+----
+
+explore strategy=random runs=2
+----
+nothing found
+`
+	file := filepath.Join(t.TempDir(), "verbs.txt")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := LoadScriptFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScript(t, sc.Scenario(), file)
+}
+
+// TestScriptKswapd: a machine with kswapd gets a task that stops it once
+// the script's tasks are done, so that every run ends.
+func TestScriptKswapd(t *testing.T) {
+	const src = `scenario fix=none
+kswapd reclaims while a task fills memory
+----
+
+machine frames=32 kswapd=on watermarks=(4, 8, 12)
+device ram pages=64
+----
+
+task fill
+map P pages=40
+store P pattern=i
+load P pattern=i
+exit
+----
+
+check
+audit-empty
+----
+
+explore strategy=random runs=5
+----
+nothing found
+`
+	file := filepath.Join(t.TempDir(), "kswapd.txt")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := LoadScriptFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScript(t, sc.Scenario(), file)
+}

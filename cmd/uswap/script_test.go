@@ -55,8 +55,17 @@ func TestExploreScriptFromDisk(t *testing.T) {
 		t.Fatalf("--list with --script: status %d:\n%s", code, out)
 	}
 	out, code = runUswap(t, "explore", "--script", file, "--revert", "swap-device", "--strategy", "dfs:1", "--runs", "100")
-	if code != 1 || !strings.Contains(out, "FAILURE in scenario fault-swapoff") || !strings.Contains(out, "no-use-after-swapoff") {
+	if code != 1 || !strings.Contains(out, "FAILURE in scenario fault-swapoff") || !strings.Contains(out, "no-use-after-swapoff") ||
+		!strings.Contains(out, "replay   uswap explore --script "+file+" --fix swap-device=none --replay '") {
 		t.Fatalf("--script with the fix reverted: status %d:\n%s", code, out)
+	}
+	m := regexp.MustCompile(`(?m)^  choices  (\S+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no choices line:\n%s", out)
+	}
+	rout, rcode := runUswap(t, "explore", "--script", file, "--fix", "swap-device=none", "--replay", m[1])
+	if rcode != 1 || !strings.Contains(rout, "no-use-after-swapoff") {
+		t.Fatalf("the replay of a script from disk: status %d:\n%s", rcode, rout)
 	}
 	out, code = runUswap(t, "explore", "--script", file, "--budgets")
 	if code != 0 || strings.Count(out, ": ok\n") != 2 {
