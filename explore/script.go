@@ -389,12 +389,9 @@ func (sc *Script) header(d directive, a *args) error {
 // machine reads "machine frames=N ..." and its device and memcg lines.
 func (sc *Script) machine(d directive, a *args) error {
 	cfg := system.Config{MemcgMode: memcg.V2}
-	frames, err := a.num("frames", 0)
+	frames, err := a.need("frames", "the RAM in 4 KiB frames")
 	if err != nil {
 		return err
-	}
-	if frames <= 0 {
-		return a.errorf("a machine needs frames=N")
 	}
 	cfg.Frames = int(frames)
 	pc, err := a.num("page-cluster", 3)
@@ -565,12 +562,9 @@ func (sc *Script) explore(d directive, a *args) error {
 	if _, err := ParseSpec(b.Strategy); err != nil {
 		return a.errorf("%v", err)
 	}
-	runs, err := a.num("runs", 0)
+	runs, err := a.need("runs", "the schedules to explore")
 	if err != nil {
 		return err
-	}
-	if runs <= 0 {
-		return a.errorf("a budget needs runs=N")
 	}
 	b.Runs = int(runs)
 	if b.Seed, err = a.num("seed", 1); err != nil {

@@ -91,6 +91,16 @@ func (a *args) num(key string, def int64) (int64, error) {
 	return n, nil
 }
 
+// need takes key's value as a number above 0; its absence is an error
+// saying what the number is.
+func (a *args) need(key, what string) (int64, error) {
+	n, err := a.num(key, 0)
+	if err == nil && n <= 0 {
+		err = a.errorf("%s=N (%s) is required and above 0", key, what)
+	}
+	return n, err
+}
+
 // onOff takes key's value as on/off (yes/no, true/false), or def.
 func (a *args) onOff(key string, def bool) (bool, error) {
 	s, err := a.str(key, "")

@@ -238,12 +238,12 @@ func makeVerbs() map[string]verb {
 	return map[string]verb{
 		"mm":          {anywhere, compileMM},
 		"map":         {anywhere, compileMap},
-		"munmap":      {anywhere, compileMunmap},
+		"munmap":      {anywhere, compileRange((*mm.MM).Munmap)},
 		"fork":        {anywhere, compileFork},
 		"exit":        {anywhere, compileExit},
 		"load":        {anywhere, compileLoad},
 		"store":       {anywhere, compileStore},
-		"pageout":     {anywhere, compilePageout},
+		"pageout":     {anywhere, compileRange((*mm.MM).MadvisePageout)},
 		"reclaim":     {anywhere, compileReclaim},
 		"shmem":       {anywhere, compileShmem},
 		"swapoff":     {anywhere, compileSwapoff},
@@ -449,23 +449,30 @@ func (x *opCtx) addr(i, pg int) (uint64, error) {
 	return a + pageBytes(pg), nil
 }
 
+// inRoot reads memcg=root|workload: whether what the line makes is
+// charged to the root cgroup rather than the workload's.
+func inRoot(a *args) (bool, error) {
+	cg, err := a.str("memcg", "workload")
+	if err == nil && cg != "workload" && cg != "root" {
+		err = a.errorf("memcg=%s: root or workload", cg)
+	}
+	return cg == "root", err
+}
+
 func compileMM(n *names, a *args, _ where) (*op, error) {
 	name, err := oneWord(a, "name")
 	if err != nil {
 		return nil, err
 	}
-	cg, err := a.str("memcg", "workload")
+	root, err := inRoot(a)
 	if err != nil {
 		return nil, err
-	}
-	if cg != "workload" && cg != "root" {
-		return nil, a.errorf("memcg=%s: root or workload", cg)
 	}
 	i := len(n.mms)
 	if err := n.declare(name, "mm", i); err != nil {
 		return nil, a.errorf("%v", err)
 	}
-	n.mms = append(n.mms, mmDecl{name: name, root: cg == "root"})
+	n.mms = append(n.mms, mmDecl{name: name, root: root})
 	return &op{run: func(x *opCtx) error {
 		x.r.mms[i] = x.r.newMM(x.t, n.mms[i].root)
 		return nil
@@ -559,40 +566,26 @@ func pagesOp(n *names, a *args) (pageRef, int, int, error) {
 	return p, i, mi, err
 }
 
-func compileMunmap(n *names, a *args, _ where) (*op, error) {
-	p, i, mi, err := pagesOp(n, a)
-	if err != nil {
-		return nil, err
+// compileRange compiles a line that makes one call over a page range
+// of a mapping (munmap, pageout).
+func compileRange(call func(m *mm.MM, t *ksync.Task, addr, length uint64) error) func(n *names, a *args, _ where) (*op, error) {
+	return func(n *names, a *args, _ where) (*op, error) {
+		p, i, mi, err := pagesOp(n, a)
+		if err != nil {
+			return nil, err
+		}
+		return &op{run: func(x *opCtx) error {
+			m, err := x.mm(mi)
+			if err != nil {
+				return err
+			}
+			addr, err := x.addr(i, p.lo)
+			if err != nil {
+				return err
+			}
+			return call(m, x.t, addr, pageBytes(p.hi-p.lo+1))
+		}}, nil
 	}
-	return &op{run: func(x *opCtx) error {
-		m, err := x.mm(mi)
-		if err != nil {
-			return err
-		}
-		addr, err := x.addr(i, p.lo)
-		if err != nil {
-			return err
-		}
-		return m.Munmap(x.t, addr, pageBytes(p.hi-p.lo+1))
-	}}, nil
-}
-
-func compilePageout(n *names, a *args, _ where) (*op, error) {
-	p, i, mi, err := pagesOp(n, a)
-	if err != nil {
-		return nil, err
-	}
-	return &op{run: func(x *opCtx) error {
-		m, err := x.mm(mi)
-		if err != nil {
-			return err
-		}
-		addr, err := x.addr(i, p.lo)
-		if err != nil {
-			return err
-		}
-		return m.MadvisePageout(x.t, addr, pageBytes(p.hi-p.lo+1))
-	}}, nil
 }
 
 // pageName names page pg of mapping i as seen from address space mi:
@@ -765,19 +758,15 @@ func compileShmem(n *names, a *args, _ where) (*op, error) {
 		if err != nil {
 			return nil, err
 		}
-		cg, err := a.str("memcg", "workload")
+		root, err := inRoot(a)
 		if err != nil {
 			return nil, err
-		}
-		if cg != "workload" && cg != "root" {
-			return nil, a.errorf("memcg=%s: root or workload", cg)
 		}
 		i := len(n.files)
 		if err := n.declare(ref, "file", i); err != nil {
 			return nil, a.errorf("%v", err)
 		}
 		n.files = append(n.files, fileDecl{name: ref, pages: int(pages)})
-		root := cg == "root"
 		return &op{run: func(x *opCtx) error {
 			f, err := x.r.newFile(x.t, root, int64(pageBytes(int(pages))))
 			if err != nil {

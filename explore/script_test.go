@@ -63,6 +63,21 @@ func runScript(t *testing.T, s *Scenario, path string) {
 	}
 }
 
+// runScriptSource writes src as the script NAME.txt in a directory of
+// its own, loads it from there and runs it.
+func runScriptSource(t *testing.T, name, src string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), name+".txt")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := LoadScriptFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScript(t, sc.Scenario(), file)
+}
+
 // sameDirective compares what datadriven read with what the registry
 // read.
 func sameDirective(d *datadriven.TestData, want directive) error {
@@ -381,15 +396,7 @@ explore strategy=random runs=4
 ----
 nothing found
 `
-	file := filepath.Join(t.TempDir(), "fork-times.txt")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := LoadScriptFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runScript(t, sc.Scenario(), file)
+	runScriptSource(t, "fork-times", src)
 }
 
 // TestScriptSetupError: a setup that does not get where the script says
@@ -472,15 +479,7 @@ explore strategy=random runs=2
 ----
 nothing found
 `
-	file := filepath.Join(t.TempDir(), "verbs.txt")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := LoadScriptFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runScript(t, sc.Scenario(), file)
+	runScriptSource(t, "verbs", src)
 }
 
 // TestScriptKswapd: a machine with kswapd gets a task that stops it once
@@ -509,13 +508,5 @@ explore strategy=random runs=5
 ----
 nothing found
 `
-	file := filepath.Join(t.TempDir(), "kswapd.txt")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := LoadScriptFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runScript(t, sc.Scenario(), file)
+	runScriptSource(t, "kswapd", src)
 }

@@ -8,50 +8,28 @@ import (
 	"testing"
 )
 
-// newScript is a scenario script written outside the tree.
-const newScript = `# fault-swapoff: a fault against swapoff (swapoff-swapin, smaller).
-scenario fix=swap-device seed=003 panic=no-use-after-swapoff
-a fault on a swapped-out page races swapoff
-----
-
-machine frames=16 page-cluster=0
-device ram pages=10
-----
-
-setup
-map P pages=1
-store P[0] fill=0x3c
-pageout P[0]
-----
-
-task fault
-load P[0] fill=0x3c
-----
-
-task swapoff
-swapoff 0
-----
-
-check
-audit
-----
-
-explore revert strategy=dfs:1 runs=100
-----
-found no-use-after-swapoff
-
-explore strategy=pct:3 runs=30
-----
-nothing found
-`
+// newScript is a scenario script outside the tree: swapoff-swapin's,
+// with two small budgets of its own.
+func newScript(t *testing.T) string {
+	t.Helper()
+	src, err := os.ReadFile("../../explore/testdata/scenarios/swapoff-swapin.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(src)
+	s = s[:strings.Index(s, "\nexplore ")+1]
+	return s + "explore revert strategy=dfs:1 runs=100\n----\nfound no-use-after-swapoff\n\n" +
+		"explore strategy=pct:3 runs=30\n----\nnothing found\n"
+}
 
 func TestExploreScriptFromDisk(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "fault-swapoff.txt")
-	if err := os.WriteFile(file, []byte(newScript), 0o644); err != nil {
+	script := newScript(t)
+	if err := os.WriteFile(file, []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, code := runUswap(t, "explore", "--script", file, "--list")
-	if code != 0 || !regexp.MustCompile(`fault-swapoff +seed 003 +fix swap-device`).MatchString(out) || !strings.Contains(out, "swapcache-pin") {
+	if code != 0 || !regexp.MustCompile(`fault-swapoff +seed 003 +fix swap-device +eb085574a752`).MatchString(out) || !strings.Contains(out, "swapcache-pin") {
 		t.Fatalf("--list with --script: status %d:\n%s", code, out)
 	}
 	out, code = runUswap(t, "explore", "--script", file, "--revert", "swap-device", "--strategy", "dfs:1", "--runs", "100")
@@ -72,7 +50,7 @@ func TestExploreScriptFromDisk(t *testing.T) {
 		t.Fatalf("--budgets: status %d:\n%s", code, out)
 	}
 	// A budget whose expectation is wrong is reported, status 1.
-	wrong := strings.Replace(newScript, "found no-use-after-swapoff", "found no-lost-data", 1)
+	wrong := strings.Replace(script, "found no-use-after-swapoff", "found no-lost-data", 1)
 	if err := os.WriteFile(file, []byte(wrong), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +59,11 @@ func TestExploreScriptFromDisk(t *testing.T) {
 		t.Fatalf("--budgets with a wrong expectation: status %d:\n%s", code, out)
 	}
 	// A bad script is a usage error naming the file and line.
-	if err := os.WriteFile(file, []byte(strings.Replace(newScript, "swapoff 0", "swapout 0", 1)), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(strings.Replace(script, "swapoff 0", "swapout 0", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, code = runUswap(t, "explore", "--script", file, "--list")
-	if code != 2 || !strings.Contains(out, file+": line 21: unknown verb") {
+	if code != 2 || !strings.Contains(out, file+": line 43: unknown verb") {
 		t.Fatalf("bad script: status %d:\n%s", code, out)
 	}
 }
