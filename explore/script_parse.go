@@ -224,11 +224,7 @@ type opLine struct {
 func splitOps(d directive) ([]opLine, error) {
 	var ops []opLine
 	for k, raw := range d.raw {
-		text := raw
-		if i := strings.IndexAny(text, "#"); i >= 0 && (i == 0 || text[i-1] == ' ' || text[i-1] == '\t') {
-			text = text[:i]
-		}
-		text = strings.TrimSpace(text)
+		text := strings.TrimSpace(stripComment(raw))
 		if text == "" {
 			continue
 		}
@@ -239,4 +235,15 @@ func splitOps(d directive) ([]opLine, error) {
 		ops = append(ops, opLine{line: d.rawLine + k, text: text, verb: verb, args: args})
 	}
 	return ops, nil
+}
+
+// stripComment cuts a line at its comment: a "#" at its start or after
+// a space or a tab.
+func stripComment(line string) string {
+	for i := 0; i < len(line); i++ {
+		if line[i] == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
+			return line[:i]
+		}
+	}
+	return line
 }

@@ -510,3 +510,18 @@ nothing found
 `
 	runScriptSource(t, "kswapd", src)
 }
+
+func TestStripComment(t *testing.T) {
+	for in, want := range map[string]string{
+		"load P[0]":                 "load P[0]",
+		"load P[0]   # a comment":   "load P[0]   ",
+		"# all comment":             "",
+		"faults 0 rules=(a#b) # x":  "faults 0 rules=(a#b) ",
+		"store P fill=1\t# tabbed":  "store P fill=1\t",
+		"a#b # the second one cuts": "a#b ",
+	} {
+		if got := stripComment(in); got != want {
+			t.Errorf("stripComment(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
