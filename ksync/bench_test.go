@@ -12,6 +12,7 @@ import (
 func BenchmarkMutexLockUnlock(b *testing.B) {
 	t := NewTask("bench", 0)
 	var m Mutex
+	m.Init(RankTestLeaf)
 	for b.Loop() {
 		m.Lock(t)
 		m.Unlock(t)
@@ -29,6 +30,7 @@ func BenchmarkPlainMutexLockUnlock(b *testing.B) {
 func BenchmarkSpinLockLockUnlock(b *testing.B) {
 	t := NewTask("bench", 0)
 	var s SpinLock
+	s.Init(RankTestLeaf)
 	for b.Loop() {
 		s.Lock(t)
 		s.Unlock(t)
@@ -53,6 +55,7 @@ func BenchmarkPlainInt64Add(b *testing.B) {
 func BenchmarkFlagsLockBitUnlockBit(b *testing.B) {
 	t := NewTask("bench", 0)
 	var f Flags
+	f.InitRank(RankTestLeaf)
 	for b.Loop() {
 		f.LockBit(t, 3)
 		f.UnlockBit(t, 3)

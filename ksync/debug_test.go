@@ -31,12 +31,12 @@ func TestSleepUnderSpinLock(t *testing.T) {
 		name  string
 		sleep func(t *Task)
 	}{
-		{"Mutex.Lock", func(t *Task) { var m Mutex; m.Lock(t) }},
-		{"RWSem.Lock", func(t *Task) { var s RWSem; s.Lock(t) }},
-		{"RWSem.RLock", func(t *Task) { var s RWSem; s.RLock(t) }},
+		{"Mutex.Lock", func(t *Task) { var m Mutex; m.Init(RankTestLeaf); m.Lock(t) }},
+		{"RWSem.Lock", func(t *Task) { var s RWSem; s.Init(RankTestLeaf); s.Lock(t) }},
+		{"RWSem.RLock", func(t *Task) { var s RWSem; s.Init(RankTestLeaf); s.RLock(t) }},
 		{"ScheduleTimeout", func(t *Task) { ScheduleTimeout(t, time.Millisecond) }},
 		{"CondResched", CondResched},
-		{"LockBit", func(t *Task) { var f Flags; f.LockBit(t, 0) }},
+		{"LockBit", func(t *Task) { var f Flags; f.InitRank(RankTestLeaf); f.LockBit(t, 0) }},
 		{"WaitOnBit", func(t *Task) { var f Flags; f.WaitOnBit(t, 0) }},
 		{"WaitQueue.Wait", func(t *Task) { var w WaitQueue; w.Wait(t, func() bool { return true }) }},
 	}
@@ -48,6 +48,7 @@ func TestSleepUnderSpinLock(t *testing.T) {
 		for _, c := range sleeps {
 			task := tasks[kind]()
 			var sp SpinLock
+			sp.Init(RankTestOuter)
 			sp.Lock(task)
 			msg := mustPanic(t, kind+" "+c.name, func() { c.sleep(task) })
 			if !strings.Contains(msg, "spinlock") {
@@ -62,6 +63,7 @@ func TestSleepUnderSpinLock(t *testing.T) {
 func TestOwnerChecks(t *testing.T) {
 	a, b := NewTask("a", 0), NewTask("b", 1)
 	var m Mutex
+	m.Init(RankTestLeaf)
 	m.Lock(a)
 	m.AssertHeld(a)
 	mustPanic(t, "AssertHeld by another task", func() { m.AssertHeld(b) })
@@ -70,19 +72,21 @@ func TestOwnerChecks(t *testing.T) {
 	mustPanic(t, "Unlock of an unlocked mutex", func() { m.Unlock(a) })
 
 	var s SpinLock
+	s.Init(RankTestLeaf)
 	s.Lock(a)
 	s.AssertHeld(a)
 	mustPanic(t, "spin_unlock by another task", func() { s.Unlock(b) })
 	s.Unlock(a)
-	if a.spinDepth != 0 {
-		t.Fatalf("spin depth %d after unlock", a.spinDepth)
+	if a.dbg.spinDepth != 0 {
+		t.Fatalf("spin depth %d after unlock", a.dbg.spinDepth)
 	}
-	if !s.TryLock(a) || a.spinDepth != 1 {
+	if !s.TryLock(a) || a.dbg.spinDepth != 1 {
 		t.Fatal("TryLock did not count the spinlock")
 	}
 	s.Unlock(a)
 
 	var rw RWSem
+	rw.Init(RankTestLeaf)
 	rw.Lock(a)
 	rw.AssertWriteHeld(a)
 	mustPanic(t, "AssertWriteHeld by another task", func() { rw.AssertWriteHeld(b) })

@@ -29,7 +29,16 @@
 // directly: everything goes through this package, so that the explorer
 // can schedule it and a seed replays exactly.
 //
-// Lock order: this package takes no lock of its own around caller code.
-// Internally, a WaitQueue's mutex is innermost; condition functions run
-// under it and must not block.
+// Lock order: every lock of the engine has a rank, set where the lock is
+// made (Init, Flags.InitRank), and lockrank.go holds the one table of
+// the order, as the Go runtime's lock ranks are data. With the
+// invariants build tag each task records the locks it holds and panics,
+// naming both locks and their ranks, on an acquisition out of order, on
+// an unranked lock, on a lock it already holds, and on a release or an
+// AssertHeld of a lock it does not hold; a trylock may be taken out of
+// order. Without the tag none of it costs anything.
+//
+// This package takes no lock of its own around caller code. Internally,
+// a WaitQueue's mutex (a plain sync.Mutex) is innermost; condition
+// functions run under it and must not block.
 package ksync

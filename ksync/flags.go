@@ -8,10 +8,20 @@ import (
 // Flags is a word of atomic flag bits, like folio->flags, with a bit lock
 // and bit waiters: the folio lock (PG_locked) is LockBit/UnlockBit, and
 // waiting for PG_writeback to clear is WaitOnBit. Bits are numbered 0..63.
-type Flags struct{ v atomic.Uint64 }
+// Its zero value is all clear; InitRank gives its bit locks their rank.
+type Flags struct {
+	dbg bitDebug // checked builds only: the rank of the word's bit locks
+	v   atomic.Uint64
+}
 
-// Init sets the word before it is shared; not a scheduling point.
+// Init sets the word before it is shared; not a scheduling point. It
+// keeps the rank.
 func (f *Flags) Init(v uint64) { f.v.Store(v) }
+
+// InitRank sets the rank in the lock order (ksync/lockrank.go) of the
+// bit locks taken on this word (LockBit, TryLockBit): PG_locked's for a
+// folio. It stores nothing in an ordinary build.
+func (f *Flags) InitRank(r Rank) { f.dbg.setRank(r) }
 
 // Load reads the whole word.
 func (f *Flags) Load(t *Task) uint64 {
@@ -68,17 +78,29 @@ type bitKey struct {
 }
 
 // TryLockBit is test_and_set_bit_lock() (folio_trylock): it reports whether
-// it took the lock.
+// it took the lock. A trylock may be taken out of order.
 func (f *Flags) TryLockBit(t *Task, bit uint) bool {
+	if debug {
+		bitWill(t, &f.dbg, f, bit, lockTry)
+	}
 	if t.sched != nil {
 		t.point(OpBitTryLock, f)
 	}
-	return f.v.Or(1<<bit)&(1<<bit) == 0
+	if f.v.Or(1<<bit)&(1<<bit) != 0 {
+		return false
+	}
+	if debug {
+		bitDid(t, &f.dbg, f, bit, lockTry)
+	}
+	return true
 }
 
 // LockBit is wait_on_bit_lock() (folio_lock): sleep until the bit is clear
 // and set it.
 func (f *Flags) LockBit(t *Task, bit uint) {
+	if debug {
+		bitWill(t, &f.dbg, f, bit, 0)
+	}
 	mightSleep(t)
 	m := uint64(1) << bit
 	if t.sched != nil {
@@ -86,16 +108,30 @@ func (f *Flags) LockBit(t *Task, bit uint) {
 		for f.v.Or(m)&m != 0 {
 			t.sched.Block(t, OpBitLock, bitKey{f, bit}, NoTimeout)
 		}
-		return
+	} else {
+		for f.v.Or(m)&m != 0 {
+			bitWaitQueue(f).Wait(t, func() bool { return f.v.Load()&m == 0 })
+		}
 	}
-	for f.v.Or(m)&m != 0 {
-		bitWaitQueue(f).Wait(t, func() bool { return f.v.Load()&m == 0 })
+	if debug {
+		bitDid(t, &f.dbg, f, bit, 0)
 	}
 }
 
 // UnlockBit is clear_bit_unlock() followed by wake_up_bit() (folio_unlock).
 func (f *Flags) UnlockBit(t *Task, bit uint) {
+	if debug {
+		bitUndo(t, &f.dbg, f, bit)
+	}
 	f.ClearAndWake(t, bit)
+}
+
+// AssertBitHeld panics, in checked builds, unless t took the bit lock
+// (VM_BUG_ON_FOLIO(!folio_test_locked(folio)), made exact: held by t).
+func (f *Flags) AssertBitHeld(t *Task, bit uint) {
+	if debug {
+		bitHeld(t, &f.dbg, f, bit, "assert bit lock held")
+	}
 }
 
 // ClearAndWake clears the bit and wakes whoever waits on it

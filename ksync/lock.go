@@ -1,20 +1,37 @@
 package ksync
 
 import (
-	"fmt"
 	"sync"
-	"sync/atomic"
+	"unsafe"
+)
+
+// lockHow says how a lock is taken, for the checked build's record.
+type lockHow uint8
+
+const (
+	lockSpin   lockHow = 1 << iota // a spinlock: counts in the spin depth
+	lockRead                       // an RWSem taken for reading
+	lockTry                        // by trylock: allowed out of order
+	lockNested                     // LockNested: a second lock of a nestable rank
 )
 
 // Mutex is the kernel's struct mutex: a sleeping lock. Its zero value is
-// unlocked.
+// unlocked; Init gives it its rank before it is shared.
 type Mutex struct {
-	mu    sync.Mutex
-	owner atomic.Pointer[Task] // debug builds only
+	dbg lockDebug // checked builds only: holder and rank
+	mu  sync.Mutex
 }
+
+// Init sets the lock's rank in the lock order (ksync/lockrank.go). It
+// stores nothing in an ordinary build. Call it where the lock is made,
+// before the lock is shared.
+func (m *Mutex) Init(r Rank) { m.dbg.setRank(r) }
 
 // Lock is mutex_lock().
 func (m *Mutex) Lock(t *Task) {
+	if debug {
+		lockWill(t, &m.dbg, unsafe.Pointer(m), 0)
+	}
 	mightSleep(t)
 	if t.sched != nil {
 		t.point(OpLock, m)
@@ -25,12 +42,15 @@ func (m *Mutex) Lock(t *Task) {
 		m.mu.Lock()
 	}
 	if debug {
-		m.owner.Store(t)
+		lockDid(t, &m.dbg, unsafe.Pointer(m), 0)
 	}
 }
 
-// TryLock is mutex_trylock().
+// TryLock is mutex_trylock(). A trylock may be taken out of order.
 func (m *Mutex) TryLock(t *Task) bool {
+	if debug {
+		lockWill(t, &m.dbg, unsafe.Pointer(m), lockTry)
+	}
 	if t.sched != nil {
 		t.point(OpTryLock, m)
 	}
@@ -38,7 +58,7 @@ func (m *Mutex) TryLock(t *Task) bool {
 		return false
 	}
 	if debug {
-		m.owner.Store(t)
+		lockDid(t, &m.dbg, unsafe.Pointer(m), lockTry)
 	}
 	return true
 }
@@ -46,8 +66,7 @@ func (m *Mutex) TryLock(t *Task) bool {
 // Unlock is mutex_unlock().
 func (m *Mutex) Unlock(t *Task) {
 	if debug {
-		m.checkOwner(t, "unlock")
-		m.owner.Store(nil)
+		lockUndo(t, &m.dbg, unsafe.Pointer(m), 0, "unlock")
 	}
 	if t.sched != nil {
 		t.point(OpUnlock, m)
@@ -58,30 +77,38 @@ func (m *Mutex) Unlock(t *Task) {
 	m.mu.Unlock()
 }
 
-// AssertHeld is lockdep_assert_held(): in debug builds it panics unless t
-// holds m.
+// AssertHeld is lockdep_assert_held(): in checked builds it panics unless
+// t holds m.
 func (m *Mutex) AssertHeld(t *Task) {
 	if debug {
-		m.checkOwner(t, "assert held")
+		lockHeld(t, &m.dbg, unsafe.Pointer(m), 0, "assert held")
 	}
 }
 
-func (m *Mutex) checkOwner(t *Task, what string) {
-	if o := m.owner.Load(); o != t {
-		panic(fmt.Sprintf("ksync: %s of a lock held by %v, by %v", what, o, t))
-	}
-}
-
-// SpinLock is the kernel's spinlock_t. Holders must not sleep (debug
+// SpinLock is the kernel's spinlock_t. Holders must not sleep (checked
 // builds check it). It is a sync.Mutex underneath: Go's mutex spins
 // before it parks, which is what a spinlock wants on a preemptible
-// runtime.
+// runtime. Its zero value is unlocked; Init gives it its rank.
 type SpinLock struct {
 	m Mutex
 }
 
+// Init sets the lock's rank in the lock order (ksync/lockrank.go); see
+// Mutex.Init.
+func (s *SpinLock) Init(r Rank) { s.m.dbg.setRank(r) }
+
 // Lock is spin_lock().
-func (s *SpinLock) Lock(t *Task) {
+func (s *SpinLock) Lock(t *Task) { s.lock(t, lockSpin) }
+
+// LockNested is spin_lock_nested(lock, SINGLE_DEPTH_NESTING): it takes a
+// second lock of a rank the task already holds one of, which the lock
+// order allows only for a rank it marks nestable (two PTLs, in fork).
+func (s *SpinLock) LockNested(t *Task) { s.lock(t, lockSpin|lockNested) }
+
+func (s *SpinLock) lock(t *Task, how lockHow) {
+	if debug {
+		lockWill(t, &s.m.dbg, unsafe.Pointer(s), how)
+	}
 	if t.sched != nil {
 		t.point(OpLock, s)
 		for !s.m.mu.TryLock() {
@@ -91,13 +118,15 @@ func (s *SpinLock) Lock(t *Task) {
 		s.m.mu.Lock()
 	}
 	if debug {
-		s.m.owner.Store(t)
-		t.spinDepth++
+		lockDid(t, &s.m.dbg, unsafe.Pointer(s), how)
 	}
 }
 
-// TryLock is spin_trylock().
+// TryLock is spin_trylock(). A trylock may be taken out of order.
 func (s *SpinLock) TryLock(t *Task) bool {
+	if debug {
+		lockWill(t, &s.m.dbg, unsafe.Pointer(s), lockSpin|lockTry)
+	}
 	if t.sched != nil {
 		t.point(OpTryLock, s)
 	}
@@ -105,8 +134,7 @@ func (s *SpinLock) TryLock(t *Task) bool {
 		return false
 	}
 	if debug {
-		s.m.owner.Store(t)
-		t.spinDepth++
+		lockDid(t, &s.m.dbg, unsafe.Pointer(s), lockSpin|lockTry)
 	}
 	return true
 }
@@ -114,9 +142,7 @@ func (s *SpinLock) TryLock(t *Task) bool {
 // Unlock is spin_unlock().
 func (s *SpinLock) Unlock(t *Task) {
 	if debug {
-		s.m.checkOwner(t, "spin_unlock")
-		s.m.owner.Store(nil)
-		t.spinDepth--
+		lockUndo(t, &s.m.dbg, unsafe.Pointer(s), lockSpin, "spin_unlock")
 	}
 	if t.sched != nil {
 		t.point(OpUnlock, s)
@@ -130,19 +156,27 @@ func (s *SpinLock) Unlock(t *Task) {
 // AssertHeld is lockdep_assert_held() for a spinlock.
 func (s *SpinLock) AssertHeld(t *Task) {
 	if debug {
-		s.m.checkOwner(t, "assert held")
+		lockHeld(t, &s.m.dbg, unsafe.Pointer(s), 0, "assert held")
 	}
 }
 
 // RWSem is the kernel's rw_semaphore (mmap_lock, anon_vma->rwsem): many
-// readers or one writer, sleeping.
+// readers or one writer, sleeping. Its zero value is unlocked; Init gives
+// it its rank.
 type RWSem struct {
-	mu     sync.RWMutex
-	writer atomic.Pointer[Task] // debug builds only
+	dbg lockDebug // checked builds only: the writer and the rank
+	mu  sync.RWMutex
 }
+
+// Init sets the lock's rank in the lock order (ksync/lockrank.go); see
+// Mutex.Init.
+func (s *RWSem) Init(r Rank) { s.dbg.setRank(r) }
 
 // Lock is down_write().
 func (s *RWSem) Lock(t *Task) {
+	if debug {
+		lockWill(t, &s.dbg, unsafe.Pointer(s), 0)
+	}
 	mightSleep(t)
 	if t.sched != nil {
 		t.point(OpLock, s)
@@ -153,12 +187,15 @@ func (s *RWSem) Lock(t *Task) {
 		s.mu.Lock()
 	}
 	if debug {
-		s.writer.Store(t)
+		lockDid(t, &s.dbg, unsafe.Pointer(s), 0)
 	}
 }
 
-// TryLock is down_write_trylock().
+// TryLock is down_write_trylock(). A trylock may be taken out of order.
 func (s *RWSem) TryLock(t *Task) bool {
+	if debug {
+		lockWill(t, &s.dbg, unsafe.Pointer(s), lockTry)
+	}
 	if t.sched != nil {
 		t.point(OpTryLock, s)
 	}
@@ -166,7 +203,7 @@ func (s *RWSem) TryLock(t *Task) bool {
 		return false
 	}
 	if debug {
-		s.writer.Store(t)
+		lockDid(t, &s.dbg, unsafe.Pointer(s), lockTry)
 	}
 	return true
 }
@@ -174,10 +211,7 @@ func (s *RWSem) TryLock(t *Task) bool {
 // Unlock is up_write().
 func (s *RWSem) Unlock(t *Task) {
 	if debug {
-		if w := s.writer.Load(); w != t {
-			panic(fmt.Sprintf("ksync: up_write by %v of an rwsem written by %v", t, w))
-		}
-		s.writer.Store(nil)
+		lockUndo(t, &s.dbg, unsafe.Pointer(s), 0, "up_write")
 	}
 	if t.sched != nil {
 		t.point(OpUnlock, s)
@@ -190,27 +224,45 @@ func (s *RWSem) Unlock(t *Task) {
 
 // RLock is down_read().
 func (s *RWSem) RLock(t *Task) {
+	if debug {
+		lockWill(t, &s.dbg, unsafe.Pointer(s), lockRead)
+	}
 	mightSleep(t)
 	if t.sched != nil {
 		t.point(OpRLock, s)
 		for !s.mu.TryRLock() {
 			t.sched.Block(t, OpRLock, s, NoTimeout)
 		}
-		return
+	} else {
+		s.mu.RLock()
 	}
-	s.mu.RLock()
+	if debug {
+		lockDid(t, &s.dbg, unsafe.Pointer(s), lockRead)
+	}
 }
 
-// TryRLock is down_read_trylock().
+// TryRLock is down_read_trylock(). A trylock may be taken out of order.
 func (s *RWSem) TryRLock(t *Task) bool {
+	if debug {
+		lockWill(t, &s.dbg, unsafe.Pointer(s), lockRead|lockTry)
+	}
 	if t.sched != nil {
 		t.point(OpTryRLock, s)
 	}
-	return s.mu.TryRLock()
+	if !s.mu.TryRLock() {
+		return false
+	}
+	if debug {
+		lockDid(t, &s.dbg, unsafe.Pointer(s), lockRead|lockTry)
+	}
+	return true
 }
 
 // RUnlock is up_read().
 func (s *RWSem) RUnlock(t *Task) {
+	if debug {
+		lockUndo(t, &s.dbg, unsafe.Pointer(s), lockRead, "up_read")
+	}
 	if t.sched != nil {
 		t.point(OpRUnlock, s)
 		s.mu.RUnlock()
@@ -220,11 +272,18 @@ func (s *RWSem) RUnlock(t *Task) {
 	s.mu.RUnlock()
 }
 
-// AssertWriteHeld panics, in debug builds, unless t holds s for writing.
+// AssertHeld is lockdep_assert_held() for an rwsem (mmap_assert_locked):
+// in checked builds it panics unless t holds s for reading or writing.
+func (s *RWSem) AssertHeld(t *Task) {
+	if debug {
+		lockHeld(t, &s.dbg, unsafe.Pointer(s), lockRead, "assert held")
+	}
+}
+
+// AssertWriteHeld is lockdep_assert_held_write() (mmap_assert_write_locked):
+// in checked builds it panics unless t holds s for writing.
 func (s *RWSem) AssertWriteHeld(t *Task) {
 	if debug {
-		if w := s.writer.Load(); w != t {
-			panic(fmt.Sprintf("ksync: %v does not hold the rwsem for writing (%v does)", t, w))
-		}
+		lockHeld(t, &s.dbg, unsafe.Pointer(s), 0, "assert write held")
 	}
 }

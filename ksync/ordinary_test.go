@@ -33,6 +33,10 @@ func TestMutualExclusion(t *testing.T) {
 	var sp SpinLock
 	var rw RWSem
 	var f Flags
+	mu.Init(RankTestLeaf)
+	sp.Init(RankTestLeaf)
+	rw.Init(RankTestLeaf)
+	f.InitRank(RankTestLeaf)
 	cases := []struct {
 		name         string
 		lock, unlock func(t *Task)
@@ -76,6 +80,7 @@ func TestMutualExclusion(t *testing.T) {
 // writers.
 func TestRWSemReaders(t *testing.T) {
 	var rw RWSem
+	rw.Init(RankTestLeaf)
 	var readers, writers Int32
 	var maxReaders Int32
 	hammer(hammerTasks, func(task *Task, i int) {

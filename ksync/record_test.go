@@ -82,6 +82,10 @@ func primCases() []primCase {
 		ref  LiveRef
 		none = func(*Task) {}
 	)
+	mu.Init(RankTestLeaf)
+	sp.Init(RankTestLeaf)
+	rw.Init(RankTestLeaf)
+	f.InitRank(RankTestLeaf)
 	x := new(int)
 	return []primCase{
 		{"Mutex.Lock", none, func(t *Task) { mu.Lock(t) }, []string{pt(OpLock, &mu)}},
@@ -152,7 +156,8 @@ func primCases() []primCase {
 		}, []string{pt(OpBitTryLock, &f)}},
 		{"Flags.UnlockBit", none, func(t *Task) { f.UnlockBit(t, 0) }, []string{pt(OpBitUnlock, &f), wk(bitKey{&f, 0})}},
 		{"Flags.TryLockBit", none, func(t *Task) { f.TryLockBit(t, 0) }, []string{pt(OpBitTryLock, &f)}},
-		{"Flags.ClearAndWake", none, func(t *Task) { f.ClearAndWake(t, 0) }, []string{pt(OpBitUnlock, &f), wk(bitKey{&f, 0})}},
+		{"Flags.UnlockBit after trylock", none, func(t *Task) { f.UnlockBit(t, 0) }, []string{pt(OpBitUnlock, &f), wk(bitKey{&f, 0})}},
+		{"Flags.ClearAndWake", none, func(t *Task) { f.ClearAndWake(t, 5) }, []string{pt(OpBitUnlock, &f), wk(bitKey{&f, 5})}},
 		{"Flags.WaitOnBit clear", none, func(t *Task) { f.WaitOnBit(t, 5) }, []string{pt(OpBitWait, &f)}},
 
 		{"WaitQueue.Wait true", none, func(t *Task) {
@@ -234,6 +239,8 @@ func TestOrdinaryTaskNeverCallsScheduler(t *testing.T) {
 	var n Int64
 	var f Flags
 	var ref LiveRef
+	mu.Init(RankTestLeaf)
+	f.InitRank(RankTestLeaf)
 	allocs := testing.AllocsPerRun(100, func() {
 		mu.Lock(task)
 		mu.Unlock(task)

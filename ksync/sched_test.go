@@ -64,6 +64,10 @@ func TestControlledMutualExclusion(t *testing.T) {
 		var sp ksync.SpinLock
 		var rw ksync.RWSem
 		var f ksync.Flags
+		mu.Init(ksync.RankTestLeaf)
+		sp.Init(ksync.RankTestLeaf)
+		rw.Init(ksync.RankTestLeaf)
+		f.InitRank(ksync.RankTestLeaf)
 		return []lockCase{
 			{"Mutex", mu.Lock, mu.Unlock, mu.TryLock},
 			{"SpinLock", sp.Lock, sp.Unlock, sp.TryLock},
@@ -102,6 +106,7 @@ func TestControlledMutualExclusion(t *testing.T) {
 func TestControlledRWSemReaders(t *testing.T) {
 	runAll(t, func(task *ksync.Task) {
 		var rw ksync.RWSem
+		rw.Init(ksync.RankTestLeaf)
 		var readers, writers ksync.Int32
 		workers(task, 3, func(t *ksync.Task, w int) {
 			for j := 0; j < 2; j++ {
@@ -211,13 +216,18 @@ func TestControlledWaitTimeout(t *testing.T) {
 	}
 }
 
-// TestControlledBitDeadlock: taking a bit lock twice is a deadlock, and
-// the report names the bit lock.
+// TestControlledBitDeadlock: a bit lock never released leaves its
+// waiter asleep for ever, and the deadlock report names the bit lock.
+// (Taking one twice in one task is caught sooner in a checked build: see
+// TestLockOrder.)
 func TestControlledBitDeadlock(t *testing.T) {
 	r := sched.Run(sched.Random(1), sched.Options{Record: true}, func(t *ksync.Task) {
 		var f ksync.Flags
+		f.InitRank(ksync.RankTestLeaf)
 		f.LockBit(t, 0)
-		f.LockBit(t, 0) // folio_lock twice: AA deadlock
+		ksync.Spawn(t, "waiter", 1, func(t *ksync.Task) {
+			f.LockBit(t, 0) // folio_lock of a folio whose holder never unlocks it
+		})
 	})
 	if r.Failure == nil || r.Failure.Kind != sched.Deadlock || len(r.Failure.Blocked) != 1 {
 		t.Fatalf("want a deadlock of one task, got %v", r.Failure)

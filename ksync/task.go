@@ -20,8 +20,8 @@ type Task struct {
 
 	// Owned by the task itself: only the goroutine running the task
 	// touches these fields.
-	nopoint   int // >0 while a wait condition is evaluated: points are suppressed
-	spinDepth int // spinlocks held (the kernel's preempt count), debug builds only
+	nopoint int       // >0 while a wait condition is evaluated: points are suppressed
+	dbg     taskDebug // checked builds only: the locks held, in order, and the spin depth
 }
 
 // Scheduler is the explorer's hook. It is attached to tasks made by
@@ -127,8 +127,8 @@ func (t *Task) SetID(id int) { t.id = id }
 // CondResched is cond_resched(): a voluntary scheduling point in a long
 // loop. In an ordinary run it lets other goroutines run.
 func CondResched(t *Task) {
-	if debug && t.spinDepth > 0 {
-		panic(fmt.Sprintf("ksync: %v calls cond_resched while holding %d spinlock(s)", t, t.spinDepth))
+	if debug && t.spinning() > 0 {
+		panic(fmt.Sprintf("ksync: %v calls cond_resched while holding %d spinlock(s)", t, t.spinning()))
 	}
 	if t.sched != nil {
 		t.point(OpResched, t)
@@ -166,10 +166,17 @@ var epoch = time.Now()
 
 // mightSleep is might_sleep(): sleeping with a spinlock held is a bug.
 func mightSleep(t *Task) {
-	if debug && t.spinDepth > 0 {
-		panic(fmt.Sprintf("ksync: %v sleeps while holding %d spinlock(s)", t, t.spinDepth))
+	if debug && t.spinning() > 0 {
+		panic(fmt.Sprintf("ksync: %v sleeps while holding %d spinlock(s)", t, t.spinning()))
 	}
 }
+
+// MightSleep is might_sleep() for engine code: a function that may sleep
+// on some path (a cgroup charge that may reclaim, device I/O) calls it on
+// every path, so that a caller holding a spinlock (a PTL, a lruvec lock)
+// is caught in a checked build even when this call would not have slept.
+// It costs nothing in an ordinary build.
+func MightSleep(t *Task) { mightSleep(t) }
 
 // NumCPU is the number of per-CPU slots: the machine's CPUs, at least 1,
 // at most 64.

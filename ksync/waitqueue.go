@@ -55,7 +55,7 @@ func (w *WaitQueue) wait(t *Task, op Op, obj any, cond func() bool, d time.Durat
 		// Registered before the check: a WakeAll after the state
 		// change sees n > 0 and closes ch.
 		if cond() {
-			w.removeLocked(ch)
+			w.removeWaiter(ch)
 			w.mu.Unlock()
 			return true
 		}
@@ -64,7 +64,7 @@ func (w *WaitQueue) wait(t *Task, op Op, obj any, cond func() bool, d time.Durat
 		case <-ch:
 		case <-timeout:
 			w.mu.Lock()
-			w.removeLocked(ch)
+			w.removeWaiter(ch)
 			ok := cond()
 			w.mu.Unlock()
 			return ok
@@ -72,7 +72,9 @@ func (w *WaitQueue) wait(t *Task, op Op, obj any, cond func() bool, d time.Durat
 	}
 }
 
-func (w *WaitQueue) removeLocked(ch chan struct{}) {
+// removeWaiter drops ch from the waiters; w.mu (a plain sync.Mutex, under
+// every ranked lock) is held.
+func (w *WaitQueue) removeWaiter(ch chan struct{}) {
 	for i, c := range w.waiters {
 		if c == ch {
 			last := len(w.waiters) - 1

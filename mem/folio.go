@@ -97,6 +97,10 @@ func FlagString(v uint64) string {
 // Lock is folio_lock().
 func (f *Folio) Lock(t *ksync.Task) { f.Flags.LockBit(t, PGLocked) }
 
+// AssertLocked is VM_BUG_ON_FOLIO(!folio_test_locked(folio)), made
+// exact: in a checked build it panics unless t holds the folio lock.
+func (f *Folio) AssertLocked(t *ksync.Task) { f.Flags.AssertBitHeld(t, PGLocked) }
+
 // TryLock is folio_trylock().
 func (f *Folio) TryLock(t *ksync.Task) bool { return f.Flags.TryLockBit(t, PGLocked) }
 

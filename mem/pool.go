@@ -53,8 +53,10 @@ func NewPool(frames int) (*Pool, error) {
 		data:     make([]byte, frames*PageSize),
 		freeList: make([]uint32, frames),
 	}
+	p.lock.Init(ksync.RankPool)
 	for i := range p.folios {
 		f := &p.folios[i]
+		f.Flags.InitRank(ksync.RankFolioLock)
 		f.pfn = uint32(i)
 		f.pool = p
 		f.data = p.data[i*PageSize : (i+1)*PageSize : (i+1)*PageSize]

@@ -89,6 +89,9 @@ func (m *MemCgroup) TryCharge(t *ksync.Task, nrPages int) error {
 	if nrPages < 0 {
 		panic(fmt.Sprintf("memcg: TryCharge(%d) to %s", nrPages, m.path))
 	}
+	// A charge may reclaim: never under a spinlock (a PTL, a lruvec
+	// lock), even when this one would not.
+	ksync.MightSleep(t)
 	if nrPages == 0 || m.IsRoot() {
 		return nil
 	}

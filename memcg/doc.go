@@ -41,7 +41,8 @@
 // swap core can look an id up with a cluster lock held. Remove and
 // TryCharge meet through an atomic state word (see Remove).
 //
-// Lock order:
+// Lock order (ranks in ksync's table, ksync/lockrank.go, checked in
+// builds with the invariants tag):
 //
 //	Hierarchy.cgroupMutex (cgroup_mutex, sleeps)
 //	  Hierarchy.idrLock (spinlock)
@@ -50,5 +51,7 @@
 //	  Hierarchy.idrLock
 //
 // No memcg lock is held while the Reclaimer runs, nor while a charge
-// walks the counters.
+// walks the counters. A charge may reclaim, so TryCharge calls
+// ksync.MightSleep: charging under a spinlock is caught in a checked
+// build even when the charge would not have reclaimed.
 package memcg

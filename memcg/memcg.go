@@ -136,6 +136,9 @@ func NewRoot(mode Mode) *MemCgroup {
 		panic(fmt.Sprintf("memcg: NewRoot(%v)", mode))
 	}
 	h := &Hierarchy{mode: mode, idr: make([]*MemCgroup, 2, 16)}
+	h.cgroupMutex.Init(ksync.RankCgroupMutex)
+	h.maxMutex.Init(ksync.RankMemcgMaxMutex)
+	h.idrLock.Init(ksync.RankMemcgIDR)
 	root := &MemCgroup{h: h, name: "", path: "/", id: RootID}
 	root.initCounters()
 	h.root = root

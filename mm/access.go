@@ -108,7 +108,7 @@ func (m *MM) handleMMFault(t *ksync.Task, addr uint64, write bool) error {
 	if m.dead {
 		return ErrExited
 	}
-	v := m.findVMALocked(addr)
+	v := m.findVMALocked(t, addr)
 	if v == nil {
 		return fmt.Errorf("%w: no mapping at %#x", ErrSegv, addr)
 	}
@@ -156,14 +156,15 @@ func (m *MM) Mmap(t *ksync.Task, length uint64, prot int) (uint64, error) {
 		return 0, fmt.Errorf("mmap(%d): %w: address space exhausted", length, ErrOOM)
 	}
 	m.nextAddr = start + length + mem.PageSize
-	v := &vma{mm: m, start: start, end: start + length, prot: prot, anon: new(anonVMA)}
+	v := &vma{mm: m, start: start, end: start + length, prot: prot, anon: newAnonVMA()}
 	v.anon.link(t, v)
-	m.insertVMALocked(v)
+	m.insertVMALocked(t, v)
 	return start, nil
 }
 
 // insertVMALocked keeps vmas sorted; mmapLock is held for writing.
-func (m *MM) insertVMALocked(v *vma) {
+func (m *MM) insertVMALocked(t *ksync.Task, v *vma) {
+	m.mmapLock.AssertWriteHeld(t)
 	i := 0
 	for i < len(m.vmas) && m.vmas[i].start < v.start {
 		i++
@@ -198,7 +199,7 @@ func (m *MM) Munmap(t *ksync.Task, addr, length uint64) error {
 		av.rwsem.Lock(t)
 		switch {
 		case v.start >= addr && v.end <= end: // wholly unmapped
-			av.unlinkLocked(v)
+			av.unlinkLocked(t, v)
 		case v.start < addr && v.end > end: // a hole in the middle
 			tail := &vma{mm: m, start: end, end: v.end, prot: v.prot, anon: av, file: v.file, fileBase: v.fileBase}
 			av.vmas = append(av.vmas, tail)
@@ -216,7 +217,7 @@ func (m *MM) Munmap(t *ksync.Task, addr, length uint64) error {
 	}
 	m.vmas = keep
 	for _, v := range split {
-		m.insertVMALocked(v)
+		m.insertVMALocked(t, v)
 	}
 	return nil
 }
@@ -235,7 +236,7 @@ func (m *MM) Exit(t *ksync.Task) {
 	for _, v := range m.vmas {
 		m.zapRange(t, v.start, v.end)
 		v.anon.rwsem.Lock(t)
-		v.anon.unlinkLocked(v)
+		v.anon.unlinkLocked(t, v)
 		v.anon.rwsem.Unlock(t)
 	}
 	m.vmas = nil

@@ -19,24 +19,31 @@
 //	pteTable    a leaf page table with its split PTE lock (ptl)
 //	pte         pte_t: none, present, a swap entry or a swapin-error marker
 //
-// Lock order (outermost first):
+// Lock order: each lock's rank is set where it is made, and the order is
+// the table in ksync/lockrank.go, checked at every acquisition in builds
+// with the invariants tag (the tests run with it). In short, outermost
+// first:
 //
 //	MM.mmapLock                 mmap_lock (rwsem)
 //	  folio lock                PG_locked (bit lock, sleeps)
 //	    anonVMA.rwsem           anon_vma->rwsem (reclaim only trylocks it)
-//	      MM.pageTableLock      page_table_lock: upper-level allocation
 //	      pteTable.ptl          the split PTE lock (spinlock)
 //	        swap cluster lock   (FolioFreeSwap, SwapFree, SwapDuplicate,
 //	                            FreeSwapAndCache, which only trylocks folios)
 //	        lruvec.lock         (the release hook of a last folio_put)
-//	          Pool.lock         (zone->lock)
-//	Node.mmlistLock             mmlist_lock: taken alone
-//	Node.lruvecsLock            taken alone
+//	  MM.pageTableLock          page_table_lock: upper-level allocation
 //
-// The PTL of two page tables is taken nested only by fork (the child's,
-// which nobody else can reach yet, inside the parent's). A task never
-// holds a PTL or a lruvec lock while it sleeps, allocates a frame,
-// charges a cgroup or does I/O.
+// Leaves, taken under any lock and with none under them: Pool.lock
+// (zone->lock), Node.mmlistLock, Node.lruvecsLock, the shmem swaplist
+// lock and the memcg reclaim queue's lock.
+//
+// The PTLs of two page tables nest only in fork (the child's, which
+// nobody else can reach yet, inside the parent's, with LockNested). A
+// task never holds a PTL or a lruvec lock while it sleeps, allocates a
+// frame, charges a cgroup or does I/O: both are spinlocks, and
+// allocFolio, memcg charges and device I/O call ksync.MightSleep, so a
+// checked build catches it even on a path that would not have slept.
+// Every function whose name ends in Locked asserts the lock it needs.
 //
 // References: every present PTE holds one folio reference and one map
 // count; the swap cache holds one reference; LRU membership holds none

@@ -52,7 +52,7 @@ func (m *MM) doWPPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64, o
 		return nil
 	}
 	old := m.node.pool.Folio(orig.pfn())
-	if m.canReuseLocked(t, old) {
+	if m.canReuseLocked(t, pt, old) {
 		pt.ptes[i].Store(t, uint64(orig|pteWrite|pteDirty|pteAccessed))
 		pt.ptl.Unlock(t)
 		m.node.Stat.PgReuse.Inc(t)
@@ -100,7 +100,8 @@ func (m *MM) doWPPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64, o
 // maps folio. The folio can be written in place if this PTE's reference
 // is the only one, after dropping its swap slot (folio_free_swap) when
 // it is in the swap cache and no swap PTE shares the slot.
-func (m *MM) canReuseLocked(t *ksync.Task, folio *mem.Folio) bool {
+func (m *MM) canReuseLocked(t *ksync.Task, pt *pteTable, folio *mem.Folio) bool {
+	pt.ptl.AssertHeld(t)
 	swapcache := int32(0)
 	if folio.Test(t, mem.PGSwapCache) {
 		swapcache = 1

@@ -49,7 +49,7 @@ func (m *MM) copyPageRange(t *ksync.Task, child *MM, v *vma) error {
 	m.forEachTable(t, v.start, v.end, func(src *pteTable, base uint64, lo, hi int) bool {
 		dst, _ := child.allocPTE(t, base+uint64(lo)<<PageShift)
 		src.ptl.Lock(t)
-		dst.ptl.Lock(t)
+		dst.ptl.LockNested(t) // the only place two PTLs nest: the child's is unreachable
 		for i := lo; i < hi && err == nil; i++ {
 			p := pte(src.ptes[i].Load(t))
 			switch {

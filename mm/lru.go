@@ -34,6 +34,7 @@ type lruList struct {
 
 func newLruvec(id uint16) *lruvec {
 	lv := &lruvec{memcgID: id}
+	lv.lock.Init(ksync.RankLruvec)
 	for i := range lv.lists {
 		lv.lists[i] = lruList{head: -1, tail: -1}
 	}
@@ -50,6 +51,7 @@ func lruOf(t *ksync.Task, f *mem.Folio) int {
 // addLocked is lruvec_add_folio(): link f at the head of the list its
 // PGActive bit names. The lock is held; PGLRU is set by the caller.
 func (lv *lruvec) addLocked(t *ksync.Task, f *mem.Folio) {
+	lv.lock.AssertHeld(t)
 	l := &lv.lists[lruOf(t, f)]
 	f.LRUPrev, f.LRUNext = -1, l.head
 	if l.head >= 0 {
@@ -64,6 +66,7 @@ func (lv *lruvec) addLocked(t *ksync.Task, f *mem.Folio) {
 // delLocked is lruvec_del_folio(): unlink f; the lock is held and PGLRU
 // was just cleared by the caller.
 func (lv *lruvec) delLocked(t *ksync.Task, f *mem.Folio) {
+	lv.lock.AssertHeld(t)
 	l := &lv.lists[lruOf(t, f)]
 	if f.LRUPrev >= 0 {
 		folioAt(f, f.LRUPrev).LRUNext = f.LRUNext

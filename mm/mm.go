@@ -203,7 +203,8 @@ func (m *MM) String() string { return fmt.Sprintf("mm %d", m.id) }
 
 // findVMALocked is find_vma() for an address inside a mapping: mmapLock
 // is held.
-func (m *MM) findVMALocked(addr uint64) *vma {
+func (m *MM) findVMALocked(t *ksync.Task, addr uint64) *vma {
+	m.mmapLock.AssertHeld(t)
 	lo, hi := 0, len(m.vmas)
 	for lo < hi {
 		mid := (lo + hi) / 2
@@ -251,6 +252,7 @@ func (m *MM) allocPTE(t *ksync.Task, addr uint64) (*pteTable, int) {
 	pt := pmd.tables[mi].Load(t)
 	if pt == nil {
 		pt = new(pteTable)
+		pt.ptl.Init(ksync.RankPTL)
 		pmd.tables[mi].Store(t, pt)
 	}
 	m.pageTableLock.Unlock(t)

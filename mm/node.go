@@ -121,6 +121,10 @@ func NewNode(t *ksync.Task, pool *mem.Pool, core *swap.Core, root *memcg.MemCgro
 	}
 	frames := int64(pool.Frames())
 	n := &Node{pool: pool, core: core, root: root, hier: root.Hierarchy(), cfg: cfg}
+	n.lruvecsLock.Init(ksync.RankLruvecs)
+	n.mmlistLock.Init(ksync.RankMmlist)
+	n.shmem.lock.Init(ksync.RankShmemSwaplist)
+	n.memcgBg.lock.Init(ksync.RankMemcgBgWork)
 	n.min, n.low, n.high = int64(cfg.WatermarkMin), int64(cfg.WatermarkLow), int64(cfg.WatermarkHigh)
 	if n.min == 0 {
 		n.min = max(frames/64, 1)
@@ -220,6 +224,7 @@ func (n *Node) releaseFolio(t *ksync.Task, f *mem.Folio) {
 // reference, or ErrOOM after reclaim could not make room. It wakes
 // kswapd when free frames drop below the low watermark.
 func (n *Node) allocFolio(t *ksync.Task) (*mem.Folio, error) {
+	ksync.MightSleep(t) // direct reclaim, even when this allocation needs none
 	noProgress := 0
 	for try := 0; ; try++ {
 		if f := n.pool.Alloc(t); f != nil {
@@ -302,6 +307,8 @@ func (n *Node) NewMM(t *ksync.Task, cg *memcg.MemCgroup) *MM {
 		cg = n.root
 	}
 	m := &MM{node: n, memcg: cg, nextAddr: mmapBase}
+	m.mmapLock.Init(ksync.RankMmapLock)
+	m.pageTableLock.Init(ksync.RankPageTableLock)
 	n.addMM(t, m)
 	return m
 }

@@ -22,6 +22,13 @@ type anonVMA struct {
 	vmas  []*vma // guarded by rwsem
 }
 
+// newAnonVMA is anon_vma_alloc().
+func newAnonVMA() *anonVMA {
+	av := new(anonVMA)
+	av.rwsem.Init(ksync.RankAnonVMA)
+	return av
+}
+
 func (av *anonVMA) link(t *ksync.Task, v *vma) {
 	av.rwsem.Lock(t)
 	av.vmas = append(av.vmas, v)
@@ -29,7 +36,8 @@ func (av *anonVMA) link(t *ksync.Task, v *vma) {
 }
 
 // unlinkLocked removes v; rwsem is held for writing.
-func (av *anonVMA) unlinkLocked(v *vma) {
+func (av *anonVMA) unlinkLocked(t *ksync.Task, v *vma) {
+	av.rwsem.AssertWriteHeld(t)
 	for i, x := range av.vmas {
 		if x == v {
 			av.vmas = append(av.vmas[:i], av.vmas[i+1:]...)

@@ -17,7 +17,7 @@ import (
 // index entry holding a swap entry owns a swap count of 1, exactly like a
 // swap PTE; the audit counts both (invariant 2).
 //
-// Lock order (see the package doc for the rest):
+// Lock order (ranks in ksync/lockrank.go; see the package doc):
 //
 //	ShmemFile.inodeLock      i_rwsem: Write, Truncate, PunchHole, Delete
 //	  folio lock
@@ -25,7 +25,7 @@ import (
 //	    anonVMA.rwsem, PTL   (rmap walks of file folios)
 //	    ShmemFile.iPages     the xa_lock of i_pages: the "mapping lock"
 //	                         under which a racing truncation is seen
-//	Node.shmem.lock          shmem_swaplist_mutex: taken alone
+//	Node.shmem.lock          shmem_swaplist_mutex: a leaf
 //
 // Folio references: the index holds one reference on every folio it
 // holds (the page cache's); each PTE mapping it holds one more. A folio
@@ -106,6 +106,9 @@ func (n *Node) ShmemCreate(t *ksync.Task, cg *memcg.MemCgroup, sizeBytes int64) 
 		cg = n.root
 	}
 	f := &ShmemFile{node: n, memcg: cg, pages: map[uint64]shmemEntry{}}
+	f.inodeLock.Init(ksync.RankInodeLock)
+	f.iPages.Init(ksync.RankIPages)
+	f.iMmapLock.Init(ksync.RankIMmap)
 	f.size.Init(sizeBytes)
 	n.shmem.lock.Lock(t)
 	f.id = n.shmem.nextID
@@ -144,7 +147,8 @@ func (f *ShmemFile) NrSwapped(t *ksync.Task) int {
 
 // sortedIndicesLocked lists the indices of pages in [start, end), sorted;
 // iPages is held.
-func (f *ShmemFile) sortedIndicesLocked(start, end uint64) []uint64 {
+func (f *ShmemFile) sortedIndicesLocked(t *ksync.Task, start, end uint64) []uint64 {
+	f.iPages.AssertHeld(t)
 	var idx []uint64
 	for i := range f.pages {
 		if i >= start && i < end {
@@ -406,7 +410,7 @@ func (f *ShmemFile) undoRange(t *ksync.Task, lstart, lend int64) error {
 		return perr
 	}
 	f.iPages.Lock(t)
-	idx := f.sortedIndicesLocked(start, end)
+	idx := f.sortedIndicesLocked(t, start, end)
 	f.iPages.Unlock(t)
 	for _, i := range idx {
 		f.undoIndex(t, i)

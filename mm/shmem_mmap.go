@@ -28,12 +28,12 @@ func (m *MM) MmapShared(t *ksync.Task, f *ShmemFile, off, length uint64, prot in
 		return 0, fmt.Errorf("mmap shared(%d): %w: address space exhausted", length, ErrOOM)
 	}
 	m.nextAddr = start + length + mem.PageSize
-	v := &vma{mm: m, start: start, end: start + length, prot: prot, anon: new(anonVMA), file: f, fileBase: start - off}
+	v := &vma{mm: m, start: start, end: start + length, prot: prot, anon: newAnonVMA(), file: f, fileBase: start - off}
 	v.anon.link(t, v)
 	f.iMmapLock.Lock(t)
 	f.iMmap = append(f.iMmap, v.anon)
 	f.iMmapLock.Unlock(t)
-	m.insertVMALocked(v)
+	m.insertVMALocked(t, v)
 	return start, nil
 }
 

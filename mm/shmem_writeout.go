@@ -98,7 +98,7 @@ func (n *Node) shmemAudit(t *ksync.Task, swapRefs map[mem.SwpEntry]int, add func
 		f.iPages.Lock(t)
 		swapped := 0
 		eof := f.nrPagesEOF(t)
-		for _, i := range f.sortedIndicesLocked(0, ^uint64(0)) {
+		for _, i := range f.sortedIndicesLocked(t, 0, ^uint64(0)) {
 			e := f.pages[i]
 			if i >= eof {
 				add(invariant.NoLostFrame, f.String(), "index %d holds %v beyond EOF (%d pages)", i, e, eof)

@@ -3,6 +3,7 @@ package mm_test
 import (
 	"testing"
 
+	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
 	"uswap/swap"
@@ -33,14 +34,19 @@ func TestStrandedSwapCacheFreedByReclaim(t *testing.T) {
 		t.Fatal("readahead left nothing in the swap cache")
 	}
 	// A racing swap-in holds the folio lock while munmap zaps the PTE.
+	// (Another task, by trylock: a task takes one folio lock in order
+	// at a time, and no mmap_lock under one.)
+	swapin := ksync.NewTask("swapin", 1)
 	for _, f := range cached {
-		f.Lock(tk)
+		if !f.TryLock(swapin) {
+			t.Fatalf("%v is locked", f)
+		}
 	}
 	if err := m.Munmap(tk, addr, pages*mem.PageSize); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range cached {
-		f.Unlock(tk)
+		f.Unlock(swapin)
 	}
 	stranded := 0
 	s.Core().ForEachSlot(tk, func(st swap.SlotState) {

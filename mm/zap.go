@@ -22,7 +22,7 @@ func (m *MM) zapRange(t *ksync.Task, start, end uint64) {
 			pt.ptes[i].Store(t, 0)
 			switch {
 			case p.present():
-				m.zapFolioLocked(t, m.node.pool.Folio(p.pfn()), p)
+				m.zapFolioLocked(t, pt, m.node.pool.Folio(p.pfn()), p)
 			case p.isSwap():
 				m.node.core.FreeSwapAndCache(t, pteToSwpEntry(p))
 			}
@@ -37,7 +37,8 @@ func (m *MM) zapRange(t *ksync.Task, start, end uint64) {
 // cleared and its PTL held. Like free_swap_cache() in the TLB batch, a
 // swap-cache folio that nothing maps any more loses its slot if the
 // folio can be trylocked and no swap PTE holds the slot.
-func (m *MM) zapFolioLocked(t *ksync.Task, folio *mem.Folio, p pte) {
+func (m *MM) zapFolioLocked(t *ksync.Task, pt *pteTable, folio *mem.Folio, p pte) {
+	pt.ptl.AssertHeld(t)
 	if p&pteDirty != 0 {
 		folio.Flags.Set(t, mem.PGDirty)
 	}

@@ -171,21 +171,23 @@ func TestDFSCountsSchedules(t *testing.T) {
 	}
 }
 
-func lockInversion(t *ksync.Task) {
-	var a, b ksync.Mutex
+// lockAcrossWait deadlocks on the schedules where main takes the mutex
+// first: it waits for a completion, holding the mutex that the task who
+// would complete it needs. (Two mutexes taken in opposite orders would
+// deadlock too, but a checked build panics on the inverted order before
+// it can: see ksync's lock ranks.)
+func lockAcrossWait(t *ksync.Task) {
+	var a ksync.Mutex
+	a.Init(ksync.RankTestLeaf)
 	var done ksync.Completion
-	ksync.Spawn(t, "ba", 1, func(t *ksync.Task) {
-		b.Lock(t)
+	ksync.Spawn(t, "b", 1, func(t *ksync.Task) {
 		a.Lock(t)
-		a.Unlock(t)
-		b.Unlock(t)
 		done.Complete(t)
+		a.Unlock(t)
 	})
 	a.Lock(t)
-	b.Lock(t)
-	b.Unlock(t)
-	a.Unlock(t)
 	done.Wait(t)
+	a.Unlock(t)
 }
 
 func TestDeadlockFound(t *testing.T) {
@@ -209,7 +211,7 @@ func TestDeadlockFound(t *testing.T) {
 			if !ok {
 				t.Fatalf("DFS exhausted after %d runs without a deadlock", e.Runs())
 			}
-			if r := sched.Run(s, sched.Options{Record: true}, lockInversion); r.Failure != nil {
+			if r := sched.Run(s, sched.Options{Record: true}, lockAcrossWait); r.Failure != nil {
 				check(t, r, e.Runs())
 				return
 			}
@@ -217,7 +219,7 @@ func TestDeadlockFound(t *testing.T) {
 	})
 	t.Run("random", func(t *testing.T) {
 		for seed := int64(1); seed <= 100; seed++ {
-			if r := sched.Run(sched.Random(seed), sched.Options{}, lockInversion); r.Failure != nil {
+			if r := sched.Run(sched.Random(seed), sched.Options{}, lockAcrossWait); r.Failure != nil {
 				check(t, r, int(seed))
 				return
 			}
@@ -246,6 +248,7 @@ func waitGoroutines(t *testing.T, before int) {
 func TestPanicReported(t *testing.T) {
 	before := runtime.NumGoroutine()
 	var mu ksync.Mutex
+	mu.Init(ksync.RankTestLeaf)
 	r := sched.Run(sched.Random(7), sched.Options{Record: true}, func(t *ksync.Task) {
 		for i := 0; i < 3; i++ {
 			ksync.Spawn(t, "worker", i, func(t *ksync.Task) {
@@ -341,6 +344,7 @@ func TestWaitTimeoutWhileOthersSpin(t *testing.T) {
 // traced is a small program with notes, spawns, sleeps and wakes.
 func traced(t *ksync.Task) {
 	var mu ksync.Mutex
+	mu.Init(ksync.RankTestLeaf)
 	var n ksync.Int64
 	var done ksync.Completion
 	var left ksync.Int32
@@ -410,16 +414,16 @@ func TestDeterministicTrace(t *testing.T) {
 }
 
 func TestWriteHTML(t *testing.T) {
-	r := sched.Run(sched.Random(1), sched.Options{Record: true}, lockInversion)
+	r := sched.Run(sched.Random(1), sched.Options{Record: true}, lockAcrossWait)
 	for seed := int64(2); r.Failure == nil; seed++ {
-		r = sched.Run(sched.Random(seed), sched.Options{Record: true}, lockInversion)
+		r = sched.Run(sched.Random(seed), sched.Options{Record: true}, lockAcrossWait)
 	}
 	var b bytes.Buffer
 	if err := sched.WriteHTML(r, &b); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"<!DOCTYPE html>", "<th>main[0]</th>", "<th>ba[1]</th>", "deadlock", "sched_test.lockInversion"} {
+	for _, want := range []string{"<!DOCTYPE html>", "<th>main[0]</th>", "<th>b[1]</th>", "deadlock", "sched_test.lockAcrossWait"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("HTML lacks %q", want)
 		}
@@ -431,6 +435,7 @@ func TestWriteHTML(t *testing.T) {
 
 func TestNamer(t *testing.T) {
 	var mu ksync.Mutex
+	mu.Init(ksync.RankTestLeaf)
 	r := sched.Run(sched.Random(1), sched.Options{Record: true, Namer: func(obj any) string {
 		if obj == &mu {
 			return "si->lock"
@@ -517,6 +522,7 @@ func BenchmarkPoints(b *testing.B) {
 // appearance is named once the Namer knows it, with the same id.
 func TestNamerLate(t *testing.T) {
 	var mu ksync.Mutex
+	mu.Init(ksync.RankTestLeaf)
 	known := false
 	r := sched.Run(sched.Random(1), sched.Options{Record: true, Namer: func(obj any) string {
 		if obj == &mu && known {

@@ -100,7 +100,7 @@ func (c *Core) swapAllocSlow(t *ksync.Task, pcp *pcpSlot) mem.SwpEntry {
 			return 0
 		}
 		tried[si.typ] = true
-		c.requeueAvailLocked(si)
+		c.requeueAvailLocked(t, si)
 		c.availLock.Unlock(t)
 		if si.users.TryGetLive(t) {
 			off := si.clusterAllocSwapEntry(t, SwapHasCache, pcp)
@@ -198,6 +198,7 @@ func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64
 // slot is free, or holds only a swap cache folio that may be reclaimed
 // because swap is getting full.
 func (si *SwapInfo) clusterScanSlotLocked(t *ksync.Task, offset uint64) (ok, needReclaim bool) {
+	si.assertClusterLocked(t, offset)
 	switch si.swapMap[offset] {
 	case 0:
 		return true, false
@@ -298,7 +299,7 @@ func (c *Core) VMSwapFull(t *ksync.Task) bool {
 func (c *Core) delFromAvail(t *ksync.Task, si *SwapInfo) {
 	c.availLock.Lock(t)
 	if uint64(si.inuse.Load(t)) >= si.pages || si.flags.Load(t)&swpWriteOK == 0 {
-		c.removeAvailLocked(si)
+		c.removeAvailLocked(t, si)
 	}
 	c.availLock.Unlock(t)
 }
@@ -307,14 +308,15 @@ func (c *Core) delFromAvail(t *ksync.Task, si *SwapInfo) {
 func (c *Core) addToAvail(t *ksync.Task, si *SwapInfo) {
 	c.availLock.Lock(t)
 	if uint64(si.inuse.Load(t)) < si.pages && si.flags.Load(t)&swpWriteOK != 0 {
-		c.insertAvailLocked(si)
+		c.insertAvailLocked(t, si)
 	}
 	c.availLock.Unlock(t)
 }
 
 // insertAvailLocked is plist_add(): after every device of higher or equal
 // priority.
-func (c *Core) insertAvailLocked(si *SwapInfo) {
+func (c *Core) insertAvailLocked(t *ksync.Task, si *SwapInfo) {
+	c.availLock.AssertHeld(t)
 	for _, s := range c.avail {
 		if s == si {
 			return
@@ -329,7 +331,9 @@ func (c *Core) insertAvailLocked(si *SwapInfo) {
 	c.avail[i] = si
 }
 
-func (c *Core) removeAvailLocked(si *SwapInfo) {
+// removeAvailLocked is plist_del(); availLock is held.
+func (c *Core) removeAvailLocked(t *ksync.Task, si *SwapInfo) {
+	c.availLock.AssertHeld(t)
 	for i, s := range c.avail {
 		if s == si {
 			c.avail = append(c.avail[:i], c.avail[i+1:]...)
@@ -340,7 +344,8 @@ func (c *Core) removeAvailLocked(si *SwapInfo) {
 
 // requeueAvailLocked is plist_requeue(): move si behind the other devices
 // of its priority, so that equal devices take turns.
-func (c *Core) requeueAvailLocked(si *SwapInfo) {
-	c.removeAvailLocked(si)
-	c.insertAvailLocked(si)
+func (c *Core) requeueAvailLocked(t *ksync.Task, si *SwapInfo) {
+	c.availLock.AssertHeld(t)
+	c.removeAvailLocked(t, si)
+	c.insertAvailLocked(t, si)
 }

@@ -181,6 +181,7 @@ func (si *SwapInfo) audit(t *ksync.Task) []invariant.Violation {
 
 // auditSlotLocked checks one in-use slot whose cluster is locked.
 func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []invariant.Violation {
+	ci.lock.AssertHeld(t)
 	var vs []invariant.Violation
 	entry := mem.SwpEntryOf(si.typ, off)
 	obj := fmt.Sprintf("slot %v", entry)

@@ -34,8 +34,17 @@ func (si *SwapInfo) listOf(f uint8) *clusterList {
 	return nil
 }
 
+// assertClusterLocked is lockdep_assert_held(&ci->lock) for the cluster
+// of offset.
+func (si *SwapInfo) assertClusterLocked(t *ksync.Task, offset uint64) {
+	if ksync.Checked {
+		si.clusters[offset/ClusterSize].lock.AssertHeld(t)
+	}
+}
+
 // listAddTailLocked is list_add_tail(); si.lock is held.
-func (si *SwapInfo) listAddTailLocked(l *clusterList, idx int32) {
+func (si *SwapInfo) listAddTailLocked(t *ksync.Task, l *clusterList, idx int32) {
+	si.lock.AssertHeld(t)
 	ci := &si.clusters[idx]
 	ci.prev, ci.next = l.tail, -1
 	if l.tail >= 0 {
@@ -48,7 +57,8 @@ func (si *SwapInfo) listAddTailLocked(l *clusterList, idx int32) {
 }
 
 // listDelLocked is list_del(); si.lock is held.
-func (si *SwapInfo) listDelLocked(l *clusterList, idx int32) {
+func (si *SwapInfo) listDelLocked(t *ksync.Task, l *clusterList, idx int32) {
+	si.lock.AssertHeld(t)
 	ci := &si.clusters[idx]
 	if ci.prev >= 0 {
 		si.clusters[ci.prev].next = ci.next
@@ -74,9 +84,9 @@ func (si *SwapInfo) moveCluster(t *ksync.Task, idx int32, newFlags uint8) {
 	}
 	si.lock.Lock(t)
 	if old := si.listOf(ci.flags); old != nil {
-		si.listDelLocked(old, idx)
+		si.listDelLocked(t, old, idx)
 	}
-	si.listAddTailLocked(si.listOf(newFlags), idx)
+	si.listAddTailLocked(t, si.listOf(newFlags), idx)
 	if ci.flags == clusterFlagFrag {
 		si.fragNr--
 	} else if newFlags == clusterFlagFrag {
@@ -101,7 +111,7 @@ func (si *SwapInfo) isolateLockCluster(t *ksync.Task, l *clusterList) int32 {
 		if !ci.lock.TryLock(t) {
 			continue
 		}
-		si.listDelLocked(l, idx)
+		si.listDelLocked(t, l, idx)
 		if ci.flags == clusterFlagFrag {
 			si.fragNr--
 		}

@@ -28,6 +28,7 @@ func (c *Core) swapInfoOf(t *ksync.Task, entry mem.SwpEntry) *SwapInfo {
 // swapDuplicateLocked is __swap_duplicate() for one slot, with its cluster
 // locked: add usage (1, or SwapHasCache to pin the entry).
 func (si *SwapInfo) swapDuplicateLocked(t *ksync.Task, offset uint64, usage uint8) error {
+	si.assertClusterLocked(t, offset)
 	count := si.swapMap[offset]
 	// swapin_readahead() does not check that an entry is valid: it
 	// may be bad.
@@ -191,6 +192,7 @@ func (si *SwapInfo) swapCountContinued(t *ksync.Task, offset uint64, count uint8
 // reference, or SwapHasCache) from a slot whose cluster (index idx) is
 // locked, and free the slot when nothing is left. It returns what is left.
 func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, usage uint8) uint8 {
+	si.assertClusterLocked(t, offset)
 	count := si.swapMap[offset]
 	hasCache := count & SwapHasCache
 	count &^= SwapHasCache
@@ -337,6 +339,7 @@ func (c *Core) SwpSwapcount(t *ksync.Task, entry mem.SwpEntry) int {
 
 // swapCountLocked is the full count of a slot whose cluster is locked.
 func (si *SwapInfo) swapCountLocked(t *ksync.Task, offset uint64) int {
+	si.assertClusterLocked(t, offset)
 	m := si.swapMap[offset] &^ SwapHasCache
 	if m == SwapMapBad {
 		return 0

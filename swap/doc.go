@@ -26,21 +26,28 @@
 // lowest (base SwapMapMax+1), each continuation page one more (base
 // SwapContMax+1), exactly as swap_count_continued() does it.
 //
-// Lock order (outermost first):
+// Lock order: each lock's rank is set where it is made, and the order is
+// the table in ksync/lockrank.go, checked at every acquisition in builds
+// with the invariants tag (the tests run with it). In short, outermost
+// first:
 //
-//	Core.swaponMutex
-//	  folio lock (mem.PGLocked)
-//	    Core.pcp[cpu].lock         percpu_swap_cluster.lock (local_lock)
-//	      cluster.lock             ci->lock
-//	        SwapInfo.lock          si->lock: the cluster lists only
-//	        Core.availLock         swap_avail_lock
-//	        SwapInfo.contLock      si->cont_lock
+//	folio lock (mem.PGLocked)
+//	  Core.pcp[cpu].lock           percpu_swap_cluster.lock (local_lock)
+//	    cluster.lock               ci->lock
+//	      SwapInfo.lock            si->lock: the cluster lists only
+//	      Core.availLock           swap_avail_lock
+//	      SwapInfo.contLock        si->cont_lock
+//	        Core.bugsLock
+//	Core.swaponMutex               swapon_mutex
 //	  Core.swapLock                swap_lock
 //	    SwapInfo.lock
 //	    Core.availLock
+//	    SwapInfo.contLock
 //
 // SwapInfo.lock may be taken before a cluster lock only with trylock
-// (isolateLockCluster), as in the kernel.
+// (isolateLockCluster), as in the kernel: the cluster lock's row of the
+// table leaves si->lock out, and a trylock may be taken out of order.
+// Every function whose name ends in Locked asserts the lock it needs.
 //
 // A swap device stays usable while a task holds a reference from
 // GetSwapDevice (percpu_ref si->users); swapoff kills the reference,

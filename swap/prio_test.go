@@ -135,14 +135,19 @@ func TestReclaimFullClusters(t *testing.T) {
 	r := newRig(t, 600, 1024)
 	si := r.devs[0]
 	// Cluster 1: 512 cache-only folios, kept locked while cluster 0
-	// fills, so that the allocator cannot reclaim them yet.
+	// fills, so that the allocator cannot reclaim them yet. Another
+	// task holds them (by trylock: one task takes no two folio locks in
+	// order), as a racing reclaim would.
+	holder := ksync.NewTask("holder", 1)
 	folios := make([]*mem.Folio, 0, ClusterSize)
 	for range ClusterSize {
 		f, e := r.swapOut()
 		if e.Offset()/ClusterSize != 1 {
 			t.Fatalf("cache folio got %v, want cluster 1", e)
 		}
-		f.Lock(r.t)
+		if !f.TryLock(holder) {
+			t.Fatalf("%v is locked", f)
+		}
 		folios = append(folios, f)
 	}
 	// Cluster 0: 510 slots held by PTEs; slot 511 stays free.
@@ -163,7 +168,7 @@ func TestReclaimFullClusters(t *testing.T) {
 	keep := folios[600-ClusterSize]
 	for _, f := range folios {
 		if f != keep {
-			f.Unlock(r.t)
+			f.Unlock(holder)
 		}
 	}
 	r.c.flushPercpuSwapCluster(r.t, si)
@@ -193,7 +198,7 @@ func TestReclaimFullClusters(t *testing.T) {
 	if e := r.allocSlot(r.t); e.Offset() != 513 {
 		t.Fatalf("allocation after reclaim got %v, want slot 513", e)
 	}
-	keep.Unlock(r.t)
+	keep.Unlock(holder)
 	r.dropCache(keep)
 	for _, f := range folios {
 		if f != keep {

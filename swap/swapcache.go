@@ -38,10 +38,12 @@ func (c *Core) AddToSwapCache(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntr
 }
 
 // deleteFromSwapCacheLocked is __delete_from_swap_cache() followed by
-// put_swap_folio(), with the slot's cluster locked.
+// put_swap_folio(), with the slot's cluster locked and the folio locked.
 func (si *SwapInfo) deleteFromSwapCacheLocked(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntry) {
 	off := entry.Offset()
 	ci := &si.clusters[off/ClusterSize]
+	ci.lock.AssertHeld(t)
+	folio.AssertLocked(t)
 	slot := &ci.table.folios[off%ClusterSize]
 	if *slot != folio {
 		panic(fmt.Sprintf("swap: deleting %v from the swap cache at %v, which holds %v", folio, entry, *slot))

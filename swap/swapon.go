@@ -11,6 +11,13 @@ import (
 // NewCore makes an empty swap subsystem: no device is swapped on.
 func NewCore(cfg Config) *Core {
 	c := &Core{fixes: cfg.Fixes, accounting: cfg.Accounting, leastPriority: -1}
+	c.swaponMutex.Init(ksync.RankSwaponMutex)
+	c.swapLock.Init(ksync.RankSwapLock)
+	c.availLock.Init(ksync.RankSwapAvail)
+	c.bugsLock.Init(ksync.RankSwapBugs)
+	for i := range c.pcp {
+		c.pcp[i].lock.Init(ksync.RankPcpCluster)
+	}
 	return c
 }
 
@@ -50,7 +57,7 @@ func (c *Core) Swapon(t *ksync.Task, dev Device, opts SwaponOptions) (*SwapInfo,
 	if err != nil {
 		return nil, err
 	}
-	if err := si.setupSwapMapAndClusters(maxPages, hdr.BadPages); err != nil {
+	if err := si.setupSwapMapAndClusters(t, maxPages, hdr.BadPages); err != nil {
 		c.freeSwapInfo(t, si)
 		return nil, fmt.Errorf("swapon %s: %w", name, err)
 	}
@@ -69,6 +76,8 @@ func (c *Core) allocSwapInfo(t *ksync.Task, name string) (*SwapInfo, error) {
 			continue
 		}
 		si := &SwapInfo{core: c, typ: typ, name: name}
+		si.lock.Init(ksync.RankSwapInfoLock)
+		si.contLock.Init(ksync.RankSwapCont)
 		si.flags.Init(swpUsed)
 		for _, l := range []*clusterList{&si.free, &si.nonfull, &si.frag, &si.full} {
 			l.init()
@@ -90,8 +99,9 @@ func (c *Core) freeSwapInfo(t *ksync.Task, si *SwapInfo) {
 
 // setupSwapMapAndClusters is setup_swap_map() and setup_clusters(): the
 // header page and bad pages are SWAP_MAP_BAD; clusters count them, and the
-// slots past the end of the device in the last cluster, as used.
-func (si *SwapInfo) setupSwapMapAndClusters(maxPages uint64, bad []uint32) error {
+// slots past the end of the device in the last cluster, as used. The
+// device's reference is dead: nobody else looks at its lists yet.
+func (si *SwapInfo) setupSwapMapAndClusters(t *ksync.Task, maxPages uint64, bad []uint32) error {
 	m := make([]uint8, maxPages)
 	m[0] = SwapMapBad
 	nrBad := uint64(0)
@@ -119,8 +129,11 @@ func (si *SwapInfo) setupSwapMapAndClusters(maxPages uint64, bad []uint32) error
 		clusters[i/ClusterSize].count++
 	}
 	si.swapMap, si.clusters, si.max, si.pages = m, clusters, maxPages, good
+	si.lock.Lock(t)
+	defer si.lock.Unlock(t)
 	for i := range clusters {
 		ci := &clusters[i]
+		ci.lock.Init(ksync.RankClusterLock)
 		ci.prev, ci.next = -1, -1
 		switch {
 		case ci.count == 0:
@@ -130,7 +143,7 @@ func (si *SwapInfo) setupSwapMapAndClusters(maxPages uint64, bad []uint32) error
 		default:
 			ci.flags = clusterFlagNonfull
 		}
-		si.listAddTailLocked(si.listOf(ci.flags), int32(i))
+		si.listAddTailLocked(t, si.listOf(ci.flags), int32(i))
 	}
 	return nil
 }
@@ -146,7 +159,7 @@ func (c *Core) enableSwapInfo(t *ksync.Task, si *SwapInfo, opts SwaponOptions, s
 		c.leastPriority--
 		si.prio = c.leastPriority
 	}
-	c.insertActiveLocked(si)
+	c.insertActiveLocked(t, si)
 	si.users.Resurrect(t)
 	c.setupSwapInfoLocked(t, si, sync)
 	c.swapLock.Unlock(t)
@@ -155,6 +168,7 @@ func (c *Core) enableSwapInfo(t *ksync.Task, si *SwapInfo, opts SwaponOptions, s
 // setupSwapInfoLocked makes si writable and counts its free slots;
 // swapLock is held. Used by swapon and by a failed swapoff.
 func (c *Core) setupSwapInfoLocked(t *ksync.Task, si *SwapInfo, sync bool) {
+	c.swapLock.AssertHeld(t)
 	si.lock.Lock(t)
 	fl := swpUsed | swpWriteOK
 	if sync {
@@ -170,7 +184,10 @@ func (c *Core) setupSwapInfoLocked(t *ksync.Task, si *SwapInfo, sync bool) {
 	c.addToAvail(t, si)
 }
 
-func (c *Core) insertActiveLocked(si *SwapInfo) {
+// insertActiveLocked puts si on the active list by priority; swapLock is
+// held.
+func (c *Core) insertActiveLocked(t *ksync.Task, si *SwapInfo) {
+	c.swapLock.AssertHeld(t)
 	i := 0
 	for i < len(c.active) && c.active[i].prio >= si.prio {
 		i++
@@ -248,8 +265,10 @@ func (c *Core) tryToUnuse(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 }
 
 // removeActiveLocked takes si off the active list and, like the kernel,
-// moves the automatic priorities of the devices below it up by one.
+// moves the automatic priorities of the devices below it up by one;
+// swapLock is held.
 func (c *Core) removeActiveLocked(t *ksync.Task, si *SwapInfo) {
+	c.swapLock.AssertHeld(t)
 	for i, s := range c.active {
 		if s != si {
 			continue
@@ -260,7 +279,7 @@ func (c *Core) removeActiveLocked(t *ksync.Task, si *SwapInfo) {
 			for _, below := range c.active[i:] {
 				below.prio++
 			}
-			sortAvailLocked(c.avail)
+			c.sortAvailLocked(t)
 			c.availLock.Unlock(t)
 			c.leastPriority++
 		}
@@ -268,7 +287,11 @@ func (c *Core) removeActiveLocked(t *ksync.Task, si *SwapInfo) {
 	}
 }
 
-func sortAvailLocked(a []*SwapInfo) {
+// sortAvailLocked re-sorts avail by priority after priorities changed;
+// availLock is held.
+func (c *Core) sortAvailLocked(t *ksync.Task) {
+	c.availLock.AssertHeld(t)
+	a := c.avail
 	for i := 1; i < len(a); i++ {
 		for j := i; j > 0 && a[j].prio > a[j-1].prio; j-- {
 			a[j], a[j-1] = a[j-1], a[j]
@@ -286,7 +309,7 @@ func (c *Core) reinsertSwapInfo(t *ksync.Task, si *SwapInfo) {
 		c.leastPriority--
 		si.prio = c.leastPriority
 	}
-	c.insertActiveLocked(si)
+	c.insertActiveLocked(t, si)
 	c.setupSwapInfoLocked(t, si, si.dev.Synchronous())
 	c.swapLock.Unlock(t)
 }

@@ -184,7 +184,9 @@ type Faulty struct {
 
 // NewFaulty wraps dev with rules; seed drives the Rate draws.
 func NewFaulty(dev Device, seed uint64, rules ...FaultRule) *Faulty {
-	return &Faulty{Device: dev, rng: seed, rules: compileRules(rules)}
+	f := &Faulty{Device: dev, rng: seed, rules: compileRules(rules)}
+	f.lock.Init(ksync.RankFaultyDevice)
+	return f
 }
 
 // SetRules replaces the rules while the device is in use, as writing a

@@ -130,6 +130,7 @@ func (d *File) WritePage(t *ksync.Task, offset uint64, src []byte) error {
 func (d *File) Discard(t *ksync.Task, offset uint64) { d.discards.Inc(t) }
 
 func (d *File) check(t *ksync.Task, offset uint64, buf []byte) error {
+	ksync.MightSleep(t) // a read or write waits for its bio
 	if d.closed.Load(t) {
 		return ioError(ErrClosed, d.path, offset, "")
 	}

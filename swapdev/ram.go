@@ -85,7 +85,11 @@ func NewRAM(name string, pages uint64, comp string) (*RAM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("swapdev %s: %w", name, err)
 	}
-	return &RAM{name: name, table: make([]zramSlot, pages), comp: zc, pool: newZsPool()}, nil
+	z := &RAM{name: name, table: make([]zramSlot, pages), comp: zc, pool: newZsPool()}
+	for i := range z.table {
+		z.table[i].flags.InitRank(ksync.RankZramSlot)
+	}
+	return z, nil
 }
 
 // Name is the device's name (zram0, ...).
@@ -104,6 +108,7 @@ func (z *RAM) slotLock(t *ksync.Task, s *zramSlot)   { s.flags.LockBit(t, zramLo
 func (z *RAM) slotUnlock(t *ksync.Task, s *zramSlot) { s.flags.UnlockBit(t, zramLockBit) }
 
 func (z *RAM) check(t *ksync.Task, offset uint64, buf []byte) error {
+	ksync.MightSleep(t) // a read or write takes the slot's sleeping lock
 	if z.closed.Load(t) {
 		return ioError(ErrClosed, z.name, offset, "")
 	}
@@ -161,7 +166,7 @@ func (z *RAM) WritePage(t *ksync.Task, offset uint64, src []byte) error {
 	}
 
 	strm := z.comp.streamGet(t)
-	comp, err := z.comp.compressLocked(strm, src)
+	comp, err := z.comp.compressLocked(t, strm, src)
 	if err != nil {
 		z.comp.streamPut(t, strm)
 		z.stats.failedWrites.Inc(t)
@@ -210,7 +215,7 @@ func (z *RAM) ReadPage(t *ksync.Task, offset uint64, dst []byte) error {
 		copy(dst, z.pool.obj(t, s.handle)[:PageSize])
 	case slotCompressed:
 		strm := z.comp.streamGet(t)
-		err = z.comp.decompressLocked(strm, z.pool.obj(t, s.handle)[:s.size], dst)
+		err = z.comp.decompressLocked(t, strm, z.pool.obj(t, s.handle)[:s.size], dst)
 		z.comp.streamPut(t, strm)
 	}
 	z.slotUnlock(t, s)
@@ -243,6 +248,7 @@ func (z *RAM) Discard(t *ksync.Task, offset uint64) {
 // freeSlotLocked is zram_free_page(): it drops whatever the slot holds.
 // Context: the slot lock held.
 func (z *RAM) freeSlotLocked(t *ksync.Task, s *zramSlot) {
+	s.flags.AssertBitHeld(t, zramLockBit)
 	switch s.state {
 	case slotEmpty:
 		return

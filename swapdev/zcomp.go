@@ -46,6 +46,7 @@ func newZcomp(name string) (*zcomp, error) {
 	z := &zcomp{name: name, streams: make([]*zcompStrm, ksync.NumCPU+1)}
 	for i := range z.streams {
 		s := &zcompStrm{buf: make([]byte, lz4.CompressBlockBound(PageSize))}
+		s.mu.Init(ksync.RankZcompStream)
 		if name == "zstd" {
 			var err error
 			s.zenc, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault),
@@ -93,7 +94,8 @@ func (z *zcomp) streamPut(t *ksync.Task, s *zcompStrm) { s.mu.Unlock(t) }
 
 // compressLocked is zcomp_compress(): it compresses a page into s.buf and
 // returns the compressed bytes (a prefix of s.buf). Context: s.mu held.
-func (z *zcomp) compressLocked(s *zcompStrm, src []byte) ([]byte, error) {
+func (z *zcomp) compressLocked(t *ksync.Task, s *zcompStrm, src []byte) ([]byte, error) {
+	s.mu.AssertHeld(t)
 	if s.zenc != nil {
 		// buf has room for any page's frame, so EncodeAll appends in place.
 		return s.zenc.EncodeAll(src, s.buf[:0]), nil
@@ -110,7 +112,8 @@ func (z *zcomp) compressLocked(s *zcompStrm, src []byte) ([]byte, error) {
 
 // decompressLocked is zcomp_decompress(): src into dst, which must come
 // out exactly PageSize bytes. Context: s.mu held.
-func (z *zcomp) decompressLocked(s *zcompStrm, src, dst []byte) error {
+func (z *zcomp) decompressLocked(t *ksync.Task, s *zcompStrm, src, dst []byte) error {
+	s.mu.AssertHeld(t)
 	if s.zdec != nil {
 		out, err := s.zdec.DecodeAll(src, dst[:0:PageSize])
 		if err != nil {

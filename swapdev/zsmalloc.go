@@ -107,8 +107,10 @@ type zsPool struct {
 
 func newZsPool() *zsPool {
 	p := &zsPool{}
+	p.cacheLock.Init(ksync.RankZsCache)
 	for i := range p.classes {
 		c := &p.classes[i]
+		c.lock.Init(ksync.RankZsClass)
 		c.size = (i + 1) * zsSizeClassDelta
 		c.objsPerChunk = zsChunkSize / c.size
 		c.partialHead = zsNone
@@ -146,7 +148,7 @@ func (p *zsPool) malloc(t *ksync.Task, size int) zsHandle {
 	ch.freeHead = c.readLink(ch, obj)
 	ch.inuse++
 	if ch.freeHead == zsNone {
-		c.unlinkPartialLocked(tbl, idx)
+		c.unlinkPartialLocked(t, tbl, idx)
 	}
 	c.lock.Unlock(t)
 	return makeHandle(ci, int(idx), int(obj))
@@ -155,6 +157,7 @@ func (p *zsPool) malloc(t *ksync.Task, size int) zsHandle {
 // newChunkLocked is alloc_zspage(): it puts a chunk with every object free
 // on the partial list and returns its index. Context: c.lock held.
 func (p *zsPool) newChunkLocked(t *ksync.Task, c *sizeClass, ci int) int32 {
+	c.lock.AssertHeld(t)
 	var ch *zsChunk
 	var idx int32
 	if c.spare != zsNone {
@@ -187,7 +190,7 @@ func (p *zsPool) newChunkLocked(t *ksync.Task, c *sizeClass, ci int) int32 {
 		ch.freeHead = 0
 	}
 	ch.prev, ch.next = zsNone, zsNone
-	c.pushPartialLocked(*c.table.Load(t), idx)
+	c.pushPartialLocked(t, *c.table.Load(t), idx)
 	return idx
 }
 
@@ -242,10 +245,10 @@ func (p *zsPool) free(t *ksync.Task, h zsHandle) {
 	ch.freeHead = int32(obj)
 	ch.inuse--
 	if !ch.onPartial {
-		c.pushPartialLocked(tbl, int32(idx))
+		c.pushPartialLocked(t, tbl, int32(idx))
 	}
 	if ch.inuse == 0 {
-		c.unlinkPartialLocked(tbl, int32(idx))
+		c.unlinkPartialLocked(t, tbl, int32(idx))
 		if c.spare == zsNone {
 			c.spare = int32(idx)
 		} else {
@@ -315,7 +318,8 @@ func (c *sizeClass) writeLink(ch *zsChunk, obj, next int32) {
 
 // pushPartialLocked puts chunk idx at the head of the partial list.
 // Context: c.lock held.
-func (c *sizeClass) pushPartialLocked(tbl []*zsChunk, idx int32) {
+func (c *sizeClass) pushPartialLocked(t *ksync.Task, tbl []*zsChunk, idx int32) {
+	c.lock.AssertHeld(t)
 	ch := tbl[idx]
 	ch.prev, ch.next, ch.onPartial = zsNone, c.partialHead, true
 	if c.partialHead != zsNone {
@@ -326,7 +330,8 @@ func (c *sizeClass) pushPartialLocked(tbl []*zsChunk, idx int32) {
 
 // unlinkPartialLocked takes chunk idx off the partial list. Context:
 // c.lock held.
-func (c *sizeClass) unlinkPartialLocked(tbl []*zsChunk, idx int32) {
+func (c *sizeClass) unlinkPartialLocked(t *ksync.Task, tbl []*zsChunk, idx int32) {
+	c.lock.AssertHeld(t)
 	ch := tbl[idx]
 	if !ch.onPartial {
 		return

@@ -127,6 +127,7 @@ func New(t *ksync.Task, cfg Config) (*System, error) {
 	root := memcg.NewRoot(cfg.MemcgMode)
 	core := swap.NewCore(swap.Config{Fixes: cfg.Fixes, Accounting: root.Hierarchy()})
 	s := &System{cfg: cfg, pool: pool, root: root, workload: root, core: core}
+	s.swapMu.Init(ksync.RankSystemSwap)
 	if cfg.MemcgLimit > 0 {
 		w, err := root.NewChild(t, "workload")
 		if err != nil {
