@@ -12,9 +12,9 @@
 //  2. Explore runs one schedule after another: a strategy (random walk,
 //     PCT with depth D, or bounded DFS with B preemptions, see ParseSpec)
 //     picks the task at every scheduling point; the run's check (the
-//     scenario's assertions plus the swap core's audit of DESIGN.md) runs
-//     at the end. A panic, a deadlock, a livelock or a failed check is a
-//     failure. Decisions taken while only the main task exists (the
+//     scenario's assertions plus the machine's audit of the invariants,
+//     docs/invariants.md) runs at the end. A panic, a deadlock, a
+//     livelock or a failed check is a failure. Decisions taken while only the main task exists (the
 //     setup) are not shown to the strategy: PCT's change points and DFS's
 //     backtracking land only where tasks race.
 //  3. The first failing schedule is reported by its seed, its strategy

@@ -69,11 +69,13 @@ var infos = [numIDs]Info{
 		"Nothing happens that the kernel reports as a bug: no free of an unused swap entry, no reference " +
 			"or map count below zero, no unlock of a lock that is not held."},
 	NoUnexpectedError: {NoUnexpectedError, "no-unexpected-error",
-		"Every operation succeeds, or fails only as the kernel's would (out of memory with memory to " +
-			"reclaim, or SIGBUS without an I/O error, is a bug)."},
+		"Every operation has the outcome the kernel's would: it succeeds, or fails only as the kernel's " +
+			"would (out of memory with memory to reclaim, or SIGBUS without an I/O error, is a bug), and an " +
+			"access the kernel faults (unmapped, past the end of a file) faults."},
 	MemcgCharge: {MemcgCharge, "memcg-charge",
-		"A memory cgroup's memory and swap usage equal the pages and slots charged to it, and never exceed " +
-			"its limits; once everything exits, nothing stays charged."},
+		"Every allocated frame is charged to a memory cgroup, and each cgroup's counters equal what its " +
+			"subtree holds charged (memory: frames; v2 swap: swap slots; v1 memsw: both); memory and v2 " +
+			"swap usage never exceed their limits; once everything exits, nothing stays charged."},
 }
 
 // All lists every invariant, in order.
@@ -142,12 +144,15 @@ func (v Violation) Explain() string {
 // List is the error a check returns: the violations it found.
 type List []Violation
 
-func (l List) Error() string {
+func (l List) Error() string { return strings.Join(l.Strings(), "; ") }
+
+// Strings is each violation's String, for machine-readable reports.
+func (l List) Strings() []string {
 	s := make([]string, len(l))
 	for i, v := range l {
 		s[i] = v.String()
 	}
-	return strings.Join(s, "; ")
+	return s
 }
 
 // Err returns l as an error, or nil when it is empty.
@@ -156,6 +161,16 @@ func (l List) Err() error {
 		return nil
 	}
 	return l
+}
+
+// Rules is one line per broken invariant, in order: its name and its
+// sentence, each line starting with indent.
+func (l List) Rules(indent string) string {
+	var b strings.Builder
+	for _, id := range l.Broken() {
+		fmt.Fprintf(&b, "%s%s: %s\n", indent, id, id.Rule())
+	}
+	return b.String()
 }
 
 // Broken lists the distinct invariants of l, in order.

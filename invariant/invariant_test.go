@@ -54,4 +54,11 @@ func TestListAsError(t *testing.T) {
 	if List(nil).Err() != nil {
 		t.Error("an empty list is an error")
 	}
+	if got := l.Strings(); len(got) != 3 || got[1] != "no-lost-data: P: A's store is lost" {
+		t.Errorf("Strings() = %q", got)
+	}
+	want := "  swap-count: " + SwapCount.Rule() + "\n  no-lost-data: " + NoLostData.Rule() + "\n"
+	if got := l.Rules("  "); got != want {
+		t.Errorf("Rules() = %q, want %q", got, want)
+	}
 }

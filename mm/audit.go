@@ -7,20 +7,26 @@ import (
 
 	"uswap/ksync"
 	"uswap/mem"
+	"uswap/memcg"
 	"uswap/swap"
 )
 
 // Audit checks, at quiescence (no task running in the node), the
-// invariants that need the page tables (DESIGN.md):
+// invariants that need the page tables (docs/invariants.md):
 //
-//  2. every in-use slot's count equals the number of swap PTEs that
-//     hold its entry, and every swap PTE names an in-use slot;
-//  4. every frame is free, or reachable from a page table or the swap
-//     cache, and on exactly one LRU list of its cgroup, with refcount =
-//     PTEs mapping it + the swap cache's reference, and map count = PTEs
-//     mapping it; the LRU lists agree with the PGLRU/PGActive bits.
+//   - swap-count: every in-use slot's count equals the number of swap
+//     PTEs and shmem index entries that hold its entry, and every swap
+//     PTE names an in-use slot;
+//   - no-lost-frame: every frame is free, or reachable from a page
+//     table, a shmem file or the swap cache, and on exactly one LRU list
+//     of its cgroup, with refcount = PTEs mapping it + index entries +
+//     the swap cache's reference, and map count = PTEs mapping it; the
+//     LRU lists agree with the PGLRU/PGActive bits;
+//   - memcg-charge: every frame is charged, and each cgroup's counters
+//     equal the frames and slots charged to its subtree (the hierarchy's
+//     Audit, given this walk's census).
 //
-// Invariants 1 and 3 are the swap core's Audit.
+// slot-accounting and swap-cache are the swap core's Audit.
 func (n *Node) Audit(t *ksync.Task) []invariant.Violation {
 	var vs []invariant.Violation
 	add := func(id invariant.ID, obj, format string, args ...any) {
@@ -56,10 +62,12 @@ func (n *Node) Audit(t *ksync.Task) []invariant.Violation {
 
 	inIndex := n.shmemAudit(t, swapPTEs, add)
 
-	// Invariant 2 (swap PTEs and shmem index entries alike).
+	// swap-count (swap PTEs and shmem index entries alike).
+	census := memcg.Census{Frames: map[uint16]int64{}, Slots: map[uint16]int64{}}
 	seen := map[mem.SwpEntry]bool{}
 	n.core.ForEachSlot(t, func(s swap.SlotState) {
 		seen[s.Entry] = true
+		census.Slots[s.MemcgID]++
 		if got := swapPTEs[s.Entry]; got != s.Count {
 			add(invariant.SwapCount, "slot "+s.Entry.String(), "count %d, but %d swap PTEs hold it", s.Count, got)
 		}
@@ -109,7 +117,7 @@ func (n *Node) Audit(t *ksync.Task) []invariant.Violation {
 		lv.lock.Unlock(t)
 	}
 
-	// Invariant 4, frame by frame.
+	// no-lost-frame, frame by frame.
 	free := 0
 	for pfn := range frames {
 		f := n.pool.Folio(pfn)
@@ -146,14 +154,16 @@ func (n *Node) Audit(t *ksync.Task) []invariant.Violation {
 		if f.MemcgID == 0 {
 			add(invariant.MemcgCharge, obj, "allocated but charged to no memcg")
 		}
+		census.Frames[f.MemcgID]++
 	}
 	if got := n.pool.NrFree(t); got != int64(free) {
 		add(invariant.NoLostFrame, "pool", "nr_free %d, but %d frames have refcount 0", got, free)
 	}
-	return vs
+	// memcg-charge: the cgroups' counters against what is charged.
+	return append(vs, n.hier.Audit(t, census)...)
 }
 
-// AuditEmpty checks the end state of invariant 4: with every address
+// AuditEmpty checks the end state of no-lost-frame: with every address
 // space gone and reclaim drained, every frame and every slot is free.
 func (n *Node) AuditEmpty(t *ksync.Task) []invariant.Violation {
 	var vs []invariant.Violation

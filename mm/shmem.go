@@ -15,7 +15,7 @@ import (
 // go to swap. A file's page index (mapping->i_pages) holds, per page
 // index, a folio or a swap entry. Since v6.14 (SWAP_MAP_SHMEM removed) an
 // index entry holding a swap entry owns a swap count of 1, exactly like a
-// swap PTE; the audit counts both (invariant 2).
+// swap PTE; the audit counts both (the swap-count invariant).
 //
 // Lock order (ranks in ksync/lockrank.go; see the package doc):
 //

@@ -89,8 +89,8 @@ func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
 }
 
 // shmemAudit is the shmem part of Audit: it adds each index's swap
-// entries to swapRefs (invariant 2) and returns, per frame, how many
-// index entries hold it (invariant 4), reporting index entries whose
+// entries to swapRefs (swap-count) and returns, per frame, how many
+// index entries hold it (no-lost-frame), reporting index entries whose
 // folio's rmap disagrees.
 func (n *Node) shmemAudit(t *ksync.Task, swapRefs map[mem.SwpEntry]int, add func(id invariant.ID, obj, format string, args ...any)) []int {
 	inIndex := make([]int, n.pool.Frames())

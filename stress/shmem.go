@@ -2,7 +2,9 @@ package stress
 
 import (
 	"errors"
+	"fmt"
 
+	"uswap/invariant"
 	"uswap/mem"
 	"uswap/mm"
 	"uswap/workload"
@@ -136,9 +138,7 @@ func (w *worker) shmBus(sf *sfile, pg int, err error, format string, args ...any
 	case errors.Is(err, mm.ErrOOM):
 		r.oom.Add(1)
 	default:
-		args = append([]any{w.id, sf.f}, args...)
-		args = append(args, err)
-		r.violate("task %d: %v: "+format+": %v", args...)
+		r.violate(invariant.NoUnexpectedError, w.object(), "%v: %s: %v", sf.f, fmt.Sprintf(format, args...), err)
 	}
 }
 
@@ -184,7 +184,7 @@ func (w *worker) verify(sf *sfile, off int, got []byte, what string) {
 		}
 		if b != want {
 			w.r.corrupt.Add(1)
-			w.r.violate("task %d: %v: %s: corrupted: file offset %d is %#x, want %#x (size %d)", w.id, sf.f, what, o, b, want, sf.size)
+			w.r.violate(invariant.NoLostData, w.object(), "%v: %s: corrupted: file offset %d is %#x, want %#x (size %d)", sf.f, what, o, b, want, sf.size)
 			return
 		}
 	}
@@ -208,7 +208,7 @@ func (w *worker) shmWrite(sf *sfile) {
 	}
 	if err == nil {
 		if done != n {
-			w.r.violate("task %d: %v: write of %d at %d wrote %d", w.id, sf.f, n, off, done)
+			w.r.violate(invariant.NoUnexpectedError, w.object(), "%v: write of %d at %d wrote %d", sf.f, n, off, done)
 		}
 		sf.size = max(sf.size, int64(off+n))
 		return
@@ -230,13 +230,13 @@ func (w *worker) shmRead(sf *sfile) {
 	w.verify(sf, off, buf[:got], "read")
 	if err != nil {
 		if got >= want {
-			w.r.violate("task %d: %v: read of %d at %d: %d bytes and %v", w.id, sf.f, n, off, got, err)
+			w.r.violate(invariant.NoUnexpectedError, w.object(), "%v: read of %d at %d: %d bytes and %v", sf.f, n, off, got, err)
 		}
 		w.shmBus(sf, (off+got)/mem.PageSize, err, "read of %d at %d (%d done)", n, off, got)
 		return
 	}
 	if got != want {
-		w.r.violate("task %d: %v: read of %d at %d (size %d): %d bytes, want %d", w.id, sf.f, n, off, sf.size, got, want)
+		w.r.violate(invariant.NoLostData, w.object(), "%v: read of %d at %d (size %d): %d bytes, want %d", sf.f, n, off, sf.size, got, want)
 	}
 }
 
@@ -309,7 +309,7 @@ func (w *worker) shmPunch(sf *sfile) {
 func (w *worker) shmDelete(sf *sfile) {
 	w.r.ops[OpShmDelete].Add(1)
 	if err := sf.f.Delete(w.t); err != nil {
-		w.r.violate("task %d: delete of %v: %v", w.id, sf.f, err)
+		w.r.violate(invariant.NoUnexpectedError, w.object(), "delete of %v: %v", sf.f, err)
 	}
 	sf.deleted = true
 	for k, g := range w.files {
@@ -384,7 +384,7 @@ func (w *worker) shmAccess(p *proc, sm *smapping, i int, store bool) {
 	}
 	if !inEOF {
 		if !errors.Is(err, mm.ErrBus) {
-			w.r.violate("task %d: %s at %#x of %v: page %d of %v (size %d, deleted %v): %v, want SIGBUS", w.id, what, addr, p.m, pg, sf.f, sf.size, sf.deleted, err)
+			w.r.violate(invariant.NoUnexpectedError, w.object(), "%s at %#x of %v: page %d of %v (size %d, deleted %v): %v, want SIGBUS", what, addr, p.m, pg, sf.f, sf.size, sf.deleted, err)
 		} else {
 			w.r.bus.Add(1)
 			w.r.eofBus.Add(1)
@@ -467,7 +467,7 @@ func (w *worker) shmCheckAll() {
 		if err != nil {
 			w.shmBus(sf, got/mem.PageSize, err, "final read (%d done)", got)
 		} else if int64(got) != sf.size {
-			w.r.violate("task %d: %v: final read: %d bytes, size %d", w.id, sf.f, got, sf.size)
+			w.r.violate(invariant.NoLostData, w.object(), "%v: final read: %d bytes, size %d", sf.f, got, sf.size)
 		}
 	}
 	for _, p := range w.procs {
@@ -480,7 +480,7 @@ func (w *worker) shmCheckAll() {
 				switch {
 				case sf.deleted || int64(pg*mem.PageSize) >= sf.size:
 					if !errors.Is(err, mm.ErrBus) {
-						w.r.violate("task %d: final load of page %d of %v past EOF: %v, want SIGBUS", w.id, pg, sf.f, err)
+						w.r.violate(invariant.NoUnexpectedError, w.object(), "final load of page %d of %v past EOF: %v, want SIGBUS", pg, sf.f, err)
 					}
 				case err != nil:
 					w.shmBus(sf, pg, err, "final load of page %d", pg)

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"uswap/fixes"
+	"uswap/invariant"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
@@ -132,8 +133,9 @@ type Report struct {
 	Interrupted bool
 	Corrupted   int64 // loads whose bytes differ from the model
 	// Violations are the first findings (corruption, unexpected errors,
-	// audit violations); empty means clean.
-	Violations []string
+	// audit violations), each naming the invariant it breaks; empty
+	// means clean.
+	Violations invariant.List
 }
 
 // Clean reports whether nothing was lost or corrupted.
@@ -175,6 +177,9 @@ func (r *Report) String() string {
 	}
 	for _, v := range r.Violations {
 		fmt.Fprintf(&b, "VIOLATION: %s (replay with --seed %d)\n", v, r.Seed)
+	}
+	if len(r.Violations) > 0 {
+		fmt.Fprintf(&b, "the invariants broken (docs/invariants.md):\n%s", r.Violations.Rules("  "))
 	}
 	return b.String()
 }
@@ -236,18 +241,35 @@ type run struct {
 	corrupt     atomic.Int64
 
 	vmu        sync.Mutex
-	violations []string // guarded by vmu
+	violations invariant.List // guarded by vmu
 }
 
 const maxViolations = 10
 
-func (r *run) violate(format string, args ...any) {
+// violate records a broken invariant on object (a task, a checkpoint)
+// and stops the run.
+func (r *run) violate(id invariant.ID, object, format string, args ...any) {
+	r.record(invariant.Newf(id, object, format, args...))
+}
+
+// record keeps one of the first maxViolations findings and stops the
+// run.
+func (r *run) record(v invariant.Violation) {
 	r.vmu.Lock()
 	if len(r.violations) < maxViolations {
-		r.violations = append(r.violations, fmt.Sprintf(format, args...))
+		r.violations = append(r.violations, v)
 	}
 	r.vmu.Unlock()
 	r.stop.Store(true)
+}
+
+// recordAudit records an audit's findings, the object prefixed with
+// where the audit ran ("checkpoint 3", "final").
+func (r *run) recordAudit(where string, vs []invariant.Violation) {
+	for _, v := range vs {
+		v.Object = where + " audit: " + v.Object
+		r.record(v)
+	}
 }
 
 // Run runs a stress test and reports it. The error is for a system that
@@ -332,9 +354,7 @@ func Run(cfg Config) (*Report, error) {
 			}
 			next = r.done.Load() + cfg.Checkpoint
 			r.quiesce.Lock()
-			for _, v := range sys.Audit(main) {
-				r.violate("checkpoint %d: audit: %v", checkpoints+1, v)
-			}
+			r.recordAudit(fmt.Sprintf("checkpoint %d", checkpoints+1), sys.Audit(main))
 			r.quiesce.Unlock()
 			checkpoints++
 			if cfg.Progress != nil {
@@ -348,9 +368,7 @@ func Run(cfg Config) (*Report, error) {
 	// The end: every task's address spaces and files are still alive;
 	// audit, then check, exit and delete them all, swap everything back
 	// on and audit the empty machine.
-	for _, v := range sys.Audit(main) {
-		r.violate("final audit: %v", v)
-	}
+	r.recordAudit("final", sys.Audit(main))
 	checkpoints++
 	for _, w := range tasks {
 		w.exitAll()
@@ -358,13 +376,11 @@ func Run(cfg Config) (*Report, error) {
 	for i := range scfg.Devices {
 		if sys.SwapInfo(main, i) == nil {
 			if err := sys.Swapon(main, i); err != nil {
-				r.violate("final swapon of device %d: %v", i, err)
+				r.violate(invariant.NoUnexpectedError, fmt.Sprintf("device %d", i), "final swapon: %v", err)
 			}
 		}
 	}
-	for _, v := range sys.AuditEmpty(main) {
-		r.violate("final empty audit: %v", v)
-	}
+	r.recordAudit("final empty", sys.AuditEmpty(main))
 	rep := &Report{Seed: cfg.Seed, Elapsed: time.Since(start), Checkpoints: checkpoints, Interrupted: r.interrupted.Load()}
 	for i := range rep.Ops {
 		rep.Ops[i] = r.ops[i].Load()
@@ -380,7 +396,7 @@ func Run(cfg Config) (*Report, error) {
 	rep.Violations = append(rep.Violations, r.violations...)
 	r.vmu.Unlock()
 	if err := sys.Shutdown(main); err != nil {
-		rep.Violations = append(rep.Violations, fmt.Sprintf("shutdown: %v", err))
+		rep.Violations = append(rep.Violations, invariant.Newf(invariant.NoUnexpectedError, "machine", "shutdown: %v", err))
 	}
 	return rep, nil
 }
@@ -416,12 +432,12 @@ func (r *run) controller(deadline time.Time) {
 				// marker and go on, as the kernel does. Only running
 				// out of memory (or a busy device) may fail it.
 				if !errors.Is(err, mm.ErrOOM) && !isBusy(err) {
-					r.violate("swapoff of device %d: %v", d, err)
+					r.violate(invariant.NoUnexpectedError, fmt.Sprintf("device %d", d), "swapoff: %v", err)
 				}
 			} else {
 				r.ops[OpSwapon].Add(1)
 				if err := r.sys.Swapon(t, d); err != nil {
-					r.violate("swapon of device %d: %v", d, err)
+					r.violate(invariant.NoUnexpectedError, fmt.Sprintf("device %d", d), "swapon: %v", err)
 				}
 			}
 		}

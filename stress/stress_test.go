@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"uswap/invariant"
 	"uswap/swapdev"
 )
 
@@ -85,5 +86,32 @@ func TestStressInterrupted(t *testing.T) {
 	rep := runClean(t, Config{Tasks: 2, Duration: time.Hour, Seed: 5, Frames: 256, Limit: 128, Pages: 32, Checkpoint: 500, Context: ctx})
 	if !rep.Interrupted || rep.OpsTotal() == 0 || !strings.Contains(rep.String(), "interrupted") {
 		t.Errorf("want an interrupted run with operations done:\n%s", rep)
+	}
+}
+
+// TestReportNamesInvariants: a report's violations print the broken
+// invariant's name on each line and its rule once.
+func TestReportNamesInvariants(t *testing.T) {
+	r := &Report{Seed: 7, Violations: invariant.List{
+		invariant.Newf(invariant.NoLostData, "task 1", "load of 0x1000 in mm 2: corrupted"),
+		invariant.Newf(invariant.NoLostData, "task 2", "load of 0x2000 in mm 3: corrupted"),
+		invariant.Newf(invariant.SwapCount, "final audit: slot 0:5", "count 2, but 1 swap PTEs hold it"),
+	}}
+	out := r.String()
+	for _, want := range []string{
+		"VIOLATION: no-lost-data: task 1: load of 0x1000 in mm 2: corrupted (replay with --seed 7)",
+		"VIOLATION: swap-count: final audit: slot 0:5: count 2",
+		"  no-lost-data: " + invariant.NoLostData.Rule(),
+		"  swap-count: " + invariant.SwapCount.Rule(),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, invariant.NoLostData.Rule()); n != 1 {
+		t.Errorf("the rule is printed %d times", n)
+	}
+	if r.Clean() {
+		t.Error("a report with violations is clean")
 	}
 }

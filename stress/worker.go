@@ -2,8 +2,10 @@ package stress
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
+	"uswap/invariant"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
@@ -47,6 +49,9 @@ type worker struct {
 	filePages int      // the largest file, in pages
 	fbuf      []byte   // shmem reads and writes
 }
+
+// object names the worker in a violation.
+func (w *worker) object() string { return fmt.Sprintf("task %d", w.id) }
 
 const (
 	maxProcs    = 4
@@ -166,7 +171,7 @@ func (w *worker) check(p *proc, mp *mapping, i int) {
 	err := p.m.Load(w.t, addr, w.buf)
 	if mp.vals[i] == gone {
 		if !errors.Is(err, mm.ErrSegv) {
-			w.r.violate("task %d: load of unmapped %#x in %v: %v, want SIGSEGV", w.id, addr, p.m, err)
+			w.r.violate(invariant.NoUnexpectedError, w.object(), "load of unmapped %#x in %v: %v, want SIGSEGV", addr, p.m, err)
 		}
 		return
 	}
@@ -182,8 +187,8 @@ func (w *worker) check(p *proc, mp *mapping, i int) {
 	for j := range w.buf {
 		if w.buf[j] != w.exp[j] {
 			w.r.corrupt.Add(1)
-			w.r.violate("task %d: load of %#x in %v: corrupted: byte %d is %#x, want %#x (value %#x, model value %#x)",
-				w.id, addr, p.m, j, w.buf[j], w.exp[j], w.buf[:8], mp.vals[i])
+			w.r.violate(invariant.NoLostData, w.object(), "load of %#x in %v: corrupted: byte %d is %#x, want %#x (value %#x, model value %#x)",
+				addr, p.m, j, w.buf[j], w.exp[j], w.buf[:8], mp.vals[i])
 			return
 		}
 	}
@@ -198,7 +203,7 @@ func (w *worker) store(p *proc) {
 	err := p.m.Store(w.t, addr, w.buf)
 	if mp.vals[i] == gone {
 		if !errors.Is(err, mm.ErrSegv) {
-			w.r.violate("task %d: store to unmapped %#x in %v: %v, want SIGSEGV", w.id, addr, p.m, err)
+			w.r.violate(invariant.NoUnexpectedError, w.object(), "store to unmapped %#x in %v: %v, want SIGSEGV", addr, p.m, err)
 		}
 		return
 	}
@@ -224,9 +229,7 @@ func (w *worker) accessError(mp *mapping, i int, err error, format string, args 
 	case errors.Is(err, mm.ErrOOM):
 		r.oom.Add(1)
 	default:
-		args = append([]any{w.id}, args...)
-		args = append(args, err)
-		r.violate("task %d: "+format+": %v", args...)
+		r.violate(invariant.NoUnexpectedError, w.object(), "%s: %v", fmt.Sprintf(format, args...), err)
 	}
 }
 
@@ -236,9 +239,7 @@ func (w *worker) outcome(err error, format string, args ...any) {
 		w.r.oom.Add(1)
 		return
 	}
-	args = append([]any{w.id}, args...)
-	args = append(args, err)
-	w.r.violate("task %d: "+format+": %v", args...)
+	w.r.violate(invariant.NoUnexpectedError, w.object(), "%s: %v", fmt.Sprintf(format, args...), err)
 }
 
 func (w *worker) munmap(p *proc) {

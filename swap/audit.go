@@ -8,19 +8,21 @@ import (
 	"uswap/mem"
 )
 
-// Audit checks the swap core at quiescence: no task may be using it.
+// Audit checks the swap core at quiescence: no task may be using it
+// (docs/invariants.md).
 //
-//  1. a slot is free iff its map byte is 0; inuse_pages and each
-//     cluster's count equal the non-zero bytes; each cluster is on the
-//     list its count calls for, and on exactly one; nr_swap_pages and
-//     the available list agree with the devices; continuation digits
-//     agree with COUNT_CONTINUED; no device reference is held.
-//  3. SWAP_HAS_CACHE is set iff the swap cache has a folio for the slot,
-//     and that folio says so (PGSwapCache, folio->swap).
+//   - slot-accounting: a slot is free iff its map byte is 0; inuse_pages
+//     and each cluster's count equal the non-zero bytes; each cluster is
+//     on the list its count calls for, and on exactly one; nr_swap_pages
+//     and the available list agree with the devices; continuation
+//     digits agree with COUNT_CONTINUED; no device reference is held.
+//   - swap-cache: SWAP_HAS_CACHE is set iff the swap cache has a folio
+//     for the slot, and that folio says so (PGSwapCache, folio->swap).
+//   - no-kernel-bug: every bug the core recorded (a free of an unused
+//     entry).
 //
-// It also reports every bug the core recorded (a free of an unused entry).
-// Invariant 2 (counts equal references) needs the page tables and is
-// checked by the system's audit through ForEachSlot.
+// swap-count (counts equal references) needs the page tables and is
+// checked by the mm layer's audit through ForEachSlot.
 func (c *Core) Audit(t *ksync.Task) []invariant.Violation {
 	var vs []invariant.Violation
 	add := func(id invariant.ID, obj, format string, args ...any) {

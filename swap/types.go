@@ -119,8 +119,9 @@ type SwapInfo struct {
 	pages uint64
 
 	// swapMap is swap_map: byte i is guarded by the lock of cluster
-	// i/ClusterSize. Swapoff sets it to nil (invariant 6: a later access
-	// is an index-out-of-range panic that the explorer reports).
+	// i/ClusterSize. Swapoff sets it to nil (no-use-after-swapoff: a
+	// later access is an index-out-of-range panic that the explorer
+	// reports).
 	swapMap []uint8
 	// clusters is cluster_info; nil after swapoff like swapMap.
 	clusters []cluster

@@ -224,6 +224,6 @@ func stressJSON(r *stress.Report) any {
 		r.Seed, r.OpCounts(), r.OpsTotal(), r.Elapsed.Round(time.Millisecond).Seconds(), r.PgFault, r.PgMajFault, r.SwapIns, r.SwapOuts,
 		faults{r.Faults.ReadErrors, r.Faults.WriteErrors, r.Faults.Delays},
 		outcomes{r.Bus, r.LostByDevice, r.ShmemLost, r.EOFBus, r.OOM, r.SwapoffFail, r.LimitFail},
-		r.Checkpoints, r.Corrupted, append([]string{}, r.Violations...), r.Interrupted,
+		r.Checkpoints, r.Corrupted, r.Violations.Strings(), r.Interrupted,
 	}
 }
