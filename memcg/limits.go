@@ -31,21 +31,9 @@ func ParseLimit(s string) (int64, error) {
 	}
 	shift := 0
 	if s != "" {
-		switch s[len(s)-1] {
-		case 'k', 'K':
-			shift = 10
-		case 'm', 'M':
-			shift = 20
-		case 'g', 'G':
-			shift = 30
-		case 't', 'T':
-			shift = 40
-		case 'p', 'P':
-			shift = 50
-		case 'e', 'E':
-			shift = 60
-		}
-		if shift != 0 {
+		// K is 2^10, M 2^20, ... E 2^60.
+		if i := strings.IndexByte("kmgtpe", s[len(s)-1]|0x20); i >= 0 {
+			shift = 10 * (i + 1)
 			s = s[:len(s)-1]
 		}
 	}
@@ -71,7 +59,7 @@ func ParseLimit(s string) (int64, error) {
 // memory_max_write instead sets the new limit first, reclaims, and then
 // OOM-kills until the usage fits, and never fails.
 func (m *MemCgroup) SetMemoryMax(t *ksync.Task, bytes int64) error {
-	pages, err := bytesToPages(bytes)
+	pages, err := m.limitPages(bytes, "memory.max")
 	if err != nil {
 		return err
 	}
@@ -82,10 +70,7 @@ func (m *MemCgroup) SetMemoryMax(t *ksync.Task, bytes int64) error {
 // memory plus swap, which may not be below the memory limit. Otherwise
 // as SetMemoryMax.
 func (m *MemCgroup) SetMemswMax(t *ksync.Task, bytes int64) error {
-	if m.h.mode != V1 {
-		return fmt.Errorf("%w: memory.memsw.limit_in_bytes is a cgroup v1 file", ErrInvalid)
-	}
-	pages, err := bytesToPages(bytes)
+	pages, err := m.limitPages(bytes, "memory.memsw.limit_in_bytes", V1)
 	if err != nil {
 		return err
 	}
@@ -96,18 +81,25 @@ func (m *MemCgroup) SetMemswMax(t *ksync.Task, bytes int64) error {
 // limit whatever the usage; slots already charged stay, new swap charges
 // fail until the usage is below it.
 func (m *MemCgroup) SetSwapMax(t *ksync.Task, bytes int64) error {
-	if m.h.mode != V2 {
-		return fmt.Errorf("%w: memory.swap.max is a cgroup v2 file", ErrInvalid)
+	pages, err := m.limitPages(bytes, "memory.swap.max", V2)
+	if err != nil {
+		return err
 	}
 	if m.IsRoot() {
 		return fmt.Errorf("%w: the root cgroup has no memory.swap.max", ErrInvalid)
 	}
-	pages, err := bytesToPages(bytes)
-	if err != nil {
-		return err
-	}
 	m.swap.max.Swap(t, pages)
 	return nil
+}
+
+// limitPages converts a limit written to file from bytes to pages, after
+// checking that file exists in m's cgroup version (only, when given: the
+// file is that version's alone).
+func (m *MemCgroup) limitPages(bytes int64, file string, only ...Mode) (int64, error) {
+	if len(only) > 0 && m.h.mode != only[0] {
+		return 0, fmt.Errorf("%w: %s is a cgroup %v file", ErrInvalid, file, only[0])
+	}
+	return bytesToPages(bytes)
 }
 
 // resizeMax is mem_cgroup_resize_max(): set counter's limit (m.memory or

@@ -116,27 +116,23 @@ func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (id %d, cgroup %v)\n", s.Path, s.ID, s.Mode)
 	kv := func(k, v any) { fmt.Fprintf(&b, "  %-32s %v\n", k, v) }
+	// counter prints one page counter's four files, named usage, limit,
+	// peak and failcnt.
+	counter := func(c CounterStats, usage, limit, peak, failcnt string) {
+		kv(usage, c.Usage*mem.PageSize)
+		kv(limit, bytesString(c.Max))
+		kv(peak, c.Watermark*mem.PageSize)
+		kv(failcnt, c.Failcnt)
+	}
 	if s.Mode == V1 {
-		kv("memory.usage_in_bytes", s.Memory.Usage*mem.PageSize)
-		kv("memory.limit_in_bytes", bytesString(s.Memory.Max))
-		kv("memory.max_usage_in_bytes", s.Memory.Watermark*mem.PageSize)
-		kv("memory.failcnt", s.Memory.Failcnt)
-		kv("memory.memsw.usage_in_bytes", s.Memsw.Usage*mem.PageSize)
-		kv("memory.memsw.limit_in_bytes", bytesString(s.Memsw.Max))
-		kv("memory.memsw.max_usage_in_bytes", s.Memsw.Watermark*mem.PageSize)
-		kv("memory.memsw.failcnt", s.Memsw.Failcnt)
+		counter(s.Memory, "memory.usage_in_bytes", "memory.limit_in_bytes", "memory.max_usage_in_bytes", "memory.failcnt")
+		counter(s.Memsw, "memory.memsw.usage_in_bytes", "memory.memsw.limit_in_bytes", "memory.memsw.max_usage_in_bytes", "memory.memsw.failcnt")
 		kv("memory.oom_control under_oom_events", s.Local[EventOOM])
 		kv("memory.oom_control oom_kill", s.Local[EventOOMKill])
 		return b.String()
 	}
-	kv("memory.current", s.Memory.Usage*mem.PageSize)
-	kv("memory.max", bytesString(s.Memory.Max))
-	kv("memory.peak", s.Memory.Watermark*mem.PageSize)
-	kv("memory.failcnt", s.Memory.Failcnt)
-	kv("memory.swap.current", s.Swap.Usage*mem.PageSize)
-	kv("memory.swap.max", bytesString(s.Swap.Max))
-	kv("memory.swap.peak", s.Swap.Watermark*mem.PageSize)
-	kv("memory.swap.failcnt", s.Swap.Failcnt)
+	counter(s.Memory, "memory.current", "memory.max", "memory.peak", "memory.failcnt")
+	counter(s.Swap, "memory.swap.current", "memory.swap.max", "memory.swap.peak", "memory.swap.failcnt")
 	for _, ev := range []Event{EventMax, EventOOM, EventOOMKill} {
 		kv("memory.events "+ev.String(), s.Events[ev])
 	}

@@ -190,15 +190,19 @@ func TestRemoveRacesCharge(t0 *testing.T) {
 // BenchmarkTryChargeUncharge is one page charged and uncharged on the
 // leaf of root → a → b → c, limits at every level.
 func BenchmarkTryChargeUncharge(b *testing.B) {
+	// leaf makes root → a → b → c with a 1 GiB limit at every level.
+	leaf := func(b *testing.B, t *ksync.Task, mode Mode) *MemCgroup {
+		m := NewRoot(mode)
+		for _, name := range []string{"a", "b", "c"} {
+			m = mustChild(b, t, m, name)
+			must(b, m.SetMemoryMax(t, 1<<30))
+		}
+		return m
+	}
 	for _, mode := range []Mode{V2, V1} {
 		b.Run(mode.String(), func(b *testing.B) {
 			t := ksync.NewTask("bench", 0)
-			root := NewRoot(mode)
-			m := root
-			for _, name := range []string{"a", "b", "c"} {
-				m = mustChild(b, t, m, name)
-				must(b, m.SetMemoryMax(t, 1<<30))
-			}
+			m := leaf(b, t, mode)
 			b.ResetTimer()
 			for range b.N {
 				if err := m.TryCharge(t, 1); err != nil {
@@ -209,13 +213,7 @@ func BenchmarkTryChargeUncharge(b *testing.B) {
 		})
 	}
 	b.Run("v2-parallel", func(b *testing.B) {
-		t := ksync.NewTask("bench", 0)
-		root := NewRoot(V2)
-		m := root
-		for _, name := range []string{"a", "b", "c"} {
-			m = mustChild(b, t, m, name)
-			must(b, m.SetMemoryMax(t, 1<<30))
-		}
+		m := leaf(b, ksync.NewTask("bench", 0), V2)
 		var cpu atomic.Int32
 		b.RunParallel(func(pb *testing.PB) {
 			t := ksync.NewTask("bench", int(cpu.Add(1)))

@@ -139,18 +139,30 @@ func (m *MM) handleMMFault(t *ksync.Task, addr uint64, write bool) error {
 }
 
 // Mmap is mmap(NULL, length, prot, MAP_PRIVATE|MAP_ANONYMOUS): a new
-// anonymous mapping with a lineage (anon_vma) of its own.
+// anonymous mapping of length bytes (rounded up to whole pages) with a
+// lineage (anon_vma) of its own. prot is ProtRead, ProtWrite or both. It
+// returns the mapping's first address; the pages are zero on first touch
+// (a fault gives each its own frame, charged to the address space's
+// cgroup). Errors: ErrInval for a zero length or an unknown prot bit,
+// ErrOOM when the address space is exhausted, ErrExited after Exit.
 func (m *MM) Mmap(t *ksync.Task, length uint64, prot int) (uint64, error) {
 	if length == 0 || prot&^(ProtRead|ProtWrite) != 0 {
 		return 0, fmt.Errorf("mmap(%d, prot %d): %w", length, prot, ErrInval)
 	}
+	return m.mmapRegion(t, length, prot, nil, 0)
+}
+
+// mmapRegion is mmap_region(): a new VMA of length bytes with a new
+// anon_vma, placed after the last one with a guard page between them so
+// that mappings never merge, mapping file from offset off when file is
+// not nil (MAP_SHARED, put on the file's i_mmap list).
+func (m *MM) mmapRegion(t *ksync.Task, length uint64, prot int, file *ShmemFile, off uint64) (uint64, error) {
 	length = (length + mem.PageSize - 1) &^ (mem.PageSize - 1)
 	m.mmapLock.Lock(t)
 	defer m.mmapLock.Unlock(t)
 	if m.dead {
 		return 0, ErrExited
 	}
-	// Leave a guard page between mappings so that they never merge.
 	start := m.nextAddr
 	if start+length > addrLimit {
 		return 0, fmt.Errorf("mmap(%d): %w: address space exhausted", length, ErrOOM)
@@ -158,6 +170,12 @@ func (m *MM) Mmap(t *ksync.Task, length uint64, prot int) (uint64, error) {
 	m.nextAddr = start + length + mem.PageSize
 	v := &vma{mm: m, start: start, end: start + length, prot: prot, anon: newAnonVMA()}
 	v.anon.link(t, v)
+	if file != nil {
+		v.file, v.fileBase = file, start-off
+		file.iMmapLock.Lock(t)
+		file.iMmap = append(file.iMmap, v.anon)
+		file.iMmapLock.Unlock(t)
+	}
 	m.insertVMALocked(t, v)
 	return start, nil
 }

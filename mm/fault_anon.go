@@ -22,22 +22,34 @@ func (m *MM) doAnonymousPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr ui
 	// folio_add_new_anon_rmap(): the folio is ours alone until the PTE
 	// is set.
 	folio.Mapping, folio.Index = v.anon, addr>>PageShift
+	if !m.mapNewPTE(t, v, pt, i, folio, true) {
+		folio.Put(t) // a racing fault got there first
+	}
+	return nil
+}
+
+// mapNewPTE is the tail of a fault that maps a page where nothing was
+// mapped (do_anonymous_page's set_pte_at, finish_fault): under the PTL,
+// unless a racing fault filled the PTE first, take a map count of folio
+// and set the PTE young, with write permission (and dirty) if v is
+// writable; a newly allocated folio (newFolio) also goes on its LRU list
+// (folio_add_lru_vma). The caller's reference on folio becomes the PTE's.
+// It reports whether it mapped the folio.
+func (m *MM) mapNewPTE(t *ksync.Task, v *vma, pt *pteTable, i int, folio *mem.Folio, newFolio bool) bool {
 	pt.ptl.Lock(t)
+	defer pt.ptl.Unlock(t)
 	if !pte(pt.ptes[i].Load(t)).none() {
-		// A racing fault got there first.
-		pt.ptl.Unlock(t)
-		folio.Put(t)
-		return nil
+		return false
 	}
 	flags := pteAccessed
 	if v.prot&ProtWrite != 0 {
 		flags |= pteWrite | pteDirty
 	}
-	folio.AddMap(t)
-	pt.ptes[i].Store(t, uint64(mkPTE(folio.PFN(), flags)))
-	m.node.folioAddLRU(t, folio)
-	pt.ptl.Unlock(t)
-	return nil
+	pt.setLocked(t, i, folio, flags)
+	if newFolio {
+		m.node.folioAddLRU(t, folio)
+	}
+	return true
 }
 
 // doWPPage is do_wp_page(): a write to a present, write-protected PTE of
@@ -81,8 +93,7 @@ func (m *MM) doWPPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64, o
 		folio.Put(t)
 		return nil
 	}
-	folio.AddMap(t)
-	pt.ptes[i].Store(t, uint64(mkPTE(folio.PFN(), pteWrite|pteDirty|pteAccessed)))
+	pt.setLocked(t, i, folio, pteWrite|pteDirty|pteAccessed)
 	m.node.folioAddLRU(t, folio)
 	// The old PTE's hold on the old folio goes (our own reference keeps
 	// it alive until the deferred Put).

@@ -37,14 +37,10 @@ type memcgBgState struct {
 	// changes after: immutable while tasks run.
 	on bool
 
-	task    *ksync.Task
-	wait    ksync.WaitQueue  // the worker sleeps here
-	lock    ksync.SpinLock   // guards queue
-	queue   []*memcgQueued   // guarded by lock: cgroups to reclaim, FIFO
-	nqueued ksync.Int32      // atomic: len(queue), written under lock
-	stop    ksync.Bool       // atomic: StopMemcgReclaim was called
-	stopped ksync.Completion // completed by the worker as it exits
-	running ksync.Bool       // atomic: started and not yet stopped
+	kthread                // the worker; it sleeps on wait
+	lock    ksync.SpinLock // guards queue
+	queue   []*memcgQueued // guarded by lock: cgroups to reclaim, FIFO
+	nqueued ksync.Int32    // atomic: len(queue), written under lock
 	// Reclaimed counts the pages the worker freed (reporting only).
 	reclaimed ksync.Stat
 	wakeups   ksync.Stat
@@ -73,20 +69,16 @@ func (n *Node) StartMemcgReclaim(t *ksync.Task) {
 		return
 	}
 	n.memcgBg.on = true
-	n.memcgBg.running.Init(true)
-	n.memcgBg.task = ksync.Spawn(t, "memcg_reclaim", 1, n.memcgReclaimMain)
+	n.memcgBg.run(t, "memcg_reclaim", 1, n.memcgReclaimMain)
 }
 
 // StopMemcgReclaim stops the background reclaimer and returns once it has
 // exited. Charges after it no longer queue anything. A node without one
 // returns at once.
 func (n *Node) StopMemcgReclaim(t *ksync.Task) {
-	if !n.memcgBg.on || !n.memcgBg.running.Swap(t, false) {
-		return
+	if n.memcgBg.on {
+		n.memcgBg.kthreadStop(t)
 	}
-	n.memcgBg.stop.Store(t, true)
-	n.memcgBg.wait.WakeAll(t)
-	n.memcgBg.stopped.Wait(t)
 }
 
 // MemcgReclaimStats returns the pages the background reclaimer freed and
@@ -139,7 +131,6 @@ func (n *Node) queueMemcgReclaim(t *ksync.Task, cg *memcg.MemCgroup) {
 // reclaim it down to its low mark.
 func (n *Node) memcgReclaimMain(t *ksync.Task) {
 	bg := &n.memcgBg
-	defer bg.stopped.Complete(t)
 	for {
 		var q *memcgQueued
 		bg.wait.Wait(t, func() bool {

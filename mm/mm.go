@@ -134,6 +134,15 @@ type pteTable struct {
 	ptes [ptrsPerTable]ksync.Uint64
 }
 
+// setLocked is set_pte_at() of a present PTE for folio with flags: the
+// mapping's map count is taken here, its reference is the caller's. The
+// PTL is held.
+func (pt *pteTable) setLocked(t *ksync.Task, i int, folio *mem.Folio, flags pte) {
+	pt.ptl.AssertHeld(t)
+	folio.AddMap(t)
+	pt.ptes[i].Store(t, uint64(mkPTE(folio.PFN(), flags)))
+}
+
 // pmdTable is the middle level.
 type pmdTable struct {
 	// tables are published with a store under MM.pageTableLock and read

@@ -1,6 +1,8 @@
 package mm
 
 import (
+	"slices"
+
 	"fmt"
 
 	"uswap/fixes"
@@ -284,13 +286,17 @@ func (n *Node) addMM(t *ksync.Task, m *MM) {
 // delMM takes an exited address space off mmlist.
 func (n *Node) delMM(t *ksync.Task, m *MM) {
 	n.mmlistLock.Lock(t)
-	for i, x := range n.mmlist {
-		if x == m {
-			n.mmlist = append(n.mmlist[:i], n.mmlist[i+1:]...)
-			break
-		}
-	}
+	n.mmlist = without(n.mmlist, m)
 	n.mmlistLock.Unlock(t)
+}
+
+// without is list_del() on a slice: s without its first x, the order of
+// the rest kept.
+func without[T comparable](s []T, x T) []T {
+	if i := slices.Index(s, x); i >= 0 {
+		return slices.Delete(s, i, i+1)
+	}
+	return s
 }
 
 // MMs is a snapshot of the live address spaces, in creation order.

@@ -38,18 +38,15 @@ func (av *anonVMA) link(t *ksync.Task, v *vma) {
 // unlinkLocked removes v; rwsem is held for writing.
 func (av *anonVMA) unlinkLocked(t *ksync.Task, v *vma) {
 	av.rwsem.AssertWriteHeld(t)
-	for i, x := range av.vmas {
-		if x == v {
-			av.vmas = append(av.vmas[:i], av.vmas[i+1:]...)
-			return
-		}
-	}
+	av.vmas = without(av.vmas, v)
 }
 
-// rmapWalk is rmap_walk_anon(): call fn for every PTE that maps folio,
-// with that PTE's table locked. The folio is locked. With tryLock (as
-// reclaim asks, rwc->try_lock) a contended anon_vma makes the walk give
-// up and report false. fn returns false to stop the walk.
+// rmapWalk is rmap_walk(): call fn for every PTE that maps folio, with
+// that PTE's table locked, through its anon_vma (rmap_walk_anon) or, for
+// a shmem folio, through its file's mappings (rmap_walk_file). The folio
+// is locked. With tryLock (as reclaim asks, rwc->try_lock) a contended
+// anon_vma makes the walk give up and report false. fn returns false to
+// stop the walk.
 func (n *Node) rmapWalk(t *ksync.Task, folio *mem.Folio, tryLock bool, fn func(v *vma, pt *pteTable, i int, p pte) bool) bool {
 	if f, ok := folio.Mapping.(*ShmemFile); ok {
 		return n.rmapWalkFile(t, f, folio, tryLock, fn)
@@ -58,16 +55,33 @@ func (n *Node) rmapWalk(t *ksync.Task, folio *mem.Folio, tryLock bool, fn func(v
 	if av == nil {
 		return true
 	}
+	locked, _ := av.walk(t, folio, nil, tryLock, fn)
+	return locked
+}
+
+// walk is the body of both rmap walks for one anon_vma: under its rwsem
+// (taken for reading, or only tried with tryLock), call fn for the PTE of
+// each VMA that maps folio, with the PTE's table locked. file is nil for
+// an anonymous folio, whose address is its index; for a shmem folio only
+// the VMAs that map file count, at the address the file's offset maps
+// to. It reports whether it got the rwsem and whether fn let it go on.
+func (av *anonVMA) walk(t *ksync.Task, folio *mem.Folio, file *ShmemFile, tryLock bool, fn func(v *vma, pt *pteTable, i int, p pte) bool) (locked, cont bool) {
 	if tryLock {
 		if !av.rwsem.TryRLock(t) {
-			return false
+			return false, false
 		}
 	} else {
 		av.rwsem.RLock(t)
 	}
 	defer av.rwsem.RUnlock(t)
-	addr := folio.Index << PageShift
 	for _, v := range av.vmas {
+		if v.file != file {
+			continue
+		}
+		addr := folio.Index << PageShift
+		if file != nil {
+			addr += v.fileBase
+		}
 		if addr < v.start || addr >= v.end {
 			continue
 		}
@@ -83,10 +97,10 @@ func (n *Node) rmapWalk(t *ksync.Task, folio *mem.Folio, tryLock bool, fn func(v
 		}
 		pt.ptl.Unlock(t)
 		if !cont {
-			break
+			return true, false
 		}
 	}
-	return true
+	return true, true
 }
 
 // folioReferenced is folio_referenced(): test and clear the accessed bit

@@ -368,9 +368,7 @@ func (f *ShmemFile) Delete(t *ksync.Task) error {
 	err := f.undoRange(t, 0, math.MaxInt64)
 	n := f.node
 	n.shmem.lock.Lock(t)
-	if i := slices.Index(n.shmem.files, f); i >= 0 {
-		n.shmem.files = slices.Delete(n.shmem.files, i, i+1)
-	}
+	n.shmem.files = without(n.shmem.files, f)
 	n.shmem.lock.Unlock(t)
 	return err
 }

@@ -17,24 +17,7 @@ func (m *MM) MmapShared(t *ksync.Task, f *ShmemFile, off, length uint64, prot in
 	if f == nil || length == 0 || off&(mem.PageSize-1) != 0 || prot&^(ProtRead|ProtWrite) != 0 {
 		return 0, fmt.Errorf("mmap shared(%v, off %d, len %d, prot %d): %w", f, off, length, prot, ErrInval)
 	}
-	length = (length + mem.PageSize - 1) &^ (mem.PageSize - 1)
-	m.mmapLock.Lock(t)
-	defer m.mmapLock.Unlock(t)
-	if m.dead {
-		return 0, ErrExited
-	}
-	start := m.nextAddr
-	if start+length > addrLimit {
-		return 0, fmt.Errorf("mmap shared(%d): %w: address space exhausted", length, ErrOOM)
-	}
-	m.nextAddr = start + length + mem.PageSize
-	v := &vma{mm: m, start: start, end: start + length, prot: prot, anon: newAnonVMA(), file: f, fileBase: start - off}
-	v.anon.link(t, v)
-	f.iMmapLock.Lock(t)
-	f.iMmap = append(f.iMmap, v.anon)
-	f.iMmapLock.Unlock(t)
-	m.insertVMALocked(t, v)
-	return start, nil
+	return m.mmapRegion(t, length, prot, f, off)
 }
 
 // fileIndex is linear_page_index(): the file page that addr maps.
@@ -60,23 +43,13 @@ func (m *MM) shmemFault(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64)
 	if err != nil {
 		return err
 	}
-	// finish_fault(): under the PTL, with the folio locked (so that a
-	// truncation, which unmaps under the folio lock, cannot miss us).
-	pt.ptl.Lock(t)
-	if !pte(pt.ptes[i].Load(t)).none() {
-		pt.ptl.Unlock(t)
-		folio.Unlock(t)
-		folio.Put(t)
-		return nil
+	// finish_fault(): with the folio locked (so that a truncation, which
+	// unmaps under the folio lock, cannot miss the new PTE).
+	mapped := m.mapNewPTE(t, v, pt, i, folio, false)
+	folio.Unlock(t)
+	if !mapped {
+		folio.Put(t) // a racing fault got there first
 	}
-	flags := pteAccessed
-	if v.prot&ProtWrite != 0 {
-		flags |= pteWrite | pteDirty
-	}
-	folio.AddMap(t)
-	pt.ptes[i].Store(t, uint64(mkPTE(folio.PFN(), flags)))
-	folio.Unlock(t) // our reference is the PTE's now
-	pt.ptl.Unlock(t)
 	return nil
 }
 
@@ -88,37 +61,10 @@ func (n *Node) rmapWalkFile(t *ksync.Task, f *ShmemFile, folio *mem.Folio, tryLo
 	avs := append([]*anonVMA(nil), f.iMmap...)
 	f.iMmapLock.Unlock(t)
 	for _, av := range avs {
-		if tryLock {
-			if !av.rwsem.TryRLock(t) {
-				return false
-			}
-		} else {
-			av.rwsem.RLock(t)
+		locked, cont := av.walk(t, folio, f, tryLock, fn)
+		if !locked {
+			return false
 		}
-		cont := true
-		for _, v := range av.vmas {
-			if v.file != f {
-				continue
-			}
-			addr := v.fileBase + folio.Index<<PageShift
-			if addr < v.start || addr >= v.end {
-				continue
-			}
-			pt, i := v.mm.lookupPTE(t, addr)
-			if pt == nil {
-				continue
-			}
-			pt.ptl.Lock(t)
-			p := pte(pt.ptes[i].Load(t))
-			if p.present() && p.pfn() == folio.PFN() {
-				cont = fn(v, pt, i, p)
-			}
-			pt.ptl.Unlock(t)
-			if !cont {
-				break
-			}
-		}
-		av.rwsem.RUnlock(t)
 		if !cont {
 			break
 		}

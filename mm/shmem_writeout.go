@@ -17,17 +17,8 @@ import (
 // every address space (its PTEs become none), write it out with
 // shmemWriteout, and free it (__remove_mapping). Results as shrinkFolio.
 func (n *Node) shrinkShmemFolio(t *ksync.Task, folio *mem.Folio, f *ShmemFile) shrinkResult {
-	if n.core.NrSwapPages(t) <= 0 {
-		folio.Unlock(t)
-		return shrinkActivate
-	}
-	switch n.folioCheckReferences(t, folio) {
-	case folioRefActivate:
-		folio.Unlock(t)
-		return shrinkActivate
-	case folioRefKeep:
-		folio.Unlock(t)
-		return shrinkKeep
+	if r, done := n.shrinkVerdict(t, folio, true); done {
+		return r
 	}
 	if folio.Mapped(t) && !n.unmapFileFolioTry(t, folio, true) {
 		folio.Unlock(t)
@@ -37,16 +28,8 @@ func (n *Node) shrinkShmemFolio(t *ksync.Task, folio *mem.Folio, f *ShmemFile) s
 		folio.Unlock(t)
 		return shrinkActivate
 	}
-	// pageout() wrote it: the folio is in the swap cache only. The
-	// isolation reference and the cache's are all that may be left.
-	if folio.Test(t, mem.PGDirty) || !folio.RefFreeze(t, 2) {
-		folio.Unlock(t)
-		return shrinkKeep
-	}
-	n.core.DeleteFromSwapCacheFrozen(t, folio)
-	folio.Unlock(t)
-	n.pool.FreeFrozen(t, folio)
-	return shrinkFreed
+	// pageout() wrote it: the folio is in the swap cache only.
+	return n.removeMapping(t, folio)
 }
 
 // writeout is shmem_writeout() followed by swap_writeout() for a locked,

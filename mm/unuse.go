@@ -145,8 +145,7 @@ func (m *MM) unusePTE(t *ksync.Task, si *swap.SwapInfo, v *vma, pt *pteTable, i 
 					folio.Mapping, folio.Index = v.anon, addr>>PageShift
 				}
 				folio.Get(t)
-				folio.AddMap(t)
-				pt.ptes[i].Store(t, uint64(mkPTE(folio.PFN(), 0)))
+				pt.setLocked(t, i, folio, 0)
 			}
 			n.core.SwapFree(t, entry)
 		}

@@ -149,6 +149,27 @@ func (n *Node) folioCheckReferences(t *ksync.Task, f *mem.Folio) folioRef {
 	return folioRefReclaim
 }
 
+// shrinkVerdict is the start of shrink_folio_list()'s work on a locked
+// folio: a folio that needs a swap slot (needSlot) when none is free is
+// activated without walking its mappings, and folio_check_references()
+// decides whether it is kept or activated. done reports a verdict (the
+// folio then unlocked); otherwise the folio is to be reclaimed.
+func (n *Node) shrinkVerdict(t *ksync.Task, f *mem.Folio, needSlot bool) (r shrinkResult, done bool) {
+	if needSlot && n.core.NrSwapPages(t) <= 0 {
+		f.Unlock(t)
+		return shrinkActivate, true
+	}
+	switch n.folioCheckReferences(t, f) {
+	case folioRefActivate:
+		f.Unlock(t)
+		return shrinkActivate, true
+	case folioRefKeep:
+		f.Unlock(t)
+		return shrinkKeep, true
+	}
+	return 0, false
+}
+
 // shrinkFolioList is shrink_folio_list() for anonymous folios. Each
 // folio comes isolated (PGLRU clear, one reference held for the
 // isolation). It returns how many frames it freed; the rest go back to
@@ -214,18 +235,8 @@ func (n *Node) shrinkFolio(t *ksync.Task, f *mem.Folio) shrinkResult {
 		f.Unlock(t)
 		return shrinkKeep
 	}
-	if !f.Test(t, mem.PGSwapCache) && n.core.NrSwapPages(t) <= 0 {
-		// No slot to move it to: do not bother walking its mappings.
-		f.Unlock(t)
-		return shrinkActivate
-	}
-	switch n.folioCheckReferences(t, f) {
-	case folioRefActivate:
-		f.Unlock(t)
-		return shrinkActivate
-	case folioRefKeep:
-		f.Unlock(t)
-		return shrinkKeep
+	if r, done := n.shrinkVerdict(t, f, !f.Test(t, mem.PGSwapCache)); done {
+		return r
 	}
 	// add_to_swap().
 	if !f.Test(t, mem.PGSwapCache) {
@@ -253,20 +264,26 @@ func (n *Node) shrinkFolio(t *ksync.Task, f *mem.Folio) shrinkResult {
 			return shrinkActivate
 		}
 	}
-	// __remove_mapping(): the isolation reference and the swap cache's
-	// are all that may be left. A task that found the folio in the swap
-	// cache (a fault, try_to_unuse) holds one more: keep it then. The
-	// freeze is what makes the lookup safe:
-	//
-	//	CPU1 (do_swap_page)              CPU2 (reclaim)
-	//	                                 refcount == 2: nobody else
-	//	swap_cache_get_folio: ref++
-	//	                                 delete from swap cache, free
-	//	folio_lock, map it  !!! a freed frame
-	//
-	// With RefFreeze(2) the count drops to 0 atomically only if no
-	// lookup took a reference; a lookup after the freeze fails its
-	// TryGet and finds nothing.
+	return n.removeMapping(t, f)
+}
+
+// removeMapping is __remove_mapping() for a locked, unmapped swap-cache
+// folio that pageout wrote: the isolation reference and the swap cache's
+// are all that may be left. A task that found the folio in the swap
+// cache (a fault, try_to_unuse) holds one more: keep it then. The freeze
+// is what makes the lookup safe:
+//
+//	CPU1 (do_swap_page)              CPU2 (reclaim)
+//	                                 refcount == 2: nobody else
+//	swap_cache_get_folio: ref++
+//	                                 delete from swap cache, free
+//	folio_lock, map it  !!! a freed frame
+//
+// With RefFreeze(2) the count drops to 0 atomically only if no lookup
+// took a reference; a lookup after the freeze fails its TryGet and finds
+// nothing. A folio dirtied again (a failed write) stays too. The folio is
+// unlocked on return.
+func (n *Node) removeMapping(t *ksync.Task, f *mem.Folio) shrinkResult {
 	if !f.RefFreeze(t, 2) {
 		f.Unlock(t)
 		return shrinkKeep

@@ -1,6 +1,8 @@
 package swap
 
 import (
+	"slices"
+
 	"uswap/ksync"
 	"uswap/mem"
 )
@@ -317,18 +319,19 @@ func (c *Core) addToAvail(t *ksync.Task, si *SwapInfo) {
 // priority.
 func (c *Core) insertAvailLocked(t *ksync.Task, si *SwapInfo) {
 	c.availLock.AssertHeld(t)
-	for _, s := range c.avail {
-		if s == si {
-			return
-		}
+	if !slices.Contains(c.avail, si) {
+		c.avail = plistAdd(c.avail, si)
 	}
+}
+
+// plistAdd is plist_add() on a list of devices sorted by priority,
+// highest first: si goes after every device of higher or equal priority.
+func plistAdd(l []*SwapInfo, si *SwapInfo) []*SwapInfo {
 	i := 0
-	for i < len(c.avail) && c.avail[i].prio >= si.prio {
+	for i < len(l) && l[i].prio >= si.prio {
 		i++
 	}
-	c.avail = append(c.avail, nil)
-	copy(c.avail[i+1:], c.avail[i:])
-	c.avail[i] = si
+	return slices.Insert(l, i, si)
 }
 
 // removeAvailLocked is plist_del(); availLock is held.

@@ -59,17 +59,13 @@ func (si *SwapInfo) deleteFromSwapCacheLocked(t *ksync.Task, folio *mem.Folio, e
 // the swap cache, and the caller holds a reference besides the cache's.
 // The slot loses SWAP_HAS_CACHE (and is freed if no PTE holds it).
 func (c *Core) DeleteFromSwapCache(t *ksync.Task, folio *mem.Folio) {
-	entry := folio.Swap()
-	si := c.swapInfoOf(t, entry)
-	ci := si.lockCluster(t, entry.Offset())
-	si.deleteFromSwapCacheLocked(t, folio, entry)
-	ci.lock.Unlock(t)
-	folio.RefSub(t, 1)
+	c.DeleteFromSwapCacheFrozen(t, folio)
+	folio.RefSub(t, 1) // the swap cache's reference
 }
 
 // DeleteFromSwapCacheFrozen is the swap half of __remove_mapping(): reclaim
 // froze the folio's refcount (the cache's reference included) and now
-// takes it out of the swap cache before freeing it.
+// takes it out of the swap cache before freeing it. The folio is locked.
 func (c *Core) DeleteFromSwapCacheFrozen(t *ksync.Task, folio *mem.Folio) {
 	entry := folio.Swap()
 	si := c.swapInfoOf(t, entry)

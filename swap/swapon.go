@@ -188,13 +188,7 @@ func (c *Core) setupSwapInfoLocked(t *ksync.Task, si *SwapInfo, sync bool) {
 // held.
 func (c *Core) insertActiveLocked(t *ksync.Task, si *SwapInfo) {
 	c.swapLock.AssertHeld(t)
-	i := 0
-	for i < len(c.active) && c.active[i].prio >= si.prio {
-		i++
-	}
-	c.active = append(c.active, nil)
-	copy(c.active[i+1:], c.active[i:])
-	c.active[i] = si
+	c.active = plistAdd(c.active, si)
 }
 
 // Swapoff is sys_swapoff(): stop allocation on si, bring every page on it
