@@ -16,12 +16,26 @@ import (
 // or a lost race, so hitting the bound means something is wrong.
 const maxFaultRetries = 1 << 20
 
-// Load copies len(dst) bytes at addr into dst.
+// Load copies len(dst) bytes at addr into dst, as a program's load
+// instructions would: page by page, a present PTE is read directly
+// (setting its accessed bit) and anything else faults (handle_mm_fault):
+// a page never touched gets a zeroed frame, a swapped-out page is swapped
+// in, and the fault may reclaim (swap other pages out) to find a frame.
+// Errors: ErrSegv for an address no mapping covers (or one without
+// PROT_READ), ErrBus when a swap-in read failed, ErrOOM when no frame
+// could be had, ErrExited after Exit. A failed Load may have copied the
+// pages before the failing one.
 func (m *MM) Load(t *ksync.Task, addr uint64, dst []byte) error {
 	return m.access(t, addr, dst, false)
 }
 
-// Store copies src to addr.
+// Store copies src to addr, as a program's store instructions would:
+// page by page, a present writable PTE is written directly (setting its
+// accessed and dirty bits) and anything else faults: a first touch gets a
+// zeroed frame, a swapped-out page is swapped in, a write-protected page
+// shared after fork is copied (or reused when it is no longer shared).
+// Errors as Load's, with ErrSegv also for a mapping without PROT_WRITE.
+// A failed Store may have written the pages before the failing one.
 func (m *MM) Store(t *ksync.Task, addr uint64, src []byte) error {
 	return m.access(t, addr, src, true)
 }
