@@ -59,37 +59,3 @@ func TestSleepUnderSpinLock(t *testing.T) {
 		}
 	}
 }
-
-func TestOwnerChecks(t *testing.T) {
-	a, b := NewTask("a", 0), NewTask("b", 1)
-	var m Mutex
-	m.Init(RankTestLeaf)
-	m.Lock(a)
-	m.AssertHeld(a)
-	mustPanic(t, "AssertHeld by another task", func() { m.AssertHeld(b) })
-	mustPanic(t, "Unlock by another task", func() { m.Unlock(b) })
-	m.Unlock(a)
-	mustPanic(t, "Unlock of an unlocked mutex", func() { m.Unlock(a) })
-
-	var s SpinLock
-	s.Init(RankTestLeaf)
-	s.Lock(a)
-	s.AssertHeld(a)
-	mustPanic(t, "spin_unlock by another task", func() { s.Unlock(b) })
-	s.Unlock(a)
-	if a.dbg.spinDepth != 0 {
-		t.Fatalf("spin depth %d after unlock", a.dbg.spinDepth)
-	}
-	if !s.TryLock(a) || a.dbg.spinDepth != 1 {
-		t.Fatal("TryLock did not count the spinlock")
-	}
-	s.Unlock(a)
-
-	var rw RWSem
-	rw.Init(RankTestLeaf)
-	rw.Lock(a)
-	rw.AssertWriteHeld(a)
-	mustPanic(t, "AssertWriteHeld by another task", func() { rw.AssertWriteHeld(b) })
-	mustPanic(t, "up_write by another task", func() { rw.Unlock(b) })
-	rw.Unlock(a)
-}

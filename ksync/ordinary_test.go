@@ -29,27 +29,12 @@ const (
 // read-modify-write under the lock loses nothing and that no two holders
 // overlap. The race detector also checks the plain counter.
 func TestMutualExclusion(t *testing.T) {
-	var mu Mutex
-	var sp SpinLock
-	var rw RWSem
-	var f Flags
-	mu.Init(RankTestLeaf)
-	sp.Init(RankTestLeaf)
-	rw.Init(RankTestLeaf)
-	f.InitRank(RankTestLeaf)
-	cases := []struct {
-		name         string
-		lock, unlock func(t *Task)
-		trylock      func(t *Task) bool
-	}{
-		{"Mutex", mu.Lock, mu.Unlock, mu.TryLock},
-		{"SpinLock", sp.Lock, sp.Unlock, sp.TryLock},
-		{"RWSem", rw.Lock, rw.Unlock, rw.TryLock},
-		{"BitLock", func(t *Task) { f.LockBit(t, 7) }, func(t *Task) { f.UnlockBit(t, 7) },
-			func(t *Task) bool { return f.TryLockBit(t, 7) }},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+	for _, k := range lockKinds() {
+		if k.name == "RWSem read" {
+			continue // readers share it: see TestRWSemReaders
+		}
+		c := k.make(RankTestLeaf)
+		t.Run(k.name, func(t *testing.T) {
 			var counter int // guarded by the lock under test
 			var inside Int32
 			hammer(hammerTasks, func(task *Task, i int) {

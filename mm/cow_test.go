@@ -4,10 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
-	"uswap/swapdev"
 	"uswap/system"
 	"uswap/workload"
 )
@@ -36,27 +34,20 @@ func TestWriteProtectReuseAndCopy(t *testing.T) {
 	verify(t, tk, child, addr, 1, 200, nil)
 	verify(t, tk, m, addr+mem.PageSize, 3, 11, nil)
 	verify(t, tk, child, addr+mem.PageSize, 3, 11, nil)
-	audit(t, tk, s)
-	child.Exit(tk)
-	m.Exit(tk)
-	auditEmpty(t, tk, s)
+	auditExit(t, tk, s, child, m)
 }
 
 // A swap-cache page that is reused on a write fault loses its slot.
 func TestReuseFreesSwapSlot(t *testing.T) {
 	s, tk := newSystem(t, fileConfig(t, 256, 32, 1024))
-	m := s.NewMM(tk)
 	const pages = 128
-	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	fill(t, tk, m, addr, pages, 1)
+	m, addr := mapFilled(t, tk, s, pages, 1)
 	// Read everything back (swap-cache path, mapped read-only, slots kept),
 	// then write: each write fault must reuse and free the slot.
 	verify(t, tk, m, addr, pages, 1, nil)
 	fill(t, tk, m, addr, pages, 1000)
 	verify(t, tk, m, addr, pages, 1000, nil)
-	audit(t, tk, s)
-	m.Exit(tk)
-	auditEmpty(t, tk, s)
+	auditExit(t, tk, s, m)
 }
 
 // Pages swapped out in a parent are shared by more than SWAP_MAP_MAX
@@ -64,10 +55,8 @@ func TestReuseFreesSwapSlot(t *testing.T) {
 // writes (copy-on-write from a swapped page) and exits.
 func TestForkSwappedCOWContinuation(t *testing.T) {
 	s, tk := newSystem(t, ramConfig(1024, 48, 2048))
-	m := s.NewMM(tk)
 	const pages = 96
-	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	fill(t, tk, m, addr, pages, 1)
+	m, addr := mapFilled(t, tk, s, pages, 1)
 	nforks := 70
 	if testing.Short() {
 		nforks = 64
@@ -107,10 +96,8 @@ func TestForkSwappedCOWContinuation(t *testing.T) {
 
 func TestMunmapFreesEverything(t *testing.T) {
 	s, tk := newSystem(t, ramConfig(256, 32, 1024))
-	m := s.NewMM(tk)
 	const pages = 100
-	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	fill(t, tk, m, addr, pages, 3)
+	m, addr := mapFilled(t, tk, s, pages, 3)
 	// A hole in the middle, then the rest.
 	if err := m.Munmap(tk, addr+10*mem.PageSize, 20*mem.PageSize); err != nil {
 		t.Fatal(err)
@@ -135,35 +122,11 @@ func TestMunmapFreesEverything(t *testing.T) {
 	auditEmpty(t, tk, s)
 }
 
-// failingDevice fails every read once armed.
-type failingDevice struct {
-	swapdev.Device
-	armed ksync.Bool
-}
-
-var errInjected = errors.New("injected read error")
-
-func (d *failingDevice) ReadPage(t *ksync.Task, off uint64, dst []byte) error {
-	if off != 0 && d.armed.Load(t) {
-		return errInjected
-	}
-	return d.Device.ReadPage(t, off, dst)
-}
-
 func TestSwapinErrorSIGBUS(t *testing.T) {
-	cfg := ramConfig(256, 32, 0)
-	cfg.Devices = nil
-	s, tk := newSystem(t, cfg)
-	var dev *failingDevice
-	si := swaponWrapped(t, tk, s, "zram-faulty", 1024, func(ram swapdev.Device) swapdev.Device {
-		dev = &failingDevice{Device: ram}
-		return dev
-	})
-	m := s.NewMM(tk)
+	s, tk, si, dev := newReadFailSystem(t, 256, 32, 1024)
 	const pages = 64
-	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	fill(t, tk, m, addr, pages, 1)
-	dev.armed.Store(tk, true)
+	m, addr := mapFilled(t, tk, s, pages, 1)
+	dev.failReads.Store(tk, -1)
 	buf := make([]byte, 8)
 	if err := m.Load(tk, addr, buf); !errors.Is(err, mm.ErrBus) {
 		t.Fatalf("load of an unreadable page: %v, want SIGBUS", err)
@@ -175,7 +138,5 @@ func TestSwapinErrorSIGBUS(t *testing.T) {
 	if err := m.Load(tk, addr, buf); !errors.Is(err, mm.ErrBus) {
 		t.Fatalf("load of a marker: %v, want SIGBUS", err)
 	}
-	audit(t, tk, s)
-	m.Exit(tk)
-	auditEmpty(t, tk, s)
+	auditExit(t, tk, s, m)
 }

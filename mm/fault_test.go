@@ -36,18 +36,14 @@ func TestAnonymousFault(t *testing.T) {
 
 func TestSwapinBypassRAM(t *testing.T) {
 	s, tk := newSystem(t, ramConfig(512, 64, 2048))
-	m := s.NewMM(tk)
 	const pages = 256
-	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	fill(t, tk, m, addr, pages, 1)
+	m, addr := mapFilled(t, tk, s, pages, 1)
 	verify(t, tk, m, addr, pages, 1, nil)
 	st := &s.Node().Stat
 	if st.SwapinBypass.Sum() == 0 || st.PgMajFault.Sum() == 0 || s.Core().Stats.PswpOut.Sum() == 0 {
 		t.Fatalf("no bypass swap-in: bypass %d majfault %d pswpout %d", st.SwapinBypass.Sum(), st.PgMajFault.Sum(), s.Core().Stats.PswpOut.Sum())
 	}
-	audit(t, tk, s)
-	m.Exit(tk)
-	auditEmpty(t, tk, s)
+	auditExit(t, tk, s, m)
 }
 
 func TestSwapinCacheFile(t *testing.T) {
@@ -56,10 +52,8 @@ func TestSwapinCacheFile(t *testing.T) {
 			cfg := fileConfig(t, 512, 64, 2048)
 			cfg.Readahead = ra
 			s, tk := newSystem(t, cfg)
-			m := s.NewMM(tk)
 			const pages = 256
-			addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-			fill(t, tk, m, addr, pages, 1)
+			m, addr := mapFilled(t, tk, s, pages, 1)
 			verify(t, tk, m, addr, pages, 1, nil)
 			st := &s.Node().Stat
 			t.Logf("swap_ra %d swap_ra_hit %d majfault %d pswpin %d", st.SwapRa.Sum(), st.SwapRaHit.Sum(), st.PgMajFault.Sum(), s.Core().Stats.PswpIn.Sum())
@@ -69,9 +63,7 @@ func TestSwapinCacheFile(t *testing.T) {
 			if st.SwapRa.Sum() == 0 || st.SwapRaHit.Sum() == 0 {
 				t.Fatalf("sequential walk: swap_ra %d swap_ra_hit %d", st.SwapRa.Sum(), st.SwapRaHit.Sum())
 			}
-			audit(t, tk, s)
-			m.Exit(tk)
-			auditEmpty(t, tk, s)
+			auditExit(t, tk, s, m)
 		})
 	}
 }
@@ -83,17 +75,13 @@ func TestSwapinMemcgV1NoReadahead(t *testing.T) {
 	cfg.MemcgMode = memcg.V1
 	cfg.PageCluster = 0
 	s, tk := newSystem(t, cfg)
-	m := s.NewMM(tk)
 	const pages = 200
-	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	fill(t, tk, m, addr, pages, 5)
+	m, addr := mapFilled(t, tk, s, pages, 5)
 	verify(t, tk, m, addr, pages, 5, nil)
 	if ra := s.Node().Stat.SwapRa.Sum(); ra != 0 {
 		t.Fatalf("page_cluster 0 read ahead %d pages", ra)
 	}
-	audit(t, tk, s)
-	m.Exit(tk)
-	auditEmpty(t, tk, s)
+	auditExit(t, tk, s, m)
 	if u := s.Workload().Memsw().Read(tk); u != 0 {
 		t.Fatalf("memsw usage %d after everything exited", u)
 	}

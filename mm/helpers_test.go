@@ -32,6 +32,14 @@ func fileConfig(tb testing.TB, frames int, limit int64, swapPages uint64) system
 	return cfg
 }
 
+// kindConfig is ramConfig or fileConfig, as kind ("ram" or "file") says.
+func kindConfig(tb testing.TB, kind string, frames int, limit int64, swapPages uint64) system.Config {
+	if kind == "file" {
+		return fileConfig(tb, frames, limit, swapPages)
+	}
+	return ramConfig(frames, limit, swapPages)
+}
+
 func newSystem(tb testing.TB, cfg system.Config) (*system.System, *ksync.Task) {
 	tb.Helper()
 	t := task("test")
@@ -53,6 +61,19 @@ func fill(tb testing.TB, t *ksync.Task, m *mm.MM, addr uint64, pages int, seed u
 			tb.Fatalf("store page %d: %v", i, err)
 		}
 	}
+}
+
+// mapFilled maps pages pages of anonymous memory in a new address space
+// of s and fills them (fill, from seed).
+func mapFilled(tb testing.TB, t *ksync.Task, s *system.System, pages int, seed uint64) (*mm.MM, uint64) {
+	tb.Helper()
+	m := s.NewMM(t)
+	addr, err := m.Mmap(t, uint64(pages)*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fill(tb, t, m, addr, pages, seed)
+	return m, addr
 }
 
 // verify checks every page written by fill.
@@ -88,25 +109,67 @@ func auditEmpty(tb testing.TB, t *ksync.Task, s *system.System) {
 	}
 }
 
+// auditExit audits s, exits the address spaces ms, and audits the empty
+// machine (every frame and slot free).
+func auditExit(tb testing.TB, t *ksync.Task, s *system.System, ms ...*mm.MM) {
+	tb.Helper()
+	audit(tb, t, s)
+	for _, m := range ms {
+		m.Exit(t)
+	}
+	auditEmpty(tb, t, s)
+}
+
 func isOOM(err error) bool { return errors.Is(err, mm.ErrOOM) }
 
-// swaponWrapped swaps on a formatted RAM device of pages pages, seen
-// through wrap (a device that injects errors, say), on a system built
-// without devices.
-func swaponWrapped(tb testing.TB, t *ksync.Task, s *system.System, name string, pages uint64, wrap func(swapdev.Device) swapdev.Device) *swap.SwapInfo {
+// readFailDevice is a RAM swap device whose page reads fail with
+// errInjected while failReads is not zero: a positive failReads counts the
+// reads still to fail, -1 fails every read. The header (offset 0) always
+// reads, and reads counts the page reads asked for.
+type readFailDevice struct {
+	swapdev.Device
+	failReads ksync.Int64
+	reads     ksync.Int64
+}
+
+var errInjected = errors.New("injected read error")
+
+func (d *readFailDevice) ReadPage(t *ksync.Task, off uint64, dst []byte) error {
+	if off == 0 {
+		return d.Device.ReadPage(t, off, dst)
+	}
+	d.reads.Add(t, 1)
+	switch n := d.failReads.Load(t); {
+	case n < 0:
+		return errInjected
+	case n > 0:
+		d.failReads.Add(t, -1)
+		return errInjected
+	}
+	return d.Device.ReadPage(t, off, dst)
+}
+
+// newReadFailSystem is a machine of frames frames with a memcg limit of
+// limit pages, whose one swap device is a formatted RAM device of pages
+// pages behind a readFailDevice, swapped on.
+func newReadFailSystem(tb testing.TB, frames int, limit int64, pages uint64) (*system.System, *ksync.Task, *swap.SwapInfo, *readFailDevice) {
 	tb.Helper()
-	ram, err := swapdev.NewRAM(name, pages, "lz4")
+	cfg := ramConfig(frames, limit, 0)
+	cfg.Devices = nil
+	s, t := newSystem(tb, cfg)
+	ram, err := swapdev.NewRAM("zram-faulty", pages, "lz4")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if _, err := swapdev.MkswapDevice(t, ram, swapdev.MkswapOptions{}); err != nil {
 		tb.Fatal(err)
 	}
-	si, err := s.Core().Swapon(t, wrap(ram), swap.SwaponOptions{})
+	dev := &readFailDevice{Device: ram}
+	si, err := s.Core().Swapon(t, dev, swap.SwaponOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return si
+	return s, t, si, dev
 }
 
 // taskGroup lets a spawner wait for n spawned tasks: each calls Done as it

@@ -13,15 +13,10 @@ import (
 func TestMadvisePageout(t *testing.T) {
 	for _, kind := range []string{"ram", "file"} {
 		t.Run(kind, func(t *testing.T) {
-			cfg := ramConfig(256, 0, 64)
-			if kind == "file" {
-				cfg = fileConfig(t, 256, 0, 64)
-			}
+			cfg := kindConfig(t, kind, 256, 0, 64)
 			s, tk := newSystem(t, cfg)
-			m := s.NewMM(tk)
 			const pages = 8
-			addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-			fill(t, tk, m, addr, pages, 30)
+			m, addr := mapFilled(t, tk, s, pages, 30)
 			free := s.Pool().NrFree(tk)
 			// Page out pages 2..5 only.
 			if err := m.MadvisePageout(tk, addr+2*mem.PageSize, 4*mem.PageSize); err != nil {

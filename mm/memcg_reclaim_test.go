@@ -78,9 +78,7 @@ func TestMemcgBackgroundReclaim(t *testing.T) {
 	if after, _ := s.Node().MemcgReclaimStats(); after != reclaimed {
 		t.Errorf("background reclaim freed %d pages after it was stopped", after-reclaimed)
 	}
-	audit(t, tk, s)
-	m.Exit(tk)
-	auditEmpty(t, tk, s)
+	auditExit(t, tk, s, m)
 }
 
 // TestMemcgBackgroundReclaimOff: without StartMemcgReclaim nothing runs

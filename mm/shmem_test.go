@@ -9,7 +9,6 @@ import (
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
-	"uswap/swapdev"
 	"uswap/system"
 	"uswap/workload"
 )
@@ -25,6 +24,19 @@ func shmemFill(tb testing.TB, t *ksync.Task, f *mm.ShmemFile, first, pages int, 
 			tb.Fatalf("write page %d: %d, %v", i, n, err)
 		}
 	}
+}
+
+// shmemSwappedOut is a new file of s with pages pages filled (shmemFill,
+// from seed) and then reclaimed as far as reclaim goes (Drain).
+func shmemSwappedOut(tb testing.TB, t *ksync.Task, s *system.System, pages int, seed uint64) *mm.ShmemFile {
+	tb.Helper()
+	f, err := s.ShmemCreate(t, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	shmemFill(tb, t, f, 0, pages, seed)
+	s.Node().Drain(t)
+	return f
 }
 
 func shmemVerify(tb testing.TB, t *ksync.Task, f *mm.ShmemFile, first, pages int, seed uint64) {
@@ -62,10 +74,7 @@ func used(t *ksync.Task, s *system.System) int64 {
 func TestShmemSwapOutIn(t *testing.T) {
 	for _, kind := range []string{"ram", "file"} {
 		t.Run(kind, func(t *testing.T) {
-			cfg := ramConfig(128, 64, 256)
-			if kind == "file" {
-				cfg = fileConfig(t, 128, 64, 256)
-			}
+			cfg := kindConfig(t, kind, 128, 64, 256)
 			s, tk := newSystem(t, cfg)
 			f, err := s.ShmemCreate(tk, 0)
 			if err != nil {
@@ -107,9 +116,7 @@ func TestShmemSwapOutIn(t *testing.T) {
 
 func TestShmemTruncatePunchFree(t *testing.T) {
 	s, tk := newSystem(t, ramConfig(128, 64, 256))
-	f, _ := s.ShmemCreate(tk, 0)
-	shmemFill(t, tk, f, 0, 16, 3)
-	s.Node().Drain(tk)
+	f := shmemSwappedOut(t, tk, s, 16, 3)
 	base := used(tk, s)
 	shmemVerify(t, tk, f, 0, 8, 3) // pages 0..7 resident, 8..15 swapped
 	if got, want := used(tk, s)-base, int64(8); got != want {
@@ -192,9 +199,7 @@ func TestShmemChargeFailureKeepsSwapCache(t *testing.T) {
 				cfg.Fixes = fixes.Default().Revert(fixes.ShmemSwapin)
 			}
 			s, tk := newSystem(t, cfg)
-			f, _ := s.ShmemCreate(tk, 0)
-			shmemFill(t, tk, f, 0, 8, 11)
-			s.Node().Drain(tk)
+			f := shmemSwappedOut(t, tk, s, 8, 11)
 			if f.NrSwapped(tk) != 8 {
 				t.Fatalf("%d swapped", f.NrSwapped(tk))
 			}
@@ -307,9 +312,7 @@ func TestShmemMapShared(t *testing.T) {
 // the cgroup has no room for them.
 func TestShmemSwapoff(t *testing.T) {
 	s, tk := newSystem(t, ramConfig(128, 64, 256))
-	f, _ := s.ShmemCreate(tk, 0)
-	shmemFill(t, tk, f, 0, 24, 5)
-	s.Node().Drain(tk)
+	f := shmemSwappedOut(t, tk, s, 24, 5)
 	if err := s.Swapoff(tk, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -343,40 +346,13 @@ func TestShmemSwapoff(t *testing.T) {
 	auditEmpty(t, tk2, s2)
 }
 
-// shmemReadFailDevice fails the next failReads page reads (offset 0, the
-// header, always reads) and counts the reads it is asked for.
-type shmemReadFailDevice struct {
-	swapdev.Device
-	failReads ksync.Int64
-	reads     ksync.Int64
-}
-
-func (d *shmemReadFailDevice) ReadPage(t *ksync.Task, off uint64, dst []byte) error {
-	if off == 0 {
-		return d.Device.ReadPage(t, off, dst)
-	}
-	d.reads.Add(t, 1)
-	if d.failReads.Load(t) > 0 {
-		d.failReads.Add(t, -1)
-		return errInjected
-	}
-	return d.Device.ReadPage(t, off, dst)
-}
-
 // A shmem page whose swap-in read fails gets the swapin-error marker
 // (shmem_set_folio_swapin_error): its slot is freed at once, later reads,
 // writes and faults get SIGBUS without reading again, truncation or a
 // hole punch removes it, and swapoff completes over it, every other page
 // intact.
 func TestShmemSwapinError(t *testing.T) {
-	cfg := ramConfig(128, 64, 0)
-	cfg.Devices = nil
-	s, tk := newSystem(t, cfg)
-	var dev *shmemReadFailDevice
-	si := swaponWrapped(t, tk, s, "zram-shmem-faulty", 256, func(ram swapdev.Device) swapdev.Device {
-		dev = &shmemReadFailDevice{Device: ram}
-		return dev
-	})
+	s, tk, si, dev := newReadFailSystem(t, 128, 64, 256)
 	const pages = 16
 	f, _ := s.ShmemCreate(tk, 0)
 	g, _ := s.ShmemCreate(tk, 0)

@@ -5,7 +5,6 @@ import (
 
 	"uswap/ksync"
 	"uswap/mem"
-	"uswap/mm"
 	"uswap/swap"
 )
 
@@ -16,10 +15,8 @@ func TestStrandedSwapCacheFreedByReclaim(t *testing.T) {
 	cfg := fileConfig(t, 256, 0, 1024)
 	cfg.Readahead = "cluster"
 	s, tk := newSystem(t, cfg)
-	m := s.NewMM(tk)
 	const pages = 16
-	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	fill(t, tk, m, addr, pages, 1)
+	m, addr := mapFilled(t, tk, s, pages, 1)
 	s.Node().Drain(tk)
 	// Fault pages 0..2 in: the sequential faults open the cluster
 	// readahead window, which brings page 3 into the swap cache, unmapped.

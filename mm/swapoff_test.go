@@ -14,16 +14,11 @@ import (
 func TestSwapoffBringsPagesBack(t *testing.T) {
 	for _, kind := range []string{"ram", "file"} {
 		t.Run(kind, func(t *testing.T) {
-			cfg := ramConfig(512, 0, 1024)
-			if kind == "file" {
-				cfg = fileConfig(t, 512, 0, 1024)
-			}
+			cfg := kindConfig(t, kind, 512, 0, 1024)
 			cfg.MemcgLimit = 64
 			s, tk := newSystem(t, cfg)
-			m := s.NewMM(tk)
 			const pages = 200
-			addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-			fill(t, tk, m, addr, pages, 9)
+			m, addr := mapFilled(t, tk, s, pages, 9)
 			// Swapoff needs room for the pages: raise the limit.
 			if err := s.Workload().SetMemoryMax(tk, 400*mem.PageSize); err != nil {
 				t.Fatal(err)
@@ -52,10 +47,8 @@ func TestSwapoffBringsPagesBack(t *testing.T) {
 // the device stays usable.
 func TestSwapoffFailsCleanly(t *testing.T) {
 	s, tk := newSystem(t, ramConfig(512, 32, 1024))
-	m := s.NewMM(tk)
 	const pages = 128
-	addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	fill(t, tk, m, addr, pages, 4)
+	m, addr := mapFilled(t, tk, s, pages, 4)
 	if err := s.Swapoff(tk, 0); err == nil {
 		t.Fatal("swapoff of 128 pages into a 32-page cgroup succeeded")
 	} else {
@@ -68,9 +61,7 @@ func TestSwapoffFailsCleanly(t *testing.T) {
 	// Still swapping: write more, read everything.
 	fill(t, tk, m, addr, pages, 40)
 	verify(t, tk, m, addr, pages, 40, nil)
-	audit(t, tk, s)
-	m.Exit(tk)
-	auditEmpty(t, tk, s)
+	auditExit(t, tk, s, m)
 }
 
 // Swapoff and swapon cycles while tasks keep touching their pages.

@@ -336,13 +336,21 @@ func benchPages(n int) [][]byte {
 	return pages
 }
 
+// benchRAM is a 1024-page RAM device with comp, closed when b ends, with
+// 1024 mixed pages to write and a task.
+func benchRAM(b *testing.B, comp string) (*RAM, [][]byte, *ksync.Task) {
+	z, err := NewRAM("zram0", 1024, comp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { z.Close() })
+	return z, benchPages(1024), ksync.NewTask("bench", 0)
+}
+
 func BenchmarkRAMWritePage(b *testing.B) {
 	for _, comp := range Compressors {
 		b.Run(comp, func(b *testing.B) {
-			pages := benchPages(1024)
-			z, _ := NewRAM("zram0", 1024, comp)
-			defer z.Close()
-			task := ksync.NewTask("bench", 0)
+			z, pages, task := benchRAM(b, comp)
 			b.SetBytes(PageSize)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -360,10 +368,7 @@ func BenchmarkRAMWritePage(b *testing.B) {
 func BenchmarkRAMReadPage(b *testing.B) {
 	for _, comp := range Compressors {
 		b.Run(comp, func(b *testing.B) {
-			pages := benchPages(1024)
-			z, _ := NewRAM("zram0", 1024, comp)
-			defer z.Close()
-			task := ksync.NewTask("bench", 0)
+			z, pages, task := benchRAM(b, comp)
 			for i, p := range pages {
 				z.WritePage(task, uint64(i), p)
 			}

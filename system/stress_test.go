@@ -7,7 +7,6 @@ import (
 
 	"uswap/fixes"
 	"uswap/ksync"
-	"uswap/mem"
 	"uswap/mm"
 	"uswap/system"
 	"uswap/workload"
@@ -25,115 +24,78 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown device", system.Config{Frames: 10, Devices: []system.DeviceConfig{{Kind: "tape", Pages: 100}}}, "unknown kind"},
 		{"file without path", system.Config{Frames: 10, Devices: []system.DeviceConfig{{Kind: "file", Pages: 100}}}, "path"},
 		{"bad readahead", system.Config{Frames: 10, Readahead: "sideways"}, "readahead"},
+		{"negative frames", system.Config{Frames: -1}, "frames"},
+		{"bad compressor", system.Config{Frames: 10, Devices: []system.DeviceConfig{{Kind: "ram", Pages: 100, Comp: "gzip"}}}, "gzip"},
+		{"zero-page device", system.Config{Frames: 10, Devices: []system.DeviceConfig{{Kind: "ram"}}}, "0 pages"},
+		{"unopenable path", system.Config{Frames: 10, Devices: []system.DeviceConfig{{Kind: "file", Pages: 100, Path: "/nonexistent/dir/swapfile"}}}, "/nonexistent/dir/swapfile"},
+		{"device too small", system.Config{Frames: 10, Devices: []system.DeviceConfig{{Kind: "file", Pages: 2, Path: t.TempDir() + "/s"}}}, "pages"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := system.New(tk, c.cfg)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want an error about %q", err, c.want)
 			}
+			if strings.Count(err.Error(), "\n") != 0 {
+				t.Errorf("error spans lines: %q", err)
+			}
 		})
 	}
 }
 
-// checkPages reads back every page and compares it with its generation.
-func checkPages(t *ksync.Task, m *mm.MM, addr uint64, gen []uint64) error {
-	buf := make([]byte, mem.PageSize)
-	for i, g := range gen {
-		if err := m.Load(t, addr+uint64(i)*mem.PageSize, buf); err != nil {
-			return fmt.Errorf("load page %d: %w", i, err)
-		}
-		if err := system.CheckPage(buf, g, workload.Mixed); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func store(t *ksync.Task, m *mm.MM, addr uint64, i int, g uint64) error {
-	buf := make([]byte, mem.PageSize)
-	workload.FillPage(buf, g, workload.Mixed)
-	if err := m.Store(t, addr+uint64(i)*mem.PageSize, buf); err != nil {
-		return fmt.Errorf("store page %d: %w", i, err)
-	}
-	return nil
-}
-
 // usemem fills pages and then rewrites and re-checks them for rounds.
 func usemem(t *ksync.Task, s *system.System, pages, rounds int, seed uint64) error {
-	m := s.NewMM(t)
-	defer m.Exit(t)
-	addr, err := m.Mmap(t, uint64(pages)*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	if err != nil {
-		return err
-	}
-	gen := make([]uint64, pages)
-	rng := seed
-	for i := range gen {
-		gen[i] = seed<<24 + uint64(i)
-		if err := store(t, m, addr, i, gen[i]); err != nil {
-			return err
-		}
-	}
-	for r := range rounds {
-		if err := checkPages(t, m, addr, gen); err != nil {
-			return fmt.Errorf("round %d: %w", r, err)
-		}
-		for range pages / 4 {
-			i := int(workload.SplitMix64(&rng) % uint64(pages))
-			gen[i] += 1 << 40
-			if err := store(t, m, addr, i, gen[i]); err != nil {
-				return err
+	return withGens(t, s, gens(pages, seed<<24), func(m *mm.MM, addr uint64, gen []uint64) error {
+		rng := seed
+		for r := range rounds {
+			if err := checkPages(t, m, addr, gen); err != nil {
+				return fmt.Errorf("round %d: %w", r, err)
+			}
+			for range pages / 4 {
+				i := int(workload.SplitMix64(&rng) % uint64(pages))
+				gen[i] += 1 << 40
+				if err := store(t, m, addr, i, gen[i]); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	return checkPages(t, m, addr, gen)
+		return checkPages(t, m, addr, gen)
+	})
 }
 
 // forkStorm forks children that check the shared pages, write some of
 // their own (copy-on-write, also from swapped pages) and exit, while the
 // parent keeps writing.
 func forkStorm(t *ksync.Task, s *system.System, pages, forks int, seed uint64) error {
-	m := s.NewMM(t)
-	defer m.Exit(t)
-	addr, err := m.Mmap(t, uint64(pages)*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	if err != nil {
-		return err
-	}
-	gen := make([]uint64, pages)
-	rng := seed
-	for i := range gen {
-		gen[i] = seed<<24 + uint64(i)
-		if err := store(t, m, addr, i, gen[i]); err != nil {
-			return err
-		}
-	}
-	for f := range forks {
-		child, err := m.Fork(t)
-		if err != nil {
-			return err
-		}
-		cgen := append([]uint64(nil), gen...)
-		for range 4 {
-			i := int(workload.SplitMix64(&rng) % uint64(pages))
-			cgen[i] += 1 << 41
-			if err := store(t, child, addr, i, cgen[i]); err != nil {
+	return withGens(t, s, gens(pages, seed<<24), func(m *mm.MM, addr uint64, gen []uint64) error {
+		rng := seed
+		for f := range forks {
+			child, err := m.Fork(t)
+			if err != nil {
+				return err
+			}
+			cgen := append([]uint64(nil), gen...)
+			for range 4 {
+				i := int(workload.SplitMix64(&rng) % uint64(pages))
+				cgen[i] += 1 << 41
+				if err := store(t, child, addr, i, cgen[i]); err != nil {
+					child.Exit(t)
+					return fmt.Errorf("fork %d: child: %w", f, err)
+				}
+				i = int(workload.SplitMix64(&rng) % uint64(pages))
+				gen[i] += 1 << 40
+				if err := store(t, m, addr, i, gen[i]); err != nil {
+					child.Exit(t)
+					return err
+				}
+			}
+			if err := checkPages(t, child, addr, cgen); err != nil {
 				child.Exit(t)
 				return fmt.Errorf("fork %d: child: %w", f, err)
 			}
-			i = int(workload.SplitMix64(&rng) % uint64(pages))
-			gen[i] += 1 << 40
-			if err := store(t, m, addr, i, gen[i]); err != nil {
-				child.Exit(t)
-				return err
-			}
-		}
-		if err := checkPages(t, child, addr, cgen); err != nil {
 			child.Exit(t)
-			return fmt.Errorf("fork %d: child: %w", f, err)
 		}
-		child.Exit(t)
-	}
-	return checkPages(t, m, addr, gen)
+		return checkPages(t, m, addr, gen)
+	})
 }
 
 func stress(t *testing.T, kind string, kswapd bool) {
