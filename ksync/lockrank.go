@@ -10,7 +10,8 @@ import "fmt"
 // every task keeps a record of the locks it holds and panics, naming
 // both locks and their ranks, when it takes a lock that its held locks
 // may not precede, or a lock that has no rank. Without the tag a rank
-// costs nothing: Init stores nothing and no acquisition looks at it.
+// costs nothing: Init stores nothing and no acquisition looks at it (the
+// lock paths compile to the same instructions as before ranks existed).
 //
 // The order is partial. rankOrder lists, for each rank, the ranks that
 // may already be held when a lock of that rank is taken (directly; the
@@ -36,8 +37,14 @@ import "fmt"
 //     tables nest only in fork" is RankPTL's nest mark and copy_pte_range
 //     being LockNested's only caller. Any other second lock of a rank
 //     already held panics.
-//   - A rank with no list and that no list names is taken alone
-//     (mmlist_lock, the lruvecs list lock).
+//   - A leaf rank (the runtime's lockRankLeafRank) is taken last: it
+//     may be taken under any lock, and no lock may be taken while one is
+//     held (zone->lock, mmlist_lock, the lruvecs table lock, the shmem
+//     swaplist lock: short sections over a list that call out to
+//     nothing).
+//   - A lock a task already holds may not be taken again (a
+//     self-deadlock), and a release or an AssertHeld of a lock the task
+//     does not hold panics (lockdep's "bad unlock balance").
 //   - A task never sleeps while it holds a spinlock (might_sleep): the
 //     PTL, the lruvec lock and every other SpinLock are spinning locks, so
 //     a sleeping lock, a bit lock, a wait, cond_resched or a cgroup
