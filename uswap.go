@@ -73,6 +73,7 @@ package uswap
 import (
 	"fmt"
 	"reflect"
+	"slices"
 
 	"uswap/fixes"
 	"uswap/invariant"
@@ -166,6 +167,8 @@ func New(opts Options) (*Machine, error) {
 		return nil, fmt.Errorf("uswap: Limit %d bytes: want %d (16 pages) to Memory (%d)", opts.Limit, 16*PageSize, opts.Memory)
 	case opts.Swap < 16*PageSize:
 		return nil, fmt.Errorf("uswap: Swap %d bytes: need at least %d (16 pages)", opts.Swap, 16*PageSize)
+	case !slices.Contains(swapdev.Compressors, opts.Compressor):
+		return nil, fmt.Errorf("uswap: Compressor %q: want one of %v", opts.Compressor, swapdev.Compressors)
 	}
 	t := ksync.NewTask("uswap", 0)
 	sys, err := system.New(t, system.Config{
