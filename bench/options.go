@@ -42,6 +42,11 @@ type Options struct {
 	PageCluster int    `json:"page_cluster"` // readahead: 2^n pages (vm.page-cluster); -1 leaves the default
 	Engine      string `json:"engine"`       // "uswap" or "kernel"
 	Progress    bool   `json:"progress"`     // draw a progress bar on standard error
+	// MemcgBgReclaim runs uswap's background memcg reclaim
+	// (mm.Config.MemcgBgReclaim), which the kernel does not have for a
+	// hard limit: off, uswap reclaims as the kernel does, in the task
+	// that charges. The kernel engine ignores it.
+	MemcgBgReclaim bool `json:"memcg_bg_reclaim"`
 	// BlockDevice lets DevicePath be a block device (holding zeros or a
 	// swap area uswap made), written over.
 	BlockDevice bool `json:"block_device,omitempty"`
@@ -64,7 +69,7 @@ func DefaultOptions() Options {
 	return Options{
 		SizeMiB: 1024, LimitMiB: 256, Passes: 3, Threads: 1,
 		Pattern: "mixed", Comp: "lz4", Device: DeviceRAM, PageCluster: -1,
-		Engine: "uswap",
+		Engine: "uswap", MemcgBgReclaim: true,
 	}
 }
 

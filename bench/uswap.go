@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -50,6 +49,9 @@ func uswapConfig(opts Options, sf swapFile) system.Config {
 		MemcgLimit:  limit,
 		Fixes:       fixes.Default(),
 		PageCluster: opts.PageCluster,
+		// Background memcg reclaim (like memory.high's async reclaim):
+		// the walker faults while another task compresses.
+		MemcgBgReclaim: opts.MemcgBgReclaim,
 	}
 }
 
@@ -86,12 +88,6 @@ func (e *UswapEngine) Setup(opts Options) (Memory, error) {
 		return nil, errors.Join(err, e.Teardown())
 	}
 	e.sys = sys
-	// Background memcg reclaim (like memory.high's async reclaim): the
-	// walker faults while another task compresses. USWAP_NO_BGRECLAIM=1
-	// turns it off, to measure the difference.
-	if os.Getenv("USWAP_NO_BGRECLAIM") == "" {
-		sys.Node().StartMemcgReclaim(e.task)
-	}
 	e.mm = sys.NewMM(e.task)
 	base, err := e.mm.Mmap(e.task, opts.Pages()*PageSize, mm.ProtRead|mm.ProtWrite)
 	if err != nil {

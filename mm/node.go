@@ -34,6 +34,13 @@ type Config struct {
 	// Kswapd starts the background reclaimer. Explorer scenarios leave
 	// it off (a task that never exits on its own).
 	Kswapd bool
+	// MemcgBgReclaim starts background memcg reclaim (memcg_reclaim.go):
+	// a worker that reclaims a limited cgroup whose usage comes within a
+	// margin of its memory.max, so that the faulting task seldom reclaims
+	// (and compresses) itself. The kernel has no such worker for a hard
+	// limit (its memory.high reclaim is a separate, user-set threshold):
+	// it is uswap's own design, off by default; StopMemcgReclaim stops it.
+	MemcgBgReclaim bool
 }
 
 // VMStat holds the vm_event counters (/proc/vmstat) with the kernel's
@@ -103,7 +110,8 @@ type Node struct {
 }
 
 // NewNode wires a node: the pool's release hook, the hierarchy's
-// reclaimer and, if configured, kswapd (stopped by StopKswapd).
+// reclaimer and, if configured, kswapd (stopped by StopKswapd) and the
+// background memcg reclaimer (stopped by StopMemcgReclaim).
 func NewNode(t *ksync.Task, pool *mem.Pool, core *swap.Core, root *memcg.MemCgroup, cfg Config) (*Node, error) {
 	if pool == nil || core == nil || root == nil {
 		return nil, fmt.Errorf("mm: NewNode needs a pool, a swap core and a memcg root")
@@ -145,6 +153,9 @@ func NewNode(t *ksync.Task, pool *mem.Pool, core *swap.Core, root *memcg.MemCgro
 	n.hier.SetReclaimer(t, n)
 	if cfg.Kswapd {
 		n.startKswapd(t)
+	}
+	if cfg.MemcgBgReclaim {
+		n.StartMemcgReclaim(t)
 	}
 	return n, nil
 }

@@ -61,6 +61,8 @@ func registerCompletions(cmd *cobra.Command) {
 		"engine":   words("uswap\tembedded, no root", "kernel\tthe Linux kernel's swap, needs root"),
 		"device":   words("ram\tcompressed RAM (zram)", "file\ta swap file"),
 		"pattern":  words("mixed", "zero", "random"),
+		"memcg-bg-reclaim": words("on\tuswap's background memcg reclaim (the default)", "off\treclaim in the charging task, as the kernel does",
+			"both\tbench compare: every round runs uswap with it on and off"),
 	} {
 		if cmd.Flags().Lookup(flag) != nil {
 			_ = cmd.RegisterFlagCompletionFunc(flag, completeWith(list))
