@@ -91,8 +91,13 @@ func MeasureCompCost(comp, pattern string, pages uint64) (CompCost, error) {
 	if len(src) == 0 {
 		return cc, nil
 	}
+	// Each page decompresses into a page of its own, as swap-ins go into
+	// frames of the pool, not into one buffer that stays in cache.
 	comp2 := make([][]byte, len(src))
-	out := make([]byte, PageSize)
+	out := make([][]byte, len(src))
+	for i := range out {
+		out[i] = make([]byte, PageSize)
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var cns, dns []float64
@@ -112,7 +117,7 @@ func MeasureCompCost(comp, pattern string, pages uint64) (CompCost, error) {
 		}
 		t1 := threadCPU()
 		for i := range src {
-			if err := codec.Decompress(comp2[i], out); err != nil {
+			if err := codec.Decompress(comp2[i], out[i]); err != nil {
 				return cc, fmt.Errorf("compressor cost: %s: %w", comp, err)
 			}
 		}

@@ -82,6 +82,10 @@ func TestKernelEngine(t *testing.T) {
 		if rep.Counters.Pswpout == 0 || rep.Counters.Pgmajfault == 0 {
 			t.Errorf("%+v: no swapping in an 8 MiB working set limited to 4 MiB: %+v", tc, rep.Counters)
 		}
+		checkCPUAndBound(t, rep)
+		if rep.CgroupCPU == nil || rep.CgroupCPU.Total() < rep.CPU.Total()/2 {
+			t.Errorf("%+v: the cgroup's CPU time %+v for the whole run, against %+v over the passes", tc, rep.CgroupCPU, rep.CPU)
+		}
 		if rep.Device.Kind != tc.device || (tc.device == DeviceRAM && (rep.Device.Comp != "lz4" || rep.Device.Name == "/dev/zram0" && strings.Contains(strings.Join(before.Zram, " "), "zram0 "))) {
 			t.Errorf("%+v: device %+v (the host's zram devices: %v)", tc, rep.Device, before.Zram)
 		}
