@@ -2,11 +2,14 @@ package mm_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pierrec/lz4/v4"
 
+	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
+	"uswap/system"
 	"uswap/workload"
 )
 
@@ -75,4 +78,83 @@ func BenchmarkLZ4RoundTrip(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+}
+
+// opCounter is a Scheduler that lets its one task run and counts the
+// task's scheduling points by operation: every lock, atomic and wait the
+// engine does.
+type opCounter struct{ n [32]uint64 }
+
+func (c *opCounter) Point(t *ksync.Task, op ksync.Op, obj any) { c.n[op]++ }
+func (c *opCounter) Block(t *ksync.Task, op ksync.Op, obj any, timeout time.Duration) bool {
+	if timeout < 0 {
+		panic("opCounter: a sleep only a wake ends, with one task")
+	}
+	return false
+}
+func (c *opCounter) Wake(t *ksync.Task, obj any)                           {}
+func (c *opCounter) Spawn(parent, child *ksync.Task, fn func(*ksync.Task)) { panic("opCounter: spawn") }
+func (c *opCounter) Note(t *ksync.Task, msg string)                        {}
+func (c *opCounter) Now() time.Duration                                    { return 0 }
+
+// BenchmarkSwapinSeqOps counts what one swapped page costs the engine in
+// locks and atomics, outside the compressor: one task walks a working set
+// four times its cgroup's limit in order (every load swaps a page in and
+// reclaim swaps one out), under a scheduler that only counts. The counts
+// are exact and repeatable on a busy machine, unlike times.
+func BenchmarkSwapinSeqOps(b *testing.B) {
+	c := &opCounter{}
+	tk := ksync.NewControlledTask(1, "usemem", 0, c)
+	s, err := system.New(tk, ramConfig(2*benchWSS, benchLimit, 2*benchWSS))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Shutdown(tk)
+	m := s.NewMM(tk)
+	addr, err := m.Mmap(tk, benchWSS*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fill(b, tk, m, addr, benchWSS, 1)
+	buf := make([]byte, 8)
+	c.n = [32]uint64{}
+	in0 := s.Core().Stats.PswpIn.Sum()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := uint64(i % benchWSS)
+		if err := m.Load(tk, addr+p*mem.PageSize, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	in := float64(s.Core().Stats.PswpIn.Sum() - in0)
+	if in == 0 {
+		b.Fatal("no swap-ins")
+	}
+	var locks, rmw, loads, other uint64
+	for op, n := range c.n {
+		switch ksync.Op(op) {
+		case ksync.OpLock, ksync.OpTryLock, ksync.OpRLock, ksync.OpTryRLock, ksync.OpBitLock, ksync.OpBitTryLock:
+			locks += n
+		case ksync.OpUnlock, ksync.OpRUnlock, ksync.OpBitUnlock:
+		case ksync.OpAdd, ksync.OpCmpXchg, ksync.OpXchg, ksync.OpOr, ksync.OpAnd, ksync.OpRefGet, ksync.OpRefPut:
+			rmw += n
+		case ksync.OpLoad, ksync.OpStore:
+			loads += n
+		default:
+			other += n
+		}
+	}
+	b.ReportMetric(float64(locks)/in, "locks/swapin")
+	b.ReportMetric(float64(rmw)/in, "atomic-rmw/swapin")
+	b.ReportMetric(float64(loads)/in, "atomic-load-store/swapin")
+	b.ReportMetric(float64(other)/in, "waits-wakes/swapin")
+	if testing.Verbose() {
+		for op, n := range c.n {
+			if n > 0 {
+				b.Logf("%-20s %8.2f per swap-in", ksync.Op(op), float64(n)/in)
+			}
+		}
+	}
+	m.Exit(tk)
 }
