@@ -85,15 +85,9 @@ func (m *MM) accessPage(t *ksync.Task, addr uint64, buf []byte, off int, write b
 //
 // With the PTL held across the check and the copy, CPU2's try_to_unmap
 // waits for the copy to end and pageout writes the new bytes.
-//
-// A PTE that does not allow the access is a miss without the PTL, as the
-// hardware's walk takes no lock: the fault handler decides under the PTL.
 func (m *MM) tryAccess(t *ksync.Task, addr uint64, buf []byte, off int, write bool) bool {
 	pt, i := m.lookupPTE(t, addr)
 	if pt == nil {
-		return false
-	}
-	if p := pte(pt.ptes[i].Load(t)); !p.present() || (write && !p.writable()) {
 		return false
 	}
 	pt.ptl.Lock(t)
