@@ -22,9 +22,9 @@ var otherBackends = []*zcompOps{
 	{name: "zstd-fast", impl: modImpl("github.com/klauspost/compress"), createCtx: func() (zcompCtx, error) {
 		return newZstdCtx("zstd-fast", zstd.SpeedFastest)
 	}},
-	{name: "s2", impl: modImpl("github.com/klauspost/compress"), createCtx: func() (zcompCtx, error) { return s2Ctx{}, nil }},
-	{name: "snappy", impl: modImpl("github.com/golang/snappy"), createCtx: func() (zcompCtx, error) { return snappyCtx{}, nil }},
-	{name: "minlz", impl: modImpl("github.com/minio/minlz"), createCtx: func() (zcompCtx, error) { return minlzCtx{}, nil }},
+	{name: "s2", impl: modImpl("github.com/klauspost/compress"), createCtx: func() (zcompCtx, error) { return s2Ctx, nil }},
+	{name: "snappy", impl: modImpl("github.com/golang/snappy"), createCtx: func() (zcompCtx, error) { return snappyCtx, nil }},
+	{name: "minlz", impl: modImpl("github.com/minio/minlz"), createCtx: func() (zcompCtx, error) { return minlzCtx, nil }},
 }
 
 // modImpl is a module's path and version as the binary records them
@@ -110,50 +110,35 @@ func (c *zstdCtx) destroy() {
 	c.dec.Close()
 }
 
-// s2Ctx is klauspost's S2 block format (Snappy's, extended), at its
-// default speed.
-type s2Ctx struct{}
+// blockCtx is a backend whose block format needs no state between pages:
+// encode and decode are the library's block functions.
+type blockCtx struct {
+	name   string
+	encode func(dst, src []byte) ([]byte, error)
+	decode func(dst, src []byte) ([]byte, error)
+}
 
-func (s2Ctx) compress(src, dst []byte) ([]byte, error) { return s2.Encode(dst, src), nil }
+func (c blockCtx) compress(src, dst []byte) ([]byte, error) { return c.encode(dst, src) }
 
-func (s2Ctx) decompress(src, dst []byte) error {
-	out, err := s2.Decode(dst, src)
+func (c blockCtx) decompress(src, dst []byte) error {
+	out, err := c.decode(dst, src)
 	if err != nil {
 		return err
 	}
-	return checkDecompressed("s2", len(out))
+	return checkDecompressed(c.name, len(out))
 }
 
-func (s2Ctx) destroy() {}
+func (blockCtx) destroy() {}
+
+// s2Ctx is klauspost's S2 block format (Snappy's, extended) at its
+// default speed.
+var s2Ctx = blockCtx{name: "s2", decode: s2.Decode,
+	encode: func(dst, src []byte) ([]byte, error) { return s2.Encode(dst, src), nil }}
 
 // snappyCtx is the Snappy block format with github.com/golang/snappy.
-type snappyCtx struct{}
-
-func (snappyCtx) compress(src, dst []byte) ([]byte, error) { return snappy.Encode(dst, src), nil }
-
-func (snappyCtx) decompress(src, dst []byte) error {
-	out, err := snappy.Decode(dst, src)
-	if err != nil {
-		return err
-	}
-	return checkDecompressed("snappy", len(out))
-}
-
-func (snappyCtx) destroy() {}
+var snappyCtx = blockCtx{name: "snappy", decode: snappy.Decode,
+	encode: func(dst, src []byte) ([]byte, error) { return snappy.Encode(dst, src), nil }}
 
 // minlzCtx is MinLZ's block format at its fastest level.
-type minlzCtx struct{}
-
-func (minlzCtx) compress(src, dst []byte) ([]byte, error) {
-	return minlz.Encode(dst, src, minlz.LevelFastest)
-}
-
-func (minlzCtx) decompress(src, dst []byte) error {
-	out, err := minlz.Decode(dst, src)
-	if err != nil {
-		return err
-	}
-	return checkDecompressed("minlz", len(out))
-}
-
-func (minlzCtx) destroy() {}
+var minlzCtx = blockCtx{name: "minlz", decode: minlz.Decode,
+	encode: func(dst, src []byte) ([]byte, error) { return minlz.Encode(dst, src, minlz.LevelFastest) }}
