@@ -75,6 +75,10 @@ type Comparison struct {
 	watch     *Watch    // nil once stopped
 }
 
+// OwnThreads is how many threads a run of opts keeps busy at most: the
+// walkers, and uswap's background reclaimer.
+func OwnThreads(opts Options) int { return opts.Threads + 1 }
+
 // RunFunc runs one engine on opts (the caller's way of running it: its
 // undo list and interrupt handling).
 type RunFunc func(ctx context.Context, engine string, opts Options) (*Report, error)
@@ -84,7 +88,7 @@ type RunFunc func(ctx context.Context, engine string, opts Options) (*Report, er
 // when ctx is done (Interrupt): the comparison then covers the runs that
 // completed.
 func Compare(ctx context.Context, opts Options, rounds int, variants []Variant, run RunFunc) (*Comparison, error) {
-	c := &Comparison{Options: opts, Rounds: rounds, Variants: variants, watch: WatchMachine()}
+	c := &Comparison{Options: opts, Rounds: rounds, Variants: variants, watch: WatchMachine(OwnThreads(opts))}
 	var err error
 	defer func() { c.finish() }()
 	for r := 1; r <= rounds && !c.Interrupt; r++ {

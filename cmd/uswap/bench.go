@@ -258,7 +258,7 @@ with --engine kernel, the Linux kernel's own swap (needs root).
 				}
 			}
 			return runBench(cmd, f, "bench usemem", func(ctx context.Context) ([]*bench.Report, error) {
-				w := bench.WatchMachine()
+				w := bench.WatchMachine(bench.OwnThreads(o))
 				rep, err := runEngine(ctx, o.Engine, o)
 				m := w.Stop()
 				if rep != nil {
