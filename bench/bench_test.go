@@ -534,3 +534,33 @@ func TestStatSeconds(t *testing.T) {
 		t.Errorf("statSeconds = %v, want 3 (250+50 ticks)", got)
 	}
 }
+
+// TestMachine watches the host for a moment (its description is filled
+// in), and judges made-up loads: trusted only with the load at most the
+// cores plus the run's threads and others using at most a quarter of the
+// cores.
+func TestMachine(t *testing.T) {
+	m := WatchMachine(2).Stop()
+	t.Logf("%s", m.Line())
+	if m.Cores < 1 || m.CPU == "" || m.Kernel == "" || m.Seconds <= 0 || m.MaxLoad != float64(m.Cores+2) || m.LoadMax < m.LoadBefore {
+		t.Errorf("machine %+v", m)
+	}
+	for _, tc := range []struct {
+		load, others float64
+		trusted      bool
+		why          string
+	}{
+		{1.5, 0.1, true, ""},
+		{4.5, 0.1, false, "load 4.50 above 4.00 during the run"},
+		{2, 0.9, false, "other processes kept 0.90 CPUs busy, above 0.50"},
+	} {
+		m := Machine{Cores: 2, MaxLoad: 4, MaxOthers: 0.5, LoadMax: tc.load, OthersCores: tc.others}
+		m.judge()
+		if m.Trusted != tc.trusted || m.Why != tc.why {
+			t.Errorf("load %.2f, others %.2f: trusted=%v why=%q", tc.load, tc.others, m.Trusted, m.Why)
+		}
+		if want := "trusted=yes"; tc.trusted != strings.Contains(m.Line(), want) {
+			t.Errorf("line %q", m.Line())
+		}
+	}
+}

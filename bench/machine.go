@@ -107,6 +107,12 @@ func (w *Watch) Stop() Machine {
 		others := (hostBusySeconds() - w.busy0) - (ownSeconds() - w.own0)
 		m.OthersCores = max(others/m.Seconds, 0)
 	}
+	m.judge()
+	return m
+}
+
+// judge sets Trusted and Why from the load and the others' CPU use.
+func (m *Machine) judge() {
 	var why []string
 	if m.LoadMax > m.MaxLoad {
 		why = append(why, fmt.Sprintf("load %.2f above %.2f during the run", m.LoadMax, m.MaxLoad))
@@ -116,7 +122,6 @@ func (w *Watch) Stop() Machine {
 	}
 	m.Trusted = len(why) == 0
 	m.Why = strings.Join(why, "; ")
-	return m
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo.
