@@ -443,7 +443,8 @@ func TestCompareRounds(t *testing.T) {
 		r.CPU, r.CPUPerPageNs = passesCPU(r.Passes, r.Pages)
 		return r, nil
 	}
-	c, err := Compare(context.Background(), DefaultOptions(), 3, variants, run)
+	var lines []string
+	c, err := Compare(context.Background(), DefaultOptions(), 3, variants, run, func(l string) { lines = append(lines, l) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,6 +456,9 @@ func TestCompareRounds(t *testing.T) {
 	}
 	if !slices.Equal(order, want) {
 		t.Errorf("run order %q, want %q", order, want)
+	}
+	if len(lines) != 9 || !strings.HasPrefix(lines[8], "round 3 engine=uswap memcg_bg_reclaim=off pages_per_s=300 ") {
+		t.Errorf("run lines as the runs ended: %q", lines)
 	}
 	if len(c.Summaries) != 3 {
 		t.Fatalf("%d summaries, want 3", len(c.Summaries))
@@ -496,7 +500,7 @@ func TestCompareRounds(t *testing.T) {
 		}
 		return r, err
 	}
-	c, err = Compare(ctx, DefaultOptions(), 3, variants, interrupting)
+	c, err = Compare(ctx, DefaultOptions(), 3, variants, interrupting, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,8 +86,9 @@ type RunFunc func(ctx context.Context, engine string, opts Options) (*Report, er
 // Compare runs rounds rounds of variants on opts, each round every
 // variant in turn, and summarizes them. It stops at the first error, or
 // when ctx is done (Interrupt): the comparison then covers the runs that
-// completed.
-func Compare(ctx context.Context, opts Options, rounds int, variants []Variant, run RunFunc) (*Comparison, error) {
+// completed. onRun, if not nil, gets each run's line (RunLine) as the run
+// ends.
+func Compare(ctx context.Context, opts Options, rounds int, variants []Variant, run RunFunc, onRun func(line string)) (*Comparison, error) {
 	c := &Comparison{Options: opts, Rounds: rounds, Variants: variants, watch: WatchMachine(OwnThreads(opts))}
 	var err error
 	defer func() { c.finish() }()
@@ -101,6 +102,9 @@ func Compare(ctx context.Context, opts Options, rounds int, variants []Variant, 
 				c.Runs = append(c.Runs, rep)
 				c.runVar = append(c.runVar, v)
 				c.runRound = append(c.runRound, r)
+				if onRun != nil {
+					onRun(c.RunLine(len(c.Runs) - 1))
+				}
 			}
 			if err != nil {
 				return c, err
@@ -162,25 +166,46 @@ func (c *Comparison) finish() {
 	}
 }
 
-// WriteText prints one line per run, the compressor's cost, the machine,
-// and each variant's figures over the rounds: median (min..max).
+// HeaderLine is the comparison's first line: the work.
+func HeaderLine(o Options, rounds int) string {
+	return fmt.Sprintf("compare size_mib=%d limit_mib=%d passes=%d threads=%d access=%s pattern=%s comp=%s device=%s rounds=%d",
+		o.SizeMiB, o.LimitMiB, o.Passes, o.Threads, o.Access(), o.Pattern, o.Comp, o.Device, rounds)
+}
+
+// RunLine is run i's line.
+func (c *Comparison) RunLine(i int) string {
+	var b strings.Builder
+	r := c.Runs[i]
+	fmt.Fprintf(&b, "round %d engine=%s pages_per_s=%.0f cpu_us_per_page=%.3f user_us=%.3f sys_us=%.3f",
+		c.runRound[i], c.runVar[i].Name(), r.PagesPerS, r.CPUPerPageNs/1e3, r.perPage(r.CPU.User), r.perPage(r.CPU.Sys))
+	if r.Bound != nil {
+		fmt.Fprintf(&b, " of_bound=%.2f cores_used=%.2f", r.Bound.OfBound, r.Bound.CoresUsed)
+	}
+	fmt.Fprintf(&b, " pswpin=%d pswpout=%d corrupt=%d", r.Counters.Pswpin, r.Counters.Pswpout, r.Corrupt)
+	if r.Interrupted {
+		b.WriteString(" interrupted")
+	}
+	return b.String()
+}
+
+// WriteText prints the header, one line per run, then the tail
+// (WriteTail).
 func (c *Comparison) WriteText(w io.Writer) error {
 	var b strings.Builder
-	o := c.Options
-	fmt.Fprintf(&b, "compare size_mib=%d limit_mib=%d passes=%d threads=%d access=%s pattern=%s comp=%s device=%s rounds=%d\n",
-		o.SizeMiB, o.LimitMiB, o.Passes, o.Threads, o.Access(), o.Pattern, o.Comp, o.Device, c.Rounds)
-	for i, r := range c.Runs {
-		fmt.Fprintf(&b, "round %d engine=%s pages_per_s=%.0f cpu_us_per_page=%.3f user_us=%.3f sys_us=%.3f",
-			c.runRound[i], c.runVar[i].Name(), r.PagesPerS, r.CPUPerPageNs/1e3, r.perPage(r.CPU.User), r.perPage(r.CPU.Sys))
-		if r.Bound != nil {
-			fmt.Fprintf(&b, " of_bound=%.2f cores_used=%.2f", r.Bound.OfBound, r.Bound.CoresUsed)
-		}
-		fmt.Fprintf(&b, " pswpin=%d pswpout=%d corrupt=%d", r.Counters.Pswpin, r.Counters.Pswpout, r.Corrupt)
-		if r.Interrupted {
-			b.WriteString(" interrupted")
-		}
-		b.WriteString("\n")
+	fmt.Fprintf(&b, "%s\n", HeaderLine(c.Options, c.Rounds))
+	for i := range c.Runs {
+		fmt.Fprintf(&b, "%s\n", c.RunLine(i))
 	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	return c.WriteTail(w)
+}
+
+// WriteTail prints the compressor's cost, the machine, and each variant's
+// figures over the rounds: median (min..max).
+func (c *Comparison) WriteTail(w io.Writer) error {
+	var b strings.Builder
 	if cc := c.Comp; cc != nil {
 		fmt.Fprintf(&b, "compressor comp=%s impl=%q compress_us=%.3f decompress_us=%.3f per_page_us=%.3f comp_ratio=%.2f\n",
 			cc.Comp, cc.Impl, cc.CompressNs/1e3, cc.DecompressNs/1e3, (cc.CompressNs+cc.DecompressNs)/1e3, cc.Ratio)

@@ -319,12 +319,19 @@ func runCompare(cmd *cobra.Command, f benchFlags, o bench.Options, variants []be
 		return err
 	}
 	ctx := cmd.Context()
-	c, err := bench.Compare(ctx, o, f.rounds, variants, runEngine)
+	w := cmd.OutOrStdout()
+	// The text goes out as the runs end: a comparison takes minutes.
+	var onRun func(string)
+	if !jsonOnly(f.jsonOut) {
+		fmt.Fprintln(w, bench.HeaderLine(o, f.rounds))
+		onRun = func(line string) { fmt.Fprintln(w, line) }
+	}
+	c, err := bench.Compare(ctx, o, f.rounds, variants, runEngine, onRun)
 	if perr := stop(); err == nil {
 		err = perr
 	}
 	if c != nil && len(c.Runs) > 0 {
-		if perr := printComparison(cmd.OutOrStdout(), f, c, len(variants)); err == nil {
+		if perr := printComparison(w, f, c, len(variants)); err == nil {
 			err = perr
 		}
 	}
@@ -352,7 +359,7 @@ func printComparison(w io.Writer, f benchFlags, c *bench.Comparison, perRound in
 	if err := emitJSON(w, f.jsonOut, "bench compare", c); err != nil || jsonOnly(f.jsonOut) {
 		return err
 	}
-	return c.WriteText(w)
+	return c.WriteTail(w) // the header and the runs' lines went out as they ran
 }
 
 // runBench runs the engines under a CPU profile, then prints the reports
