@@ -102,7 +102,14 @@ func (c *opCounter) Now() time.Duration                                    { ret
 // four times its cgroup's limit in order (every load swaps a page in and
 // reclaim swaps one out), under a scheduler that only counts. The counts
 // are exact and repeatable on a busy machine, unlike times.
-func BenchmarkSwapinSeqOps(b *testing.B) {
+func BenchmarkSwapinSeqOps(b *testing.B) { benchSwapinOps(b, false) }
+
+// BenchmarkSwapinRandomOps is BenchmarkSwapinSeqOps in a random order
+// (splitmix64): a quarter of the loads find their page resident, and
+// reclaim meets pages referenced since they were faulted.
+func BenchmarkSwapinRandomOps(b *testing.B) { benchSwapinOps(b, true) }
+
+func benchSwapinOps(b *testing.B, random bool) {
 	c := &opCounter{}
 	tk := ksync.NewControlledTask(1, "usemem", 0, c)
 	s, err := system.New(tk, ramConfig(2*benchWSS, benchLimit, 2*benchWSS))
@@ -119,9 +126,13 @@ func BenchmarkSwapinSeqOps(b *testing.B) {
 	buf := make([]byte, 8)
 	c.n = [32]uint64{}
 	in0 := s.Core().Stats.PswpIn.Sum()
+	rng := uint64(42)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		p := uint64(i % benchWSS)
+		if random {
+			p = workload.SplitMix64(&rng) % benchWSS
+		}
 		if err := m.Load(tk, addr+p*mem.PageSize, buf); err != nil {
 			b.Fatal(err)
 		}
@@ -129,6 +140,9 @@ func BenchmarkSwapinSeqOps(b *testing.B) {
 	b.StopTimer()
 	in := float64(s.Core().Stats.PswpIn.Sum() - in0)
 	if in == 0 {
+		if b.N < benchWSS { // a few random loads may all find their pages
+			return
+		}
 		b.Fatal("no swap-ins")
 	}
 	var locks, rmw, loads, other uint64
@@ -149,6 +163,9 @@ func BenchmarkSwapinSeqOps(b *testing.B) {
 	b.ReportMetric(float64(rmw)/in, "atomic-rmw/swapin")
 	b.ReportMetric(float64(loads)/in, "atomic-load-store/swapin")
 	b.ReportMetric(float64(other)/in, "waits-wakes/swapin")
+	b.ReportMetric(in/float64(b.N), "swapins/op")
+	st := &s.Node().Stat
+	b.ReportMetric(float64(st.PgScan.Sum())/float64(st.PgSteal.Sum()), "scanned/reclaimed")
 	if testing.Verbose() {
 		for op, n := range c.n {
 			if n > 0 {
