@@ -24,13 +24,28 @@ const (
 func benchSwapin(b *testing.B, random bool) {
 	cfg := ramConfig(2*benchWSS, benchLimit, 2*benchWSS)
 	s, tk := newSystem(b, cfg)
+	m, addr := mapWSS(b, tk, s)
+	in := walkWSS(b, tk, s, m, addr, random, make([]byte, mem.PageSize))
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+	b.ReportMetric(float64(in)/float64(b.N), "swapins/op")
+	m.Exit(tk)
+}
+
+// mapWSS maps the benchmarks' working set in an address space of s and
+// fills it.
+func mapWSS(b *testing.B, tk *ksync.Task, s *system.System) (*mm.MM, uint64) {
 	m := s.NewMM(tk)
 	addr, err := m.Mmap(tk, benchWSS*mem.PageSize, mm.ProtRead|mm.ProtWrite)
 	if err != nil {
 		b.Fatal(err)
 	}
 	fill(b, tk, m, addr, benchWSS, 1)
-	buf := make([]byte, mem.PageSize)
+	return m, addr
+}
+
+// walkWSS times b.N loads of the working set at addr, in order or in a
+// random order (splitmix64), and returns the pages swapped in meanwhile.
+func walkWSS(b *testing.B, tk *ksync.Task, s *system.System, m *mm.MM, addr uint64, random bool, buf []byte) uint64 {
 	rng := uint64(42)
 	in0 := s.Core().Stats.PswpIn.Sum()
 	b.ResetTimer()
@@ -44,9 +59,7 @@ func benchSwapin(b *testing.B, random bool) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
-	b.ReportMetric(float64(s.Core().Stats.PswpIn.Sum()-in0)/float64(b.N), "swapins/op")
-	m.Exit(tk)
+	return s.Core().Stats.PswpIn.Sum() - in0
 }
 
 func BenchmarkSwapinSeq(b *testing.B)    { benchSwapin(b, false) }
@@ -117,28 +130,9 @@ func benchSwapinOps(b *testing.B, random bool) {
 		b.Fatal(err)
 	}
 	defer s.Shutdown(tk)
-	m := s.NewMM(tk)
-	addr, err := m.Mmap(tk, benchWSS*mem.PageSize, mm.ProtRead|mm.ProtWrite)
-	if err != nil {
-		b.Fatal(err)
-	}
-	fill(b, tk, m, addr, benchWSS, 1)
-	buf := make([]byte, 8)
+	m, addr := mapWSS(b, tk, s)
 	c.n = [32]uint64{}
-	in0 := s.Core().Stats.PswpIn.Sum()
-	rng := uint64(42)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		p := uint64(i % benchWSS)
-		if random {
-			p = workload.SplitMix64(&rng) % benchWSS
-		}
-		if err := m.Load(tk, addr+p*mem.PageSize, buf); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	in := float64(s.Core().Stats.PswpIn.Sum() - in0)
+	in := float64(walkWSS(b, tk, s, m, addr, random, make([]byte, 8)))
 	if in == 0 {
 		if b.N < benchWSS { // a few random loads may all find their pages
 			return
