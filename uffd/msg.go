@@ -62,6 +62,10 @@ type Msg struct {
 // Write reports a write fault; WP a write-protect fault.
 func (m *Msg) Write() bool { return m.Flags&FlagWrite != 0 }
 
+// Minor reports a minor fault: the page is in the page cache of the
+// range's file, but the process's page table does not map it.
+func (m *Msg) Minor() bool { return m.Flags&FlagMinor != 0 }
+
 // WP reports a write-protect fault (a write to a page mapped
 // write-protected), as opposed to a missing page.
 func (m *Msg) WP() bool { return m.Flags&FlagWP != 0 }
@@ -72,6 +76,8 @@ func (m Msg) String() string {
 		kind := "missing"
 		if m.WP() {
 			kind = "wp"
+		} else if m.Minor() {
+			kind = "minor"
 		}
 		rw := "read"
 		if m.Write() {

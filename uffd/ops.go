@@ -40,7 +40,35 @@ func (u *FD) ZeroPage(start, length uint64, dontWake bool) (int64, error) {
 	return rangeResult("UFFDIO_ZEROPAGE", start, length, arg.Zeropage, err)
 }
 
-// rangeResult turns UFFDIO_COPY's and UFFDIO_ZEROPAGE's outcome into a
+// Continue is UFFDIO_CONTINUE: map the pages of [start, start+length)
+// that the page cache of the range's file already holds (a minor fault:
+// the page is there, the process's page table entry is not),
+// write-protected with wp, and wake the faulting threads unless
+// dontWake. It reports what it mapped and fails as Copy does (EEXIST: a
+// page is mapped already).
+func (u *FD) Continue(start, length uint64, wp, dontWake bool) (int64, error) {
+	arg := uffdioContinue{Range: uffdioRange{start, length}}
+	if wp {
+		arg.Mode |= continueWP
+	}
+	if dontWake {
+		arg.Mode |= continueDontWake
+	}
+	err := ioctl(u.fd, ioctlContinue, unsafe.Pointer(&arg))
+	return rangeResult("UFFDIO_CONTINUE", start, length, arg.Mapped, err)
+}
+
+// Poison is UFFDIO_POISON: mark the missing pages of [start,
+// start+length) as lost, so that touching them raises SIGBUS (as a
+// hardware-poisoned page does) until they are discarded, and wake the
+// threads that faulted there. It fails as Copy does.
+func (u *FD) Poison(start, length uint64) (int64, error) {
+	arg := uffdioContinue{Range: uffdioRange{start, length}}
+	err := ioctl(u.fd, ioctlPoison, unsafe.Pointer(&arg))
+	return rangeResult("UFFDIO_POISON", start, length, arg.Mapped, err)
+}
+
+// rangeResult turns the outcome of UFFDIO_COPY, ZEROPAGE, CONTINUE and POISON into a
 // count and an error: the count field holds the bytes done, or a negated
 // errno; a short count comes with EAGAIN (userfaultfd_copy).
 func rangeResult(op string, start, length uint64, done int64, err error) (int64, error) {

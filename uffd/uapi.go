@@ -97,6 +97,8 @@ var (
 	ioctlCopy         = ioc(iocRead|iocWrite, 0x03, 40) // UFFDIO_COPY
 	ioctlZeropage     = ioc(iocRead|iocWrite, 0x04, 32) // UFFDIO_ZEROPAGE
 	ioctlWriteprotect = ioc(iocRead|iocWrite, 0x06, 24) // UFFDIO_WRITEPROTECT
+	ioctlContinue     = ioc(iocRead|iocWrite, 0x07, 32) // UFFDIO_CONTINUE
+	ioctlPoison       = ioc(iocRead|iocWrite, 0x08, 32) // UFFDIO_POISON
 	// USERFAULTFD_IOC_NEW is _IO(0xAA, 0x00), issued on /dev/userfaultfd.
 	ioctlNew = uintptr(api << 8)
 )
@@ -138,11 +140,21 @@ type uffdioWriteprotect struct {
 	Mode  uint64
 }
 
+// uffdioContinue is struct uffdio_continue; uffdioPoison struct
+// uffdio_poison has the same layout (range, mode, updated).
+type uffdioContinue struct {
+	Range  uffdioRange
+	Mode   uint64
+	Mapped int64
+}
+
 // UFFDIO_ZEROPAGE_MODE_DONTWAKE and the UFFDIO_WRITEPROTECT modes.
 const (
 	zeropageDontWake = 1 << 0
 	wpModeWP         = 1 << 0
 	wpModeDontWake   = 1 << 1
+	continueDontWake = 1 << 0 // UFFDIO_CONTINUE_MODE_DONTWAKE
+	continueWP       = 1 << 1 // UFFDIO_CONTINUE_MODE_WP
 )
 
 // Ioctl bits of uffdio_register.ioctls: 1 << _UFFDIO_*.
@@ -152,6 +164,7 @@ const (
 	IoctlZeropage     = 1 << 0x04
 	IoctlWriteprotect = 1 << 0x06
 	IoctlContinue     = 1 << 0x07
+	IoctlPoison       = 1 << 0x08
 )
 
 // UFFD_USER_MODE_ONLY: the userfaultfd(2) flag that limits the fd to

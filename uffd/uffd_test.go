@@ -131,6 +131,8 @@ func TestUAPIConstants(t *testing.T) {
 		{"UFFDIO_COPY", ioctlCopy, 0xc028aa03},
 		{"UFFDIO_ZEROPAGE", ioctlZeropage, 0xc020aa04},
 		{"UFFDIO_WRITEPROTECT", ioctlWriteprotect, 0xc018aa06},
+		{"UFFDIO_CONTINUE", ioctlContinue, 0xc020aa07},
+		{"UFFDIO_POISON", ioctlPoison, 0xc020aa08},
 		{"USERFAULTFD_IOC_NEW", ioctlNew, 0xaa00},
 	} {
 		if c.got != c.want {
@@ -471,5 +473,109 @@ func TestInitTwice(t *testing.T) {
 	}
 	if _, err := Init(u.Fd(), want); err == nil {
 		t.Fatal("a second UFFDIO_API on one userfaultfd succeeded")
+	}
+}
+
+// A shared mapping of a memfd, registered for missing, write-protect and
+// minor faults: MADV_DONTNEED zaps the mapping but the page cache keeps
+// the page, so the next access is a minor fault, which UFFDIO_CONTINUE
+// resolves with the cached page; after the page cache lost it (a hole
+// punched), the access is a missing fault again.
+func TestShmemMinorFault(t *testing.T) {
+	const feats = want | FeatureMissingShmem | FeatureWPHugetlbfsShmem | FeatureMinorShmem
+	u, err := New(feats)
+	if err != nil {
+		t.Skipf("userfaultfd with shmem features is not available here: %v", err)
+	}
+	fd, err := unix.MemfdCreate("uffd-test", unix.MFD_CLOEXEC)
+	if err != nil {
+		u.Close()
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Ftruncate(fd, 2*pageSize); err != nil {
+		t.Fatal(err)
+	}
+	mem, err := unix.Mmap(fd, 0, 2*pageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		u.Close()
+		t.Fatal(err)
+	}
+	r := &region{u: u, mem: mem, base: uint64(uintptr(unsafe.Pointer(&mem[0])))}
+	defer func() { u.Close(); unix.Munmap(mem) }()
+	if _, err := u.Register(r.base, 2*pageSize, ModeMissing|ModeWP|ModeMinor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.Copy(r.addr(0), filled(6), CopyWP); err != nil {
+		t.Fatal(err)
+	}
+	var got byte
+	done := access(func() {
+		unix.Madvise(mem[:pageSize], unix.MADV_DONTNEED)
+		got = mem[1]
+	})
+	if m := r.next(t); m.Event != EventRemove {
+		t.Fatalf("message %v, want remove", m)
+	}
+	m := r.next(t)
+	if m.Event != EventPagefault || !m.Minor() || m.Addr != r.addr(0) {
+		t.Fatalf("message %v, want a minor fault at %#x", m, r.addr(0))
+	}
+	if _, err := u.Continue(r.addr(0), pageSize, true, false); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, done, "reader after UFFDIO_CONTINUE")
+	if got != 6 {
+		t.Fatalf("read %d through the continued page, want 6", got)
+	}
+	if _, err := u.Continue(r.addr(0), pageSize, false, false); !errors.Is(err, ErrExist) {
+		t.Fatalf("Continue of a mapped page = %v, want ErrExist", err)
+	}
+	// Punch the hole: the next access misses.
+	if err := unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, pageSize); err != nil {
+		t.Fatal(err)
+	}
+	done = access(func() { got = mem[1] })
+	if m := r.next(t); m.Minor() || m.WP() || m.Addr != r.addr(0) {
+		t.Fatalf("message %v, want a missing fault after the hole was punched", m)
+	}
+	if _, err := u.Copy(r.addr(0), filled(9), 0); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, done, "reader after the copy")
+	if got != 9 {
+		t.Fatalf("read %d, want 9", got)
+	}
+}
+
+// A poisoned page raises SIGBUS; UFFDIO_POISON of a mapped page fails
+// with EEXIST.
+func TestPoison(t *testing.T) {
+	r := newRegion(t, 2, ModeMissing)
+	if r.u.Features()&FeaturePoison == 0 {
+		t.Skip("the kernel has no UFFDIO_POISON")
+	}
+	if _, err := r.u.Poison(r.addr(0), pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.u.Copy(r.addr(1), filled(1), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.u.Poison(r.addr(1), pageSize); !errors.Is(err, ErrExist) {
+		t.Fatalf("Poison of a mapped page = %v, want ErrExist", err)
+	}
+	// The poisoned page is reported by the kernel's read path (EFAULT)
+	// rather than touched from Go, which would crash the test.
+	f, err := os.Open("/proc/self/mem")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], int64(r.addr(0))); err == nil {
+		t.Fatal("reading a poisoned page succeeded")
+	}
+	if _, err := f.ReadAt(b[:], int64(r.addr(1))); err != nil || b[0] != 1 {
+		t.Fatalf("reading the page beside it: %v, %d", err, b[0])
 	}
 }
