@@ -18,6 +18,7 @@ func isExist(err error) bool { return errors.Is(err, uffd.ErrExist) }
 // do_anonymous_page() for a none pte, do_swap_page() for a swap pte. It
 // reports false when the fault must be tried again later.
 func (p *Pager) doMissingFault(t *ksync.Task, w *worker, page uint64, write bool) bool {
+	prev := p.lastFault.Swap(t, int64(page))
 	orig := p.pteGet(t, page)
 	switch orig.kind() {
 	case kindGone:
@@ -31,7 +32,9 @@ func (p *Pager) doMissingFault(t *ksync.Task, w *worker, page uint64, write bool
 	if !p.doSwapPage(t, w, page, orig, write) {
 		return false
 	}
-	p.readahead(t, w, page)
+	if prev+1 == int64(page) {
+		p.readahead(t, w, page)
+	}
 	return true
 }
 
@@ -244,13 +247,13 @@ func (p *Pager) readError(t *ksync.Task, f *mem.Folio, page uint64, orig pteVal,
 	p.abandon(t, f)
 }
 
-// readahead follows a sequential missing fault at page with copies of
-// the next swapped-out pages (swap_vma_readahead): write-protected,
-// without waking anyone, since nobody is expected to wait for them, and
-// without reclaim, since they are a guess.
+// readahead follows a swap-in by a missing fault that came right after
+// one on the page before (a sequential walk) with copies of the next
+// swapped-out pages (swap_vma_readahead): write-protected, without
+// waking anyone, since nobody is expected to wait for them, and without
+// reclaim, since they are a guess.
 func (p *Pager) readahead(t *ksync.Task, w *worker, page uint64) {
-	prev := p.lastFault.Swap(t, int64(page))
-	if p.cfg.Readahead == 0 || prev+1 != int64(page) {
+	if p.cfg.Readahead == 0 {
 		return
 	}
 	end := min(page+1+uint64(p.cfg.Readahead), p.cfg.Pages)
