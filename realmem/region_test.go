@@ -18,10 +18,12 @@ import (
 // region needs, is missing.
 func available(t *testing.T) {
 	t.Helper()
-	if err := uffd.Available(Features); err != nil {
+	if err := available1(); err != nil {
 		t.Skipf("userfaultfd is not available here: %v", err)
 	}
 }
+
+func available1() error { return uffd.Available(Features) }
 
 // stamp writes page i's content for version v: the page number and the
 // version in its first words, a pattern derived from both in the rest.
