@@ -221,6 +221,9 @@ func teardown(t *ksync.Task, p *pager.Pager) error {
 // Bytes is the region's memory (nil for an attached region).
 func (r *Region) Bytes() []byte { return r.mem }
 
+// Budget is the region's budget in pages.
+func (r *Region) Budget() int { return r.pager.Config().Budget }
+
 // Pages is the region's size in pages.
 func (r *Region) Pages() uint64 { return r.ops.pages }
 
