@@ -43,8 +43,23 @@ type Server struct {
 
 	mu      sync.Mutex
 	regions map[uint64]*region // guarded by mu
-	nextID  uint64             // guarded by mu
+	nextID  uint64             // guarded by mu: also the regions registered so far
+	refused int                // guarded by mu: requests refused
 	conns   sync.WaitGroup
+}
+
+// Totals are what a daemon did: the regions it registered, and the
+// requests it refused.
+type Totals struct {
+	Registered uint64 `json:"regions_registered"`
+	Refused    int    `json:"requests_refused"`
+}
+
+// Totals counts what the server did so far.
+func (s *Server) Totals() Totals {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Totals{Registered: s.nextID, Refused: s.refused}
 }
 
 type region struct {
@@ -185,6 +200,9 @@ func (s *Server) handle(ctx context.Context, c *net.UnixConn) {
 			return
 		}
 		if !reply.OK {
+			s.mu.Lock()
+			s.refused++
+			s.mu.Unlock()
 			s.cfg.Log.Printf("pid %d: refused: %s", pid, reply.Error)
 			return
 		}
