@@ -110,7 +110,7 @@ Exit status: 130 stopped by a signal after a clean shutdown, 2 a bad flag,
 			if err := emitJSON(out, jsonOut, "serve", struct {
 				Socket string `json:"socket"`
 				serve.Totals
-				Interrupted bool `json:"interrupted"`
+				Interrupted bool `json:"interrupted,omitempty"`
 			}{socket, tot, cmd.Context().Err() != nil}); err != nil {
 				return errors.Join(serr, err)
 			}
