@@ -75,6 +75,15 @@ type Report struct {
 	Latency   Latency     `json:"latency"`
 	Counters  Counters    `json:"counters"`
 	Device    DeviceStats `json:"device"`
+	// CPUSeconds is the processor time (user and system) of the process
+	// that made the passes, over the passes: the walkers, and for the
+	// uswap and realmem engines their reclaim and fault-handling
+	// goroutines and the kernel's work on their behalf; for the kernel
+	// engine the child, whose faults reclaim and compress (memcg reclaim
+	// is direct), but not kswapd's. CPUPerPageNs divides it by the pages
+	// the passes visited.
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	CPUPerPageNs float64 `json:"cpu_per_page_ns"`
 	// Interrupted is set when the run stopped early (Ctrl-C): Fill or
 	// the last pass covers fewer than Pages pages, and PagesPerS is the
 	// median of the complete passes (0 if none).
@@ -114,6 +123,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	l := r.Latency
 	fmt.Fprintf(&b, "latency_us count=%d mean=%.2f p50=%.2f p90=%.2f p99=%.2f p99.9=%.2f max=%.2f\n",
 		l.Count, l.Mean/1e3, us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max))
+	fmt.Fprintf(&b, "cpu seconds=%.3f per_page_us=%.2f\n", r.CPUSeconds, r.CPUPerPageNs/1e3)
 	if r.Interrupted {
 		full := 0
 		for _, p := range r.Passes {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/sys/unix"
 
 	"uswap/workload"
 )
@@ -113,19 +114,35 @@ func RunOn(ctx context.Context, mem Memory, opts Options, progress Progress) (*R
 		return rep, nil
 	}
 	hist := newHistogram()
+	cpu0 := processCPU()
+	var visited uint64
 	for k := 0; k < opts.Passes && !rep.Interrupted; k++ {
 		ph, bad, h, err := pass(ctx, mem, order, opts, k, progress)
 		if err != nil {
 			return nil, err
 		}
 		rep.Passes = append(rep.Passes, ph)
+		visited += ph.Pages
 		rep.Corrupt += bad
 		hist.Merge(h)
 		rep.Interrupted = ph.Pages < pages
 	}
 	rep.PagesPerS = medianRate(rep.Passes, pages)
 	rep.Latency = latencyOf(hist)
+	rep.CPUSeconds = (processCPU() - cpu0).Seconds()
+	if visited > 0 {
+		rep.CPUPerPageNs = rep.CPUSeconds * 1e9 / float64(visited)
+	}
 	return rep, nil
+}
+
+// processCPU is the user and system time of this process so far.
+func processCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // stopBatch is how many pages a goroutine visits between two looks at

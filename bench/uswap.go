@@ -199,6 +199,8 @@ func NewEngine(name string, kernelChild []string) (Engine, error) {
 		return &UswapEngine{}, nil
 	case "kernel":
 		return &KernelEngine{ChildCommand: kernelChild}, nil
+	case "realmem":
+		return &RealmemEngine{}, nil
 	}
-	return nil, errors.New("engine " + name + ": want uswap or kernel")
+	return nil, errors.New("engine " + name + ": want uswap, kernel or realmem")
 }

@@ -35,6 +35,10 @@ type Options struct {
 	Device   string
 	Comp     string // the RAM device's compressor: lz4 (default) or zstd
 	SwapFile string
+	// SwapDevice, when set, is the device to use instead: formatted with
+	// a swap header, the caller's to close after Close (Device, Comp
+	// and SwapFile are then ignored).
+	SwapDevice swap.Device
 	// Policy is the eviction policy: "workingset" (default) or "fifo".
 	Policy string
 	// Readahead is how many pages a sequential fault brings in after
@@ -180,8 +184,13 @@ func pagerConfig(pages uint64, opts Options) (pager.Config, swap.Device, func() 
 	devPages := pages + 1 + 64
 	var dev swap.Device
 	closeDev := func() error { return nil }
-	switch opts.Device {
-	case "", "ram":
+	switch {
+	case opts.SwapDevice != nil:
+		if opts.SwapDevice.Pages() < pages+1 {
+			return pager.Config{}, nil, nil, fmt.Errorf("the swap device %s has %d pages, the region needs %d", opts.SwapDevice.Name(), opts.SwapDevice.Pages(), pages+1)
+		}
+		dev = opts.SwapDevice
+	case opts.Device == "" || opts.Device == "ram":
 		ram, err := swapdev.NewRAM("uswap-zram", devPages, opts.Comp)
 		if err != nil {
 			return pager.Config{}, nil, nil, err
@@ -190,7 +199,7 @@ func pagerConfig(pages uint64, opts Options) (pager.Config, swap.Device, func() 
 			return pager.Config{}, nil, nil, err
 		}
 		dev, closeDev = ram, ram.Close
-	case "file":
+	case opts.Device == "file":
 		if opts.SwapFile == "" {
 			return pager.Config{}, nil, nil, errors.New("device file needs Options.SwapFile")
 		}
@@ -226,6 +235,9 @@ func (r *Region) Budget() int { return r.pager.Config().Budget }
 
 // Pages is the region's size in pages.
 func (r *Region) Pages() uint64 { return r.ops.pages }
+
+// Device is the region's swap device.
+func (r *Region) Device() swap.Device { return r.dev }
 
 // Stats are the pager's counters so far.
 func (r *Region) Stats() pager.Snapshot { return r.pager.Snapshot() }

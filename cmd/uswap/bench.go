@@ -50,7 +50,7 @@ func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
 	fl.StringVar(&f.plotFile, "plot", "", "draw pages/s per pass and the fault-latency distribution into this PNG file")
 	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) into this file")
 	if withEngine {
-		fl.StringVar(&f.opts.Engine, "engine", "uswap", "uswap (embedded, no root) or kernel (anonymous memory in a memory cgroup, a zram device of its own as swap; needs root)")
+		fl.StringVar(&f.opts.Engine, "engine", "uswap", "uswap (embedded, no root), kernel (anonymous memory in a memory cgroup, a zram device of its own as swap; needs root) or realmem (real memory paged by uswap through a userfaultfd; needs userfaultfd)")
 	}
 }
 
@@ -229,8 +229,13 @@ with --engine kernel, the Linux kernel's own swap (needs root).
 			if err != nil {
 				return err
 			}
-			if o.Engine == "kernel" {
+			switch o.Engine {
+			case "kernel":
 				if err := checkKernel(o); err != nil {
+					return err
+				}
+			case "realmem":
+				if err := bench.RealmemAvailable(); err != nil {
 					return err
 				}
 			}
@@ -250,10 +255,12 @@ func compareCmd() *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
 		Use:   "compare",
-		Short: "run usemem's work on the kernel engine, then on uswap, and print the ratio (needs root)",
-		Long: `Run usemem's work on the kernel engine (needs root), then on uswap, with the
-same flags, and print both reports and the ratio of uswap's pages/s to the
-kernel's.
+		Short: "run usemem's work on the kernel engine, then on uswap and realmem, and print the ratios (needs root)",
+		Long: `Run usemem's work on the kernel engine (needs root), then on uswap, then on
+realmem (real memory paged by uswap through a userfaultfd; skipped, saying
+why, where userfaultfd is missing), with the same flags, and print the
+reports, a table of the engines (pages/s, CPU time per page, fault latency)
+and the ratio of each engine's pages/s to the kernel's.
 ` + benchHostHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -270,7 +277,15 @@ kernel's.
 					return []*bench.Report{k}, err
 				}
 				u, err := runEngine(ctx, "uswap", o)
-				return []*bench.Report{k, u}, err
+				if err != nil || u.Interrupted {
+					return []*bench.Report{k, u}, err
+				}
+				if rerr := bench.RealmemAvailable(); rerr != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "uswap bench compare: realmem skipped: %v\n", rerr)
+					return []*bench.Report{k, u}, nil
+				}
+				r, err := runEngine(ctx, "realmem", o)
+				return []*bench.Report{k, u, r}, err
 			})
 		},
 	}
@@ -320,10 +335,12 @@ func runBench(cmd *cobra.Command, f benchFlags, name string, run func(context.Co
 
 // compareJSON is compare's --json output.
 type compareJSON struct {
-	Kernel      *bench.Report `json:"kernel"`
-	Uswap       *bench.Report `json:"uswap,omitempty"`
-	Ratio       float64       `json:"ratio_uswap_kernel"`
-	Interrupted bool          `json:"interrupted,omitempty"`
+	Kernel       *bench.Report `json:"kernel"`
+	Uswap        *bench.Report `json:"uswap,omitempty"`
+	Realmem      *bench.Report `json:"realmem,omitempty"`
+	Ratio        float64       `json:"ratio_uswap_kernel"`
+	RatioRealmem float64       `json:"ratio_realmem_kernel,omitempty"`
+	Interrupted  bool          `json:"interrupted,omitempty"`
 }
 
 // printReports prints one report (usemem) or the kernel's and uswap's
@@ -337,8 +354,11 @@ func printReports(w io.Writer, f benchFlags, name string, reps ...*bench.Report)
 	var v any = reps[0]
 	if name == "bench compare" {
 		c := compareJSON{Kernel: reps[0], Interrupted: reps[len(reps)-1].Interrupted || len(reps) < 2}
-		if len(reps) == 2 {
+		if len(reps) >= 2 {
 			c.Uswap, c.Ratio = reps[1], ratioOf(reps[1], reps[0])
+		}
+		if len(reps) == 3 {
+			c.Realmem, c.RatioRealmem = reps[2], ratioOf(reps[2], reps[0])
 		}
 		v = c
 	}
@@ -353,9 +373,17 @@ func printReports(w io.Writer, f benchFlags, name string, reps ...*bench.Report)
 			return err
 		}
 	}
-	if len(reps) == 2 {
-		_, err := fmt.Fprintf(w, "\nratio uswap/kernel=%.2f\n", ratioOf(reps[1], reps[0]))
-		return err
+	if len(reps) >= 2 {
+		fmt.Fprintf(w, "\n%-8s %10s %12s %8s %8s %8s\n", "engine", "pages/s", "cpu/page_us", "p50_us", "p99_us", "/kernel")
+		for _, r := range reps {
+			fmt.Fprintf(w, "%-8s %10.0f %12.2f %8.2f %8.2f %8.2f\n", r.Engine, r.PagesPerS, r.CPUPerPageNs/1e3,
+				float64(r.Latency.P50)/1e3, float64(r.Latency.P99)/1e3, ratioOf(r, reps[0]))
+		}
+		fmt.Fprintf(w, "\nratio uswap/kernel=%.2f\n", ratioOf(reps[1], reps[0]))
+		if len(reps) == 3 {
+			fmt.Fprintf(w, "ratio realmem/kernel=%.2f\n", ratioOf(reps[2], reps[0]))
+		}
+		return nil
 	}
 	if name == "bench compare" {
 		_, err := fmt.Fprintln(w, "\ninterrupted: the uswap engine did not run")
