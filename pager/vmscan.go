@@ -1,6 +1,8 @@
 package pager
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"uswap/fixes"
@@ -8,10 +10,11 @@ import (
 	"uswap/mem"
 )
 
-// reclaimer is a reclaiming task's scratch: the isolated folios and a
-// page buffer for write-outs.
+// reclaimer is a reclaiming task's scratch: the isolated folios, those
+// ready to drop, and a page buffer for write-outs.
 type reclaimer struct {
 	folios []*mem.Folio
+	ready  []*mem.Folio
 	buf    []byte
 }
 
@@ -57,27 +60,40 @@ func (p *Pager) Reclaim(t *ksync.Task, nr int) int {
 }
 
 // shrink is shrink_inactive_list() and shrink_folio_list(): isolate up
-// to nr folios and try to evict each.
+// to nr folios, write out the dirty ones, and drop those that stayed
+// clean, in runs of consecutive pages (one hole punched per run).
 func (p *Pager) shrink(t *ksync.Task, rc *reclaimer, nr int) int {
 	rc.folios = p.isolate(t, nr, rc.folios[:0])
+	rc.ready = rc.ready[:0]
 	freed := 0
 	for _, f := range rc.folios {
-		if p.shrinkFolio(t, rc, f) {
+		switch p.prepareFolio(t, rc, f) {
+		case shrinkFreed:
 			freed++
+		case shrinkReady:
+			rc.ready = append(rc.ready, f)
 		}
 	}
+	slices.SortFunc(rc.ready, func(a, b *mem.Folio) int { return cmp.Compare(a.Index, b.Index) })
+	freed += p.dropFolios(t, rc.ready)
 	clear(rc.folios)
+	clear(rc.ready)
 	return freed
 }
 
-// shrinkFolio tries to evict one isolated folio, and reports whether its
-// frame was freed. It holds reclaim's reference to f.
-//
-// A dirty page is write-protected before it is written out (fix
-// pager-writeout); its dirty bit is cleared for the write-out
-// (folio_clear_dirty_for_io) and checked again before the drop: a write
-// meanwhile faults, sets the bit and is let through, and the page stays.
-// Without the protection:
+// What prepareFolio did with a folio.
+const (
+	shrinkKept  = iota // put back on the LRU
+	shrinkFreed        // its page was gone: freed
+	shrinkReady        // clean and locked: to drop
+)
+
+// prepareFolio makes an isolated folio ready to drop: locked, its page
+// still mapping it, clean. A dirty page is write-protected before it is
+// written out (fix pager-writeout), and its dirty bit cleared for the
+// write-out (folio_clear_dirty_for_io); dropFolios checks the bit again
+// under the page lock: a write meanwhile faults, sets it and is let
+// through, and the page stays. Without the protection:
 //
 //	evictor                         thread T
 //	clear dirty, read page P
@@ -86,88 +102,152 @@ func (p *Pager) shrink(t *ksync.Task, rc *reclaimer, nr int) int {
 //	dirty? no: drop P, pte = E
 //	                                load P: swap-in of E !!! the store is lost
 //
-// A clean page whose slot copy is current (in the swap cache) is dropped
-// without a write; a clean page with no slot is a zero fill that was
-// never written, and goes back to none.
-func (p *Pager) shrinkFolio(t *ksync.Task, rc *reclaimer, f *mem.Folio) bool {
+// A clean page whose slot copy is current (in the swap cache) needs no
+// write.
+func (p *Pager) prepareFolio(t *ksync.Task, rc *reclaimer, f *mem.Folio) int {
 	if !f.TryLock(t) {
 		p.putback(t, f, false)
-		return false
+		return shrinkKept
 	}
 	page := f.Index
 	mine := presentPte(f.PFN())
-
 	p.eventLock.RLock(t)
 	p.lockPte(t, page)
 	if p.pteGet(t, page) != mine {
 		p.unlockPte(t, page)
 		p.eventLock.RUnlock(t)
 		p.freeUnmapped(t, f)
-		return true
+		return shrinkFreed
 	}
-	wrote := false
-	if f.Test(t, mem.PGDirty) {
-		wrote = true
-		if p.cfg.Fixes.Get(fixes.PagerWriteout) != fixes.PagerWriteoutNone {
-			if err := p.ops.WriteProtect(t, page, 1, true); err != nil {
-				p.unlockPte(t, page)
-				p.eventLock.RUnlock(t)
-				if isAgain(err) {
-					p.Stats.Again.Inc(t)
-				} else if !isGone(err) {
-					p.fail(t, err)
-				}
-				f.Unlock(t)
-				p.putback(t, f, false)
-				return false
+	if !f.Test(t, mem.PGDirty) {
+		p.unlockPte(t, page)
+		p.eventLock.RUnlock(t)
+		return shrinkReady
+	}
+	if p.cfg.Fixes.Get(fixes.PagerWriteout) != fixes.PagerWriteoutNone {
+		if err := p.ops.WriteProtect(t, page, 1, true); err != nil {
+			p.unlockPte(t, page)
+			p.eventLock.RUnlock(t)
+			if isAgain(err) {
+				p.Stats.Again.Inc(t)
+			} else if !isGone(err) {
+				p.fail(t, err)
+			}
+			f.Unlock(t)
+			p.putback(t, f, false)
+			return shrinkKept
+		}
+	}
+	f.Flags.Clear(t, mem.PGDirty)
+	f.Flags.Set(t, mem.PGWriteback)
+	p.unlockPte(t, page)
+	p.eventLock.RUnlock(t)
+
+	ok := p.pageout(t, rc, f, page)
+	f.Flags.ClearAndWake(t, mem.PGWriteback)
+	if ok {
+		f.Flags.Set(t, mem.PGReclaim) // written this round
+	} else {
+		f.Flags.Set(t, mem.PGDirty)
+		f.Unlock(t)
+		p.putback(t, f, true)
+		return shrinkKept
+	}
+	return shrinkReady
+}
+
+// dropFolios drops the pages of fs (locked, clean when prepared, sorted
+// by page), in runs of consecutive pages: under the event lock, each
+// page's lock is taken in ascending order and its pte and dirty bit
+// checked once more (__remove_mapping()'s check); a run of pages that
+// pass is dropped with one hole punched, their ptes then take their
+// slots (try_to_unmap()'s swap_duplicate) or become none (a zero fill
+// never written), and their folios leave the swap cache and are freed.
+// A page written meanwhile stays; one the process discarded is freed.
+// It returns the frames freed.
+func (p *Pager) dropFolios(t *ksync.Task, fs []*mem.Folio) int {
+	freed := 0
+	var evicted []*mem.Folio
+	p.eventLock.RLock(t)
+	for i := 0; i < len(fs); {
+		// Lock a run of consecutive pages that can go.
+		j := i
+		for ; j < len(fs); j++ {
+			f := fs[j]
+			if j > i && f.Index != fs[j-1].Index+1 {
+				break
+			}
+			p.lockPte(t, f.Index)
+			if p.pteGet(t, f.Index) != presentPte(f.PFN()) || f.Test(t, mem.PGDirty) {
+				p.unlockPte(t, f.Index)
+				break
 			}
 		}
-		f.Flags.Clear(t, mem.PGDirty)
-		f.Flags.Set(t, mem.PGWriteback)
-		p.unlockPte(t, page)
-		p.eventLock.RUnlock(t)
-
-		ok := p.pageout(t, rc, f, page)
-		f.Flags.ClearAndWake(t, mem.PGWriteback)
-		if !ok {
-			f.Flags.Set(t, mem.PGDirty)
-			f.Unlock(t)
-			p.putback(t, f, true)
-			return false
+		if j > i {
+			first, n := fs[i].Index, uint64(j-i)
+			if err := p.ops.Drop(t, first, n); err != nil {
+				if !isGone(err) {
+					p.fail(t, err)
+				}
+				for _, f := range fs[i:j] {
+					p.unlockPte(t, f.Index)
+					f.Flags.Clear(t, mem.PGReclaim)
+					f.Unlock(t)
+					p.putback(t, f, false)
+				}
+			} else {
+				for _, f := range fs[i:j] {
+					p.unmapLocked(t, f)
+					p.unlockPte(t, f.Index)
+					evicted = append(evicted, f)
+				}
+			}
 		}
-		p.eventLock.RLock(t)
-		p.lockPte(t, page)
-		if p.pteGet(t, page) != mine {
-			p.unlockPte(t, page)
-			p.eventLock.RUnlock(t)
-			p.freeUnmapped(t, f)
-			return true
+		if j < len(fs) && (j == i || fs[j].Index == fs[j-1].Index+1) {
+			// fs[j] failed its check: written (keep it) or
+			// discarded (free it).
+			f := fs[j]
+			f.Flags.Clear(t, mem.PGReclaim)
+			if f.Test(t, mem.PGDirty) && p.pteGet(t, f.Index) == presentPte(f.PFN()) {
+				p.Stats.Redirtied.Inc(t)
+				f.Unlock(t)
+				p.putback(t, f, true)
+			} else {
+				p.freeUnmapped(t, f)
+				freed++
+			}
+			j++
 		}
-		if f.Test(t, mem.PGDirty) {
-			// Written during the write-out: keep it
-			// (__remove_mapping() finding it dirty again).
-			p.unlockPte(t, page)
-			p.eventLock.RUnlock(t)
-			p.Stats.Redirtied.Inc(t)
-			f.Unlock(t)
-			p.putback(t, f, true)
-			return false
-		}
+		i = j
 	}
-	// The page is clean and the event lock and page lock are held: drop
-	// it, and leave its slot (if any) to the pte.
-	if err := p.ops.Drop(t, page, 1); err != nil {
-		p.unlockPte(t, page)
-		p.eventLock.RUnlock(t)
-		if !isGone(err) {
-			p.fail(t, err)
+	p.eventLock.RUnlock(t)
+	for _, f := range evicted {
+		if !f.Flags.TestAndClear(t, mem.PGReclaim) && f.Test(t, mem.PGSwapCache) {
+			p.Stats.CleanDrops.Inc(t)
 		}
+		if f.Test(t, mem.PGSwapCache) {
+			// __remove_mapping(): out of the swap cache; the slot
+			// keeps the pte's reference.
+			p.core.DeleteFromSwapCache(t, f)
+		}
+		f.Flags.Clear(t, mem.PGReferenced)
+		f.Flags.Clear(t, mem.PGReadahead)
 		f.Unlock(t)
-		p.putback(t, f, false)
-		return false
+		f.Put(t) // the pte's
+		f.Put(t) // reclaim's: the frame is free
+		p.Stats.Evicted.Inc(t)
+		freed++
 	}
-	cached := f.Test(t, mem.PGSwapCache)
-	if cached {
+	clear(evicted)
+	return freed
+}
+
+// unmapLocked points a dropped page's pte at its slot, or at nothing for
+// a zero fill that was never written, and takes the mapping's count off
+// its folio. The event lock and the page lock are held.
+func (p *Pager) unmapLocked(t *ksync.Task, f *mem.Folio) {
+	page := f.Index
+	if f.Test(t, mem.PGSwapCache) {
 		e := f.Swap()
 		// try_to_unmap(): the pte takes a reference to the slot.
 		if err := p.core.SwapDuplicate(t, e); err != nil {
@@ -175,9 +255,6 @@ func (p *Pager) shrinkFolio(t *ksync.Task, rc *reclaimer, f *mem.Folio) bool {
 		}
 		p.pteSet(t, page, swapPte(e))
 		p.ptes[page].shadow = uint32(p.age.Add(t, 1))
-		if !wrote {
-			p.Stats.CleanDrops.Inc(t)
-		}
 	} else {
 		p.pteSet(t, page, 0)
 		p.Stats.ZeroDrops.Inc(t)
@@ -186,20 +263,6 @@ func (p *Pager) shrinkFolio(t *ksync.Task, rc *reclaimer, f *mem.Folio) bool {
 		ksync.Note(t, "evicted page %d to %v", page, p.pteGet(t, page))
 	}
 	f.RemoveMap(t)
-	p.unlockPte(t, page)
-	p.eventLock.RUnlock(t)
-	if cached {
-		// __remove_mapping(): out of the swap cache; the slot keeps
-		// the pte's reference.
-		p.core.DeleteFromSwapCache(t, f)
-	}
-	f.Flags.Clear(t, mem.PGReferenced)
-	f.Flags.Clear(t, mem.PGReadahead)
-	f.Unlock(t)
-	f.Put(t) // the pte's
-	f.Put(t) // reclaim's: the frame is free
-	p.Stats.Evicted.Inc(t)
-	return true
 }
 
 // pageout writes a dirty page to its slot, allocating one if it has none
