@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -86,7 +85,7 @@ func (e *RealmemEngine) Setup(opts Options) (Memory, error) {
 		return nil, errors.Join(err, e.Teardown())
 	}
 	e.region = r
-	return &realMemory{e: e, mem: r.Bytes(), pattern: p}, nil
+	return &realMemory{anonMemory: anonMemory{mem: r.Bytes(), pattern: p}, e: e}, nil
 }
 
 // Teardown closes the region (and the swap file's device).
@@ -103,29 +102,11 @@ func (e *RealmemEngine) Teardown() error {
 	return err
 }
 
-// realMemory is the working set in the region: plain loads and stores.
+// realMemory is the working set in the region: plain loads and stores,
+// as in the kernel engine's anonymous memory.
 type realMemory struct {
-	e       *RealmemEngine
-	mem     []byte
-	pattern workload.Pattern
-}
-
-func (m *realMemory) page(i uint64) []byte { return m.mem[i*PageSize : (i+1)*PageSize] }
-
-// Fill writes page i's content in place.
-func (m *realMemory) Fill(i uint64) error {
-	workload.FillPage(m.page(i), i, m.pattern)
-	return nil
-}
-
-// Visit reads the first word (faulting the page in) and checks it.
-func (m *realMemory) Visit(i uint64, write bool) (bool, error) {
-	p := m.page(i)
-	ok := binary.LittleEndian.Uint64(p) == i
-	if write {
-		p[8] ^= 1
-	}
-	return ok, nil
+	anonMemory
+	e *RealmemEngine
 }
 
 // Counters are the pager's: pgfault counts the fault messages it
@@ -140,14 +121,4 @@ func (m *realMemory) Counters() Counters {
 }
 
 // Device is the swap device's statistics: mm_stat for the RAM device.
-func (m *realMemory) Device() DeviceStats {
-	dev := m.e.region.Device()
-	d := DeviceStats{Kind: DeviceFile, Name: dev.Name(), Pages: dev.Pages()}
-	if z, ok := dev.(*swapdev.RAM); ok {
-		s := z.MMStat()
-		d.Kind, d.Comp = DeviceRAM, z.Compressor()
-		d.OrigDataSize, d.ComprDataSize, d.MemUsedTotal, d.MemLimit = s.OrigDataSize, s.ComprDataSize, s.MemUsedTotal, s.MemLimit
-		d.MemUsedMax, d.SamePages, d.PagesCompacted, d.HugePages = s.MemUsedMax, s.SamePages, s.PagesCompacted, s.HugePages
-	}
-	return d
-}
+func (m *realMemory) Device() DeviceStats { return deviceStats(m.e.region.Device()) }

@@ -9,6 +9,7 @@ import (
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mm"
+	"uswap/swap"
 	"uswap/swapdev"
 	"uswap/system"
 	"uswap/workload"
@@ -179,8 +180,11 @@ func (m *uswapMemory) Counters() Counters {
 }
 
 // Device is the swap device's statistics: mm_stat for the RAM device.
-func (m *uswapMemory) Device() DeviceStats {
-	dev := m.e.sys.Devices()[0]
+func (m *uswapMemory) Device() DeviceStats { return deviceStats(m.e.sys.Devices()[0]) }
+
+// deviceStats describes one of uswap's devices: its size, and mm_stat for
+// a RAM device.
+func deviceStats(dev swap.Device) DeviceStats {
 	d := DeviceStats{Kind: DeviceFile, Name: dev.Name(), Pages: dev.Pages()}
 	if z, ok := dev.(*swapdev.RAM); ok {
 		s := z.MMStat()

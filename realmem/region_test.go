@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"uswap/pager"
 	"uswap/uffd"
 )
 
@@ -72,47 +73,58 @@ func TestIntegrityThreads(t *testing.T) {
 			if c.device == "file" {
 				opts.SwapFile = filepath.Join(t.TempDir(), "swapfile")
 			}
-			r, err := Map(pages*pageSize, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if err := r.Close(); err != nil {
-					t.Error(err)
-				}
-			}()
-			mem := r.Bytes()
-			var wg sync.WaitGroup
-			errs := make([]error, threads)
-			for k := range threads {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs[k] = churn(mem, k, threads, pages, 6000/opsScale)
-				}()
-			}
-			wg.Wait()
-			for _, err := range errs {
-				if err != nil {
-					t.Error(err)
-				}
-			}
-			s := r.Stats()
-			t.Logf("%+v", s)
+			s := runThreads(t, pages, opts, threads, func(mem []byte, k int) error {
+				return churn(mem, k, threads, pages, 6000/opsScale)
+			})
 			if s.SwapIns == 0 || s.Written == 0 || s.WPFaults == 0 {
 				t.Errorf("the region was not paged: %+v", s)
 			}
-			if res := r.Resident(); res > pages/4 {
-				t.Errorf("%d pages resident, budget %d", res, pages/4)
-			}
-			if err := r.Err(); err != nil {
-				t.Error(err)
-			}
-			if err := r.StopAndAudit(); err != nil {
-				t.Error(err)
-			}
 		})
 	}
+}
+
+// runThreads maps a region of pages pages with opts, runs fn in threads
+// goroutines on its memory, checks what they found, that no more than the
+// budget is resident, that the pager had no error and that its books
+// balance, closes the region and returns the pager's counters.
+func runThreads(t *testing.T, pages int, opts Options, threads int, fn func(mem []byte, k int) error) pager.Snapshot {
+	t.Helper()
+	r, err := Map(int64(pages)*pageSize, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make([]error, threads)
+	for k := range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[k] = fn(r.Bytes(), k)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	s := r.Stats()
+	t.Logf("%+v", s)
+	if res := r.Resident(); res > int64(r.Budget()) {
+		t.Errorf("%d pages resident, budget %d", res, r.Budget())
+	}
+	if err := r.Err(); err != nil {
+		t.Error(err)
+	}
+	if err := r.StopAndAudit(); err != nil {
+		t.Error(err)
+	}
+	return s
 }
 
 // churn is thread k's walk: random reads and writes of its own pages
@@ -145,48 +157,16 @@ func churn(mem []byte, k, threads, pages, ops int) error {
 // slots and frames of what went.
 func TestDiscardWhilePaging(t *testing.T) {
 	available(t)
-	const pages, threads = 1024, 3
-	r, err := Map(pages*pageSize, Options{Budget: pages / 4 * pageSize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := r.Close(); err != nil {
-			t.Error(err)
+	const pages, threads = 1024, 4
+	s := runThreads(t, pages, Options{Budget: pages / 4 * pageSize}, threads, func(mem []byte, k int) error {
+		// The last thread discards and unmaps in its own stripe.
+		if k == threads-1 {
+			return discarder(mem, k, threads, pages)
 		}
-	}()
-	mem := r.Bytes()
-	var wg sync.WaitGroup
-	errs := make([]error, threads+1)
-	for k := range threads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[k] = churn(mem, k, threads+1, pages, 4000/opsScale)
-		}()
-	}
-	// Thread `threads` owns its own stripe and discards and unmaps in it.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		errs[threads] = discarder(mem, threads, threads+1, pages)
-	}()
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	s := r.Stats()
-	t.Logf("%+v", s)
+		return churn(mem, k, threads, pages, 4000/opsScale)
+	})
 	if s.Removed == 0 || s.SwapIns == 0 {
 		t.Errorf("nothing was discarded or swapped in: %+v", s)
-	}
-	if err := r.Err(); err != nil {
-		t.Error(err)
-	}
-	if err := r.StopAndAudit(); err != nil {
-		t.Error(err)
 	}
 }
 

@@ -53,9 +53,13 @@ func (r *Region) Read(t *ksync.Task, msgs []uffd.Msg) (int, error) {
 	return n, nil
 }
 
-// Copy is UFFDIO_COPY of one page.
-func (r *Region) Copy(t *ksync.Task, n uint64, src []byte, mode uffd.CopyMode) error {
+// mfill is mfill_atomic() for one page: EAGAIN while an event is queued
+// and not read (mmap_changing), ENOENT on an unmapped page, then the
+// operation's own check (EEXIST, EFAULT), then the change, all under the
+// page table lock.
+func (r *Region) mfill(t *ksync.Task, op string, n uint64, check func(*page) syscall.Errno, change func(*page)) error {
 	r.lock.Lock(t)
+	defer r.lock.Unlock(t)
 	pg := &r.pages[n]
 	var errno syscall.Errno
 	switch {
@@ -63,18 +67,34 @@ func (r *Region) Copy(t *ksync.Task, n uint64, src []byte, mode uffd.CopyMode) e
 		errno = syscall.EAGAIN
 	case pg.gone:
 		errno = syscall.ENOENT
-	case pg.cached || pg.poisoned:
-		errno = syscall.EEXIST
+	default:
+		errno = check(pg)
 	}
 	if errno != 0 {
-		r.lock.Unlock(t)
-		return ioctlError("UFFDIO_COPY", r.Page(n), 1, errno)
+		return ioctlError(op, r.Page(n), 1, errno)
 	}
-	pg.cached, pg.mapped, pg.wp = true, true, mode&uffd.CopyWP != 0
-	copy(pg.data, src)
-	r.lock.Unlock(t)
+	change(pg)
+	return nil
+}
+
+// Copy is UFFDIO_COPY of one page: EEXIST when the page cache holds the
+// page (shmem_mfill_atomic_pte) or a poison marker is there.
+func (r *Region) Copy(t *ksync.Task, n uint64, src []byte, mode uffd.CopyMode) error {
+	wp := mode&uffd.CopyWP != 0
+	err := r.mfill(t, "UFFDIO_COPY", n, func(pg *page) syscall.Errno {
+		if pg.cached || pg.poisoned {
+			return syscall.EEXIST
+		}
+		return 0
+	}, func(pg *page) {
+		pg.cached, pg.mapped, pg.wp = true, true, wp
+		copy(pg.data, src)
+	})
+	if err != nil {
+		return err
+	}
 	if t.Traced() {
-		ksync.Note(t, "UFFDIO_COPY page %d word %#x wp=%v", n, word(src), mode&uffd.CopyWP != 0)
+		ksync.Note(t, "UFFDIO_COPY page %d word %#x wp=%v", n, word(src), wp)
 	}
 	if mode&uffd.CopyDontWake == 0 {
 		r.wakeRange(t, n, 1)
@@ -82,27 +102,21 @@ func (r *Region) Copy(t *ksync.Task, n uint64, src []byte, mode uffd.CopyMode) e
 	return nil
 }
 
-// Continue is UFFDIO_CONTINUE of one page.
+// Continue is UFFDIO_CONTINUE of one page: EFAULT when the page cache
+// does not hold it, EEXIST when it is mapped.
 func (r *Region) Continue(t *ksync.Task, n uint64, wp bool) error {
-	r.lock.Lock(t)
-	pg := &r.pages[n]
-	var errno syscall.Errno
-	switch {
-	case r.mmapChanging > 0:
-		errno = syscall.EAGAIN
-	case pg.gone:
-		errno = syscall.ENOENT
-	case !pg.cached:
-		errno = syscall.EFAULT
-	case pg.mapped || pg.poisoned:
-		errno = syscall.EEXIST
+	err := r.mfill(t, "UFFDIO_CONTINUE", n, func(pg *page) syscall.Errno {
+		switch {
+		case !pg.cached:
+			return syscall.EFAULT
+		case pg.mapped || pg.poisoned:
+			return syscall.EEXIST
+		}
+		return 0
+	}, func(pg *page) { pg.mapped, pg.wp = true, wp })
+	if err != nil {
+		return err
 	}
-	if errno != 0 {
-		r.lock.Unlock(t)
-		return ioctlError("UFFDIO_CONTINUE", r.Page(n), 1, errno)
-	}
-	pg.mapped, pg.wp = true, wp
-	r.lock.Unlock(t)
 	r.wakeRange(t, n, 1)
 	return nil
 }
@@ -144,25 +158,18 @@ func (r *Region) Wake(t *ksync.Task, first, n uint64) error {
 	return nil
 }
 
-// Poison is UFFDIO_POISON of one page.
+// Poison is UFFDIO_POISON of one page: EEXIST unless the page is
+// missing.
 func (r *Region) Poison(t *ksync.Task, n uint64) error {
-	r.lock.Lock(t)
-	pg := &r.pages[n]
-	var errno syscall.Errno
-	switch {
-	case r.mmapChanging > 0:
-		errno = syscall.EAGAIN
-	case pg.gone:
-		errno = syscall.ENOENT
-	case pg.mapped || pg.cached || pg.poisoned:
-		errno = syscall.EEXIST
+	err := r.mfill(t, "UFFDIO_POISON", n, func(pg *page) syscall.Errno {
+		if pg.mapped || pg.cached || pg.poisoned {
+			return syscall.EEXIST
+		}
+		return 0
+	}, func(pg *page) { pg.poisoned = true })
+	if err != nil {
+		return err
 	}
-	if errno != 0 {
-		r.lock.Unlock(t)
-		return ioctlError("UFFDIO_POISON", r.Page(n), 1, errno)
-	}
-	pg.poisoned = true
-	r.lock.Unlock(t)
 	r.wakeRange(t, n, 1)
 	return nil
 }
