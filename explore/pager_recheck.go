@@ -10,11 +10,14 @@ import (
 
 // The pager-recheck scenario is a fault handled twice, the ABA of seed
 // 000 in userspace. Worker 2 reads T1's fault on page P and the entry E
-// its pte holds; before it swaps E in, page P is discarded (E is freed),
-// faulted in again by T2, and evicted as a clean zero page; E is reused
-// by page Q's eviction. Worker 2 then reads E (Q's data) and, unless it
-// checks under the page lock that P's pte still holds E, copies it into
-// P, which is missing again, and frees Q's slot:
+// its pte holds; before it swaps E in, page P is discarded (E is freed)
+// and faulted in again by T2, and may be evicted as a clean zero page
+// while E is reused by page Q's eviction. Worker 2 then reads E (P's old
+// data, or Q's) and, unless it checks under the page lock that P's pte
+// still holds E, copies it into P, where the process discarded the data,
+// and frees E again (Q's slot, if Q took it). The explorer finds the
+// short form first (P's old data back, a free of an unused entry); the
+// long one needs the evictor in the window too:
 //
 //	worker 2 (T1's fault)   worker 1                  T2, evictor
 //	orig = swap(E)
