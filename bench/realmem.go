@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -85,7 +86,7 @@ func (e *RealmemEngine) Setup(opts Options) (Memory, error) {
 		return nil, errors.Join(err, e.Teardown())
 	}
 	e.region = r
-	return &realMemory{anonMemory: anonMemory{mem: r.Bytes(), pattern: p}, e: e}, nil
+	return &realMemory{anonMemory: anonMemory{mem: r.Bytes(), pattern: p}, e: e, buf: make([]byte, PageSize)}, nil
 }
 
 // Teardown closes the region (and the swap file's device).
@@ -103,10 +104,25 @@ func (e *RealmemEngine) Teardown() error {
 }
 
 // realMemory is the working set in the region: plain loads and stores,
-// as in the kernel engine's anonymous memory.
+// as in the kernel engine's anonymous memory, but for Fill.
 type realMemory struct {
 	anonMemory
-	e *RealmemEngine
+	e   *RealmemEngine
+	buf []byte // Fill's page, built before it is stored into the region
+}
+
+// Fill builds page i's content and stores it into the region word by
+// word, in Go code. A fault inside copy() would be inside the runtime's
+// memmove, which the runtime cannot preempt: a garbage collection's
+// stop-the-world would then wait for this goroutine, which waits for the
+// pager's workers, which the stop-the-world has stopped.
+func (m *realMemory) Fill(i uint64) error {
+	workload.FillPage(m.buf, i, m.pattern)
+	dst := m.page(i)
+	for off := 0; off < len(dst); off += 8 {
+		binary.LittleEndian.PutUint64(dst[off:], binary.LittleEndian.Uint64(m.buf[off:]))
+	}
+	return nil
 }
 
 // Counters are the pager's: pgfault counts the fault messages it

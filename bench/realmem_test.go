@@ -11,7 +11,6 @@ func TestRealmemEngine(t *testing.T) {
 	}
 	runEngineCases(t, "realmem", 4, []engineCase{
 		{DeviceRAM, false, 1, false},
-		{DeviceRAM, true, 2, true},
-		{DeviceFile, true, 2, false},
+		{DeviceFile, true, 2, true},
 	})
 }

@@ -22,11 +22,18 @@
 // would read as zeros at the new address), and a region in a child
 // process.
 //
-// A goroutine that touches a page that is not resident sleeps in the
-// kernel until a worker resolves the fault, holding its P (the Go
-// runtime sees it running) until the runtime preempts it (within about
-// 10 ms); keep GOMAXPROCS above the number of goroutines that touch a
-// region at once, or the workers wait for those preemptions.
+// Go programs: a goroutine that touches a page that is not resident
+// sleeps in the kernel until a worker goroutine resolves the fault. The
+// runtime sees it running: it holds its P until it is preempted (within
+// about 10 ms; Map raises GOMAXPROCS so that the workers find a P), and
+// it can be preempted only where Go code faulted. Touch a region with Go
+// code (indexing, encoding/binary), not with copy(), append or other
+// runtime routines written in assembly: a goroutine that faults inside
+// memmove cannot stop for a garbage collection, whose stop-the-world
+// then waits for it while the workers that would resolve its fault are
+// stopped. A program that cannot avoid them should have its region
+// paged from another process: `uswap serve` (docs/serve.md), whose
+// workers no collector of the program stops.
 //
 // This package is the pager's binding to the operating system: it uses
 // goroutines, files and system calls freely; the pager's protocol runs
