@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -290,6 +292,106 @@ func TestBadRequests(t *testing.T) {
 	}
 	waitRegions(t, s, 0)
 	if errors.Is(err, os.ErrClosed) {
+		t.Fatal(err)
+	}
+}
+
+// TestMain runs a daemon instead of the tests when a test re-executes
+// the binary as one (USWAP_SERVE_TEST_SOCKET names its socket): the
+// other process that TestGoClient needs.
+func TestMain(m *testing.M) {
+	if sock := os.Getenv("USWAP_SERVE_TEST_SOCKET"); sock != "" {
+		s, err := Listen(Config{Socket: sock})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+		if err := s.Serve(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// A Go program's region paged by a daemon in another process may be
+// touched with copy() while the garbage collector stops the world: the
+// pager is not among the goroutines stopped.
+func TestGoClient(t *testing.T) {
+	available(t)
+	sock := filepath.Join(t.TempDir(), "uswap.sock")
+	daemon := exec.Command(os.Args[0], "-test.run", "^$")
+	daemon.Env = append(os.Environ(), "USWAP_SERVE_TEST_SOCKET="+sock)
+	daemon.Stderr = os.Stderr
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		daemon.Process.Signal(syscall.SIGTERM)
+		if err := daemon.Wait(); err != nil {
+			t.Errorf("the daemon: %v", err)
+		}
+	}()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if i == 2000 {
+			t.Fatal("the daemon did not listen in 20 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	const pages = 1024
+	c, err := Map(sock, pages*4096, pages/4*4096, "fifo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	gcs := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				gcs <- n
+				return
+			default:
+				runtime.GC()
+				n++
+			}
+		}
+	}()
+	mem := c.Bytes()
+	page := make([]byte, 4096)
+	for round := range 2 {
+		for i := 0; i < pages; i++ {
+			for k := range page {
+				page[k] = byte(i + k + round)
+			}
+			copy(mem[i*4096:], page)
+		}
+		for i := 0; i < pages; i++ {
+			copy(page, mem[i*4096:(i+1)*4096])
+			for k := range page {
+				if page[k] != byte(i+k+round) {
+					t.Fatalf("round %d: page %d byte %d is %d", round, i, k, page[k])
+				}
+			}
+		}
+	}
+	close(stop)
+	t.Logf("%d garbage collections during the copies", <-gcs)
+	st, err := c.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SwapIns == 0 || st.Resident > int64(c.BudgetPages) {
+		t.Fatalf("stats %+v with a budget of %d pages", st, c.BudgetPages)
+	}
+	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
