@@ -29,6 +29,9 @@ func (p *Pager) Audit(t *ksync.Task) invariant.List {
 		switch v.kind() {
 		case kindPresent:
 			mapped++
+			if v.dropping() {
+				add(invariant.NoKernelBug, obj, "is %v at rest", v)
+			}
 			f := p.pool.Folio(v.pfn())
 			fl := f.Flags.Load(t)
 			cached := fl&(1<<mem.PGSwapCache) != 0

@@ -24,6 +24,9 @@ func (p *Pager) doMissingFault(t *ksync.Task, w *worker, page uint64, write bool
 	case kindGone:
 		return true
 	case kindPresent:
+		if orig.dropping() {
+			return false // evicted as we speak: fault it in after
+		}
 		p.alreadyThere(t, page)
 		return true
 	case kindNone:
@@ -162,6 +165,9 @@ func (p *Pager) install(t *ksync.Task, f *mem.Folio, page uint64, orig pteVal, s
 	if (p.cfg.Fixes.Get(fixes.PagerRecheck) != fixes.PagerRecheckNone || orig.kind() == kindNone) && cur != orig {
 		switch cur.kind() {
 		case kindPresent:
+			if cur.dropping() {
+				return false, false
+			}
 			p.alreadyThere(t, page)
 			return true, false
 		case kindGone:

@@ -29,6 +29,7 @@ type lruList struct {
 
 func (l *lruvec) init(pool *mem.Pool) {
 	l.pool = pool
+	l.lock.Init(ksync.RankLruvec)
 	for i := range l.lists {
 		l.lists[i] = lruList{head: -1, tail: -1}
 	}

@@ -172,6 +172,11 @@ func New(t *ksync.Task, ops Ops, cfg Config) (*Pager, error) {
 		ptes:     make([]pte, cfg.Pages),
 		zeroPage: make([]byte, PageSize),
 	}
+	p.eventLock.Init(ksync.RankPagerEvents)
+	p.errLock.Init(ksync.RankPagerErr)
+	for i := range p.ptes {
+		p.ptes[i].ptl.InitRank(ksync.RankPagerPTL)
+	}
 	p.lru.init(pool)
 	pool.SetReleaseHook(p.release)
 	p.lastFault.Init(-2)

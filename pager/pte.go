@@ -39,6 +39,13 @@ const (
 
 func (v pteVal) kind() int { return int(v >> kindShift) }
 
+// droppingBit marks a present pte whose page eviction is dropping: its
+// data is in its slot (or it is a clean zero fill), its hole is being
+// punched. A fault that finds it tries again later.
+const droppingBit pteVal = 1 << 40
+
+func (v pteVal) dropping() bool { return v.kind() == kindPresent && v&droppingBit != 0 }
+
 func presentPte(pfn int) pteVal { return pteVal(kindPresent)<<kindShift | pteVal(pfn) }
 
 func swapPte(e mem.SwpEntry) pteVal {
@@ -67,6 +74,9 @@ func (v pteVal) String() string {
 	case kindNone:
 		return "none"
 	case kindPresent:
+		if v.dropping() {
+			return fmt.Sprintf("dropping(pfn %d)", v.pfn())
+		}
 		return fmt.Sprintf("present(pfn %d)", v.pfn())
 	case kindSwap:
 		return v.entry().String()

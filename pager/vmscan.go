@@ -13,9 +13,11 @@ import (
 // reclaimer is a reclaiming task's scratch: the isolated folios, those
 // ready to drop, and a page buffer for write-outs.
 type reclaimer struct {
-	folios []*mem.Folio
-	ready  []*mem.Folio
-	buf    []byte
+	folios  []*mem.Folio
+	ready   []*mem.Folio
+	marked  []*mem.Folio // dropFolios' scratch
+	dropped []*mem.Folio
+	buf     []byte
 }
 
 func (p *Pager) newReclaimer() reclaimer {
@@ -75,7 +77,7 @@ func (p *Pager) shrink(t *ksync.Task, rc *reclaimer, nr int) int {
 		}
 	}
 	slices.SortFunc(rc.ready, func(a, b *mem.Folio) int { return cmp.Compare(a.Index, b.Index) })
-	freed += p.dropFolios(t, rc.ready)
+	freed += p.dropFolios(t, rc, rc.ready)
 	clear(rc.folios)
 	clear(rc.ready)
 	return freed
@@ -157,71 +159,72 @@ func (p *Pager) prepareFolio(t *ksync.Task, rc *reclaimer, f *mem.Folio) int {
 }
 
 // dropFolios drops the pages of fs (locked, clean when prepared, sorted
-// by page), in runs of consecutive pages: under the event lock, each
-// page's lock is taken in ascending order and its pte and dirty bit
-// checked once more (__remove_mapping()'s check); a run of pages that
-// pass is dropped with one hole punched, their ptes then take their
-// slots (try_to_unmap()'s swap_duplicate) or become none (a zero fill
-// never written), and their folios leave the swap cache and are freed.
-// A page written meanwhile stays; one the process discarded is freed.
-// It returns the frames freed.
-func (p *Pager) dropFolios(t *ksync.Task, fs []*mem.Folio) int {
+// by page), in runs of consecutive pages, under the event lock: each
+// page's lock is taken in turn to check its pte and dirty bit once more
+// (__remove_mapping()'s check) and, if it may go, to mark its pte
+// dropping; each run of marked pages is dropped with one hole punched;
+// then each marked pte takes its slot (try_to_unmap()'s swap_duplicate)
+// or becomes none (a zero fill never written), and the folios leave the
+// swap cache and are freed. A fault on a page marked dropping is tried
+// again after; a page written before its mark stays; one the process
+// discarded is freed. It returns the frames freed.
+func (p *Pager) dropFolios(t *ksync.Task, rc *reclaimer, fs []*mem.Folio) int {
 	freed := 0
-	var evicted []*mem.Folio
+	marked := rc.marked[:0]
 	p.eventLock.RLock(t)
-	for i := 0; i < len(fs); {
-		// Lock a run of consecutive pages that can go.
-		j := i
-		for ; j < len(fs); j++ {
-			f := fs[j]
-			if j > i && f.Index != fs[j-1].Index+1 {
-				break
-			}
-			p.lockPte(t, f.Index)
-			if p.pteGet(t, f.Index) != presentPte(f.PFN()) || f.Test(t, mem.PGDirty) {
-				p.unlockPte(t, f.Index)
-				break
-			}
+	for _, f := range fs {
+		mine := presentPte(f.PFN())
+		p.lockPte(t, f.Index)
+		cur := p.pteGet(t, f.Index)
+		ok := cur == mine && !f.Test(t, mem.PGDirty)
+		if ok {
+			p.pteSet(t, f.Index, mine|droppingBit)
 		}
-		if j > i {
-			first, n := fs[i].Index, uint64(j-i)
-			if err := p.ops.Drop(t, first, n); err != nil {
-				if !isGone(err) {
-					p.fail(t, err)
-				}
-				for _, f := range fs[i:j] {
-					p.unlockPte(t, f.Index)
-					f.Flags.Clear(t, mem.PGReclaim)
-					f.Unlock(t)
-					p.putback(t, f, false)
-				}
-			} else {
-				for _, f := range fs[i:j] {
-					p.unmapLocked(t, f)
-					p.unlockPte(t, f.Index)
-					evicted = append(evicted, f)
-				}
-			}
-		}
-		if j < len(fs) && (j == i || fs[j].Index == fs[j-1].Index+1) {
-			// fs[j] failed its check: written (keep it) or
-			// discarded (free it).
-			f := fs[j]
+		p.unlockPte(t, f.Index)
+		switch {
+		case ok:
+			marked = append(marked, f)
+		case cur == mine:
+			// Written since its write-out: keep it.
+			p.Stats.Redirtied.Inc(t)
 			f.Flags.Clear(t, mem.PGReclaim)
-			if f.Test(t, mem.PGDirty) && p.pteGet(t, f.Index) == presentPte(f.PFN()) {
-				p.Stats.Redirtied.Inc(t)
-				f.Unlock(t)
-				p.putback(t, f, true)
-			} else {
-				p.freeUnmapped(t, f)
-				freed++
-			}
+			f.Unlock(t)
+			p.putback(t, f, true)
+		default:
+			// Discarded by the process meanwhile.
+			p.freeUnmapped(t, f)
+			freed++
+		}
+	}
+	dropped := rc.dropped[:0]
+	for i := 0; i < len(marked); {
+		j := i + 1
+		for j < len(marked) && marked[j].Index == marked[j-1].Index+1 {
 			j++
+		}
+		err := p.ops.Drop(t, marked[i].Index, uint64(j-i))
+		if err != nil && !isGone(err) {
+			p.fail(t, err)
+		}
+		for _, f := range marked[i:j] {
+			p.lockPte(t, f.Index)
+			if err == nil {
+				p.unmapLocked(t, f)
+				dropped = append(dropped, f)
+			} else {
+				p.pteSet(t, f.Index, presentPte(f.PFN()))
+			}
+			p.unlockPte(t, f.Index)
+			if err != nil {
+				f.Flags.Clear(t, mem.PGReclaim)
+				f.Unlock(t)
+				p.putback(t, f, false)
+			}
 		}
 		i = j
 	}
 	p.eventLock.RUnlock(t)
-	for _, f := range evicted {
+	for _, f := range dropped {
 		if !f.Flags.TestAndClear(t, mem.PGReclaim) && f.Test(t, mem.PGSwapCache) {
 			p.Stats.CleanDrops.Inc(t)
 		}
@@ -238,7 +241,9 @@ func (p *Pager) dropFolios(t *ksync.Task, fs []*mem.Folio) int {
 		p.Stats.Evicted.Inc(t)
 		freed++
 	}
-	clear(evicted)
+	clear(marked)
+	clear(dropped)
+	rc.marked, rc.dropped = marked, dropped
 	return freed
 }
 

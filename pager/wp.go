@@ -28,6 +28,9 @@ func (p *Pager) onPresent(t *ksync.Task, page uint64, fn func(f *mem.Folio) bool
 	p.lockPte(t, page)
 	defer p.unlockPte(t, page)
 	cur := p.pteGet(t, page)
+	if cur.dropping() {
+		return false // after the drop, the page faults as missing
+	}
 	if cur.kind() != kindPresent {
 		if cur.kind() != kindGone {
 			p.wake(t, page)

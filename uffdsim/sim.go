@@ -102,6 +102,7 @@ type event struct {
 // New makes a region of pages pages at base, none of them present.
 func New(base uint64, pages int) *Region {
 	r := &Region{base: base, pages: make([]page, pages)}
+	r.lock.Init(ksync.RankUffdSim)
 	for i := range r.pages {
 		r.pages[i].data = make([]byte, PageSize)
 	}
