@@ -45,12 +45,16 @@
 //  4. Eviction is shrink_folio_list(): isolate folios from the inactive
 //     tail, lock each, write-protect it if it is dirty (fix
 //     pager-writeout), clear its dirty bit and write it to its slot
-//     (allocating one if it has none); then, under the page lock, drop it
-//     unless it was dirtied again meanwhile (a WP fault during writeout
-//     sets the dirty bit and lifts the protection: the write lands, the
-//     page stays) — the dirty check of __remove_mapping(). A clean page
-//     that still has its slot (swap cache) is dropped without writing; a
-//     clean page with no slot (a zero fill never written) becomes none.
+//     (allocating one if it has none); then, under each page's lock in
+//     turn, check that it was not dirtied again meanwhile (a WP fault
+//     during writeout sets the dirty bit and lifts the protection: the
+//     write lands, the page stays) — the dirty check of
+//     __remove_mapping() — and mark its pte dropping; punch the holes of
+//     each run of consecutive marked pages at once; and point each pte at
+//     its slot. A fault on a dropping page is tried again after. A clean
+//     page that still has its slot (swap cache) is dropped without
+//     writing; a clean page with no slot (a zero fill never written)
+//     becomes none.
 //  5. The process's own MADV_DONTNEED and munmap arrive as REMOVE and
 //     UNMAP events. Messages are read with the event lock held for
 //     writing, and every change of a page's state (copies, protection,
@@ -69,14 +73,16 @@
 //     the active list's size) enters the active list; a write (a WP
 //     fault) marks a page referenced, which gives it a second round.
 //
-// Lock order (outermost first):
+// Lock order (outermost first; ksync's rank table checks it under the
+// invariants tag):
 //
-//	folio lock (mem.PGLocked)
+//	folio lock (mem.PGLocked; reclaim holds several, taken by trylock)
 //	  Pager.eventLock (read side; the reader of messages takes it for
 //	  writing, and then only trylocks folios)
-//	    pte.ptl (per page)
+//	    pte.ptl (per page; one at a time)
 //	      lruvec.lock
 //	      swap core locks (swap.Core's order)
+//	      the Ops' own locks (uffdsim's is a leaf)
 //
 // Every lock, atomic and wait is a ksync operation on the calling task,
 // so that package sched can run the whole protocol under the explorer.
