@@ -35,10 +35,10 @@ func init() {
 		Budgets: []Budget{
 			{Fixes: []string{"pager-events=none"}, Strategy: "pct:2", Runs: 300, Seed: 1, Want: "found no-lost-data"},
 			{Fixes: []string{"pager-events=none"}, Strategy: "walk:0.99", Runs: 300, Seed: 1, Want: "found no-lost-data"},
-			{Strategy: "random", Runs: 300, Seed: 1, Want: NothingFound},
-			{Strategy: "walk:0.99", Runs: 300, Seed: 1, Want: NothingFound},
-			{Strategy: "pct:3", Runs: 300, Seed: 1, Want: NothingFound},
-			{Strategy: "dfs:1", Runs: 500, Seed: 1, Want: NothingFound},
+			{Strategy: "random", Runs: 200, Seed: 1, Want: NothingFound},
+			{Strategy: "walk:0.99", Runs: 200, Seed: 1, Want: NothingFound},
+			{Strategy: "pct:3", Runs: 200, Seed: 1, Want: NothingFound},
+			{Strategy: "dfs:1", Runs: 300, Seed: 1, Want: NothingFound},
 		},
 		Setup: setupPagerEvents,
 	})
