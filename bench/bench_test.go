@@ -346,24 +346,40 @@ func TestUswapEngine(t *testing.T) {
 	if err := UswapAvailable(); err != nil {
 		t.Skipf("uswap engine unavailable: %v", err)
 	}
-	for _, tc := range []struct {
-		device  string
-		random  bool
-		threads int
-		write   bool
-	}{
+	runEngineCases(t, "uswap", 8, []engineCase{
 		{DeviceRAM, false, 1, false},
 		{DeviceRAM, true, 2, true},
 		{DeviceFile, false, 2, false},
 		{DeviceFile, true, 1, true},
-	} {
+	})
+}
+
+// engineCase is one short run of an engine's test.
+type engineCase struct {
+	device  string
+	random  bool
+	threads int
+	write   bool
+}
+
+// runEngineCases runs usemem's work on a 16 MiB working set limited to
+// limitMiB, two passes, for each case, on a fresh engine of that name,
+// and checks that it swapped, that no page came back wrong, that its
+// device and CPU time are reported, and that a swap file it made is gone.
+func runEngineCases(t *testing.T, engine string, limitMiB uint64, cases []engineCase) {
+	t.Helper()
+	for _, tc := range cases {
 		o := DefaultOptions()
-		o.SizeMiB, o.LimitMiB, o.Passes = 16, 8, 2
+		o.SizeMiB, o.LimitMiB, o.Passes, o.Engine = 16, limitMiB, 2, engine
 		o.Device, o.Random, o.Threads, o.Write = tc.device, tc.random, tc.threads, tc.write
 		if tc.device == DeviceFile {
 			o.DevicePath = filepath.Join(t.TempDir(), "swap")
 		}
-		rep, err := Run(context.Background(), &UswapEngine{}, o, nil)
+		e, err := NewEngine(engine, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(context.Background(), e, o, nil)
 		if err != nil {
 			t.Fatalf("%+v: %v", tc, err)
 		}
@@ -372,10 +388,10 @@ func TestUswapEngine(t *testing.T) {
 			t.Fatalf("%+v: corrupt=%d", tc, rep.Corrupt)
 		}
 		if rep.Counters.Pswpin == 0 || rep.Counters.Pswpout == 0 || rep.Counters.Pgmajfault == 0 {
-			t.Errorf("%+v: no swapping in a 16 MiB working set limited to 8 MiB: %+v", tc, rep.Counters)
+			t.Errorf("%+v: no swapping in a 16 MiB working set limited to %d MiB: %+v", tc, limitMiB, rep.Counters)
 		}
-		if rep.Device.Kind != tc.device {
-			t.Errorf("%+v: device %+v", tc, rep.Device)
+		if rep.Device.Kind != tc.device || rep.CPU.Total() <= 0 || rep.Latency.Count != 2*o.Pages() {
+			t.Errorf("%+v: device %+v, cpu %v s, %d visits timed", tc, rep.Device, rep.CPU.Total(), rep.Latency.Count)
 		}
 		if tc.device == DeviceRAM && rep.Device.ComprDataSize == 0 {
 			t.Errorf("%+v: empty mm_stat %+v", tc, rep.Device)

@@ -218,8 +218,12 @@ func (c *Comparison) WriteTail(w io.Writer) error {
 	}
 	for _, s := range c.Summaries {
 		if s.Ratio != nil {
-			fmt.Fprintf(&b, "ratio uswap/kernel=%.2f (%.2f..%.2f) memcg_bg_reclaim=%s rounds=%d\n",
-				s.Ratio.Median, s.Ratio.Min, s.Ratio.Max, onOff(s.MemcgBgReclaim), len(c.ratioRounds(s.Variant)))
+			bg := ""
+			if s.Engine == "uswap" {
+				bg = " memcg_bg_reclaim=" + onOff(s.MemcgBgReclaim)
+			}
+			fmt.Fprintf(&b, "ratio %s/kernel=%.2f (%.2f..%.2f)%s rounds=%d\n",
+				s.Engine, s.Ratio.Median, s.Ratio.Min, s.Ratio.Max, bg, len(c.ratioRounds(s.Variant)))
 		}
 	}
 	if c.Interrupt {

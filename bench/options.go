@@ -40,7 +40,7 @@ type Options struct {
 	Device      string `json:"device"`       // DeviceRAM or DeviceFile
 	DevicePath  string `json:"device_path"`  // the swap file for DeviceFile ("": one in a private temporary directory)
 	PageCluster int    `json:"page_cluster"` // readahead: 2^n pages (vm.page-cluster); -1 leaves the default
-	Engine      string `json:"engine"`       // "uswap" or "kernel"
+	Engine      string `json:"engine"`       // "uswap", "kernel" or "realmem"
 	Progress    bool   `json:"progress"`     // draw a progress bar on standard error
 	// MemcgBgReclaim runs uswap's background memcg reclaim
 	// (mm.Config.MemcgBgReclaim), which the kernel does not have for a
@@ -120,9 +120,9 @@ func (o Options) validate() error {
 		return fmt.Errorf("device %q: want ram or file", o.Device)
 	}
 	switch o.Engine {
-	case "uswap", "kernel":
+	case "uswap", "kernel", "realmem":
 	default:
-		return fmt.Errorf("engine %q: want uswap or kernel", o.Engine)
+		return fmt.Errorf("engine %q: want uswap, kernel or realmem", o.Engine)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mm"
+	"uswap/swap"
 	"uswap/swapdev"
 	"uswap/system"
 	"uswap/workload"
@@ -175,8 +176,11 @@ func (m *uswapMemory) Counters() Counters {
 }
 
 // Device is the swap device's statistics: mm_stat for the RAM device.
-func (m *uswapMemory) Device() DeviceStats {
-	dev := m.e.sys.Devices()[0]
+func (m *uswapMemory) Device() DeviceStats { return deviceStats(m.e.sys.Devices()[0]) }
+
+// deviceStats describes one of uswap's devices: its size, and mm_stat for
+// a RAM device.
+func deviceStats(dev swap.Device) DeviceStats {
 	d := DeviceStats{Kind: DeviceFile, Name: dev.Name(), Pages: dev.Pages()}
 	if z, ok := dev.(*swapdev.RAM); ok {
 		s := z.MMStat()
@@ -195,6 +199,8 @@ func NewEngine(name string, kernelChild []string) (Engine, error) {
 		return &UswapEngine{}, nil
 	case "kernel":
 		return &KernelEngine{ChildCommand: kernelChild}, nil
+	case "realmem":
+		return &RealmemEngine{}, nil
 	}
-	return nil, errors.New("engine " + name + ": want uswap or kernel")
+	return nil, errors.New("engine " + name + ": want uswap, kernel or realmem")
 }

@@ -84,6 +84,10 @@ const (
 	RankPageTableLock // mm->page_table_lock
 	RankPTL           // the split PTE lock of a leaf page table
 
+	// the userfaultfd pager (package pager)
+	RankPagerEvents // the pager's event lock: mmap_lock's part in ordering faults and munmap
+	RankPagerPTL    // a pager page's lock (bit lock, sleeps): its pte
+
 	// the shmem page index
 	RankIPages // mapping->i_pages' xa_lock
 
@@ -114,6 +118,8 @@ const (
 	RankMemcgBgWork   // the memcg background reclaim queue (its workqueue's lock)
 	RankMmlist        // mmlist_lock
 	RankFaultyDevice  // the fault-injecting device wrapper's rules (no kernel lock)
+	RankPagerErr      // the pager's record of its first error (no kernel lock)
+	RankUffdSim       // the simulated userfaultfd's page table and queue lock (package uffdsim)
 	RankPool          // zone->lock
 
 	// tests of the primitives themselves
@@ -177,12 +183,18 @@ var rankOrder = [numRanks]rankInfo{
 	// a spinlock: nothing that sleeps runs under it.
 	RankPTL: {name: "ptl", after: []Rank{RankMmapLock, RankFolioLock, RankAnonVMA}, nest: true},
 
+	// The pager takes its event lock under the folio lock of the page it
+	// installs or evicts (reading messages, it holds no folio lock), and
+	// a page's lock under both; it holds one page lock at a time.
+	RankPagerEvents: {name: "pager event_lock", after: []Rank{RankFolioLock}},
+	RankPagerPTL:    {name: "pager pte lock", after: []Rank{RankFolioLock, RankPagerEvents}},
+
 	RankIPages: {name: "i_pages xa_lock", after: []Rank{RankInodeLock, RankFolioLock}},
 
 	RankPcpCluster: {name: "percpu_swap_cluster.lock", after: []Rank{RankFolioLock}},
 	// si->lock is not in the list: it may be held when a cluster lock
 	// is taken only by trylock (isolateLockCluster), as in the kernel.
-	RankClusterLock:  {name: "ci->lock", after: []Rank{RankFolioLock, RankPcpCluster, RankPTL}},
+	RankClusterLock:  {name: "ci->lock", after: []Rank{RankFolioLock, RankPcpCluster, RankPTL, RankPagerEvents, RankPagerPTL}},
 	RankSwapLock:     {name: "swap_lock", after: []Rank{RankSwaponMutex}},
 	RankSwapInfoLock: {name: "si->lock", after: []Rank{RankClusterLock, RankSwapLock}},
 	RankSwapAvail:    {name: "swap_avail_lock", after: []Rank{RankClusterLock, RankSwapLock}},
@@ -194,7 +206,7 @@ var rankOrder = [numRanks]rankInfo{
 	RankMemcgIDR: {name: "mem_cgroup_idr lock", after: []Rank{RankCgroupMutex, RankClusterLock}},
 
 	// A lruvec lock is a spinlock: no sleep, no charge, no I/O under it.
-	RankLruvec: {name: "lruvec->lru_lock", after: []Rank{RankFolioLock, RankPTL}},
+	RankLruvec: {name: "lruvec->lru_lock", after: []Rank{RankFolioLock, RankPTL, RankPagerEvents, RankPagerPTL}},
 
 	// A device reads its swap header at swapon under the machine's
 	// device list lock; every other I/O is under a folio lock.
@@ -212,6 +224,9 @@ var rankOrder = [numRanks]rankInfo{
 	RankMemcgBgWork:  {name: "memcg reclaim work queue lock", leaf: true},
 	RankMmlist:       {name: "mmlist_lock", leaf: true},
 	RankFaultyDevice: {name: "faulty device lock", leaf: true},
+	RankPagerErr:     {name: "pager error lock", leaf: true},
+	// The pager calls the simulated kernel's ioctls under its locks.
+	RankUffdSim: {name: "uffdsim ptl", leaf: true},
 	// Frames are allocated and freed under any lock (the release hook
 	// of a last folio_put runs under a PTL or a lruvec lock).
 	RankPool: {name: "zone->lock", leaf: true},

@@ -56,7 +56,7 @@ func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
 	fl.StringVar(&f.plotFile, "plot", "", "draw pages/s per pass and the fault-latency distribution into this PNG file")
 	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) into this file")
 	if withEngine {
-		fl.StringVar(&f.opts.Engine, "engine", "uswap", "uswap (embedded, no root) or kernel (anonymous memory in a memory cgroup, a zram device of its own as swap; needs root)")
+		fl.StringVar(&f.opts.Engine, "engine", "uswap", "uswap (embedded, no root), kernel (anonymous memory in a memory cgroup, a zram device of its own as swap; needs root) or realmem (real memory paged by uswap through a userfaultfd; needs userfaultfd)")
 		fl.StringVar(&f.bgReclaim, "memcg-bg-reclaim", "on", "uswap's background memcg reclaim near the limit, on or off (off: the faulting task reclaims, as in the kernel); the kernel engine ignores it")
 	} else {
 		fl.StringVar(&f.bgReclaim, "memcg-bg-reclaim", "both", "uswap's background memcg reclaim near the limit: on, off, or both (each round runs uswap with it on and with it off)")
@@ -252,8 +252,13 @@ with --engine kernel, the Linux kernel's own swap (needs root).
 			if err != nil {
 				return err
 			}
-			if o.Engine == "kernel" {
+			switch o.Engine {
+			case "kernel":
 				if err := checkKernel(o); err != nil {
+					return err
+				}
+			case "realmem":
+				if err := bench.RealmemAvailable(); err != nil {
 					return err
 				}
 			}
@@ -278,11 +283,12 @@ func compareCmd() *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
 		Use:   "compare",
-		Short: "run usemem's work on the kernel engine and on uswap in alternate rounds, and print the figures and ratios (needs root)",
+		Short: "run usemem's work on the kernel engine, uswap and realmem in alternate rounds, and print the figures and ratios (needs root)",
 		Long: `Run usemem's work on the kernel engine (needs root) and on uswap, with the
 same flags, in --rounds rounds: each round runs the kernel engine, then
 uswap (with --memcg-bg-reclaim both, uswap with its background memcg
-reclaim on, then off), so that a change in the machine's speed hits every
+reclaim on, then off), then realmem (real memory paged by uswap through a
+userfaultfd; left out, saying why, where userfaultfd is missing), so that a change in the machine's speed hits every
 engine alike. It prints a line per run, the compressor's own cost on the
 same pages, the machine (CPU, cores, kernel, load before, during and
 after, and whether the figures are to be trusted), and for each engine
@@ -302,6 +308,11 @@ per-round ratios of uswap's pages/s to the kernel's, with its range.
 			variants := []bench.Variant{{Engine: "kernel"}}
 			for _, bg := range bgReclaimWords[f.bgReclaim] {
 				variants = append(variants, bench.Variant{Engine: "uswap", MemcgBgReclaim: bg})
+			}
+			if rerr := bench.RealmemAvailable(); rerr != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "uswap bench compare: realmem left out: %v\n", rerr)
+			} else {
+				variants = append(variants, bench.Variant{Engine: "realmem"})
 			}
 			return runCompare(cmd, f, o, variants)
 		},

@@ -58,7 +58,7 @@ func registerCompletions(cmd *cobra.Command) {
 		"fix":      fixes.Completions,
 		"strategy": strategyNames,
 		"comp":     compressorNames,
-		"engine":   words("uswap\tembedded, no root", "kernel\tthe Linux kernel's swap, needs root"),
+		"engine":   words("uswap\tembedded, no root", "kernel\tthe Linux kernel's swap, needs root", "realmem\treal memory paged by uswap, needs userfaultfd"),
 		"device":   words("ram\tcompressed RAM (zram)", "file\ta swap file"),
 		"pattern":  words("mixed", "zero", "random"),
 		"memcg-bg-reclaim": words("on\tuswap's background memcg reclaim (the default)", "off\treclaim in the charging task, as the kernel does",
