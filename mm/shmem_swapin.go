@@ -112,6 +112,7 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 		charging = true
 		if err = n.shmemChargeFolio(t, folio, f.memcg); err == nil {
 			err = f.addToPageCache(t, folio, index, entry)
+			f.addToPageCacheFailed(t, err)
 		}
 	}
 	if err != nil {
