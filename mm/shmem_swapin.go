@@ -228,7 +228,7 @@ func (n *Node) shmemReadSwapCache(t *ksync.Task, si *swap.SwapInfo, entry mem.Sw
 		if !errors.Is(err, swap.ErrExist) {
 			return nil, nil
 		}
-		ksync.ScheduleTimeout(t, jiffy)
+		n.swapcachePrepareRetryWait(t)
 	}
 	folio.Lock(t)
 	folio.Flags.Set(t, mem.PGSwapBacked)
