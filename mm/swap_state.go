@@ -126,6 +126,7 @@ func (n *Node) swapcachePrepareRetryWait(t *ksync.Task) {
 func (n *Node) swapReadFolio(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, folio *mem.Folio) {
 	if err := si.ReadPage(t, entry, folio.Data()); err == nil {
 		folio.Flags.Set(t, mem.PGUptodate)
+		n.swapSlotFreeNotify(t, si, entry, folio)
 	}
 }
 
