@@ -18,18 +18,18 @@ var SwapinRecheckEntry = Register(Info{
 	Variants: []VariantInfo{
 		SwapinRecheckNone: {
 			Name:   "none",
-			Source: "the code before commit 4969c1192d15 (Andrea Arcangeli, v2.6.34)",
+			Source: "the code before commit 4969c1192d15 (v2.6.35 and before)",
 			Doc:    "after lock_page() only pte_same() is checked",
 		},
 		SwapinRecheckSwapcache: {
 			Name:   "swapcache",
-			Source: "commit 4969c1192d15 (Andrea Arcangeli, Mar 2010)",
+			Source: "commit 4969c1192d15 (Andrea Arcangeli, v2.6.36, with the KSM copy of do_swap_page)",
 			Doc: "after lock_page(), back out if the page is no longer in the swap cache " +
 				"(try_to_free_swap() removed it under our reference)",
 		},
 		SwapinRecheckSwapcacheEntry: {
 			Name:   "swapcache-entry",
-			Source: "commit 31c4a3d3a0f8 (Hugh Dickins, Jun 2010) and the kernel since (v6.15's folio->swap check)",
+			Source: "commit 31c4a3d3a0f8 (Hugh Dickins, Sep 2010, v2.6.36) and the kernel since (v6.15's folio->swap check)",
 			Doc: "after lock_page(), back out unless the page is in the swap cache and its swap entry " +
 				"is still the faulting one (page_private(page) == entry.val)",
 		},
