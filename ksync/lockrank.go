@@ -194,7 +194,11 @@ var rankOrder = [numRanks]rankInfo{
 	RankPcpCluster: {name: "percpu_swap_cluster.lock", after: []Rank{RankFolioLock}},
 	// si->lock is not in the list: it may be held when a cluster lock
 	// is taken only by trylock (isolateLockCluster), as in the kernel.
-	RankClusterLock:  {name: "ci->lock", after: []Rank{RankFolioLock, RankPcpCluster, RankPTL, RankPagerEvents, RankPagerPTL}},
+	// The i_pages lock is held when one is taken only by shmem writeout
+	// in fix shmem-count-before-index's variant under-lock: commit
+	// 826267cf1e6c took swap_shmem_alloc() under info->lock (and so
+	// swap_lock under it); today's kernel nests no swap lock in it.
+	RankClusterLock:  {name: "ci->lock", after: []Rank{RankFolioLock, RankPcpCluster, RankPTL, RankIPages, RankPagerEvents, RankPagerPTL}},
 	RankSwapLock:     {name: "swap_lock", after: []Rank{RankSwaponMutex}},
 	RankSwapInfoLock: {name: "si->lock", after: []Rank{RankClusterLock, RankSwapLock}},
 	RankSwapAvail:    {name: "swap_avail_lock", after: []Rank{RankClusterLock, RankSwapLock}},

@@ -72,7 +72,7 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 
 	// folio_lock_or_retry().
 	folio.Lock(t)
-	if swapcache && (!folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry) {
+	if swapcache && n.swapinFolioStale(t, folio, entry) {
 		// Reclaimed, or freed and reused, while we slept: refault.
 		folio.Unlock(t)
 		folio.Put(t)

@@ -112,6 +112,7 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 		charging = true
 		if err = n.shmemChargeFolio(t, folio, f.memcg); err == nil {
 			err = f.addToPageCache(t, folio, index, entry)
+			f.addToPageCacheFailed(t, err)
 		}
 	}
 	if err != nil {
@@ -227,7 +228,7 @@ func (n *Node) shmemReadSwapCache(t *ksync.Task, si *swap.SwapInfo, entry mem.Sw
 		if !errors.Is(err, swap.ErrExist) {
 			return nil, nil
 		}
-		ksync.ScheduleTimeout(t, jiffy)
+		n.swapcachePrepareRetryWait(t)
 	}
 	folio.Lock(t)
 	folio.Flags.Set(t, mem.PGSwapBacked)

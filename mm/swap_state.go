@@ -3,6 +3,7 @@ package mm
 import (
 	"errors"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/memcg"
@@ -75,7 +76,7 @@ func (n *Node) readSwapCacheAsync(t *ksync.Task, si *swap.SwapInfo, entry mem.Sw
 		if !errors.Is(err, swap.ErrExist) {
 			return nil, false, nil
 		}
-		ksync.ScheduleTimeout(t, jiffy)
+		n.swapcachePrepareRetryWait(t)
 	}
 	// The folio is ours: nobody can see it yet.
 	folio.Lock(t)
@@ -98,6 +99,26 @@ func (n *Node) readSwapCacheAsync(t *ksync.Task, si *swap.SwapInfo, entry mem.Sw
 	return folio, true, nil
 }
 
+// swapcachePrepareRetryWait is what __read_swap_cache_async() does
+// before it tries again, when swapcache_prepare() failed because another
+// task holds SWAP_HAS_CACHE and has not put its folio in the swap cache
+// yet: sleep a tick (schedule_timeout_uninterruptible(1)), which takes
+// the task off the run queue so that the holder runs.
+//
+// With fix swapin-retry-sleep reverted it is cond_resched(), as before
+// commit 029c4628b2eb: the task stays runnable, and a task that
+// outranks the holder (a real-time task on the holder's CPU) retries
+// forever while the holder never runs: the livelock of scenario
+// swapin-retry-livelock (drawn in
+// explore/testdata/scenarios/swapin-retry-livelock.txt).
+func (n *Node) swapcachePrepareRetryWait(t *ksync.Task) {
+	if n.cfg.Fixes.Get(fixes.SwapinRetrySleep) == fixes.SwapinRetryCondResched {
+		ksync.CondResched(t)
+		return
+	}
+	ksync.ScheduleTimeout(t, jiffy)
+}
+
 // swapReadFolio is swap_read_folio() for a locked folio that is not
 // uptodate: read it from the device and mark it uptodate, or leave it
 // not uptodate on an I/O error (the fault then gets SIGBUS). The caller
@@ -105,6 +126,7 @@ func (n *Node) readSwapCacheAsync(t *ksync.Task, si *swap.SwapInfo, entry mem.Sw
 func (n *Node) swapReadFolio(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, folio *mem.Folio) {
 	if err := si.ReadPage(t, entry, folio.Data()); err == nil {
 		folio.Flags.Set(t, mem.PGUptodate)
+		n.swapSlotFreeNotify(t, si, entry, folio)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
+	"uswap/swapdev"
 )
 
 // GetSwapDevice is get_swap_device(): the device of entry, kept from being
@@ -53,6 +54,21 @@ func (si *SwapInfo) Name() string { return si.name }
 
 // Device is the device under the swap info.
 func (si *SwapInfo) Device() Device { return si.dev }
+
+// SlotFreeNotify calls the block driver's swap_slot_free_notify hook
+// for the slot of entry, which stays allocated: the device frees the
+// slot's data, and until the slot is written again it reads as zeros.
+// Only zram has the hook (swapdev.HasSlotFreeNotify); SlotFreeNotify
+// reports whether the device has it. mm/page_io.c called it after a
+// swap cache read from v3.11 to v5.17 (fix keep-slot-on-read). The
+// caller holds a device reference.
+func (si *SwapInfo) SlotFreeNotify(t *ksync.Task, entry mem.SwpEntry) bool {
+	if d, ok := si.dev.(swapdev.Device); !ok || !swapdev.HasSlotFreeNotify(d) {
+		return false
+	}
+	si.dev.Discard(t, entry.Offset())
+	return true
+}
 
 // Pages is the number of usable slots.
 func (si *SwapInfo) Pages() uint64 { return si.pages }

@@ -14,7 +14,9 @@ type Device interface {
 	ReadPage(t *ksync.Task, offset uint64, dst []byte) error
 	WritePage(t *ksync.Task, offset uint64, src []byte) error
 	// Discard frees a slot's content (zram_slot_free_notify). It is
-	// called with the slot's cluster lock held and must not sleep.
+	// called with the slot's cluster lock held when the slot is freed,
+	// and without it after a read in the code of fix keep-slot-on-read
+	// reverted (SlotFreeNotify); it must not sleep.
 	Discard(t *ksync.Task, offset uint64)
 	Synchronous() bool
 }
