@@ -3,6 +3,7 @@ package swap
 import (
 	"slices"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 )
@@ -307,7 +308,27 @@ func (c *Core) delFromAvail(t *ksync.Task, si *SwapInfo) {
 }
 
 // addToAvail is add_to_avail_list(): the device has a free slot again.
+// SWP_WRITEOK is checked under swap_avail_lock, which swapoff's clearing
+// of it precedes its taking the device off the list: a free that races
+// swapoff either sees the flag cleared or puts the device back before
+// swapoff takes it off.
+//
+// With the avail-writeok fix reverted the free checks SWP_WRITEOK first
+// (under si->lock in the kernel of the time, which swapoff did not hold
+// while it took the device off the list) and adds the device after, and
+// swapoff clears the flag only after taking the device off: the device
+// can be put back in between and stay on the list after swapoff, the
+// race of scenario swapoff-avail-readd (drawn in
+// explore/testdata/scenarios/swapoff-avail-readd.txt).
 func (c *Core) addToAvail(t *ksync.Task, si *SwapInfo) {
+	if c.fixes.Get(fixes.AvailWriteOK) == fixes.AvailWriteOKNone {
+		if si.flags.Load(t)&swpWriteOK != 0 {
+			c.availLock.Lock(t)
+			c.insertAvailLocked(t, si)
+			c.availLock.Unlock(t)
+		}
+		return
+	}
 	c.availLock.Lock(t)
 	if uint64(si.inuse.Load(t)) < si.pages && si.flags.Load(t)&swpWriteOK != 0 {
 		c.insertAvailLocked(t, si)

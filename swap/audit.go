@@ -66,6 +66,12 @@ func (c *Core) Audit(t *ksync.Task) []invariant.Violation {
 		if seen[si] {
 			add(invariant.SlotAccounting, si.name, "on the available list twice")
 		}
+		if si.flags.Load(t)&swpWriteOK == 0 || c.info[si.typ].Load(t) != si {
+			// get_swap_pages()'s "in list but !SWP_WRITEOK"; the
+			// kernel reuses the swap_info_struct at the next swapon,
+			// whose plist_add() then corrupts the list.
+			add(invariant.SlotAccounting, si.name, "on the available list but not writable (swapped off, or being swapped off)")
+		}
 		seen[si] = true
 		if i > 0 && c.avail[i-1].prio < si.prio {
 			add(invariant.SlotAccounting, si.name, "available list out of priority order")

@@ -3,6 +3,7 @@ package swap
 import (
 	"fmt"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/swapdev"
@@ -201,10 +202,21 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 		c.swapLock.Unlock(t)
 		return fmt.Errorf("swapoff %s: %w: not swapped on, or being swapped off", si.name, ErrBusy)
 	}
-	si.lock.Lock(t)
-	si.flags.Store(t, si.flags.Load(t)&^swpWriteOK)
-	si.lock.Unlock(t)
-	c.delFromAvail(t, si)
+	if c.fixes.Get(fixes.AvailWriteOK) == fixes.AvailWriteOKNone {
+		// Before commit 6fe7d6b99211: off the list first, SWP_WRITEOK
+		// cleared after, under si->lock (see addToAvail).
+		c.availLock.Lock(t)
+		c.removeAvailLocked(t, si)
+		c.availLock.Unlock(t)
+		si.lock.Lock(t)
+		si.flags.Store(t, si.flags.Load(t)&^swpWriteOK)
+		si.lock.Unlock(t)
+	} else {
+		si.lock.Lock(t)
+		si.flags.Store(t, si.flags.Load(t)&^swpWriteOK)
+		si.lock.Unlock(t)
+		c.delFromAvail(t, si)
+	}
 	c.removeActiveLocked(t, si)
 	// All pages, as the kernel does, not only the free ones: every slot
 	// that try_to_unuse frees from now on adds one back in
