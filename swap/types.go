@@ -176,11 +176,13 @@ type clusterList struct {
 }
 
 // pcpSlot is one CPU's entry of percpu_swap_cluster: the device and the
-// offset its next allocation tries first. Guarded by lock (local_lock).
+// offset its next allocation tries first. Guarded by lock (local_lock),
+// which only the CPU's own allocations take; swapoff clears si from any
+// CPU with a compare-and-swap (flush_percpu_swap_cluster()).
 type pcpSlot struct {
 	lock   ksync.SpinLock
-	si     *SwapInfo
-	offset uint64
+	si     ksync.Pointer[SwapInfo] // written under lock, or cleared by swapoff
+	offset uint64                  // guarded by lock
 	// spareTable is one clean swap table kept back from a cluster that
 	// became free on this CPU, for the next cluster that comes into use
 	// here (what the kernel's swap table kmem_cache does for it):
