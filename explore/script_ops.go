@@ -299,6 +299,13 @@ func compileOp(n *names, o opLine, in where) (*op, error) {
 	if times < 1 || times > 1<<16 {
 		return nil, a.errorf("times=%d: 1 to 65536", times)
 	}
+	cpu, err := a.num("cpu", -1)
+	if err != nil {
+		return nil, err
+	}
+	if cpu >= 0 && in != inSetup {
+		return nil, a.errorf("cpu=%d: only a setup line takes a CPU (a task's is on its task line)", cpu)
+	}
 	var deltas []statDelta
 	for _, k := range []string{"swapins", "swapouts"} {
 		v, err := a.num(k, -1)
@@ -345,7 +352,27 @@ func compileOp(n *names, o opLine, in where) (*op, error) {
 		}
 		return err
 	}
+	if cpu >= 0 {
+		p.run = onCPU(int(cpu), p.run)
+	}
 	return p, nil
+}
+
+// onCPU runs a setup line on CPU cpu (cpu=N): on a task of its own,
+// which the main task waits for, so that the line uses that CPU's
+// per-CPU state (its current swap cluster, say). Nothing else runs
+// meanwhile: the setup has no other task.
+func onCPU(cpu int, run func(x *opCtx) error) func(x *opCtx) error {
+	return func(x *opCtx) error {
+		var err error
+		var done ksync.Completion
+		ksync.Spawn(x.t, fmt.Sprintf("setup@cpu%d", cpu), cpu, func(t *ksync.Task) {
+			err = run(x.r.ctx(t, x.who))
+			done.Complete(t)
+		})
+		done.Wait(x.t)
+		return err
+	}
 }
 
 // statDelta is a swapins= or swapouts= argument: how much the line adds

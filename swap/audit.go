@@ -213,9 +213,9 @@ func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []in
 	}
 	if m&CountContinued != 0 {
 		si.contLock.Lock(t)
-		pages := si.cont[off/contPageSize]
+		first := si.cont[off/contPageSize].next.Load(t)
 		si.contLock.Unlock(t)
-		if len(pages) == 0 {
+		if first == nil {
 			vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "COUNT_CONTINUED with no continuation page"))
 		} else if si.swapCountLocked(t, off) <= SwapMapMax {
 			vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "COUNT_CONTINUED but the count is only %d", si.swapCountLocked(t, off)))

@@ -130,6 +130,7 @@ func (si *SwapInfo) setupSwapMapAndClusters(t *ksync.Task, maxPages uint64, bad 
 		clusters[i/ClusterSize].count++
 	}
 	si.swapMap, si.clusters, si.max, si.pages = m, clusters, maxPages, good
+	si.cont = make([]contHead, (maxPages+contPageSize-1)/contPageSize)
 	si.lock.Lock(t)
 	defer si.lock.Unlock(t)
 	for i := range clusters {

@@ -135,12 +135,40 @@ type SwapInfo struct {
 	fragNr   int         // frag_cluster_nr[0]
 	inuse    ksync.Int64 // inuse_pages: changes under a cluster lock
 	users    ksync.LiveRef
-	contLock ksync.SpinLock // cont_lock: guards cont
-	// cont holds the count continuation pages: for each page of swap_map
-	// (contPageSize bytes) that has any, the list of digit pages, lowest
-	// digit first. Guarded by contLock, with the slot's cluster lock held.
-	cont map[uint64][]*[contPageSize]uint8
+	contLock ksync.SpinLock // cont_lock: guards the lists of cont
+	// cont holds, for each page of swap_map (contPageSize bytes), what
+	// count continuation keeps in its struct page: whether it has
+	// continuation pages and their list. Allocated at swapon, freed at
+	// swapoff under contLock; see contHead.
+	cont []contHead
 }
+
+// contHead is the struct page of one page of swap_map as count
+// continuation uses it (vmalloc_to_page(si->swap_map + offset)):
+// page_private() and the head of the lru list of continuation pages.
+// The map page holds the counts of several clusters, so its list is
+// shared by slots under different cluster locks: contLock guards it.
+type contHead struct {
+	// private is page_private(head): SWP_CONTINUED once the page has
+	// continuation pages. Set under contLock; read without it by
+	// swap_count_continued()'s first check.
+	private ksync.Uint32
+	// next is head->lru.next: the first continuation page (the lowest
+	// digits), nil while the list is empty. Linked under contLock.
+	next ksync.Pointer[contPage]
+}
+
+// contPage is one count continuation page: a digit for each map byte of
+// its map page, and the link to the next page of the list.
+type contPage struct {
+	// digits[i] is guarded by the cluster lock of the slot it counts.
+	digits [contPageSize]uint8
+	next   ksync.Pointer[contPage] // page->lru.next: linked under contLock
+}
+
+// swpContinued is SWP_CONTINUED, the value of a map page's
+// page_private() once it has continuation pages.
+const swpContinued = 1
 
 // cluster is struct swap_cluster_info.
 type cluster struct {
