@@ -704,11 +704,29 @@ func compileFork(n *names, a *args, _ where) (*op, error) {
 	if err != nil {
 		return nil, err
 	}
+	killAt, err := a.num("killed-at", -1)
+	if err != nil {
+		return nil, err
+	}
 	ci := len(n.mms)
 	if err := n.declare(child, "mm", ci); err != nil {
 		return nil, a.errorf("%v", err)
 	}
 	n.mms = append(n.mms, mmDecl{name: child, root: n.mms[pi].root})
+	if killAt >= 0 {
+		// A fork that a fatal signal interrupts: it fails with EINTR
+		// and the child is torn down; NAME never names an mm.
+		return &op{run: func(x *opCtx) error {
+			m, err := x.mm(pi)
+			if err != nil {
+				return err
+			}
+			if err := m.ForkKilled(x.t, int(killAt)); !errors.Is(err, mm.ErrKilled) {
+				return err
+			}
+			return nil
+		}}, nil
+	}
 	return &op{run: func(x *opCtx) error {
 		m, err := x.mm(pi)
 		if err != nil {
