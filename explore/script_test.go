@@ -291,6 +291,7 @@ func TestScriptErrors(t *testing.T) {
 		{"bad-expect", good(func(s string) string { return strings.Replace(s, "expect swap0=off", "expect swap0=gone", 1) }), "on or off"},
 		{"signal-in-setup", good(func(s string) string { return strings.Replace(s, "pageout P[0]\n", "pageout P[0]\nsignal x\n", 1) }), "signal cannot be used in a setup block"},
 		{"unknown-arg", good(func(s string) string { return strings.Replace(s, "pageout P[0]", "pageout P[0] fast=yes", 1) }), "pageout does not take fast=yes"},
+		{"cpu-in-task", good(func(s string) string { return strings.Replace(s, "swapoff 0\n----", "swapoff 0 cpu=1\n----", 1) }), "only a setup line takes a CPU"},
 		{"file-device", good(func(s string) string { return strings.Replace(s, "device ram", "device file", 1) }), "RAM devices"},
 		{"name", raceScript, "file name"},
 		{"machine", good(func(s string) string {
@@ -453,6 +454,8 @@ store Q[0] fill=0x51
 fork kid mm=other
 load Q[0] fill=0x51 mm=kid
 exit kid
+fork never mm=other killed-at=0 # EINTR: the child is torn down
+load Q[0] fill=0x51 mm=other cpu=1
 exit other
 swapoff 0
 expect swap0=off P=present

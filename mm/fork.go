@@ -106,7 +106,7 @@ func (m *MM) dupMMFailedLocked(t *ksync.Task, at int) {
 		for _, v := range m.vmas[:at] {
 			m.zapRange(t, v.start, v.end)
 			v.anon.rwsem.Lock(t)
-			v.anon.unlinkLocked(v)
+			v.anon.unlinkLocked(t, v)
 			v.anon.rwsem.Unlock(t)
 		}
 		m.vmas = nil
