@@ -252,6 +252,10 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	si.swapMap = nil
 	si.clusters = nil
 	si.max = 0
+	// p->swap_file = NULL (and bdev): the device is closed. A read that
+	// still uses it is a use after swapoff (the race of scenario
+	// swapoff-bypass).
+	si.dev = nil
 	si.lock.Unlock(t)
 	si.contLock.Lock(t)
 	si.cont = nil

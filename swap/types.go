@@ -110,7 +110,7 @@ type SwapInfo struct {
 	// swapLock and lock, read without them (data_race in the kernel).
 	flags ksync.Uint32
 	prio  int    // written with Core.swapLock and Core.availLock held; read under either
-	dev   Device // immutable between swapon and swapoff
+	dev   Device // immutable between swapon and swapoff, which clears it
 	name  string // immutable
 
 	// max is the number of map bytes (header included); pages the number
