@@ -794,8 +794,11 @@ func compileReclaim(n *names, a *args, _ where) (*op, error) {
 // truncate, punch, delete.
 func compileShmem(n *names, a *args, _ where) (*op, error) {
 	w := a.words()
+	if len(w) == 1 && w[0] == "umount" {
+		return &op{run: func(x *opCtx) error { return x.r.sys.Node().ShmemUmount(x.t) }}, nil
+	}
 	if len(w) != 2 {
-		return nil, a.errorf("want shmem create|write|read|truncate|punch|delete and a file (or its pages)")
+		return nil, a.errorf("want shmem create|write|read|truncate|punch|delete and a file (or its pages), or shmem umount")
 	}
 	sub, ref := w[0], w[1]
 	if sub == "create" {

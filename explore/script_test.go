@@ -473,6 +473,7 @@ load P[0] fill=0x21
 check
 shmem delete F
 munmap S
+shmem umount
 exit
 audit-empty
 shutdown
