@@ -166,16 +166,19 @@ func (n *Node) ShmemUmount(t *ksync.Task) error {
 // s-umount variant it first trylocks s_umount for reading, which an
 // unmount holds for writing: an inode of a filesystem being unmounted is
 // skipped (the unmount frees its swap), and the unmount waits for
-// swapoff to be done with the inode.
+// swapoff to be done with the inode. In the swaplist-mutex variant (the
+// kernel's from v2.6.39 to v5.0) the mutex stays held across the work,
+// which an eviction needs to take the inode off the list.
 func (n *Node) shmemUnuseHold(t *ksync.Task, f *ShmemFile) (ok bool, release func()) {
 	n.shmem.lock.Lock(t)
-	defer n.shmem.lock.Unlock(t)
 	if !slices.Contains(n.shmem.files, f) {
+		n.shmem.lock.Unlock(t)
 		return false, nil
 	}
 	switch n.cfg.Fixes.Get(fixes.StopEviction) {
 	case fixes.StopEvictionCount:
 		f.stopEviction.Add(t, 1)
+		n.shmem.lock.Unlock(t)
 		return true, func() {
 			n.shmem.lock.Lock(t)
 			if f.stopEviction.Add(t, -1) == 0 {
@@ -183,20 +186,28 @@ func (n *Node) shmemUnuseHold(t *ksync.Task, f *ShmemFile) (ok bool, release fun
 			}
 			n.shmem.lock.Unlock(t)
 		}
+	case fixes.StopEvictionSwaplistMutex:
+		// The mutex stays held across the work (778dd893ae78).
+		return true, func() { n.shmem.lock.Unlock(t) }
 	case fixes.StopEvictionSUmount:
 		if !f.sb.umount.TryRLock(t) { // trylock_super()
+			n.shmem.lock.Unlock(t)
 			return false, nil
 		}
 		if !f.igrab(t) {
 			f.sb.umount.RUnlock(t)
+			n.shmem.lock.Unlock(t)
 			return false, nil
 		}
+		n.shmem.lock.Unlock(t)
 		return true, func() {
 			f.iput(t)
 			f.sb.umount.RUnlock(t)
 		}
 	}
-	if !f.igrab(t) {
+	grabbed := f.igrab(t)
+	n.shmem.lock.Unlock(t)
+	if !grabbed {
 		return false, nil
 	}
 	return true, func() { f.iput(t) }
