@@ -244,6 +244,7 @@ func makeVerbs() map[string]verb {
 		"load":        {anywhere, compileLoad},
 		"store":       {anywhere, compileStore},
 		"pageout":     {anywhere, compileRange((*mm.MM).MadvisePageout)},
+		"mincore":     {anywhere, compileMincore},
 		"reclaim":     {anywhere, compileReclaim},
 		"shmem":       {anywhere, compileShmem},
 		"swapoff":     {anywhere, compileSwapoff},
@@ -261,7 +262,7 @@ func makeVerbs() map[string]verb {
 
 // verbNames lists the verbs, for errors.
 func verbNames() string {
-	return "mm map munmap fork exit load store pageout reclaim shmem swapoff swapon limit faults signal wait expect audit audit-empty shutdown"
+	return "mm map munmap fork exit load store pageout mincore reclaim shmem swapoff swapon limit faults signal wait expect audit audit-empty shutdown"
 }
 
 // compileOp compiles one line of a block: the verb's own arguments, then
@@ -770,6 +771,41 @@ func compileExit(n *names, a *args, _ where) (*op, error) {
 			o.Exit(x.t)
 		}
 		m.Exit(x.t)
+		return nil
+	}}, nil
+}
+
+// compileMincore compiles "mincore REF [resident=N]": mincore(2) of the
+// pages; with resident=, exactly N of them must be resident.
+func compileMincore(n *names, a *args, _ where) (*op, error) {
+	p, i, mi, err := pagesOp(n, a)
+	if err != nil {
+		return nil, err
+	}
+	want, err := a.num("resident", -1)
+	if err != nil {
+		return nil, err
+	}
+	return &op{run: func(x *opCtx) error {
+		m, err := x.mm(mi)
+		if err != nil {
+			return err
+		}
+		addr, err := x.addr(i, p.lo)
+		if err != nil {
+			return err
+		}
+		vec, err := m.Mincore(x.t, addr, pageBytes(p.hi-p.lo+1))
+		if err != nil || want < 0 {
+			return err
+		}
+		got := 0
+		for _, b := range vec {
+			got += int(b)
+		}
+		if int64(got) != want {
+			return invariant.Newf(invariant.NoUnexpectedError, p.name, "mincore: %d pages resident, want %d", got, want)
+		}
 		return nil
 	}}, nil
 }

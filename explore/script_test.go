@@ -432,6 +432,7 @@ map P pages=2
 store P fill=0x21+i
 pageout P swapouts=2
 expect P=swap used-slots=2 pswpout=2
+mincore P resident=0
 faults 0 rules=(read)
 load P[0] allow=bus             # the read fails: SIGBUS, the entry stays
 expect P[0]=swap
@@ -441,6 +442,7 @@ load P[1] fill=(0x99, 0x22) breaks=no-lost-data
 shmem create F pages=2
 shmem write F fill=0x31+i
 map S pages=2 shared=F
+mincore S resident=2              # in the file, not yet mapped
 load S[1] fill=0x32
 store S[0] fill=0x41
 shmem read F[0] fill=0x41
