@@ -598,22 +598,30 @@ func pagesOp(n *names, a *args) (pageRef, int, int, error) {
 // of a mapping (munmap, pageout).
 func compileRange(call func(m *mm.MM, t *ksync.Task, addr, length uint64) error) func(n *names, a *args, _ where) (*op, error) {
 	return func(n *names, a *args, _ where) (*op, error) {
-		p, i, mi, err := pagesOp(n, a)
-		if err != nil {
-			return nil, err
-		}
-		return &op{run: func(x *opCtx) error {
-			m, err := x.mm(mi)
-			if err != nil {
-				return err
-			}
-			addr, err := x.addr(i, p.lo)
-			if err != nil {
-				return err
-			}
-			return call(m, x.t, addr, pageBytes(p.hi-p.lo+1))
-		}}, nil
+		return rangeOp(n, a, func(x *opCtx, _ pageRef, m *mm.MM, addr, length uint64) error {
+			return call(m, x.t, addr, length)
+		})
 	}
+}
+
+// rangeOp compiles the page range of a line and its mm=, into an op
+// that calls call on the range's address space, address and length.
+func rangeOp(n *names, a *args, call func(x *opCtx, p pageRef, m *mm.MM, addr, length uint64) error) (*op, error) {
+	p, i, mi, err := pagesOp(n, a)
+	if err != nil {
+		return nil, err
+	}
+	return &op{run: func(x *opCtx) error {
+		m, err := x.mm(mi)
+		if err != nil {
+			return err
+		}
+		addr, err := x.addr(i, p.lo)
+		if err != nil {
+			return err
+		}
+		return call(x, p, m, addr, pageBytes(p.hi-p.lo+1))
+	}}, nil
 }
 
 // pageName names page pg of mapping i as seen from address space mi:
@@ -778,24 +786,12 @@ func compileExit(n *names, a *args, _ where) (*op, error) {
 // compileMincore compiles "mincore REF [resident=N]": mincore(2) of the
 // pages; with resident=, exactly N of them must be resident.
 func compileMincore(n *names, a *args, _ where) (*op, error) {
-	p, i, mi, err := pagesOp(n, a)
-	if err != nil {
-		return nil, err
-	}
 	want, err := a.num("resident", -1)
 	if err != nil {
 		return nil, err
 	}
-	return &op{run: func(x *opCtx) error {
-		m, err := x.mm(mi)
-		if err != nil {
-			return err
-		}
-		addr, err := x.addr(i, p.lo)
-		if err != nil {
-			return err
-		}
-		vec, err := m.Mincore(x.t, addr, pageBytes(p.hi-p.lo+1))
+	return rangeOp(n, a, func(x *opCtx, p pageRef, m *mm.MM, addr, length uint64) error {
+		vec, err := m.Mincore(x.t, addr, length)
 		if err != nil || want < 0 {
 			return err
 		}
@@ -807,7 +803,7 @@ func compileMincore(n *names, a *args, _ where) (*op, error) {
 			return invariant.Newf(invariant.NoUnexpectedError, p.name, "mincore: %d pages resident, want %d", got, want)
 		}
 		return nil
-	}}, nil
+	})
 }
 
 func compileReclaim(n *names, a *args, _ where) (*op, error) {
