@@ -27,14 +27,6 @@ var StopEviction = Register(Info{
 				"fall to zero before it takes the inode off the swaplist and frees it, so an unmount " +
 				"waits for swapoff to be done with the inode",
 		},
-		StopEvictionSwaplistMutex: {
-			Name: "swaplist-mutex",
-			Source: "commit 778dd893ae78 (tmpfs: fix race between umount and swapoff, Hugh Dickins, " +
-				"v2.6.39), the kernel's form until v5.0, which b56a2d8af914 replaced with igrab()",
-			Doc: "shmem_unuse() holds shmem_swaplist_mutex across shmem_unuse_inode(): an eviction " +
-				"takes the mutex to take the inode off the swaplist, so it waits (and swapoff " +
-				"serializes with every eviction)",
-		},
 		StopEvictionSUmount: {
 			Name: "s-umount",
 			Source: "Konstantin Khlebnikov's patch in the thread (Apr 5 2019, 'shmem: fix race between " +
@@ -52,5 +44,4 @@ const (
 	StopEvictionNone Variant = iota
 	StopEvictionCount
 	StopEvictionSUmount
-	StopEvictionSwaplistMutex
 )

@@ -57,7 +57,7 @@ func (m *MM) dupMM(t *ksync.Task, killAt int) (*MM, error) {
 		return nil, ErrExited
 	}
 	child := m.node.NewMM(t, m.memcg)
-	child.mmapLock.Lock(t) // mmap_write_lock_nested()
+	child.mmapLock.LockNested(t) // mmap_write_lock_nested()
 	child.nextAddr = m.nextAddr
 	child.vmas = append([]*vma(nil), m.vmas...) // __mt_dup()
 	var err error

@@ -31,7 +31,7 @@ func (m *MM) Mincore(t *ksync.Task, addr, length uint64) ([]byte, error) {
 	defer m.mmapLock.RUnlock(t)
 	var vec []byte
 	for a := addr; a < addr+length; a += mem.PageSize {
-		v := m.findVMALocked(a)
+		v := m.findVMALocked(t, a)
 		if v == nil {
 			return vec, fmt.Errorf("mincore(%#x): %w", a, ErrSegv)
 		}

@@ -44,7 +44,10 @@ type shmemSBInfo struct {
 // newShmemSB is shmem_fill_super(): the tmpfs is mounted.
 func newShmemSB() *shmemSB {
 	sb := &shmemSB{}
-	sb.info.Init(&shmemSBInfo{})
+	sb.umount.Init(ksync.RankSUmount)
+	info := &shmemSBInfo{}
+	info.statLock.Init(ksync.RankShmemStat)
+	sb.info.Init(info)
 	return sb
 }
 
@@ -166,9 +169,10 @@ func (n *Node) ShmemUmount(t *ksync.Task) error {
 // s-umount variant it first trylocks s_umount for reading, which an
 // unmount holds for writing: an inode of a filesystem being unmounted is
 // skipped (the unmount frees its swap), and the unmount waits for
-// swapoff to be done with the inode. In the swaplist-mutex variant (the
-// kernel's from v2.6.39 to v5.0) the mutex stays held across the work,
-// which an eviction needs to take the inode off the list.
+// swapoff to be done with the inode. (The kernel from v2.6.39 to v5.0
+// held the mutex across the work, commit 778dd893ae78, which an
+// eviction needs to take the inode off the list; uswap's lock order
+// makes shmem_swaplist_mutex a leaf, so that form is not a variant.)
 func (n *Node) shmemUnuseHold(t *ksync.Task, f *ShmemFile) (ok bool, release func()) {
 	n.shmem.lock.Lock(t)
 	if !slices.Contains(n.shmem.files, f) {
@@ -186,9 +190,6 @@ func (n *Node) shmemUnuseHold(t *ksync.Task, f *ShmemFile) (ok bool, release fun
 			}
 			n.shmem.lock.Unlock(t)
 		}
-	case fixes.StopEvictionSwaplistMutex:
-		// The mutex stays held across the work (778dd893ae78).
-		return true, func() { n.shmem.lock.Unlock(t) }
 	case fixes.StopEvictionSUmount:
 		if !f.sb.umount.TryRLock(t) { // trylock_super()
 			n.shmem.lock.Unlock(t)
