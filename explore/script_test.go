@@ -291,6 +291,7 @@ func TestScriptErrors(t *testing.T) {
 		{"bad-expect", good(func(s string) string { return strings.Replace(s, "expect swap0=off", "expect swap0=gone", 1) }), "on or off"},
 		{"signal-in-setup", good(func(s string) string { return strings.Replace(s, "pageout P[0]\n", "pageout P[0]\nsignal x\n", 1) }), "signal cannot be used in a setup block"},
 		{"unknown-arg", good(func(s string) string { return strings.Replace(s, "pageout P[0]", "pageout P[0] fast=yes", 1) }), "pageout does not take fast=yes"},
+		{"cpu-in-task", good(func(s string) string { return strings.Replace(s, "swapoff 0\n----", "swapoff 0 cpu=1\n----", 1) }), "only a setup line takes a CPU"},
 		{"file-device", good(func(s string) string { return strings.Replace(s, "device ram", "device file", 1) }), "RAM devices"},
 		{"name", raceScript, "file name"},
 		{"machine", good(func(s string) string {
@@ -431,6 +432,7 @@ map P pages=2
 store P fill=0x21+i
 pageout P swapouts=2
 expect P=swap used-slots=2 pswpout=2
+mincore P resident=0
 faults 0 rules=(read)
 load P[0] allow=bus             # the read fails: SIGBUS, the entry stays
 expect P[0]=swap
@@ -440,6 +442,7 @@ load P[1] fill=(0x99, 0x22) breaks=no-lost-data
 shmem create F pages=2
 shmem write F fill=0x31+i
 map S pages=2 shared=F
+mincore S resident=2              # in the file, not yet mapped
 load S[1] fill=0x32
 store S[0] fill=0x41
 shmem read F[0] fill=0x41
@@ -453,6 +456,8 @@ store Q[0] fill=0x51
 fork kid mm=other
 load Q[0] fill=0x51 mm=kid
 exit kid
+fork never mm=other killed-at=0 # EINTR: the child is torn down
+load Q[0] fill=0x51 mm=other cpu=1
 exit other
 swapoff 0
 expect swap0=off P=present
@@ -470,6 +475,7 @@ load P[0] fill=0x21
 check
 shmem delete F
 munmap S
+shmem umount
 exit
 audit-empty
 shutdown

@@ -73,6 +73,9 @@ const (
 	RankCgroupMutex   // cgroup_mutex
 	RankMemcgMaxMutex // memcg_max_mutex
 
+	// a tmpfs superblock
+	RankSUmount // sb->s_umount (rwsem): an unmount holds it for writing
+
 	// address spaces and files
 	RankMmapLock  // mm->mmap_lock (rwsem)
 	RankInodeLock // inode->i_rwsem of a shmem file
@@ -114,6 +117,7 @@ const (
 
 	// leaves: under anything, nothing under them
 	RankShmemSwaplist // shmem_swaplist_mutex
+	RankShmemStat     // sbinfo->stat_lock: a tmpfs superblock's inode accounting
 	RankLruvecs       // the node's table of lruvecs (memcg's lruvec lookup)
 	RankMemcgBgWork   // the memcg background reclaim queue (its workqueue's lock)
 	RankMmlist        // mmlist_lock
@@ -165,8 +169,17 @@ var rankOrder = [numRanks]rankInfo{
 	RankCgroupMutex:   {name: "cgroup_mutex"},
 	RankMemcgMaxMutex: {name: "memcg_max_mutex"},
 
-	RankMmapLock:  {name: "mmap_lock"},
-	RankInodeLock: {name: "i_rwsem"},
+	// An unmount evicts every inode under it (truncating: the inode
+	// lock and all under it); swapoff's shmem_unuse only trylocks it,
+	// under shmem_swaplist_mutex (the stop-eviction fix's s-umount
+	// variant), and holds it across its work on the inode.
+	RankSUmount: {name: "s_umount"},
+
+	// Two mmap_locks nest only in fork: the child's, which nobody can
+	// take yet but try_to_unuse, which waits for it, inside the
+	// parent's, with LockNested (mmap_write_lock_nested).
+	RankMmapLock:  {name: "mmap_lock", nest: true},
+	RankInodeLock: {name: "i_rwsem", after: []Rank{RankSUmount}},
 	// The folio lock is taken in order under the lock of what maps the
 	// folio (mmap_lock for a fault, i_rwsem for a file operation).
 	// Under the PTL, the i_pages lock or the swap core's locks it is
@@ -223,6 +236,7 @@ var rankOrder = [numRanks]rankInfo{
 
 	// Held only to snapshot or edit the list of files.
 	RankShmemSwaplist: {name: "shmem_swaplist_mutex", leaf: true},
+	RankShmemStat:     {name: "sbinfo->stat_lock", leaf: true},
 	// Taken by a fault's first use of a cgroup's lruvec.
 	RankLruvecs:      {name: "lruvecs table lock", leaf: true},
 	RankMemcgBgWork:  {name: "memcg reclaim work queue lock", leaf: true},

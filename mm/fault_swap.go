@@ -25,7 +25,12 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 		// Swapped off under us: try_to_unuse replaced the PTE, or will.
 		return nil
 	}
-	defer core.PutSwapDevice(t, si)
+	held := true
+	defer func() {
+		if held {
+			core.PutSwapDevice(t, si)
+		}
+	}()
 
 	folio := n.swapCacheGetFolio(t, entry, v, addr)
 	swapcache := folio != nil
@@ -41,6 +46,18 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 
 	if folio == nil {
 		if si.Synchronous(t) && core.SwapCount(t, entry) == 1 {
+			if n.cfg.Fixes.Get(fixes.FaultDeviceRef) == fixes.FaultDeviceRefNone {
+				// Before commit 2799e77529c2 the reference covered
+				// the lookup and __swap_count() only: the bypass
+				// reads the device holding nothing, and swapoff
+				// can clear the device under the read (unless the
+				// seed-000 pin, which came later, holds its
+				// try_to_unuse back): the race of scenario
+				// swapoff-bypass (drawn in
+				// explore/testdata/scenarios/swapoff-bypass.txt).
+				core.PutSwapDevice(t, si)
+				held = false
+			}
 			var err error
 			folio, needClearCache, err = m.swapinBypass(t, si, entry, func() bool {
 				return pte(pt.ptes[i].Load(t)) == orig

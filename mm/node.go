@@ -150,6 +150,7 @@ func NewNode(t *ksync.Task, pool *mem.Pool, core *swap.Core, root *memcg.MemCgro
 	}
 	pool.SetReleaseHook(n.releaseFolio)
 	n.ShmemUnuse = n.shmemUnuse
+	n.shmem.sb = newShmemSB()
 	n.hier.SetReclaimer(t, n)
 	if cfg.Kswapd {
 		n.startKswapd(t)

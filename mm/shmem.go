@@ -78,14 +78,28 @@ type ShmemFile struct {
 	// the file linearly from vma.fileBase.
 	iMmapLock ksync.SpinLock
 	iMmap     []*anonVMA
+
+	// sb is the superblock the inode lives on: immutable.
+	sb *shmemSB
+	// count is i_count: the file's name holds one reference until it is
+	// deleted; igrab() adds one. The last iput() evicts the inode
+	// (shmem_evict.go). Atomic.
+	count ksync.Int32
+	// stopEviction is info->stop_eviction: raised by shmem_unuse() while
+	// it works on the file; eviction waits for it to fall to zero.
+	// Atomic, changed under the node's shmem.lock.
+	stopEviction ksync.Int32
 }
 
 // shmemState is the node's shmem_swaplist: the live files, for
-// shmem_unuse and the audit.
+// shmem_unuse and the audit; and the tmpfs they live on.
 type shmemState struct {
 	lock   ksync.Mutex  // shmem_swaplist_mutex
 	files  []*ShmemFile // guarded by lock, in creation order
 	nextID int          // guarded by lock
+	sb     *shmemSB     // immutable: the tmpfs superblock (shmem_evict.go)
+	// evictWQ is the wait_var_event() queue of the files' stop_eviction.
+	evictWQ ksync.WaitQueue
 }
 
 // shmemSGP is enum sgp_type.
@@ -105,11 +119,15 @@ func (n *Node) ShmemCreate(t *ksync.Task, cg *memcg.MemCgroup, sizeBytes int64) 
 	if cg == nil {
 		cg = n.root
 	}
-	f := &ShmemFile{node: n, memcg: cg, pages: map[uint64]shmemEntry{}}
+	f := &ShmemFile{node: n, memcg: cg, pages: map[uint64]shmemEntry{}, sb: n.shmem.sb}
 	f.inodeLock.Init(ksync.RankInodeLock)
 	f.iPages.Init(ksync.RankIPages)
 	f.iMmapLock.Init(ksync.RankIMmap)
 	f.size.Init(sizeBytes)
+	f.count.Init(1)
+	if !f.sb.reserveInode(t) {
+		return nil, ErrUnmounted
+	}
 	n.shmem.lock.Lock(t)
 	f.id = n.shmem.nextID
 	n.shmem.nextID++
@@ -351,26 +369,23 @@ func (f *ShmemFile) PunchHole(t *ksync.Task, off, length int64) error {
 	return f.undoRange(t, off, off+length)
 }
 
-// Delete is the last unlink and close: every page and swap entry is
-// freed, and the file leaves the swaplist. Shared mappings of it that
+// Delete is the last unlink and close: the file's name goes (iput), and
+// with it, unless something else holds the inode (swapoff's shmem_unuse,
+// with the stop-eviction fix reverted), every page and swap entry and
+// the file's place on the swaplist (evict). Shared mappings of it that
 // remain see a file of size 0 (faults get SIGBUS).
-func (f *ShmemFile) Delete(t *ksync.Task) error {
-	f.inodeLock.Lock(t)
-	defer f.inodeLock.Unlock(t)
+func (f *ShmemFile) Delete(t *ksync.Task) error { return f.unlink(t) }
+
+// unlink drops the file's name: no new use of it, and its reference goes.
+func (f *ShmemFile) unlink(t *ksync.Task) error {
 	f.iPages.Lock(t)
 	if f.deleted {
 		f.iPages.Unlock(t)
 		return ErrShmemDeleted
 	}
 	f.deleted = true
-	f.size.Store(t, 0)
 	f.iPages.Unlock(t)
-	err := f.undoRange(t, 0, math.MaxInt64)
-	n := f.node
-	n.shmem.lock.Lock(t)
-	n.shmem.files = without(n.shmem.files, f)
-	n.shmem.lock.Unlock(t)
-	return err
+	return f.iput(t)
 }
 
 // undoRange is shmem_undo_range() for the bytes [lstart, lend): zero the

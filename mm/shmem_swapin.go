@@ -284,42 +284,58 @@ func (n *Node) shmemChargeFolio(t *ksync.Task, folio *mem.Folio, cg *memcg.MemCg
 // it (shmem_unuse_swap_entries() only stops on -ENOMEM).
 func (n *Node) shmemUnuse(t *ksync.Task, si *swap.SwapInfo) error {
 	for _, f := range n.shmemFiles(t) {
-		type ent struct {
-			index uint64
-			swap  mem.SwpEntry
+		ok, release := n.shmemUnuseHold(t, f)
+		if !ok {
+			continue // evicted meanwhile, or being unmounted
 		}
-		var todo []ent
-		f.iPages.Lock(t)
-		for i, e := range f.pages {
-			if e.swap != 0 && e.swap.Type() == si.Type() {
-				todo = append(todo, ent{i, e.swap})
-			}
+		err := n.shmemUnuseInode(t, f, si)
+		release()
+		ksync.CondResched(t)
+		if err != nil {
+			return err
 		}
-		f.iPages.Unlock(t)
-		slices.SortFunc(todo, func(a, b ent) int {
-			switch {
-			case a.index < b.index:
-				return -1
-			case a.index > b.index:
-				return 1
-			}
-			return 0
-		})
-		for _, e := range todo {
-			folio, err := f.swapinFolio(t, e.index, e.swap)
-			if errors.Is(err, errShmemExist) {
-				continue // truncated or brought in meanwhile
-			}
-			if errors.Is(err, ErrBus) && !f.confirmSwap(t, e.index, e.swap) {
-				continue // the swapin-error marker took its place
-			}
-			if err != nil {
-				return fmt.Errorf("shmem_unuse: %v index %d (%v): %w", f, e.index, e.swap, err)
-			}
-			folio.Unlock(t)
-			folio.Put(t)
-			ksync.CondResched(t)
+	}
+	return nil
+}
+
+// shmemUnuseInode is shmem_unuse_inode(): swap in every index entry of f
+// that lives on si. f is held (shmemUnuseHold).
+func (n *Node) shmemUnuseInode(t *ksync.Task, f *ShmemFile, si *swap.SwapInfo) error {
+	type ent struct {
+		index uint64
+		swap  mem.SwpEntry
+	}
+	var todo []ent
+	f.iPages.Lock(t)
+	for i, e := range f.pages {
+		if e.swap != 0 && e.swap.Type() == si.Type() {
+			todo = append(todo, ent{i, e.swap})
 		}
+	}
+	f.iPages.Unlock(t)
+	slices.SortFunc(todo, func(a, b ent) int {
+		switch {
+		case a.index < b.index:
+			return -1
+		case a.index > b.index:
+			return 1
+		}
+		return 0
+	})
+	for _, e := range todo {
+		folio, err := f.swapinFolio(t, e.index, e.swap)
+		if errors.Is(err, errShmemExist) {
+			continue // truncated or brought in meanwhile
+		}
+		if errors.Is(err, ErrBus) && !f.confirmSwap(t, e.index, e.swap) {
+			continue // the swapin-error marker took its place
+		}
+		if err != nil {
+			return fmt.Errorf("shmem_unuse: %v index %d (%v): %w", f, e.index, e.swap, err)
+		}
+		folio.Unlock(t)
+		folio.Put(t)
+		ksync.CondResched(t)
 	}
 	return nil
 }

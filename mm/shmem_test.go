@@ -449,3 +449,46 @@ func TestShmemSwapinError(t *testing.T) {
 	f.Delete(tk)
 	auditEmpty(t, tk, s)
 }
+
+// TestShmemUmount: unmounting the tmpfs evicts every file, swapped-out
+// pages included; a file cannot be created after it, nor the tmpfs
+// unmounted twice; a mapped file makes it fail with EBUSY.
+func TestShmemUmount(t *testing.T) {
+	s, tk := newSystem(t, ramConfig(128, 64, 256))
+	f, _ := s.ShmemCreate(tk, 0)
+	g, _ := s.ShmemCreate(tk, 0)
+	shmemFill(t, tk, f, 0, 8, 5)
+	shmemFill(t, tk, g, 0, 4, 7)
+	s.Node().Drain(tk)
+	if f.NrSwapped(tk) == 0 {
+		t.Fatal("nothing swapped out")
+	}
+	m := s.NewMM(tk)
+	addr, err := m.MmapShared(tk, g, 0, pg, mm.ProtRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Node().ShmemUmount(tk); err == nil {
+		t.Fatal("umount with a file mapped succeeded")
+	}
+	if err := m.Munmap(tk, addr, pg); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Delete(tk); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Node().ShmemUmount(tk); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.NrSwapped(tk); n != 0 {
+		t.Errorf("%d pages still swapped after the umount", n)
+	}
+	if _, err := s.ShmemCreate(tk, pg); !errors.Is(err, mm.ErrUnmounted) {
+		t.Errorf("create after umount: %v, want %v", err, mm.ErrUnmounted)
+	}
+	if err := s.Node().ShmemUmount(tk); !errors.Is(err, mm.ErrUnmounted) {
+		t.Errorf("second umount: %v, want %v", err, mm.ErrUnmounted)
+	}
+	m.Exit(tk)
+	auditEmpty(t, tk, s)
+}

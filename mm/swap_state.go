@@ -289,16 +289,40 @@ func (n *Node) swapVMAReadahead(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpE
 				if !e.isSwap() {
 					continue
 				}
-				re := pteToSwpEntry(e)
-				// Another device: it needs its own reference.
-				rsi := n.core.GetSwapDevice(t, re)
-				if rsi == nil {
-					continue
-				}
-				n.readAhead(t, rsi, re, m.memcg)
-				n.core.PutSwapDevice(t, rsi)
+				n.readAheadPTE(t, si, entry, pteToSwpEntry(e), m.memcg)
 			}
 		}
 	}
 	return n.readSwapCache(t, si, entry, m.memcg, v, addr)
+}
+
+// readAheadPTE reads ahead re, the swap entry of a PTE in the window of
+// a fault on targ, whose device si the fault holds. An entry of another
+// device is read only under a reference to its own device
+// (get_swap_device(), commit 1c2a936edd71): the fault's reference does
+// not keep that device from being swapped off.
+//
+// With the readahead-device-ref fix reverted it is read with no
+// reference at all, as between commits 78524b05f1a3 and 1c2a936edd71:
+// swapoff of the other device brings the page in and frees swap_map
+// under the read, the race of scenario readahead-other-device (drawn in
+// explore/testdata/scenarios/readahead-other-device.txt).
+func (n *Node) readAheadPTE(t *ksync.Task, si *swap.SwapInfo, targ, re mem.SwpEntry, cg *memcg.MemCgroup) {
+	if re.Type() == targ.Type() {
+		n.readAhead(t, si, re, cg)
+		return
+	}
+	if n.cfg.Fixes.Get(fixes.ReadaheadDeviceRef) == fixes.ReadaheadDeviceRefNone {
+		// swp_swap_info(): the device as it is, nothing held.
+		if rsi := n.core.SwapInfo(t, re.Type()); rsi != nil {
+			n.readAhead(t, rsi, re, cg)
+		}
+		return
+	}
+	rsi := n.core.GetSwapDevice(t, re)
+	if rsi == nil {
+		return
+	}
+	n.readAhead(t, rsi, re, cg)
+	n.core.PutSwapDevice(t, rsi)
 }

@@ -66,6 +66,12 @@ func (c *Core) Audit(t *ksync.Task) []invariant.Violation {
 		if seen[si] {
 			add(invariant.SlotAccounting, si.name, "on the available list twice")
 		}
+		if si.flags.Load(t)&swpWriteOK == 0 || c.info[si.typ].Load(t) != si {
+			// get_swap_pages()'s "in list but !SWP_WRITEOK"; the
+			// kernel reuses the swap_info_struct at the next swapon,
+			// whose plist_add() then corrupts the list.
+			add(invariant.SlotAccounting, si.name, "on the available list but not writable (swapped off, or being swapped off)")
+		}
 		seen[si] = true
 		if i > 0 && c.avail[i-1].prio < si.prio {
 			add(invariant.SlotAccounting, si.name, "available list out of priority order")
@@ -207,9 +213,9 @@ func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []in
 	}
 	if m&CountContinued != 0 {
 		si.contLock.Lock(t)
-		pages := si.cont[off/contPageSize]
+		first := si.cont[off/contPageSize].next.Load(t)
 		si.contLock.Unlock(t)
-		if len(pages) == 0 {
+		if first == nil {
 			vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "COUNT_CONTINUED with no continuation page"))
 		} else if si.swapCountLocked(t, off) <= SwapMapMax {
 			vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "COUNT_CONTINUED but the count is only %d", si.swapCountLocked(t, off)))

@@ -3,6 +3,7 @@ package swap
 import (
 	"fmt"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 )
@@ -92,8 +93,14 @@ func (c *Core) SwapcachePrepare(t *ksync.Task, entry mem.SwpEntry) error {
 }
 
 // addSwapCountContinuation is add_swap_count_continuation(): give the
-// entry's map page one more digit page, unless a racer already did or the
-// count no longer needs it.
+// entry's map page one more continuation page, unless a racer already did
+// or the count no longer needs it. The first page marks the map page
+// (set_page_private(head, SWP_CONTINUED)) before it is linked.
+//
+// With the cont-lock fix reverted the adders are serialized (by si->lock
+// in the kernel of the time; here by contLock, uswap's si->lock ranking
+// below the cluster locks), but swapCountContinued walks without the
+// lock: see there.
 func (c *Core) addSwapCountContinuation(t *ksync.Task, entry mem.SwpEntry) {
 	si := c.swapInfoOf(t, entry)
 	off := entry.Offset()
@@ -105,23 +112,39 @@ func (c *Core) addSwapCountContinuation(t *ksync.Task, entry mem.SwpEntry) {
 	}
 	si.contLock.Lock(t)
 	defer si.contLock.Unlock(t)
-	page, in := off/contPageSize, off%contPageSize
-	pages := si.cont[page]
-	for _, p := range pages {
+	head, in := &si.cont[off/contPageSize], off%contPageSize
+	if head.private.Load(t) != swpContinued {
+		if count&CountContinued != 0 {
+			panic(fmt.Sprintf("swap: slot %d:%d is COUNT_CONTINUED with no continuation page", si.typ, off))
+		}
+		head.private.Store(t, swpContinued)
+	}
+	link := &head.next
+	for p := link.Load(t); p != nil; p = link.Load(t) {
 		// A racer added a page, or a digit has room: nothing to add.
 		if count&CountContinued == 0 {
 			return
 		}
-		count = p[in]
+		count = p.digits[in]
 		if count&^CountContinued != SwapContMax {
 			return
 		}
+		link = &p.next
 	}
-	if si.cont == nil {
-		si.cont = make(map[uint64][]*[contPageSize]uint8)
-	}
-	si.cont[page] = append(pages, new([contPageSize]uint8))
+	// list_add_tail(); the kernel does not zero the page (a digit is
+	// set before it is read), Go does.
+	link.Store(t, new(contPage))
 	c.Stats.ContAdded.Inc(t)
+}
+
+// contDigits is the walk of a map page's continuation list for one map
+// byte: its digit on each page, lowest first.
+func contDigits(t *ksync.Task, head *contHead, in uint64) []*uint8 {
+	var d []*uint8
+	for p := head.next.Load(t); p != nil; p = p.next.Load(t) {
+		d = append(d, &p.digits[in])
+	}
+	return d
 }
 
 // swapCountContinued is swap_count_continued(): carry an increment into,
@@ -129,58 +152,75 @@ func (c *Core) addSwapCountContinuation(t *ksync.Task, entry mem.SwpEntry) {
 // map count (SwapHasCache masked) is count. The cluster lock is held.
 // Incrementing, it reports false when a new continuation page is needed;
 // decrementing, whether any continuation digit remains non-zero.
+//
+// The walk is under contLock (commit 2628bd6fc052): the list is shared
+// with the slots of the map page's other clusters, whose adders link
+// pages into it under their own cluster locks. With the cont-lock fix
+// reverted the walk takes no lock, and a carry that finds the map page
+// marked but its list still empty (an adder between set_page_private()
+// and list_add_tail()) takes list_next_entry(head), the map page itself,
+// for its first continuation page: it writes its digit into its own map
+// byte, which the caller then overwrites with COUNT_CONTINUED. The count
+// is lost: the race of scenario cont-lock-carry (drawn in
+// explore/testdata/scenarios/cont-lock-carry.txt).
 func (si *SwapInfo) swapCountContinued(t *ksync.Task, offset uint64, count uint8) bool {
-	si.contLock.Lock(t)
-	defer si.contLock.Unlock(t)
-	pages := si.cont[offset/contPageSize]
-	in := offset % contPageSize
-	if len(pages) == 0 {
+	head, in := &si.cont[offset/contPageSize], offset%contPageSize
+	if head.private.Load(t) != swpContinued {
 		if count&CountContinued != 0 {
 			panic(fmt.Sprintf("swap: slot %d:%d is COUNT_CONTINUED with no continuation page", si.typ, offset))
 		}
-		return false
+		return false // add_swap_count_continuation() first
+	}
+	if si.core.fixes.Get(fixes.ContLock) != fixes.ContLockNone {
+		si.contLock.Lock(t)
+		defer si.contLock.Unlock(t)
+	}
+	pages := contDigits(t, head, in)
+	if len(pages) == 0 {
+		// list_next_entry(head) is head: the map page's own byte.
+		pages = []*uint8{&si.swapMap[offset]}
 	}
 	i := 0
 	switch count {
 	case SwapMapMax: // the first carry out of the map byte
-		pages[0][in] = 1
+		*pages[0] = 1
 		return true
 	case SwapMapMax | CountContinued: // increment: add 1 to 999
-		for pages[i][in] == SwapContMax|CountContinued {
+		for *pages[i] == SwapContMax|CountContinued {
 			i++
 			if i == len(pages) {
 				panic(fmt.Sprintf("swap: slot %d:%d continuation runs off its last page", si.typ, offset))
 			}
 		}
-		if pages[i][in] == SwapContMax {
+		if *pages[i] == SwapContMax {
 			i++
 			if i == len(pages) {
 				return false
 			}
-			pages[i][in] = 0
+			*pages[i] = 0
 		}
-		pages[i][in]++
+		*pages[i]++
 		for j := i - 1; j >= 0; j-- {
-			pages[j][in] = CountContinued
+			*pages[j] = CountContinued
 		}
 		return true
 	case CountContinued: // decrement: take 1 from 1000
-		for pages[i][in] == CountContinued {
+		for *pages[i] == CountContinued {
 			i++
 			if i == len(pages) {
 				panic(fmt.Sprintf("swap: slot %d:%d continuation runs off its last page", si.typ, offset))
 			}
 		}
-		if pages[i][in] == 0 {
+		if *pages[i] == 0 {
 			panic(fmt.Sprintf("swap: slot %d:%d continuation digit underflow", si.typ, offset))
 		}
-		pages[i][in]--
+		*pages[i]--
 		carry := uint8(CountContinued)
-		if pages[i][in] == 0 {
+		if *pages[i] == 0 {
 			carry = 0
 		}
 		for j := i - 1; j >= 0; j-- {
-			pages[j][in] = SwapContMax | carry
+			*pages[j] = SwapContMax | carry
 			carry = CountContinued
 		}
 		return carry == CountContinued
@@ -351,9 +391,8 @@ func (si *SwapInfo) swapCountLocked(t *ksync.Task, offset uint64) int {
 	si.contLock.Lock(t)
 	defer si.contLock.Unlock(t)
 	n := SwapMapMax + 1
-	in := offset % contPageSize
-	for _, p := range si.cont[offset/contPageSize] {
-		d := p[in]
+	for _, p := range contDigits(t, &si.cont[offset/contPageSize], offset%contPageSize) {
+		d := *p
 		count += int(d&^CountContinued) * n
 		n *= SwapContMax + 1
 		if d&CountContinued == 0 {

@@ -27,6 +27,8 @@ func (c *Core) ObjectName(obj any) string {
 	for i := range c.pcp {
 		if p := &c.pcp[i]; obj == &p.lock {
 			return fmt.Sprintf("percpu_swap_cluster[%d].lock", i)
+		} else if obj == &p.si {
+			return fmt.Sprintf("percpu_swap_cluster[%d].si", i)
 		}
 	}
 	for typ := range c.info {
@@ -60,6 +62,24 @@ func (si *SwapInfo) objectName(obj any) string {
 	for i := range si.clusters {
 		if obj == &si.clusters[i].lock {
 			return fmt.Sprintf("ci%d[%d]->lock", si.typ, i)
+		}
+	}
+	// The count continuation of each swap_map page: its struct page's
+	// private and list head, and the list's pages (a few at most).
+	for i := range si.cont {
+		h := &si.cont[i]
+		switch obj {
+		case &h.private:
+			return fmt.Sprintf("page_private(si%d->swap_map page %d)", si.typ, i)
+		case &h.next:
+			return fmt.Sprintf("si%d->swap_map page %d->lru.next", si.typ, i)
+		}
+		k := 0
+		for p := h.next.Peek(); p != nil; p = p.next.Peek() {
+			if obj == &p.next {
+				return fmt.Sprintf("si%d->swap_map page %d cont page %d->lru.next", si.typ, i, k)
+			}
+			k++
 		}
 	}
 	return ""

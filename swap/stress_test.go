@@ -259,8 +259,8 @@ func TestStress(t *testing.T) {
 	r.audit()
 	var contPages int
 	for _, si := range r.devs {
-		for _, p := range si.cont {
-			contPages += len(p)
+		for i := range si.cont {
+			contPages += contPagesOf(r.t, si, uint64(i)*contPageSize)
 		}
 	}
 	t.Logf("slots in use at the end: %d %d %d; continuation pages %d; alloc failures %d",

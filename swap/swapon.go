@@ -3,6 +3,7 @@ package swap
 import (
 	"fmt"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/swapdev"
@@ -129,6 +130,7 @@ func (si *SwapInfo) setupSwapMapAndClusters(t *ksync.Task, maxPages uint64, bad 
 		clusters[i/ClusterSize].count++
 	}
 	si.swapMap, si.clusters, si.max, si.pages = m, clusters, maxPages, good
+	si.cont = make([]contHead, (maxPages+contPageSize-1)/contPageSize)
 	si.lock.Lock(t)
 	defer si.lock.Unlock(t)
 	for i := range clusters {
@@ -201,10 +203,21 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 		c.swapLock.Unlock(t)
 		return fmt.Errorf("swapoff %s: %w: not swapped on, or being swapped off", si.name, ErrBusy)
 	}
-	si.lock.Lock(t)
-	si.flags.Store(t, si.flags.Load(t)&^swpWriteOK)
-	si.lock.Unlock(t)
-	c.delFromAvail(t, si)
+	if c.fixes.Get(fixes.AvailWriteOK) == fixes.AvailWriteOKNone {
+		// Before commit 6fe7d6b99211: off the list first, SWP_WRITEOK
+		// cleared after, under si->lock (see addToAvail).
+		c.availLock.Lock(t)
+		c.removeAvailLocked(t, si)
+		c.availLock.Unlock(t)
+		si.lock.Lock(t)
+		si.flags.Store(t, si.flags.Load(t)&^swpWriteOK)
+		si.lock.Unlock(t)
+	} else {
+		si.lock.Lock(t)
+		si.flags.Store(t, si.flags.Load(t)&^swpWriteOK)
+		si.lock.Unlock(t)
+		c.delFromAvail(t, si)
+	}
 	c.removeActiveLocked(t, si)
 	// All pages, as the kernel does, not only the free ones: every slot
 	// that try_to_unuse frees from now on adds one back in
@@ -214,7 +227,9 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	c.totalSwapPages.Add(t, -int64(si.pages))
 	c.swapLock.Unlock(t)
 
-	c.flushPercpuSwapCluster(t, si)
+	if c.fixes.Get(fixes.AllocScanning) != fixes.AllocScanningNone {
+		si.waitForAllocation(t)
+	}
 
 	err := c.tryToUnuse(t, si, unuse)
 	if err != nil {
@@ -223,11 +238,13 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	}
 
 	// Wait for everything that holds the device (get_swap_device, the
-	// allocator) to let go. The allocator always takes the reference;
-	// with the swap-device-ref fix reverted the swap-in paths do not,
-	// and nothing here waits for them.
+	// allocator) to let go. With the swap-device-ref fix reverted the
+	// swap-in paths do not take the reference, and with the
+	// alloc-scanning fix reverted the allocator does not: nothing here
+	// waits for them.
 	si.users.Kill(t)
 	si.users.WaitForZero(t)
+	c.flushPercpuSwapCluster(t, si)
 
 	c.swaponMutex.Lock(t)
 	c.swapLock.Lock(t)
@@ -235,6 +252,10 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	si.swapMap = nil
 	si.clusters = nil
 	si.max = 0
+	// p->swap_file = NULL (and bdev): the device is closed. A read that
+	// still uses it is a use after swapoff (the race of scenario
+	// swapoff-bypass).
+	si.dev = nil
 	si.lock.Unlock(t)
 	si.contLock.Lock(t)
 	si.cont = nil
@@ -308,15 +329,26 @@ func (c *Core) reinsertSwapInfo(t *ksync.Task, si *SwapInfo) {
 	c.swapLock.Unlock(t)
 }
 
-// flushPercpuSwapCluster is flush_percpu_swap_cluster(): no CPU may keep
-// allocating from si's clusters.
+// waitForAllocation is wait_for_allocation(): SWP_WRITEOK is clear;
+// lock and unlock every cluster, so that an allocation that took a
+// cluster before it saw the flag cleared is done with it before
+// try_to_unuse looks for the slots in use. (An allocation that dropped
+// the cluster lock to reclaim a slot finds SWP_WRITEOK clear when it
+// takes it again, in clusterAllocRange.)
+func (si *SwapInfo) waitForAllocation(t *ksync.Task) {
+	for i := range si.clusters {
+		ci := &si.clusters[i]
+		ci.lock.Lock(t)
+		ci.lock.Unlock(t)
+	}
+}
+
+// flushPercpuSwapCluster is flush_percpu_swap_cluster(): si's reference
+// is dead and drained, so no allocation uses it any more; forget it as
+// any CPU's current device. A compare-and-swap, not the CPU's lock: the
+// lock is the CPU's own (local_lock).
 func (c *Core) flushPercpuSwapCluster(t *ksync.Task, si *SwapInfo) {
 	for i := range ksync.NumCPU { // tasks only use the first NumCPU slots
-		p := &c.pcp[i]
-		p.lock.Lock(t)
-		if p.si == si {
-			p.si, p.offset = nil, 0
-		}
-		p.lock.Unlock(t)
+		c.pcp[i].si.CompareAndSwap(t, si, nil)
 	}
 }

@@ -112,7 +112,7 @@ type SwapInfo struct {
 	// swapLock and lock, read without them (data_race in the kernel).
 	flags ksync.Uint32
 	prio  int    // written with Core.swapLock and Core.availLock held; read under either
-	dev   Device // immutable between swapon and swapoff
+	dev   Device // immutable between swapon and swapoff, which clears it
 	name  string // immutable
 
 	// max is the number of map bytes (header included); pages the number
@@ -137,12 +137,40 @@ type SwapInfo struct {
 	fragNr   int         // frag_cluster_nr[0]
 	inuse    ksync.Int64 // inuse_pages: changes under a cluster lock
 	users    ksync.LiveRef
-	contLock ksync.SpinLock // cont_lock: guards cont
-	// cont holds the count continuation pages: for each page of swap_map
-	// (contPageSize bytes) that has any, the list of digit pages, lowest
-	// digit first. Guarded by contLock, with the slot's cluster lock held.
-	cont map[uint64][]*[contPageSize]uint8
+	contLock ksync.SpinLock // cont_lock: guards the lists of cont
+	// cont holds, for each page of swap_map (contPageSize bytes), what
+	// count continuation keeps in its struct page: whether it has
+	// continuation pages and their list. Allocated at swapon, freed at
+	// swapoff under contLock; see contHead.
+	cont []contHead
 }
+
+// contHead is the struct page of one page of swap_map as count
+// continuation uses it (vmalloc_to_page(si->swap_map + offset)):
+// page_private() and the head of the lru list of continuation pages.
+// The map page holds the counts of several clusters, so its list is
+// shared by slots under different cluster locks: contLock guards it.
+type contHead struct {
+	// private is page_private(head): SWP_CONTINUED once the page has
+	// continuation pages. Set under contLock; read without it by
+	// swap_count_continued()'s first check.
+	private ksync.Uint32
+	// next is head->lru.next: the first continuation page (the lowest
+	// digits), nil while the list is empty. Linked under contLock.
+	next ksync.Pointer[contPage]
+}
+
+// contPage is one count continuation page: a digit for each map byte of
+// its map page, and the link to the next page of the list.
+type contPage struct {
+	// digits[i] is guarded by the cluster lock of the slot it counts.
+	digits [contPageSize]uint8
+	next   ksync.Pointer[contPage] // page->lru.next: linked under contLock
+}
+
+// swpContinued is SWP_CONTINUED, the value of a map page's
+// page_private() once it has continuation pages.
+const swpContinued = 1
 
 // cluster is struct swap_cluster_info.
 type cluster struct {
@@ -178,11 +206,13 @@ type clusterList struct {
 }
 
 // pcpSlot is one CPU's entry of percpu_swap_cluster: the device and the
-// offset its next allocation tries first. Guarded by lock (local_lock).
+// offset its next allocation tries first. Guarded by lock (local_lock),
+// which only the CPU's own allocations take; swapoff clears si from any
+// CPU with a compare-and-swap (flush_percpu_swap_cluster()).
 type pcpSlot struct {
 	lock   ksync.SpinLock
-	si     *SwapInfo
-	offset uint64
+	si     ksync.Pointer[SwapInfo] // written under lock, or cleared by swapoff
+	offset uint64                  // guarded by lock
 	// spareTable is one clean swap table kept back from a cluster that
 	// became free on this CPU, for the next cluster that comes into use
 	// here (what the kernel's swap table kmem_cache does for it):
