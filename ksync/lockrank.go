@@ -69,6 +69,10 @@ const (
 	// swapon and swapoff
 	RankSwaponMutex // swapon_mutex
 
+	// waits for preempt-disabled and RCU-sched sections (swapoff, seed 003)
+	RankStopCPUs // stop_cpus_mutex: one stop_machine() at a time
+	RankRCUGP    // one synchronize_sched() grace period at a time (the RCU core's gp_seq)
+
 	// memory cgroups' sleeping locks
 	RankCgroupMutex   // cgroup_mutex
 	RankMemcgMaxMutex // memcg_max_mutex
@@ -153,6 +157,12 @@ var rankOrder = [numRanks]rankInfo{
 	RankSystemSwap: {name: "system swapMu"},
 
 	RankSwaponMutex: {name: "swapon_mutex", after: []Rank{RankSystemSwap}},
+
+	// swapoff waits for sections with no lock held (it must not hold
+	// one a section's owner could wait for), so nothing comes before
+	// them; both sleep.
+	RankStopCPUs: {name: "stop_cpus_mutex"},
+	RankRCUGP:    {name: "rcu grace period"},
 
 	// Limits change under memcg_max_mutex, which is dropped before
 	// reclaim; the tree changes under cgroup_mutex.

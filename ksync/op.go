@@ -29,6 +29,12 @@ const (
 	OpRefPut
 	OpRefKill
 	OpRefWait
+	OpPreemptDisable
+	OpPreemptEnable
+	OpStopMachine
+	OpRCULock
+	OpRCUUnlock
+	OpRCUSync
 	opMax
 )
 
@@ -58,6 +64,13 @@ var opNames = [...]string{
 	OpRefPut:     "ref_put",
 	OpRefKill:    "ref_kill",
 	OpRefWait:    "ref_wait_zero",
+
+	OpPreemptDisable: "preempt_disable",
+	OpPreemptEnable:  "preempt_enable",
+	OpStopMachine:    "stop_machine",
+	OpRCULock:        "rcu_read_lock_sched",
+	OpRCUUnlock:      "rcu_read_unlock_sched",
+	OpRCUSync:        "synchronize_sched",
 }
 
 func (o Op) String() string {
