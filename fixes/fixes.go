@@ -55,14 +55,51 @@ type Info struct {
 	// Unfixed is the variant that runs the code before any fix: what
 	// --revert chooses.
 	Unfixed Variant
-	// Merged is the variant the kernel merged: the default.
+	// Merged is the variant the kernel runs (in the version uswap
+	// follows): the last one merged, and the default. A variant merged
+	// before it and replaced since has StatusMerged.
 	Merged Variant
+}
+
+// Status says what became of a variant in the kernel.
+type Status uint8
+
+const (
+	// StatusBefore is the code before any fix.
+	StatusBefore Status = iota + 1
+	// StatusProposed was proposed (in the thread, or as a patch) and
+	// never merged.
+	StatusProposed
+	// StatusMerged was merged, then replaced.
+	StatusMerged
+	// StatusCurrent is the kernel's form: the default.
+	StatusCurrent
+	// StatusLater is the kernel's later form, beyond the design this
+	// engine models.
+	StatusLater
+)
+
+var statusNames = [...]string{
+	StatusBefore:   "before",
+	StatusProposed: "proposed",
+	StatusMerged:   "merged, replaced",
+	StatusCurrent:  "kernel",
+	StatusLater:    "later kernel",
+}
+
+func (s Status) String() string {
+	if s > 0 && int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "status?"
 }
 
 // VariantInfo is one way to run a fix.
 type VariantInfo struct {
 	// Name is what --fix NAME=VARIANT takes: "pin-sleep".
 	Name string
+	// Status says what became of it in the kernel.
+	Status Status
 	// Source says who proposed it and where: a message of the thread, a
 	// patch version, a commit.
 	Source string
@@ -95,8 +132,8 @@ func Register(info Info) Fix {
 		panic(fmt.Sprintf("fixes: %s has %d variants, want 2 to 255", info.Name, len(info.Variants)))
 	}
 	for i, v := range info.Variants {
-		if !nameRE.MatchString(v.Name) || v.Doc == "" || v.Source == "" {
-			panic(fmt.Sprintf("fixes: %s: variant %d (%q) needs a name, a source and a doc", info.Name, i, v.Name))
+		if !nameRE.MatchString(v.Name) || v.Doc == "" || v.Source == "" || v.Status == 0 || int(v.Status) >= len(statusNames) {
+			panic(fmt.Sprintf("fixes: %s: variant %d (%q) needs a name, a status, a source and a doc", info.Name, i, v.Name))
 		}
 		for _, w := range info.Variants[:i] {
 			if w.Name == v.Name {
@@ -106,6 +143,9 @@ func Register(info Info) Fix {
 	}
 	if int(info.Unfixed) >= len(info.Variants) || int(info.Merged) >= len(info.Variants) || info.Unfixed == info.Merged {
 		panic(fmt.Sprintf("fixes: %s: Unfixed %d and Merged %d must be two of its %d variants", info.Name, info.Unfixed, info.Merged, len(info.Variants)))
+	}
+	if info.Variants[info.Unfixed].Status != StatusBefore || info.Variants[info.Merged].Status != StatusCurrent {
+		panic(fmt.Sprintf("fixes: %s: the unfixed variant must have StatusBefore and the merged one StatusCurrent", info.Name))
 	}
 	if info.Race == "" || info.Commit == "" {
 		panic(fmt.Sprintf("fixes: %s needs its race and its commit", info.Name))

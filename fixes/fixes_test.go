@@ -91,7 +91,7 @@ func TestBadChoices(t *testing.T) {
 func TestRegisterRejects(t *testing.T) {
 	good := func() Info {
 		return Info{Name: "test-fix", Commit: "0000 (test)", Race: "a race", Variants: []VariantInfo{
-			{Name: "none", Source: "s", Doc: "d"}, {Name: "fixed", Source: "s", Doc: "d"},
+			{Name: "none", Status: StatusBefore, Source: "s", Doc: "d"}, {Name: "fixed", Status: StatusCurrent, Source: "s", Doc: "d"},
 		}, Unfixed: 0, Merged: 1}
 	}
 	for name, mutate := range map[string]func(*Info){
@@ -101,6 +101,8 @@ func TestRegisterRejects(t *testing.T) {
 		"one variant":         func(i *Info) { i.Variants = i.Variants[:1] },
 		"variant twice":       func(i *Info) { i.Variants[1].Name = "none" },
 		"undocumented":        func(i *Info) { i.Variants[1].Doc = "" },
+		"no status":           func(i *Info) { i.Variants[1].Status = 0 },
+		"merged not current":  func(i *Info) { i.Variants[1].Status = StatusProposed },
 		"merged = unfixed":    func(i *Info) { i.Merged = 0 },
 		"merged out of range": func(i *Info) { i.Merged = 2 },
 		"no race":             func(i *Info) { i.Race = "" },

@@ -35,6 +35,7 @@ const (
 	OpRCULock
 	OpRCUUnlock
 	OpRCUSync
+	OpRelax
 	opMax
 )
 
@@ -71,6 +72,7 @@ var opNames = [...]string{
 	OpRCULock:        "rcu_read_lock_sched",
 	OpRCUUnlock:      "rcu_read_unlock_sched",
 	OpRCUSync:        "synchronize_sched",
+	OpRelax:          "cpu_relax",
 }
 
 func (o Op) String() string {

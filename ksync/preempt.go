@@ -157,3 +157,16 @@ func leave(t *Task, what string) {
 // PreemptCount is the depth of t's preempt-disabled and RCU-sched
 // read-side sections (preempt_count() without the spinlocks).
 func (t *Task) PreemptCount() int { return t.preempt }
+
+// CPURelax is cpu_relax() in a spin loop: a scheduling point that lets
+// whoever the spinner waits for run. Spinning is not sleeping: there is
+// no might_sleep check, and a task may spin holding a spinlock (which,
+// if the holder it waits for needs that spinlock, never ends: the
+// explorer reports it as a livelock).
+func CPURelax(t *Task) {
+	if t.sched != nil {
+		t.point(OpRelax, t)
+		return
+	}
+	runtime.Gosched()
+}
