@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 
-	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mm"
 	"uswap/swapdev"
@@ -48,7 +47,7 @@ func uswapConfig(opts Options, sf swapFile) system.Config {
 		Frames:      int(limit + slack),
 		Devices:     []system.DeviceConfig{dev},
 		MemcgLimit:  limit,
-		Fixes:       fixes.Default(),
+		Fixes:       opts.Fixes,
 		PageCluster: opts.PageCluster,
 	}
 }

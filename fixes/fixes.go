@@ -360,3 +360,32 @@ func Completions() []string {
 	}
 	return c
 }
+
+// ParseSet parses a Set as String prints it: "default" (or ""), or
+// NAME=VARIANT choices separated by commas.
+func ParseSet(text string) (Set, error) {
+	s := Default()
+	if text == "" || text == "default" {
+		return s, nil
+	}
+	for _, c := range strings.Split(text, ",") {
+		var err error
+		if s, err = s.Choose(strings.TrimSpace(c)); err != nil {
+			return Default(), err
+		}
+	}
+	return s, nil
+}
+
+// MarshalText is String, so that a Set reads well in JSON.
+func (s Set) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText is ParseSet.
+func (s *Set) UnmarshalText(b []byte) error {
+	p, err := ParseSet(string(b))
+	if err != nil {
+		return err
+	}
+	*s = p
+	return nil
+}

@@ -132,3 +132,32 @@ func TestCompletions(t *testing.T) {
 		}
 	}
 }
+
+func TestSetText(t *testing.T) {
+	sets := []Set{Default(), Default().Revert(Swapcache), mustChoose(t, "swapcache=pin-sleep", "shmem-swapin=lock-in-undo")}
+	for _, s := range sets {
+		b, err := s.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Set
+		if err := back.UnmarshalText(b); err != nil || back != s {
+			t.Errorf("%q round-trips to %v, %v", b, back, err)
+		}
+	}
+	if _, err := ParseSet("swapcache=pin-sleep,nope=x"); err == nil {
+		t.Error("ParseSet accepted an unknown fix")
+	}
+}
+
+func mustChoose(t *testing.T, specs ...string) Set {
+	t.Helper()
+	s := Default()
+	for _, c := range specs {
+		var err error
+		if s, err = s.Choose(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
