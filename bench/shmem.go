@@ -79,6 +79,24 @@ func Shmem(o ShmemOptions) (*ShmemResult, error) {
 	return r, shmemRacePhase(o, r)
 }
 
+// swappedOutFile is a file of the workload cgroup with pages pages of
+// the mixed pattern, all pushed out to swap.
+func swappedOutFile(t *ksync.Task, sys *system.System, pages int) (*mm.ShmemFile, error) {
+	f, err := sys.ShmemCreate(t, 0)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, PageSize)
+	for i := range pages {
+		workload.FillPage(buf, uint64(i), workload.Mixed)
+		if _, err := f.Write(t, int64(i)*PageSize, buf); err != nil {
+			return nil, err
+		}
+	}
+	sys.Node().Drain(t)
+	return f, nil
+}
+
 // shmemChargePhase measures the device reads of failed charges.
 func shmemChargePhase(o ShmemOptions, r *ShmemResult) error {
 	t := ksync.NewTask("bench", 0)
@@ -96,18 +114,11 @@ func shmemChargePhase(o ShmemOptions, r *ShmemResult) error {
 		return err
 	}
 	defer sys.Shutdown(t)
-	f, err := sys.ShmemCreate(t, 0)
+	f, err := swappedOutFile(t, sys, o.Pages)
 	if err != nil {
 		return err
 	}
 	buf := make([]byte, PageSize)
-	for i := range o.Pages {
-		workload.FillPage(buf, uint64(i), workload.Mixed)
-		if _, err := f.Write(t, int64(i)*PageSize, buf); err != nil {
-			return err
-		}
-	}
-	sys.Node().Drain(t)
 	// Anonymous memory up to the limit: swap.max is reached by the
 	// file, so none of it can go.
 	m := sys.NewMM(t)
@@ -164,18 +175,10 @@ func shmemRacePhase(o ShmemOptions, r *ShmemResult) error {
 		return err
 	}
 	defer sys.Shutdown(t)
-	f, err := sys.ShmemCreate(t, 0)
+	f, err := swappedOutFile(t, sys, o.Pages)
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, PageSize)
-	for i := range o.Pages {
-		workload.FillPage(buf, uint64(i), workload.Mixed)
-		if _, err := f.Write(t, int64(i)*PageSize, buf); err != nil {
-			return err
-		}
-	}
-	sys.Node().Drain(t)
 	cs := &sys.Core().Stats
 	marked0, freed0, life0, in0 := cs.StrayMarked.Sum(), cs.StrayFreed.Sum(), cs.StrayLifetime.Sum(), cs.PswpIn.Sum()
 	var wg sync.WaitGroup

@@ -27,6 +27,22 @@ func (r *Row) Summary() string {
 	return fmt.Sprintf("holds: nothing in %d schedules over %d scenarios", total, scen)
 }
 
+// Verdict is "BROKEN" when the explorer broke a scenario, else "holds".
+func (r *Row) Verdict() string {
+	if r.Broken() {
+		return "BROKEN"
+	}
+	return "holds"
+}
+
+// mark is def for the default variant, else other.
+func (r *Row) mark(def, other string) string {
+	if r.Default {
+		return def
+	}
+	return other
+}
+
 // formatCost prints a cost with its relative value over the default.
 func formatCost(v, rel float64) string {
 	var s string
@@ -79,15 +95,7 @@ func WriteText(w io.Writer, tables []*Table) error {
 		}
 		fmt.Fprintln(tw)
 		for _, r := range t.Rows {
-			mark := " "
-			if r.Default {
-				mark = "*"
-			}
-			verdict := "holds"
-			if r.Broken() {
-				verdict = "BROKEN"
-			}
-			fmt.Fprintf(tw, "%s %s\t%s\t%s", mark, r.Variant, r.Status, verdict)
+			fmt.Fprintf(tw, "%s %s\t%s\t%s", r.mark("*", " "), r.Variant, r.Status, r.Verdict())
 			for c := range t.Costs {
 				fmt.Fprintf(tw, "\t%s", formatCost(r.Costs[c], r.Relative[c]))
 			}
@@ -179,16 +187,8 @@ code,pre{font-family:ui-monospace,monospace;font-size:12px}
 		}
 		b.WriteString("</tr>\n")
 		for _, r := range t.Rows {
-			mark := ""
-			if r.Default {
-				mark = " *"
-			}
-			cls := "holds"
-			if r.Broken() {
-				cls = "broken"
-			}
 			fmt.Fprintf(&b, "<tr><td title=\"%s\"><code>%s</code>%s</td><td title=\"%s\">%s</td><td class=\"%s\">",
-				esc(r.Doc), esc(r.Variant), mark, esc(r.Source), esc(r.Status), cls)
+				esc(r.Doc), esc(r.Variant), r.mark(" *", ""), esc(r.Source), esc(r.Status), strings.ToLower(r.Verdict()))
 			for _, v := range r.Verdicts {
 				fmt.Fprintf(&b, "%s: %s<br>", esc(v.Scenario), esc(v.Short()))
 			}
