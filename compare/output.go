@@ -16,15 +16,25 @@ import (
 // Summary is a row's verdict in one phrase: what broke where, or what
 // was explored without finding anything.
 func (r *Row) Summary() string {
-	total, scen := 0, 0
+	total := 0
+	var broke []string
 	for _, v := range r.Verdicts {
 		if v.Found {
-			return fmt.Sprintf("BROKEN: %s in %s after %d schedules", v.Kind, v.Scenario, v.Schedules)
+			broke = append(broke, fmt.Sprintf("%s in %s after %s schedules", v.Kind, v.Scenario, groupThousands(float64(v.Schedules))))
 		}
 		total += v.Schedules
-		scen++
 	}
-	return fmt.Sprintf("holds: nothing in %d schedules over %d scenarios", total, scen)
+	if len(broke) > 0 {
+		return "BROKEN: " + strings.Join(broke, "; ")
+	}
+	return fmt.Sprintf("holds: nothing in %s schedules over %s", groupThousands(float64(total)), plural(len(r.Verdicts), "scenario"))
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // Verdict is "BROKEN" when the explorer broke a scenario, else "holds".
