@@ -23,20 +23,20 @@ import (
 // MADV_PAGEOUT, then read every page back once, timing only the
 // read-back.
 type SwapinOptions struct {
-	SizeMiB uint64
+	SizeMiB uint64 `json:"size_mib"`
 	// Threads read the pages back, every one of them all the pages in
 	// the same order: with two, they fault on the same pages at once
 	// (the race of seed 000, and what its variants' racers pay).
-	Threads int
+	Threads int `json:"threads"`
 	// Cache sends the swap-ins through the swap cache: the device is
 	// not SWP_SYNCHRONOUS_IO, so do_swap_page() reads ahead through the
 	// swap cache (the commit's "Cached" figure). Without it the
 	// seed-000 variant decides (the bypass, or no-bypass's swap cache).
-	Cache       bool
-	Pattern     string
-	Comp        string
-	PageCluster int // -1: the default (3)
-	Fixes       fixes.Set
+	Cache       bool      `json:"cache"`
+	Pattern     string    `json:"pattern"`
+	Comp        string    `json:"comp"`
+	PageCluster int       `json:"page_cluster"` // -1: the default (3)
+	Fixes       fixes.Set `json:"fixes"`
 }
 
 // DefaultSwapinOptions read back 256 MiB with one thread, through the
