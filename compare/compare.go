@@ -18,6 +18,7 @@ import (
 	"io"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"uswap/bench"
@@ -142,8 +143,9 @@ type Verdict struct {
 	// Schedules their total.
 	Strategies []string `json:"strategies"`
 	Schedules  int      `json:"schedules"`
-	// With a failure: its kind (race, panic, livelock, deadlock), what
-	// broke (the invariant and its object, or the failure), and the
+	// With a failure: what it broke, as the scripts' budgets say it (the
+	// invariants' names, or livelock, deadlock, panic), what broke in
+	// words (the invariant and its object, or the failure), and the
 	// command that replays it.
 	Kind    string          `json:"kind,omitempty"`
 	Broke   string          `json:"broke,omitempty"`
@@ -227,7 +229,7 @@ func (t *Table) explore(o Options) error {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	var scs []*explore.Scenario
 	for _, s := range explore.Scenarios() {
-		if s.Fix == t.fix {
+		if s.Fix == t.fix && !s.NoFix {
 			scs = append(scs, s)
 		}
 	}
@@ -252,7 +254,7 @@ func (t *Table) explore(o Options) error {
 				v.Strategies = append(v.Strategies, label)
 				if rep := out.Failure; rep != nil {
 					v.Found, v.Report = true, rep
-					v.Kind = kindOf(rep)
+					v.Kind = strings.TrimPrefix(explore.Verdict(&out), "found ")
 					v.Broke = firstLine(rep.Broken())
 					v.Replay = rep.ReplayCommand()
 					break
@@ -264,19 +266,6 @@ func (t *Table) explore(o Options) error {
 		}
 	}
 	return nil
-}
-
-// kindOf names a failure for the table.
-func kindOf(r *explore.Report) string {
-	f := r.Result.Failure
-	if f == nil {
-		return ""
-	}
-	switch len(r.Violations()) {
-	case 0:
-		return f.Kind.String()
-	}
-	return "race"
 }
 
 // Short is the verdict in a few words.

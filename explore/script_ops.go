@@ -244,6 +244,7 @@ func makeVerbs() map[string]verb {
 		"load":        {anywhere, compileLoad},
 		"store":       {anywhere, compileStore},
 		"pageout":     {anywhere, compileRange((*mm.MM).MadvisePageout)},
+		"dontneed":    {anywhere, compileRange((*mm.MM).MadviseDontneed)},
 		"reclaim":     {anywhere, compileReclaim},
 		"shmem":       {anywhere, compileShmem},
 		"swapoff":     {anywhere, compileSwapoff},
@@ -261,7 +262,7 @@ func makeVerbs() map[string]verb {
 
 // verbNames lists the verbs, for errors.
 func verbNames() string {
-	return "mm map munmap fork exit load store pageout reclaim shmem swapoff swapon limit faults signal wait expect audit audit-empty shutdown"
+	return "mm map munmap fork exit load store pageout dontneed reclaim shmem swapoff swapon limit faults signal wait expect audit audit-empty shutdown"
 }
 
 // compileOp compiles one line of a block: the verb's own arguments, then

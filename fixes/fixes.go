@@ -53,7 +53,9 @@ type Info struct {
 	// Variants are the ways to run the fix; a Variant indexes them.
 	Variants []VariantInfo
 	// Unfixed is the variant that runs the code before any fix: what
-	// --revert chooses.
+	// --revert chooses. It is the code with the race the thread is about:
+	// usually the kernel's before the fix (StatusBefore), or the patch
+	// under review when the thread fixes that patch.
 	Unfixed Variant
 	// Merged is the variant the kernel runs (in the version uswap
 	// follows): the last one merged, and the default. A variant merged
@@ -144,8 +146,8 @@ func Register(info Info) Fix {
 	if int(info.Unfixed) >= len(info.Variants) || int(info.Merged) >= len(info.Variants) || info.Unfixed == info.Merged {
 		panic(fmt.Sprintf("fixes: %s: Unfixed %d and Merged %d must be two of its %d variants", info.Name, info.Unfixed, info.Merged, len(info.Variants)))
 	}
-	if info.Variants[info.Unfixed].Status != StatusBefore || info.Variants[info.Merged].Status != StatusCurrent {
-		panic(fmt.Sprintf("fixes: %s: the unfixed variant must have StatusBefore and the merged one StatusCurrent", info.Name))
+	if info.Variants[info.Merged].Status != StatusCurrent || info.Variants[info.Unfixed].Status == StatusCurrent {
+		panic(fmt.Sprintf("fixes: %s: the merged variant must have StatusCurrent, and only it", info.Name))
 	}
 	if info.Race == "" || info.Commit == "" {
 		panic(fmt.Sprintf("fixes: %s needs its race and its commit", info.Name))

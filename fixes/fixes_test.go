@@ -103,6 +103,7 @@ func TestRegisterRejects(t *testing.T) {
 		"undocumented":        func(i *Info) { i.Variants[1].Doc = "" },
 		"no status":           func(i *Info) { i.Variants[1].Status = 0 },
 		"merged not current":  func(i *Info) { i.Variants[1].Status = StatusProposed },
+		"unfixed current":     func(i *Info) { i.Variants[0].Status = StatusCurrent },
 		"merged = unfixed":    func(i *Info) { i.Merged = 0 },
 		"merged out of range": func(i *Info) { i.Merged = 2 },
 		"no race":             func(i *Info) { i.Race = "" },

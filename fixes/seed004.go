@@ -13,8 +13,8 @@ var ShmemSwapin = Register(Info{
 	Thread:  "004",
 	Commit: "14235ab36019 (mm: shmem: remove rare optimization when swapin races with hole punching) " +
 		"and 3fea5a499d57 (mm: memcontrol: convert page cache to a new mem_cgroup_charge() API), v5.8",
-	Race: "a shmem swap-in racing a hole punch, or failing its charge, leaves its folio in the swap " +
-		"cache: stranded until reclaim finds it, or thrown away and read from the device again",
+	Race: "a shmem swap-in that fails its charge deletes its folio from the swap cache, so the next " +
+		"read goes to the device again; one racing a hole punch leaves its folio stranded until reclaim",
 	Variants: []VariantInfo{
 		ShmemSwapinBefore2020: {
 			Name:   "before-2020",
@@ -59,7 +59,8 @@ var ShmemSwapin = Register(Info{
 				"on a failed charge",
 		},
 	},
-	Unfixed: ShmemSwapinBefore2020,
+	// The thread fixes the patch it reviews: --revert runs that patch.
+	Unfixed: ShmemSwapinDeleteAnyError,
 	Merged:  ShmemSwapinKeepCache,
 })
 

@@ -386,7 +386,7 @@ func (c *Core) SwpSwapcount(t *ksync.Task, entry mem.SwpEntry) int {
 		return 0
 	}
 	defer c.PutSwapDevice(t, si)
-	sec, ok := c.enterSection(t, entry)
+	sec, ok := c.enterSectionOf(t, si, entry)
 	if !ok {
 		return 0
 	}

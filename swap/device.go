@@ -90,16 +90,30 @@ type section struct {
 // and only finds the device: with percpu-ref the caller holds si->users
 // already; with none, nothing holds anything.
 func (c *Core) enterSection(t *ksync.Task, entry mem.SwpEntry) (section, bool) {
-	how := c.fixes.Get(fixes.SwapDevice)
-	if how != fixes.SwapDeviceStopMachine && how != fixes.SwapDeviceRCUSched {
+	if !c.hasSections() {
 		return section{si: c.swapInfoOf(t, entry)}, true
 	}
 	si := c.info[entry.Type()].Load(t)
 	if si == nil {
 		return section{}, false
 	}
-	s := section{si: si, how: how}
-	if how == fixes.SwapDeviceStopMachine {
+	return c.enterSectionOf(t, si, entry)
+}
+
+// hasSections reports whether get_swap_device() opens sections (the
+// stop-machine and rcu-sched variants).
+func (c *Core) hasSections() bool {
+	how := c.fixes.Get(fixes.SwapDevice)
+	return how == fixes.SwapDeviceStopMachine || how == fixes.SwapDeviceRCUSched
+}
+
+// enterSectionOf is enterSection for a caller that found si already.
+func (c *Core) enterSectionOf(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) (section, bool) {
+	if !c.hasSections() {
+		return section{si: si}, true
+	}
+	s := section{si: si, how: c.fixes.Get(fixes.SwapDevice)}
+	if s.how == fixes.SwapDeviceStopMachine {
 		c.preempt.Disable(t)
 	} else {
 		s.tok = c.rcu.ReadLock(t)

@@ -227,10 +227,12 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	// The stop-machine and rcu-sched variants of get_swap_device(): no
 	// new section may use the device, and the ones that saw it valid
 	// end before anything is freed (device.go).
-	si.lock.Lock(t)
-	si.flags.Store(t, si.flags.Load(t)&^swpValid)
-	si.lock.Unlock(t)
-	c.waitForSections(t)
+	if c.hasSections() {
+		si.lock.Lock(t)
+		si.flags.Store(t, si.flags.Load(t)&^swpValid)
+		si.lock.Unlock(t)
+		c.waitForSections(t)
+	}
 
 	// Wait for everything that holds si->users (get_swap_device of the
 	// percpu-ref variant, and the allocator with every variant) to let
