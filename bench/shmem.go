@@ -79,22 +79,31 @@ func Shmem(o ShmemOptions) (*ShmemResult, error) {
 	return r, shmemRacePhase(o, r)
 }
 
-// swappedOutFile is a file of the workload cgroup with pages pages of
-// the mixed pattern, all pushed out to swap.
-func swappedOutFile(t *ksync.Task, sys *system.System, pages int) (*mm.ShmemFile, error) {
+// shmemMachine is cfg with a RAM device twice o.Pages, o's fixes and no
+// readahead, and a file of the workload cgroup with o.Pages pages of the
+// mixed pattern, all pushed out to swap. The caller shuts it down.
+func shmemMachine(t *ksync.Task, o ShmemOptions, cfg system.Config) (*system.System, *mm.ShmemFile, error) {
+	cfg.Devices = []system.DeviceConfig{{Kind: "ram", Pages: uint64(2*o.Pages) + 1024, Priority: -1}}
+	cfg.Fixes, cfg.PageCluster = o.Fixes, 0
+	sys, err := system.New(t, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	f, err := sys.ShmemCreate(t, 0)
 	if err != nil {
-		return nil, err
+		sys.Shutdown(t)
+		return nil, nil, err
 	}
 	buf := make([]byte, PageSize)
-	for i := range pages {
+	for i := range o.Pages {
 		workload.FillPage(buf, uint64(i), workload.Mixed)
 		if _, err := f.Write(t, int64(i)*PageSize, buf); err != nil {
-			return nil, err
+			sys.Shutdown(t)
+			return nil, nil, err
 		}
 	}
 	sys.Node().Drain(t)
-	return f, nil
+	return sys, f, nil
 }
 
 // shmemChargePhase measures the device reads of failed charges.
@@ -102,22 +111,11 @@ func shmemChargePhase(o ShmemOptions, r *ShmemResult) error {
 	t := ksync.NewTask("bench", 0)
 	o.Pages = o.ChargePages
 	p := int64(o.Pages)
-	sys, err := system.New(t, system.Config{
-		Frames:      3*o.Pages + 1024,
-		MemcgLimit:  p / 2,
-		SwapLimit:   p,
-		Devices:     []system.DeviceConfig{{Kind: "ram", Pages: uint64(2*o.Pages) + 1024, Priority: -1}},
-		Fixes:       o.Fixes,
-		PageCluster: 0,
-	})
+	sys, f, err := shmemMachine(t, o, system.Config{Frames: 3*o.Pages + 1024, MemcgLimit: p / 2, SwapLimit: p})
 	if err != nil {
 		return err
 	}
 	defer sys.Shutdown(t)
-	f, err := swappedOutFile(t, sys, o.Pages)
-	if err != nil {
-		return err
-	}
 	buf := make([]byte, PageSize)
 	// Anonymous memory up to the limit: swap.max is reached by the
 	// file, so none of it can go.
@@ -163,22 +161,11 @@ func shmemChargePhase(o ShmemOptions, r *ShmemResult) error {
 func shmemRacePhase(o ShmemOptions, r *ShmemResult) error {
 	t := ksync.NewTask("bench", 0)
 	p := int64(o.Pages)
-	sys, err := system.New(t, system.Config{
-		Frames:      o.Pages + 512,
-		MemcgLimit:  p / 2,
-		Devices:     []system.DeviceConfig{{Kind: "ram", Pages: uint64(2*o.Pages) + 1024, Priority: -1}},
-		Fixes:       o.Fixes,
-		PageCluster: 0,
-		Kswapd:      true,
-	})
+	sys, f, err := shmemMachine(t, o, system.Config{Frames: o.Pages + 512, MemcgLimit: p / 2, Kswapd: true})
 	if err != nil {
 		return err
 	}
 	defer sys.Shutdown(t)
-	f, err := swappedOutFile(t, sys, o.Pages)
-	if err != nil {
-		return err
-	}
 	cs := &sys.Core().Stats
 	marked0, freed0, life0, in0 := cs.StrayMarked.Sum(), cs.StrayFreed.Sum(), cs.StrayLifetime.Sum(), cs.PswpIn.Sum()
 	var wg sync.WaitGroup
