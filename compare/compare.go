@@ -13,9 +13,11 @@ package compare
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -107,6 +109,24 @@ type CostName struct {
 	LessBetter bool   `json:"less_is_better"`
 }
 
+// Cost is one measured cost. NotMeasured, when no round measured it,
+// prints as "–" and is null in JSON.
+type Cost float64
+
+// NotMeasured is the cost of a column that no round could measure.
+var NotMeasured = Cost(math.NaN())
+
+// Measured reports whether c is not NotMeasured.
+func (c Cost) Measured() bool { return !math.IsNaN(float64(c)) }
+
+// MarshalJSON is the number, or null when it was not measured.
+func (c Cost) MarshalJSON() ([]byte, error) {
+	if !c.Measured() {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(c))
+}
+
 // Row is one variant.
 type Row struct {
 	Variant string `json:"variant"`
@@ -117,9 +137,11 @@ type Row struct {
 	// Verdicts has one entry per scenario of the thread.
 	Verdicts []*Verdict `json:"verdicts"`
 	// Costs are the medians, in the order of Table.Costs; Relative are
-	// the same over the default variant's (NaN-free: 0 when it is 0).
-	Costs    []float64 `json:"costs"`
-	Relative []float64 `json:"relative"`
+	// the same over the default variant's (0 when either is 0 or not
+	// measured). A cost no round measured (the mean time of the stranded
+	// folios reclaim freed, when it freed none) is NotMeasured.
+	Costs    []Cost `json:"costs"`
+	Relative []Cost `json:"relative"`
 	// CostNote says what went wrong in a measurement (a crash of a
 	// broken variant), if anything.
 	CostNote string `json:"cost_note,omitempty"`
@@ -309,7 +331,7 @@ func (t *Table) measure(o Options) error {
 		}
 	}
 	for i, row := range t.Rows {
-		row.Costs = make([]float64, len(t.Costs))
+		row.Costs = make([]Cost, len(t.Costs))
 		for c := range t.Costs {
 			var xs []float64
 			for _, s := range samples[i] {
@@ -320,9 +342,9 @@ func (t *Table) measure(o Options) error {
 	}
 	base := t.Rows[t.merged].Costs
 	for _, row := range t.Rows {
-		row.Relative = make([]float64, len(t.Costs))
+		row.Relative = make([]Cost, len(t.Costs))
 		for c := range t.Costs {
-			if base[c] != 0 {
+			if base[c] != 0 && base[c].Measured() && row.Costs[c].Measured() {
 				row.Relative[c] = row.Costs[c] / base[c]
 			}
 		}
@@ -330,13 +352,15 @@ func (t *Table) measure(o Options) error {
 	return nil
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
+// median is the median of the rounds that measured the cost (a round
+// gives NaN when it had nothing to measure), NotMeasured if none did.
+func median(xs []float64) Cost {
+	s := slices.DeleteFunc(slices.Clone(xs), math.IsNaN)
+	if len(s) == 0 {
+		return NotMeasured
 	}
-	s := slices.Clone(xs)
 	slices.SortFunc(s, cmp.Compare[float64])
-	return s[len(s)/2]
+	return Cost(s[len(s)/2])
 }
 
 func firstLine(s string) string {
@@ -410,6 +434,7 @@ var seed004Costs = []CostName{
 	{"device reads per failed charge", "reads", true},
 	{"device reads when read again after the failures", "reads", true},
 	{"folios stranded in the swap cache", "folios", true},
+	{"stranded folios reclaim freed in the run", "folios", false},
 	{"mean time stranded until reclaim", "ms", true},
 	{"reads with hole punches racing", "pages/s", false},
 }
@@ -425,7 +450,11 @@ func measure004(o Options, fx fixes.Set) ([]float64, string, error) {
 	if r.Corrupt > 0 {
 		note = fmt.Sprintf("%d corrupt pages", r.Corrupt)
 	}
-	return []float64{r.ReadsPerFailedCharge, float64(r.ReadBack), float64(r.Strays), float64(r.StrayLifetime) / float64(time.Millisecond), r.PagesPerS}, note, nil
+	life := math.NaN() // nothing to measure: reclaim freed no stranded folio
+	if r.StraysFreed > 0 {
+		life = float64(r.StrayLifetime) / float64(time.Millisecond)
+	}
+	return []float64{r.ReadsPerFailedCharge, float64(r.ReadBack), float64(r.Strays), float64(r.StraysFreed), life, r.PagesPerS}, note, nil
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -2,6 +2,8 @@ package compare
 
 import (
 	"bytes"
+	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -71,11 +73,28 @@ func TestCompareSeed003(t *testing.T) {
 	}
 }
 
+// TestMedianNotMeasured: the median skips the rounds that measured
+// nothing, and a cost no round measured is null in JSON.
+func TestMedianNotMeasured(t *testing.T) {
+	if got := median([]float64{math.NaN(), 5, 1, 3}); got != 3 {
+		t.Errorf("median of NaN, 5, 1, 3 = %v, want 3", got)
+	}
+	got := median([]float64{math.NaN(), math.NaN()})
+	if got.Measured() {
+		t.Errorf("median of no measurement = %v, want NotMeasured", got)
+	}
+	b, err := json.Marshal([]Cost{got, 2.5})
+	if err != nil || string(b) != "[null,2.5]" {
+		t.Errorf("JSON of a missing and a measured cost: %s, %v", b, err)
+	}
+}
+
 func TestFormatCost(t *testing.T) {
 	for _, tc := range []struct {
-		v, rel float64
+		v, rel Cost
 		want   string
 	}{
+		{NotMeasured, 0, "–"},
 		{0, 0, "0"},
 		{1.5, 1, "1.50 (×1.00)"},
 		{12.34, 0.5, "12.3 (×0.50)"},

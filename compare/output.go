@@ -53,10 +53,14 @@ func (r *Row) mark(def, other string) string {
 	return other
 }
 
-// formatCost prints a cost with its relative value over the default.
-func formatCost(v, rel float64) string {
+// formatCost prints a cost with its relative value over the default;
+// "–" for one that was not measured.
+func formatCost(c, r Cost) string {
+	v, rel := float64(c), float64(r)
 	var s string
 	switch {
+	case !c.Measured():
+		return "–"
 	case v == 0:
 		s = "0"
 	case math.Abs(v) >= 1000:

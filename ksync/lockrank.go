@@ -118,6 +118,7 @@ const (
 	RankMemcgBgWork   // the memcg background reclaim queue (its workqueue's lock)
 	RankMmlist        // mmlist_lock
 	RankFaultyDevice  // the fault-injecting device wrapper's rules (no kernel lock)
+	RankSwapStrays    // the swap core's record of stranded swap cache folios (no kernel lock)
 	RankPool          // zone->lock
 
 	// tests of the primitives themselves
@@ -222,6 +223,8 @@ var rankOrder = [numRanks]rankInfo{
 	RankMemcgBgWork:  {name: "memcg reclaim work queue lock", leaf: true},
 	RankMmlist:       {name: "mmlist_lock", leaf: true},
 	RankFaultyDevice: {name: "faulty device lock", leaf: true},
+	// Taken under a cluster lock to note or forget a stranded folio.
+	RankSwapStrays: {name: "swap strays lock", leaf: true},
 	// Frames are allocated and freed under any lock (the release hook
 	// of a last folio_put runs under a PTL or a lruvec lock).
 	RankPool: {name: "zone->lock", leaf: true},

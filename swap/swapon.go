@@ -17,6 +17,7 @@ func NewCore(cfg Config) *Core {
 	c.bugsLock.Init(ksync.RankSwapBugs)
 	c.preempt.Init()
 	c.rcu.Init()
+	c.strays.mu.Init(ksync.RankSwapStrays)
 	for i := range c.pcp {
 		c.pcp[i].lock.Init(ksync.RankPcpCluster)
 	}

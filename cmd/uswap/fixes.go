@@ -55,8 +55,9 @@ variant with the thread's benchmark, the other fixes at their default:
   003  the hot path (CPU per fault of a swap-in) and a swapoff's latency
        with two tasks faulting meanwhile
   004  device reads per failed charge and after, folios stranded in the
-       swap cache and for how long, read pages/s with hole punches racing,
-       under a memory limit
+       swap cache, how many of them reclaim freed during the run and
+       their mean time there ("–" when it freed none), read pages/s with
+       hole punches racing, under a memory limit
 
 Costs are medians of --rounds rounds that alternate the variants, printed
 relative to the kernel's variant (*). A broken variant's verdict names the
