@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 
+	"uswap/fixes"
 	"uswap/swapdev"
 	"uswap/workload"
 )
@@ -57,6 +58,9 @@ type Options struct {
 	// must undo it from another goroutine (a second Ctrl-C); Run undoes
 	// it on its own way out. nil: Run keeps its own.
 	Undo *Undo `json:"-"`
+	// Fixes is the variant of every race fix the uswap engine runs (the
+	// kernel engine runs the kernel's).
+	Fixes fixes.Set `json:"fixes"`
 }
 
 // ErrOption marks an option that makes no sense (Validate's errors, a

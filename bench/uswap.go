@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mm"
 	"uswap/swap"
@@ -48,7 +47,7 @@ func uswapConfig(opts Options, sf swapFile) system.Config {
 		Frames:      int(limit + slack),
 		Devices:     []system.DeviceConfig{dev},
 		MemcgLimit:  limit,
-		Fixes:       fixes.Default(),
+		Fixes:       opts.Fixes,
 		PageCluster: opts.PageCluster,
 		// Background memcg reclaim (like memory.high's async reclaim):
 		// the walker faults while another task compresses.

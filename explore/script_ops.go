@@ -244,6 +244,7 @@ func makeVerbs() map[string]verb {
 		"load":        {anywhere, compileLoad},
 		"store":       {anywhere, compileStore},
 		"pageout":     {anywhere, compileRange((*mm.MM).MadvisePageout)},
+		"dontneed":    {anywhere, compileRange((*mm.MM).MadviseDontneed)},
 		"mincore":     {anywhere, compileMincore},
 		"reclaim":     {anywhere, compileReclaim},
 		"shmem":       {anywhere, compileShmem},
@@ -262,7 +263,7 @@ func makeVerbs() map[string]verb {
 
 // verbNames lists the verbs, for errors.
 func verbNames() string {
-	return "mm map munmap fork exit load store pageout mincore reclaim shmem swapoff swapon limit faults signal wait expect audit audit-empty shutdown"
+	return "mm map munmap fork exit load store pageout dontneed mincore reclaim shmem swapoff swapon limit faults signal wait expect audit audit-empty shutdown"
 }
 
 // compileOp compiles one line of a block: the verb's own arguments, then

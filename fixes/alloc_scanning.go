@@ -13,14 +13,16 @@ var AllocScanning = Register(Info{
 		"in use on a device that is gone",
 	Variants: []VariantInfo{
 		AllocScanningNone: {
-			Name: "none",
+			Status: StatusBefore,
+			Name:   "none",
 			Source: "the code between commit 5f843a9a3a1e (mm: swap: separate SSD allocation from " +
 				"scan_swap_map_slots(), v6.12-rc1) and 0ec8bc9e880e",
 			Doc: "cluster_alloc_range() takes the slot without checking SWP_WRITEOK, and nothing tells " +
 				"swapoff that an allocation is in flight",
 		},
 		AllocScanningUsersRef: {
-			Name: "users-ref",
+			Status: StatusCurrent,
+			Name:   "users-ref",
 			Source: "commit 0ec8bc9e880e (Kairui Song, Nov 2024: SWP_WRITEOK in cluster_alloc_range(), " +
 				"SWP_SCANNING around the allocation), in the form of v6.15, where the allocator holds " +
 				"si->users (get_swap_device_info()) instead of SWP_SCANNING",

@@ -12,14 +12,16 @@ var AvailWriteOK = Register(Info{
 		"freed meanwhile puts the device back: it stays on swap_avail_head after swapoff",
 	Variants: []VariantInfo{
 		AvailWriteOKNone: {
-			Name: "none",
+			Status: StatusBefore,
+			Name:   "none",
 			Source: "the code before commit 6fe7d6b99211 (v6.3), since a2468cc9bfdf (swap: choose swap " +
 				"device according to numa node, v4.14)",
 			Doc: "swapoff: del_from_avail_list(), then spin_lock(&si->lock) and clear SWP_WRITEOK; " +
 				"swap_range_free() of a full device checks SWP_WRITEOK, then add_to_avail_list()",
 		},
 		AvailWriteOKClearFirst: {
-			Name: "clear-first",
+			Status: StatusCurrent,
+			Name:   "clear-first",
 			Source: "commit 6fe7d6b99211 (Rongwei Wang, Apr 2023), in the form of v6.14's " +
 				"del_from_avail_list(si, true) (Kairui Song)",
 			Doc: "swapoff clears SWP_WRITEOK under si->lock before it takes the device off the list, and " +

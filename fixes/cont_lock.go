@@ -14,7 +14,8 @@ var ContLock = Register(Info{
 		"itself for a continuation page and the count is lost",
 	Variants: []VariantInfo{
 		ContLockNone: {
-			Name: "none",
+			Status: StatusBefore,
+			Name:   "none",
 			Source: "the code between commit 235b62176712 (mm/swap: add cluster lock, v4.11) and " +
 				"2628bd6fc052 (v4.14)",
 			Doc: "swap_count_continued() walks the list under its slot's cluster lock only; " +
@@ -22,6 +23,7 @@ var ContLock = Register(Info{
 				"serialized against other adders (by si->lock) but not against the walkers",
 		},
 		ContLockSpin: {
+			Status: StatusCurrent,
 			Name:   "cont-lock",
 			Source: "commit 2628bd6fc052 (Huang Ying, Oct 2017), the kernel's form since",
 			Doc: "si->cont_lock, a spinlock of the device, guards the continuation lists: the adder " +

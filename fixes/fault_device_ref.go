@@ -14,13 +14,15 @@ var FaultDeviceRef = Register(Info{
 		"the device (si->swap_file, si->bdev) under the read",
 	Variants: []VariantInfo{
 		FaultDeviceRefNone: {
-			Name: "none",
+			Status: StatusBefore,
+			Name:   "none",
 			Source: "the code between commit eb085574a752 (mm, swap: fix race between swapoff and some " +
 				"swap operations, v5.1) and 2799e77529c2 (v5.14)",
 			Doc: "the device is held only around the swap cache lookup and __swap_count(); the " +
 				"bypass's swap_readpage() holds nothing",
 		},
 		FaultDeviceRefWholeFault: {
+			Status: StatusCurrent,
 			Name:   "whole-fault",
 			Source: "commit 2799e77529c2 (Miaohe Lin, Jun 2021), the kernel's form since",
 			Doc: "do_swap_page() takes get_swap_device() once the PTE is read and holds it to the " +

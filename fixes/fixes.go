@@ -53,16 +53,55 @@ type Info struct {
 	// Variants are the ways to run the fix; a Variant indexes them.
 	Variants []VariantInfo
 	// Unfixed is the variant that runs the code before any fix: what
-	// --revert chooses.
+	// --revert chooses. It is the code with the race the thread is about:
+	// usually the kernel's before the fix (StatusBefore), or the patch
+	// under review when the thread fixes that patch.
 	Unfixed Variant
-	// Merged is the variant the kernel merged: the default.
+	// Merged is the variant the kernel runs (in the version uswap
+	// follows): the last one merged, and the default. A variant merged
+	// before it and replaced since has StatusMerged.
 	Merged Variant
+}
+
+// Status says what became of a variant in the kernel.
+type Status uint8
+
+const (
+	// StatusBefore is the code before any fix.
+	StatusBefore Status = iota + 1
+	// StatusProposed was proposed (in the thread, or as a patch) and
+	// never merged.
+	StatusProposed
+	// StatusMerged was merged, then replaced.
+	StatusMerged
+	// StatusCurrent is the kernel's form: the default.
+	StatusCurrent
+	// StatusLater is the kernel's later form, beyond the design this
+	// engine models.
+	StatusLater
+)
+
+var statusNames = [...]string{
+	StatusBefore:   "before",
+	StatusProposed: "proposed",
+	StatusMerged:   "merged, replaced",
+	StatusCurrent:  "kernel",
+	StatusLater:    "later kernel",
+}
+
+func (s Status) String() string {
+	if s > 0 && int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "status?"
 }
 
 // VariantInfo is one way to run a fix.
 type VariantInfo struct {
 	// Name is what --fix NAME=VARIANT takes: "pin-sleep".
 	Name string
+	// Status says what became of it in the kernel.
+	Status Status
 	// Source says who proposed it and where: a message of the thread, a
 	// patch version, a commit.
 	Source string
@@ -95,8 +134,8 @@ func Register(info Info) Fix {
 		panic(fmt.Sprintf("fixes: %s has %d variants, want 2 to 255", info.Name, len(info.Variants)))
 	}
 	for i, v := range info.Variants {
-		if !nameRE.MatchString(v.Name) || v.Doc == "" || v.Source == "" {
-			panic(fmt.Sprintf("fixes: %s: variant %d (%q) needs a name, a source and a doc", info.Name, i, v.Name))
+		if !nameRE.MatchString(v.Name) || v.Doc == "" || v.Source == "" || v.Status == 0 || int(v.Status) >= len(statusNames) {
+			panic(fmt.Sprintf("fixes: %s: variant %d (%q) needs a name, a status, a source and a doc", info.Name, i, v.Name))
 		}
 		for _, w := range info.Variants[:i] {
 			if w.Name == v.Name {
@@ -106,6 +145,9 @@ func Register(info Info) Fix {
 	}
 	if int(info.Unfixed) >= len(info.Variants) || int(info.Merged) >= len(info.Variants) || info.Unfixed == info.Merged {
 		panic(fmt.Sprintf("fixes: %s: Unfixed %d and Merged %d must be two of its %d variants", info.Name, info.Unfixed, info.Merged, len(info.Variants)))
+	}
+	if info.Variants[info.Merged].Status != StatusCurrent || info.Variants[info.Unfixed].Status == StatusCurrent {
+		panic(fmt.Sprintf("fixes: %s: the merged variant must have StatusCurrent, and only it", info.Name))
 	}
 	if info.Race == "" || info.Commit == "" {
 		panic(fmt.Sprintf("fixes: %s needs its race and its commit", info.Name))
@@ -319,4 +361,33 @@ func Completions() []string {
 		}
 	}
 	return c
+}
+
+// ParseSet parses a Set as String prints it: "default" (or ""), or
+// NAME=VARIANT choices separated by commas.
+func ParseSet(text string) (Set, error) {
+	s := Default()
+	if text == "" || text == "default" {
+		return s, nil
+	}
+	for _, c := range strings.Split(text, ",") {
+		var err error
+		if s, err = s.Choose(strings.TrimSpace(c)); err != nil {
+			return Default(), err
+		}
+	}
+	return s, nil
+}
+
+// MarshalText is String, so that a Set reads well in JSON.
+func (s Set) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText is ParseSet.
+func (s *Set) UnmarshalText(b []byte) error {
+	p, err := ParseSet(string(b))
+	if err != nil {
+		return err
+	}
+	*s = p
+	return nil
 }

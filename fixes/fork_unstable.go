@@ -15,20 +15,23 @@ var ForkUnstable = Register(Info{
 		"child's mmap_lock and its teardown, and takes the XA_ZERO_ENTRY marker for a VMA",
 	Variants: []VariantInfo{
 		ForkUnstableNone: {
+			Status: StatusBefore,
 			Name:   "none",
 			Source: "the code between commit d24062914837 (v6.8) and 1367da7eb875 (v6.18-rc1)",
 			Doc: "unuse_mm() walks every VMA of every mm on mmlist that it can mmget, a half-built " +
 				"one included",
 		},
 		ForkUnstableCheck: {
-			Name: "check-unstable",
+			Status: StatusCurrent,
+			Name:   "check-unstable",
 			Source: "commit 1367da7eb875 (Charan Teja Kalla, Sep 2025; suggested by David " +
 				"Hildenbrand)",
 			Doc: "unuse_mm() skips an address space that check_stable_address_space() finds " +
 				"MMF_UNSTABLE, which dup_mmap() sets on failure; its exit frees its swap entries",
 		},
 		ForkUnstableDestroyPartial: {
-			Name: "destroy-partial",
+			Status: StatusProposed,
+			Name:   "destroy-partial",
 			Source: "Liam R. Howlett, 'mm: change dup_mmap() recovery' (v1, Sep 2025), the fix " +
 				"1367da7eb875 calls the proper one",
 			Doc: "a failed dup_mmap() unmaps and frees what it copied and leaves an empty tree " +

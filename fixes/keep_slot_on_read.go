@@ -17,17 +17,20 @@ var KeepSlotOnRead = Register(Info{
 		"maps them",
 	Variants: []VariantInfo{
 		KeepSlotFreeAlways: {
+			Status: StatusBefore,
 			Name:   "free-always",
 			Source: "commit b430e9d1c6d4 (mm: remove compressed copy from zram in-memory, v3.11) until 5df373e95689",
 			Doc:    "every swap cache read from zram dirties the page and frees the slot's data",
 		},
 		KeepSlotFreeUnshared: {
+			Status: StatusMerged,
 			Name:   "free-unshared",
 			Source: "commit 5df373e95689 (Vinayak Menon, Oct 2019)",
 			Doc: "the slot's data is freed only when __swap_count(entry) == 1 (no other page table " +
 				"holds it), which threads of one mm (CLONE_VM) and readahead still defeat",
 		},
 		KeepSlotKeep: {
+			Status: StatusCurrent,
 			Name:   "keep",
 			Source: "commit e914d8f00391 (Minchan Kim, Apr 2022) and the kernel since",
 			Doc:    "swap_slot_free_notify() is gone from the read path: the slot's data goes only when the slot is freed",

@@ -11,13 +11,15 @@ var MincoreDeviceRef = Register(Info{
 		"file's index, with no reference to the device, and swapoff frees the swap cache under it",
 	Variants: []VariantInfo{
 		MincoreDeviceRefNone: {
-			Name: "none",
+			Status: StatusBefore,
+			Name:   "none",
 			Source: "the code between commit 4b3ef9daa4fc (mm/swap: split swap cache into 64MB trunks, " +
 				"v4.11), which made swapoff free the swap cache, and aeb309b81c6b (v5.3)",
 			Doc: "mincore_page() looks the swap entry up in the swap cache of its device directly",
 		},
 		MincoreDeviceRefGet: {
-			Name: "get-swap-device",
+			Status: StatusCurrent,
+			Name:   "get-swap-device",
 			Source: "commit aeb309b81c6b (Huang Ying, 2019); filemap_get_incore_folio() since " +
 				"v6.0 keeps it",
 			Doc: "the lookup is made under get_swap_device(), and the page counts as not resident if " +

@@ -18,11 +18,13 @@ var PagerRecheck = Register(Info{
 		"first swapped the page in, after the slot was freed, reused and the page paged out again",
 	Variants: []VariantInfo{
 		PagerRecheckNone: {
+			Status: StatusBefore,
 			Name:   "none",
 			Source: "a handler that trusts the page state it read when it took the message",
 			Doc:    "after the unlocked device read, the page is installed without looking at its entry again",
 		},
 		PagerRecheckPteSame: {
+			Status: StatusCurrent,
 			Name:   "pte-same",
 			Source: "uswap's pager, after do_swap_page()",
 			Doc: "under the page lock (and the event lock), the handler checks that the page still holds the " +
@@ -52,11 +54,13 @@ var PagerWake = Register(Info{
 		"without waking: the faulting thread sleeps forever",
 	Variants: []VariantInfo{
 		PagerWakeNone: {
+			Status: StatusBefore,
 			Name:   "none",
 			Source: "a handler that takes EEXIST to mean that whoever installed the page woke the waiter",
 			Doc:    "a fault that finds its page installed (EEXIST, or the page state) is dropped without a wake",
 		},
 		PagerWakeAlways: {
+			Status: StatusCurrent,
 			Name:   "wake",
 			Source: "ioctl_userfaultfd(2), UFFDIO_COPY's EEXIST",
 			Doc:    "a fault that finds its page installed is answered with UFFDIO_WAKE on the page",
@@ -83,11 +87,13 @@ var PagerWriteout = Register(Info{
 		"dropped after the write-out",
 	Variants: []VariantInfo{
 		PagerWriteoutNone: {
+			Status: StatusBefore,
 			Name:   "none",
 			Source: "a pager that checks only its own dirty bit, kept by write-protect faults of clean pages",
 			Doc:    "a dirty page is written out while still writable, then dropped",
 		},
 		PagerWriteoutProtect: {
+			Status: StatusCurrent,
 			Name:   "write-protect",
 			Source: "uswap's pager, after shrink_folio_list()",
 			Doc: "the page is write-protected (UFFDIO_WRITEPROTECT) before it is written out; a write " +
@@ -117,11 +123,13 @@ var PagerEvents = Register(Info{
 		"comes back with stale data",
 	Variants: []VariantInfo{
 		PagerEventsNone: {
+			Status: StatusBefore,
 			Name:   "none",
 			Source: "a handler that reads events with no lock against its own copies",
 			Doc:    "events are read while copies are in flight; their effect on the page state is applied after",
 		},
 		PagerEventsLock: {
+			Status: StatusCurrent,
 			Name:   "event-lock",
 			Source: "uswap's pager, as the kernel orders faults and munmap with mmap_lock",
 			Doc: "messages are read with the event lock held for writing, and every copy holds it for " +

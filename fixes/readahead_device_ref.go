@@ -11,13 +11,15 @@ var ReadaheadDeviceRef = Register(Info{
 		"and swapoff of that device frees swap_map under the read",
 	Variants: []VariantInfo{
 		ReadaheadDeviceRefNone: {
-			Name: "none",
+			Status: StatusBefore,
+			Name:   "none",
 			Source: "the code between commit 78524b05f1a3 (mm, swap: avoid redundant swap device pinning, " +
 				"v6.18-rc1), which took the reference out of __read_swap_cache_async(), and 1c2a936edd71",
 			Doc: "swap_vma_readahead() calls __read_swap_cache_async() on every swap entry of the window, " +
 				"holding only the faulting entry's device",
 		},
 		ReadaheadDeviceRefGetOther: {
+			Status: StatusCurrent,
 			Name:   "get-other-device",
 			Source: "commit 1c2a936edd71 (Kairui Song, Nov 2025; suggested by Huang Ying)",
 			Doc: "an entry of another device than the faulting one is read ahead only under a " +

@@ -14,18 +14,21 @@ var ShmemCountBeforeIndex = Register(Info{
 		"swapoff never finds its owner",
 	Variants: []VariantInfo{
 		ShmemCountAfterUnlock: {
+			Status: StatusBefore,
 			Name:   "after-unlock",
 			Source: "the code before commit 826267cf1e6c (v2.6.33 to v2.6.38)",
 			Doc: "shmem_writepage sets the index entry under info->lock, drops the lock, then calls " +
 				"swap_shmem_alloc()",
 		},
 		ShmemCountUnderLock: {
+			Status: StatusMerged,
 			Name:   "under-lock",
 			Source: "commit 826267cf1e6c (Hugh Dickins, Mar 2011)",
 			Doc:    "swap_shmem_alloc() moves under info->lock, before the lock that published the entry is dropped",
 		},
 		ShmemCountBeforeIndexV6: {
-			Name: "before-index",
+			Status: StatusCurrent,
+			Name:   "before-index",
 			Source: "the radix-swap shmem_writepage (Hugh Dickins, v3.1) and the kernel since " +
 				"(v6.15's shmem_writeout: swap_shmem_alloc, then shmem_delete_from_page_cache)",
 			Doc: "the count is taken before the entry replaces the folio in the index, so no one can " +

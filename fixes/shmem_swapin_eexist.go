@@ -14,12 +14,14 @@ var ShmemSwapinEexist = Register(Info{
 		"index in between: VM_BUG_ON",
 	Variants: []VariantInfo{
 		ShmemSwapinEexistBugOn: {
+			Status: StatusBefore,
 			Name:   "bug-on",
 			Source: "the code before commit 215c02bc33bb (v3.1 to v3.6)",
 			Doc: "VM_BUG_ON(error) after shmem_add_to_page_cache(): \"We already confirmed swap, and " +
 				"make no allocation\"",
 		},
 		ShmemSwapinEexistHandle: {
+			Status: StatusCurrent,
 			Name:   "handle",
 			Source: "commit 215c02bc33bb (Hugh Dickins, Nov 2012) and the kernel since",
 			Doc: "the error goes to the failure path like any -EEXIST; what happens to the folio's swap " +

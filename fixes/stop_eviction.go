@@ -14,13 +14,15 @@ var StopEviction = Register(Info{
 		"superblock is freed under the busy inode, and swapoff's iput() evicts it into freed memory",
 	Variants: []VariantInfo{
 		StopEvictionNone: {
-			Name: "none",
+			Status: StatusBefore,
+			Name:   "none",
 			Source: "the code between commit b56a2d8af914 (mm: rid swapoff of quadratic complexity, " +
 				"v5.1-rc1) and af53d3e9e040 (v5.1-rc5)",
 			Doc: "shmem_unuse() takes igrab() on each inode before it drops the swaplist mutex, and " +
 				"iput() after; an unmount meanwhile frees the superblock under it",
 		},
 		StopEvictionCount: {
+			Status: StatusCurrent,
 			Name:   "stop-eviction",
 			Source: "commit af53d3e9e040 (Hugh Dickins, Apr 2019), the kernel's form since",
 			Doc: "shmem_unuse() raises info->stop_eviction instead; shmem_evict_inode() waits for it to " +
@@ -28,7 +30,8 @@ var StopEviction = Register(Info{
 				"waits for swapoff to be done with the inode",
 		},
 		StopEvictionSUmount: {
-			Name: "s-umount",
+			Status: StatusProposed,
+			Name:   "s-umount",
 			Source: "Konstantin Khlebnikov's patch in the thread (Apr 5 2019, 'shmem: fix race between " +
 				"shmem_unuse and umount'), with Hugh Dickins' correction (release after the iput)",
 			Doc: "shmem_unuse() trylocks the superblock's s_umount for reading before igrab(), skipping " +

@@ -17,17 +17,20 @@ var SwapinRecheckEntry = Register(Info{
 		"fault maps the stale folio over the new page's entry",
 	Variants: []VariantInfo{
 		SwapinRecheckNone: {
+			Status: StatusBefore,
 			Name:   "none",
 			Source: "the code before commit 4969c1192d15 (v2.6.35 and before)",
 			Doc:    "after lock_page() only pte_same() is checked",
 		},
 		SwapinRecheckSwapcache: {
+			Status: StatusMerged,
 			Name:   "swapcache",
 			Source: "commit 4969c1192d15 (Andrea Arcangeli, v2.6.36, with the KSM copy of do_swap_page)",
 			Doc: "after lock_page(), back out if the page is no longer in the swap cache " +
 				"(try_to_free_swap() removed it under our reference)",
 		},
 		SwapinRecheckSwapcacheEntry: {
+			Status: StatusCurrent,
 			Name:   "swapcache-entry",
 			Source: "commit 31c4a3d3a0f8 (Hugh Dickins, Sep 2010, v2.6.36) and the kernel since (v6.15's folio->swap check)",
 			Doc: "after lock_page(), back out unless the page is in the swap cache and its swap entry " +

@@ -15,12 +15,14 @@ var SwapinRetrySleep = Register(Info{
 		"when it outranks the holder, the holder never runs again and the retry loop never ends",
 	Variants: []VariantInfo{
 		SwapinRetryCondResched: {
+			Status: StatusBefore,
 			Name:   "cond-resched",
 			Source: "the code before commit 029c4628b2eb: cond_resched() since cbab0e4eec29 (v3.8), a bare loop before it",
 			Doc: "the retry loop calls cond_resched(), which leaves the task runnable (a bare loop runs the " +
 				"same way here: every turn passes scheduling points)",
 		},
 		SwapinRetrySleepTick: {
+			Status: StatusCurrent,
 			Name:   "sleep-tick",
 			Source: "commit 029c4628b2eb (Guo Ziliang, Mar 2022) and the kernel since",
 			Doc: "the retry loop sleeps a tick (schedule_timeout_uninterruptible(1)): the task leaves the " +

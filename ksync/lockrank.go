@@ -69,6 +69,10 @@ const (
 	// swapon and swapoff
 	RankSwaponMutex // swapon_mutex
 
+	// waits for preempt-disabled and RCU-sched sections (swapoff, seed 003)
+	RankStopCPUs // stop_cpus_mutex: one stop_machine() at a time
+	RankRCUGP    // one synchronize_sched() grace period at a time (the RCU core's gp_seq)
+
 	// memory cgroups' sleeping locks
 	RankCgroupMutex   // cgroup_mutex
 	RankMemcgMaxMutex // memcg_max_mutex
@@ -124,6 +128,7 @@ const (
 	RankFaultyDevice  // the fault-injecting device wrapper's rules (no kernel lock)
 	RankPagerErr      // the pager's record of its first error (no kernel lock)
 	RankUffdSim       // the simulated userfaultfd's page table and queue lock (package uffdsim)
+	RankSwapStrays    // the swap core's record of stranded swap cache folios (no kernel lock)
 	RankPool          // zone->lock
 
 	// tests of the primitives themselves
@@ -163,6 +168,12 @@ var rankOrder = [numRanks]rankInfo{
 	RankSystemSwap: {name: "system swapMu"},
 
 	RankSwaponMutex: {name: "swapon_mutex", after: []Rank{RankSystemSwap}},
+
+	// swapoff waits for sections with no lock held (it must not hold
+	// one a section's owner could wait for), so nothing comes before
+	// them; both sleep.
+	RankStopCPUs: {name: "stop_cpus_mutex"},
+	RankRCUGP:    {name: "rcu grace period"},
 
 	// Limits change under memcg_max_mutex, which is dropped before
 	// reclaim; the tree changes under cgroup_mutex.
@@ -245,6 +256,8 @@ var rankOrder = [numRanks]rankInfo{
 	RankPagerErr:     {name: "pager error lock", leaf: true},
 	// The pager calls the simulated kernel's ioctls under its locks.
 	RankUffdSim: {name: "uffdsim ptl", leaf: true},
+	// Taken under a cluster lock to note or forget a stranded folio.
+	RankSwapStrays: {name: "swap strays lock", leaf: true},
 	// Frames are allocated and freed under any lock (the release hook
 	// of a last folio_put runs under a PTL or a lruvec lock).
 	RankPool: {name: "zone->lock", leaf: true},

@@ -29,6 +29,13 @@ const (
 	OpRefPut
 	OpRefKill
 	OpRefWait
+	OpPreemptDisable
+	OpPreemptEnable
+	OpStopMachine
+	OpRCULock
+	OpRCUUnlock
+	OpRCUSync
+	OpRelax
 	opMax
 )
 
@@ -58,6 +65,14 @@ var opNames = [...]string{
 	OpRefPut:     "ref_put",
 	OpRefKill:    "ref_kill",
 	OpRefWait:    "ref_wait_zero",
+
+	OpPreemptDisable: "preempt_disable",
+	OpPreemptEnable:  "preempt_enable",
+	OpStopMachine:    "stop_machine",
+	OpRCULock:        "rcu_read_lock_sched",
+	OpRCUUnlock:      "rcu_read_unlock_sched",
+	OpRCUSync:        "synchronize_sched",
+	OpRelax:          "cpu_relax",
 }
 
 func (o Op) String() string {

@@ -22,6 +22,7 @@ type Task struct {
 	// touches these fields.
 	nopoint int       // >0 while a wait condition is evaluated: points are suppressed
 	dbg     taskDebug // checked builds only: the locks held, in order, and the spin depth
+	preempt int       // preempt-disabled and RCU-sched sections open (preempt.go)
 }
 
 // Scheduler is the explorer's hook. It is attached to tasks made by
@@ -127,8 +128,8 @@ func (t *Task) SetID(id int) { t.id = id }
 // CondResched is cond_resched(): a voluntary scheduling point in a long
 // loop. In an ordinary run it lets other goroutines run.
 func CondResched(t *Task) {
-	if debug && t.spinning() > 0 {
-		panic(fmt.Sprintf("ksync: %v calls cond_resched while holding %d spinlock(s)", t, t.spinning()))
+	if debug && (t.spinning() > 0 || t.preempt > 0) {
+		panic(fmt.Sprintf("ksync: %v calls cond_resched %s", t, t.atomicContext()))
 	}
 	if t.sched != nil {
 		t.point(OpResched, t)
@@ -164,10 +165,12 @@ func Now(t *Task) time.Duration {
 
 var epoch = time.Now()
 
-// mightSleep is might_sleep(): sleeping with a spinlock held is a bug.
+// mightSleep is might_sleep(): sleeping with a spinlock held, or inside
+// a preempt-disabled or RCU-sched read-side section, is a bug ("BUG:
+// sleeping function called from invalid context").
 func mightSleep(t *Task) {
-	if debug && t.spinning() > 0 {
-		panic(fmt.Sprintf("ksync: %v sleeps while holding %d spinlock(s)", t, t.spinning()))
+	if debug && (t.spinning() > 0 || t.preempt > 0) {
+		panic(fmt.Sprintf("ksync: %v sleeps %s", t, t.atomicContext()))
 	}
 }
 
@@ -177,6 +180,17 @@ func mightSleep(t *Task) {
 // is caught in a checked build even when this call would not have slept.
 // It costs nothing in an ordinary build.
 func MightSleep(t *Task) { mightSleep(t) }
+
+// atomicContext says why t may not sleep, for might_sleep's report.
+func (t *Task) atomicContext() string {
+	switch {
+	case t.spinning() > 0 && t.preempt > 0:
+		return fmt.Sprintf("while holding %d spinlock(s) inside %d preempt-disabled section(s)", t.spinning(), t.preempt)
+	case t.spinning() > 0:
+		return fmt.Sprintf("while holding %d spinlock(s)", t.spinning())
+	}
+	return fmt.Sprintf("inside %d preempt-disabled or RCU-sched read-side section(s)", t.preempt)
+}
 
 // NumCPU is the number of per-CPU slots: the machine's CPUs, at least 1,
 // at most 64.

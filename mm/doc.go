@@ -55,6 +55,9 @@
 // Every fault path takes a device reference (GetSwapDevice) before it
 // touches swap state and re-checks the PTE under the PTL after any sleep
 // (pte_same). The races the seeds describe are drawn above the code that
-// prevents them: do_swap_page's synchronous path (seed 000, fault_swap.go)
-// and the device reference (seed 003, the swap core's GetSwapDevice).
+// prevents them: do_swap_page's synchronous path (seed 000, fault_swap.go,
+// with every variant of fixes.Swapcache), the device reference (seed 003,
+// the swap core's GetSwapDevice, with the variants of fixes.SwapDevice),
+// and shmem's failed swap-in (seed 004, shmem_swapin.go and shmem.go,
+// with the variants of fixes.ShmemSwapin).
 package mm

@@ -60,6 +60,8 @@ type VMStat struct {
 	KswapdWake   ksync.Stat // kswapd wakeups
 	Stranded     ksync.Stat // swap-cache folios nothing mapped, freed by reclaim
 	SwapinBypass ksync.Stat // swap-ins that skipped the swap cache (sync device)
+	// ShmemChargeFail counts shmem swap-ins whose memcg charge failed.
+	ShmemChargeFail ksync.Stat
 }
 
 // Node is struct pglist_data plus the globals of mm: the RAM, the swap

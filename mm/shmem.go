@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/memcg"
@@ -466,7 +467,14 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 		f.iPages.Unlock(t)
 		switch {
 		case e.swap != 0:
-			n.core.FreeSwapAndCache(t, e.swap)
+			if n.cfg.Fixes.Get(fixes.ShmemSwapin) == fixes.ShmemSwapinLockInUndo {
+				// Joonsoo Kim's proposal: wait for the folio lock a
+				// racing swap-in holds, so that the folio is freed
+				// here and not left stranded.
+				n.core.FreeSwapAndCacheLocking(t, e.swap)
+			} else {
+				n.core.FreeSwapAndCache(t, e.swap)
+			}
 			return
 		case e.folio == nil:
 			return

@@ -71,6 +71,9 @@ type Config struct {
 	FilePages int
 	// NoController turns off swapoff/swapon cycles and limit changes.
 	NoController bool
+	// Fixes chooses the variant of every race fix (the zero Set is the
+	// kernel's).
+	Fixes fixes.Set
 	// Progress, if set, gets a line per checkpoint.
 	Progress io.Writer
 	// Context, if set, stops the run when done: the tasks stop between
@@ -290,7 +293,7 @@ func Run(cfg Config) (*Report, error) {
 	scfg := system.Config{
 		Frames:      cfg.Frames,
 		MemcgLimit:  cfg.Limit,
-		Fixes:       fixes.Default(),
+		Fixes:       cfg.Fixes,
 		PageCluster: 3,
 	}
 	for i := range 2 {

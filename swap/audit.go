@@ -15,7 +15,8 @@ import (
 //     and each cluster's count equal the non-zero bytes; each cluster is
 //     on the list its count calls for, and on exactly one; nr_swap_pages
 //     and the available list agree with the devices; continuation
-//     digits agree with COUNT_CONTINUED; no device reference is held.
+//     digits agree with COUNT_CONTINUED; no device reference is held
+//     and no get_swap_device() section is open.
 //   - swap-cache: SWAP_HAS_CACHE is set iff the swap cache has a folio
 //     for the slot, and that folio says so (PGSwapCache, folio->swap).
 //   - no-kernel-bug: every bug the core recorded (a free of an unused
@@ -33,6 +34,12 @@ func (c *Core) Audit(t *ksync.Task) []invariant.Violation {
 		add(invariant.NoKernelBug, "swap core", "recorded bug: %s", b)
 	}
 	c.bugsLock.Unlock(t)
+	if n := c.preempt.Open(); n != 0 {
+		add(invariant.SlotAccounting, "swap core", "%d get_swap_device() preempt-disabled sections open at quiescence", n)
+	}
+	if n := c.rcu.Readers(); n != 0 {
+		add(invariant.SlotAccounting, "swap core", "%d get_swap_device() RCU-sched read-side sections open at quiescence", n)
+	}
 
 	var wantFree, wantTotal int64
 	for typ := range c.info {
@@ -196,6 +203,9 @@ func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []in
 	m := si.swapMap[off]
 	if m&^SwapHasCache == SwapMapBad {
 		return nil
+	}
+	if m == SwapMapLock {
+		return []invariant.Violation{invariant.Newf(invariant.SlotAccounting, obj, "SWAP_MAP_LOCK (map-lock's swap-in) held at quiescence")}
 	}
 	var folio *mem.Folio
 	if ci.table != nil {

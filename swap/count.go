@@ -13,8 +13,11 @@ import (
 // continuation pages, and the reading of counts (swp_swapcount()).
 //
 // Every function here needs the entry's device to stay swapped on: the
-// caller holds a GetSwapDevice reference (or, with the swap-device-ref fix
-// reverted, holds nothing, which is the race of seed 003).
+// caller holds a GetSwapDevice reference (percpu-ref), or the function
+// opens a get_swap_device() section itself where the -V5a/-V5b patches
+// put one, or something else holds swapoff back (the PTE under its PTL,
+// a locked swap cache folio, a SWAP_HAS_CACHE pin), or nothing does:
+// the races of seed 003 (see device.go).
 
 // swapInfoOf is swp_swap_info(): the device of entry, with no reference
 // taken and no check that it is still swapped on.
@@ -59,13 +62,21 @@ func (si *SwapInfo) swapDuplicateLocked(t *ksync.Task, offset uint64, usage uint
 	return nil
 }
 
+// swapDuplicate is __swap_duplicate(), inside a get_swap_device()
+// section for the variants that have one (-V5a/-V5b put it here): a
+// device that is no longer valid gives ErrNoEnt, as a freed entry does.
 func (c *Core) swapDuplicate(t *ksync.Task, entry mem.SwpEntry, usage uint8) error {
-	si := c.swapInfoOf(t, entry)
+	sec, ok := c.enterSection(t, entry)
+	if !ok {
+		return ErrNoEnt
+	}
+	defer c.exitSection(t, sec)
+	si := sec.si
 	off := entry.Offset()
 	if off >= si.max {
 		return ErrBadEntry
 	}
-	ci := si.lockCluster(t, off)
+	ci := si.lockClusterUnlocked(t, off)
 	err := si.swapDuplicateLocked(t, off, usage)
 	ci.lock.Unlock(t)
 	return err
@@ -102,7 +113,12 @@ func (c *Core) SwapcachePrepare(t *ksync.Task, entry mem.SwpEntry) error {
 // below the cluster locks), but swapCountContinued walks without the
 // lock: see there.
 func (c *Core) addSwapCountContinuation(t *ksync.Task, entry mem.SwpEntry) {
-	si := c.swapInfoOf(t, entry)
+	sec, ok := c.enterSection(t, entry)
+	if !ok {
+		return // swapped off meanwhile: the caller's retry sees it
+	}
+	defer c.exitSection(t, sec)
+	si := sec.si
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
 	defer ci.lock.Unlock(t)
@@ -297,7 +313,7 @@ func (c *Core) swapEntryPut(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry, usa
 		c.reportBug(t, "swap_free: bad offset %v (device max %d)", entry, si.max)
 		return 0
 	}
-	ci := si.lockCluster(t, off)
+	ci := si.lockClusterUnlocked(t, off)
 	defer ci.lock.Unlock(t)
 	m := si.swapMap[off]
 	if m == 0 || m&^SwapHasCache == SwapMapBad || (usage != SwapHasCache && m&^SwapHasCache == 0) {
@@ -352,12 +368,51 @@ func (c *Core) FreeSwapAndCache(t *ksync.Task, entry mem.SwpEntry) {
 	}
 }
 
+// FreeSwapAndCacheLocking is free_swap_and_cache() as the lock-in-undo
+// variant of fixes.ShmemSwapin has shmem_undo_range() call it (Joonsoo
+// Kim's proposal in seed 004's thread): a folio that a racing swap-in has
+// locked is waited for, not only tried, so that it is deleted here
+// rather than left stranded. It sleeps: the caller holds no spinlock.
+//
+// It cannot wait for what is not there yet: a swap-in that pinned the
+// entry (swapcache_prepare) and has not added its folio to the swap cache
+// is not found, and its folio may still be left behind.
+func (c *Core) FreeSwapAndCacheLocking(t *ksync.Task, entry mem.SwpEntry) {
+	si := c.GetSwapDevice(t, entry)
+	if si == nil {
+		return
+	}
+	defer c.PutSwapDevice(t, si)
+	if c.swapEntryPut(t, si, entry, 1) != SwapHasCache {
+		return
+	}
+	folio := c.SwapCacheGetFolio(t, entry)
+	if folio == nil {
+		return
+	}
+	defer folio.Put(t)
+	folio.Lock(t)
+	defer folio.Unlock(t)
+	if folio.Test(t, mem.PGSwapCache) && folio.Swap() == entry {
+		folio.Flags.WaitOnBit(t, mem.PGWriteback)
+		c.FolioFreeSwap(t, folio)
+	}
+}
+
 // SwapCount is __swap_count(): the map count of entry without
 // continuation (SWAP_HAS_CACHE masked; COUNT_CONTINUED may be set).
+//
+// In a get_swap_device() section for the variants that have one; a
+// device that is no longer valid counts 0, as the patch's did.
 func (c *Core) SwapCount(t *ksync.Task, entry mem.SwpEntry) int {
-	si := c.swapInfoOf(t, entry)
+	sec, ok := c.enterSection(t, entry)
+	if !ok {
+		return 0
+	}
+	defer c.exitSection(t, sec)
+	si := sec.si
 	off := entry.Offset()
-	ci := si.lockCluster(t, off)
+	ci := si.lockClusterUnlocked(t, off)
 	m := si.swapMap[off]
 	ci.lock.Unlock(t)
 	return int(m &^ SwapHasCache)
@@ -371,8 +426,13 @@ func (c *Core) SwpSwapcount(t *ksync.Task, entry mem.SwpEntry) int {
 		return 0
 	}
 	defer c.PutSwapDevice(t, si)
+	sec, ok := c.enterSectionOf(t, si, entry)
+	if !ok {
+		return 0
+	}
+	defer c.exitSection(t, sec)
 	off := entry.Offset()
-	ci := si.lockCluster(t, off)
+	ci := si.lockClusterUnlocked(t, off)
 	defer ci.lock.Unlock(t)
 	return si.swapCountLocked(t, off)
 }

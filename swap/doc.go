@@ -52,5 +52,8 @@
 // A swap device stays usable while a task holds a reference from
 // GetSwapDevice (percpu_ref si->users); swapoff kills the reference,
 // waits for it to drain, and only then frees swap_map. Code that reads a
-// slot's state must hold that reference (seed 003).
+// slot's state must hold that reference (seed 003). The fix's earlier
+// forms (fixes.SwapDevice: no reference; -V5b's preempt-disabled
+// sections and stop_machine(); -V5a's RCU-sched sections and grace
+// period) are in device.go.
 package swap

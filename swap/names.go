@@ -23,6 +23,12 @@ func (c *Core) ObjectName(obj any) string {
 		return "swapcache_wq"
 	case &c.bugsLock:
 		return "bugs_lock"
+	case &c.preempt:
+		return "cpus"
+	case &c.rcu:
+		return "rcu_sched"
+	case &c.strays.mu:
+		return "strays_lock"
 	}
 	for i := range c.pcp {
 		if p := &c.pcp[i]; obj == &p.lock {

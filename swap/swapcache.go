@@ -49,6 +49,10 @@ func (si *SwapInfo) deleteFromSwapCacheLocked(t *ksync.Task, folio *mem.Folio, e
 		panic(fmt.Sprintf("swap: deleting %v from the swap cache at %v, which holds %v", folio, entry, *slot))
 	}
 	*slot = nil
+	if since, ok := si.clearStrayLocked(t, ci, off, folio); ok {
+		si.core.Stats.StrayFreed.Inc(t)
+		si.core.Stats.StrayLifetime.Add(t, uint64(ksync.Now(t)-since))
+	}
 	folio.SetSwap(0)
 	folio.Flags.Clear(t, mem.PGSwapCache)
 	si.core.Stats.CacheDel.Inc(t)
@@ -77,21 +81,38 @@ func (c *Core) DeleteFromSwapCacheFrozen(t *ksync.Task, folio *mem.Folio) {
 // SwapCacheGetFolio is swap_cache_get_folio() without the readahead
 // statistics: the folio cached for entry, with a reference taken, or nil.
 // A folio whose refcount reclaim has frozen counts as absent.
+//
+// It is lookup_swap_cache(), so the -V5a/-V5b variants do the lookup in a
+// get_swap_device() section, and find nothing on a device that is no
+// longer valid.
 func (c *Core) SwapCacheGetFolio(t *ksync.Task, entry mem.SwpEntry) *mem.Folio {
-	si := c.swapInfoOf(t, entry)
-	off := entry.Offset()
-	ci := si.lockCluster(t, off)
-	var f *mem.Folio
-	if ci.table != nil {
-		f = ci.table.folios[off%ClusterSize]
-		if f != nil && !f.TryGet(t) {
-			f = nil
-		}
+	sec, ok := c.enterSection(t, entry)
+	if !ok {
+		return nil
 	}
-	ci.lock.Unlock(t)
+	f := sec.si.swapCacheLookup(t, entry.Offset())
+	c.exitSection(t, sec)
 	c.Stats.CacheFind.Inc(t)
 	if f != nil {
 		c.Stats.CacheHit.Inc(t)
+	}
+	return f
+}
+
+// swapCacheLookup is find_get_page() on the swap address space: the
+// folio cached at offset, with a reference taken, or nil. A folio whose
+// refcount reclaim has frozen counts as absent. No get_swap_device()
+// section: callers other than SwapCacheGetFolio are on their own
+// (__try_to_reclaim_swap was, until 82b1c07a0af6).
+func (si *SwapInfo) swapCacheLookup(t *ksync.Task, off uint64) *mem.Folio {
+	ci := si.lockCluster(t, off)
+	defer ci.lock.Unlock(t)
+	if ci.table == nil {
+		return nil
+	}
+	f := ci.table.folios[off%ClusterSize]
+	if f != nil && !f.TryGet(t) {
+		return nil
 	}
 	return f
 }
@@ -167,7 +188,9 @@ const (
 func (si *SwapInfo) tryToReclaimSwap(t *ksync.Task, offset uint64, flags int) bool {
 	c := si.core
 	entry := mem.SwpEntryOf(si.typ, offset)
-	folio := c.SwapCacheGetFolio(t, entry)
+	// find_get_page(swap_address_space(entry), offset): the address
+	// space is found through the entry's type, as swapInfoOf does.
+	folio := c.swapInfoOf(t, entry).swapCacheLookup(t, offset)
 	if folio == nil {
 		return false
 	}

@@ -16,6 +16,9 @@ func NewCore(cfg Config) *Core {
 	c.swapLock.Init(ksync.RankSwapLock)
 	c.availLock.Init(ksync.RankSwapAvail)
 	c.bugsLock.Init(ksync.RankSwapBugs)
+	c.preempt.Init()
+	c.rcu.Init()
+	c.strays.mu.Init(ksync.RankSwapStrays)
 	for i := range c.pcp {
 		c.pcp[i].lock.Init(ksync.RankPcpCluster)
 	}
@@ -172,7 +175,7 @@ func (c *Core) enableSwapInfo(t *ksync.Task, si *SwapInfo, opts SwaponOptions, s
 func (c *Core) setupSwapInfoLocked(t *ksync.Task, si *SwapInfo, sync bool) {
 	c.swapLock.AssertHeld(t)
 	si.lock.Lock(t)
-	fl := swpUsed | swpWriteOK
+	fl := swpUsed | swpWriteOK | swpValid
 	if sync {
 		fl |= swpSynchronous
 	}
@@ -237,11 +240,20 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 		return fmt.Errorf("swapoff %s: %w", si.name, err)
 	}
 
-	// Wait for everything that holds the device (get_swap_device, the
-	// allocator) to let go. With the swap-device-ref fix reverted the
-	// swap-in paths do not take the reference, and with the
-	// alloc-scanning fix reverted the allocator does not: nothing here
-	// waits for them.
+	// The stop-machine and rcu-sched variants of get_swap_device(): no
+	// new section may use the device, and the ones that saw it valid
+	// end before anything is freed (device.go).
+	if c.hasSections() {
+		si.lock.Lock(t)
+		si.flags.Store(t, si.flags.Load(t)&^swpValid)
+		si.lock.Unlock(t)
+		c.waitForSections(t)
+	}
+
+	// Wait for everything that holds si->users (get_swap_device of the
+	// percpu-ref variant, and the allocator unless fix alloc-scanning is
+	// reverted) to let go. With the other variants of swap-device the
+	// swap-in paths take no reference, and nothing here waits for them.
 	si.users.Kill(t)
 	si.users.WaitForZero(t)
 	c.flushPercpuSwapCluster(t, si)

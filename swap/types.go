@@ -75,9 +75,19 @@ type Core struct {
 	// pcp[i].lock.
 	pcp [64]pcpSlot
 
+	// preempt and rcu are the machine's preempt-disabled sections and
+	// its RCU-sched domain: get_swap_device() of the stop-machine and
+	// rcu-sched variants of fixes.SwapDevice opens a section of one of
+	// them, and swapoff waits for them (device.go).
+	preempt ksync.Preemption
+	rcu     ksync.RCUSched
+
 	// swapcacheWQ is swapcache_wq: do_swap_page waits here when it
 	// cannot pin an entry (seed 000), and swapcache_clear wakes it.
 	swapcacheWQ ksync.WaitQueue
+
+	// strays are the stranded swap cache folios (stray.go).
+	strays strayLog
 
 	// bugsLock guards bugs: conditions the kernel would pr_err() about
 	// (a free of an unused entry), which the audit reports.
@@ -100,6 +110,12 @@ type Stats struct {
 	AllocFail  ksync.Stat // allocations that found no slot
 	ContAdded  ksync.Stat // count continuation pages added
 	ReadErrors ksync.Stat // device read errors
+	// Stranded swap cache folios (stray.go): marked by the swap-in that
+	// left them; freed (by reclaim, swapoff or the allocator), with
+	// their total time in the cache in nanoseconds.
+	StrayMarked   ksync.Stat
+	StrayFreed    ksync.Stat
+	StrayLifetime ksync.Stat
 }
 
 // SwapInfo is struct swap_info_struct: one swap device that is (or was)
@@ -196,6 +212,8 @@ type cluster struct {
 type clusterTable struct {
 	folios [ClusterSize]*mem.Folio
 	memcg  [ClusterSize]uint16
+	// stray marks the slots whose folio was left stranded (stray.go).
+	stray [ClusterSize / 64]uint64
 }
 
 // clusterList is a list_head of clusters, linked through cluster.prev

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"uswap/bench"
+	"uswap/fixes"
 	"uswap/swapdev"
 	"uswap/workload"
 )
@@ -25,6 +26,7 @@ import (
 // benchFlags are the flags common to usemem and compare.
 type benchFlags struct {
 	opts        bench.Options
+	fixes       fixFlags
 	size, limit int64 // bytes
 	jsonOut     string
 	plotFile    string
@@ -55,6 +57,7 @@ func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
 	addJSONFlag(cmd, &f.jsonOut)
 	fl.StringVar(&f.plotFile, "plot", "", "draw pages/s per pass and the fault-latency distribution into this PNG file")
 	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) into this file")
+	f.fixes.register(fl)
 	if withEngine {
 		fl.StringVar(&f.opts.Engine, "engine", "uswap", "uswap (embedded, no root), kernel (anonymous memory in a memory cgroup, a zram device of its own as swap; needs root) or realmem (real memory paged by uswap through a userfaultfd; needs userfaultfd)")
 		fl.StringVar(&f.bgReclaim, "memcg-bg-reclaim", "on", "uswap's background memcg reclaim near the limit, on or off (off: the faulting task reclaims, as in the kernel); the kernel engine ignores it")
@@ -88,6 +91,13 @@ func (f *benchFlags) options(cmd *cobra.Command, engines ...string) (bench.Optio
 	o.MemcgBgReclaim = bg[0]
 	if fl := cmd.Flags().Lookup("rounds"); fl != nil && (f.rounds < 1 || f.rounds > 100) {
 		return o, usagef("--rounds %d: want 1 to 100", f.rounds)
+	}
+	var err error
+	if o.Fixes, err = f.fixes.set(); err != nil {
+		return o, err
+	}
+	if o.Fixes != (fixes.Set{}) && slices.Contains(engines, "kernel") && !slices.Contains(engines, "uswap") {
+		return o, usagef("--fix and --revert choose uswap's code; the kernel engine runs the kernel's")
 	}
 	for _, e := range engines {
 		o.Engine = e
@@ -230,7 +240,7 @@ pages filled with a deterministic pattern, at most --limit resident, then
 passes that read (or write) one word per page and check it. The last line of
 every run has the form of usemem's result line.`,
 	}
-	benchCmd.AddCommand(useMemCmd(), compareCmd(), compCmd())
+	benchCmd.AddCommand(useMemCmd(), compareCmd(), compCmd(), swapinCmd())
 	return benchCmd
 }
 

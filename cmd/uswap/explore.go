@@ -23,8 +23,7 @@ func init() { addCommand(newExploreCmd) }
 
 type exploreFlags struct {
 	scenario string
-	reverts  []string
-	choices  []string
+	fixes    fixFlags
 	strategy string
 	runs     int
 	dur      time.Duration
@@ -78,8 +77,7 @@ strategy, a bad script, --replay choices that do not fit the scenario),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.scenario, "scenario", "", "scenario to run, or all")
-	fl.StringArrayVar(&f.reverts, "revert", nil, "run this fix's code from before any fix, or all of them with \"all\" (repeatable)")
-	fl.StringArrayVar(&f.choices, "fix", nil, "run a fix as VARIANT: NAME=VARIANT (repeatable; --list shows them)")
+	f.fixes.register(fl)
 	fl.StringVar(&f.strategy, "strategy", "pct:3", strategyHelp)
 	fl.IntVar(&f.runs, "runs", 0, fmt.Sprintf("schedules to run per scenario (default %d unless --duration)", explore.DefaultRuns))
 	fl.DurationVar(&f.dur, "duration", 0, "explore for this long per scenario")
@@ -111,7 +109,8 @@ func listScenarios(w io.Writer, extra []*explore.Scenario) {
 		}
 		fmt.Fprintf(w, "  %-20s seed %-4s fix %-14s %-13s %s\n", s.Name, seed, fix, commit, firstLine(s.Doc))
 	}
-	fmt.Fprintln(w, "fixes (--fix NAME=VARIANT; --revert NAME runs the unfixed variant; * marks the default):")
+	fmt.Fprintln(w, "fixes (--fix NAME=VARIANT in explore, stress, bench and fixes compare; --revert NAME runs the unfixed")
+	fmt.Fprintln(w, "variant; * marks the default, the kernel's; [status] says what became of each in the kernel):")
 	for _, fx := range fixes.All() {
 		in := fx.Info()
 		fmt.Fprintf(w, "  %-24s %s\n", fx, in.Race)
@@ -120,7 +119,7 @@ func listScenarios(w io.Writer, extra []*explore.Scenario) {
 			if fixes.Variant(i) == in.Merged {
 				mark = "*"
 			}
-			fmt.Fprintf(w, "    %s %-20s %s\n", mark, v.Name, v.Doc)
+			fmt.Fprintf(w, "    %s %-17s %-19s %s\n", mark, v.Name, "["+v.Status.String()+"]", v.Doc)
 		}
 	}
 }
@@ -179,21 +178,11 @@ func (f exploreFlags) check() (exploreRun, error) {
 			r.scs = []*explore.Scenario{sc}
 		}
 	}
-	if f.budgets && (f.replay != "" || len(f.reverts) > 0 || len(f.choices) > 0 || f.runs != 0 || f.dur != 0 || f.html != "" || f.jsonOut != "") {
+	if f.budgets && (f.replay != "" || f.fixes.given() || f.runs != 0 || f.dur != 0 || f.html != "" || f.jsonOut != "") {
 		return r, usagef("--budgets runs the scenarios' own budgets: no --replay, --revert, --fix, --runs, --duration, --html or --json with it")
 	}
-	r.fx = fixes.Default()
-	for _, name := range f.reverts {
-		var err error
-		if r.fx, err = r.fx.RevertName(name); err != nil {
-			return r, usagef("--revert: %v", err)
-		}
-	}
-	for _, c := range f.choices {
-		var err error
-		if r.fx, err = r.fx.Choose(c); err != nil {
-			return r, usagef("--fix: %v", err)
-		}
+	if r.fx, err = f.fixes.set(); err != nil {
+		return r, err
 	}
 	spec, err := explore.ParseSpec(f.strategy)
 	if err != nil {

@@ -24,6 +24,7 @@ type stressFlags struct {
 	seed                                    int64
 	ram, limit, swapSize, mapSize, fileSize int64
 	jsonOut                                 string
+	fixes                                   fixFlags
 }
 
 func newStressCmd() *cobra.Command {
@@ -47,7 +48,8 @@ every file was deleted.
 --faults RULE (repeatable) injects device faults, in swapdev's syntax:
 OP[:key=value...] with OP read, write or rw and keys offset=N[,N...],
 after=N, rate=P, times=N, delay=DURATION, and the flag nofail; e.g.
---faults read:rate=0.001 --faults write:rate=0.01.
+--faults read:rate=0.001 --faults write:rate=0.01. --fix NAME=VARIANT runs
+a race fix as one of its variants (uswap explore --list shows them).
 
 SIGBUS on a page whose swap-in read failed (anonymous or shmem), SIGBUS
 through a shared mapping past EOF, OOM, and a swapoff that runs out of
@@ -79,6 +81,7 @@ audited and the summary printed).`,
 	sizeFlag(fl, &f.fileSize, "file-size", "", 64*kib, "largest shmem file a task makes, up to 4M")
 	fl.Int64Var(&f.cfg.Checkpoint, "checkpoint", 100000, "operations between audits (0: only at the end)")
 	fl.BoolVar(&f.cfg.NoController, "no-controller", false, "no swapoff/swapon cycles or limit changes")
+	f.fixes.register(fl)
 	addJSONFlag(cmd, &f.jsonOut)
 	return cmd
 }
@@ -135,6 +138,9 @@ func (f *stressFlags) check() error {
 	if err != nil {
 		return usagef("--faults: %v", err)
 	}
+	if c.Fixes, err = f.fixes.set(); err != nil {
+		return err
+	}
 	need := f.ram + 64*mib
 	if c.Device == "ram" {
 		need += 2 * f.swapSize
@@ -166,8 +172,8 @@ func runStress(cmd *cobra.Command, f *stressFlags) error {
 	text := !jsonOnly(f.jsonOut)
 	if text {
 		cfg.Progress = out
-		fmt.Fprintf(out, "uswap stress --seed %d: %d tasks, RAM %s, limit %s, 2 %s devices of %s, faults %v\n",
-			f.seed, cfg.Tasks, formatSize(f.ram), formatSize(f.limit), cfg.Device, formatSize(f.swapSize), f.faults)
+		fmt.Fprintf(out, "uswap stress --seed %d: %d tasks, RAM %s, limit %s, 2 %s devices of %s, faults %v, fixes %s\n",
+			f.seed, cfg.Tasks, formatSize(f.ram), formatSize(f.limit), cfg.Device, formatSize(f.swapSize), f.faults, cfg.Fixes)
 	}
 	cfg.Context = ctx
 	rep, err := stress.Run(cfg)
