@@ -266,7 +266,18 @@ func (m *MM) swapinSync(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, pe
 	if !si.Synchronous(t) || core.SwapCount(t, entry) != 1 {
 		return nil, false, holdNone, nil
 	}
-	switch v := n.cfg.Fixes.Get(fixes.Swapcache); v {
+	v := n.cfg.Fixes.Get(fixes.Swapcache)
+	if v != fixes.SwapcacheNoBypass && n.cfg.Fixes.Get(fixes.FaultDeviceRef) == fixes.FaultDeviceRefNone {
+		// Before commit 2799e77529c2 the reference covered the lookup
+		// and __swap_count() only: the bypass reads the device holding
+		// nothing, and swapoff can clear the device under the read.
+		// The seed-000 pin, which came later, holds try_to_unuse back
+		// once taken, but not between here and the pin: the race of
+		// scenario swapoff-bypass (drawn in
+		// explore/testdata/scenarios/swapoff-bypass.txt).
+		putDevice()
+	}
+	switch v {
 	case fixes.SwapcacheNone:
 		// The code before the fix: nothing held, the race above open.
 
@@ -323,15 +334,6 @@ func (m *MM) swapinSync(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, pe
 		// into it (no readahead), and racers find it there.
 		f, err := n.readSwapCache(t, si, entry, m.memcg, nil, 0)
 		return f, true, holdNone, err
-	}
-	if n.cfg.Fixes.Get(fixes.FaultDeviceRef) == fixes.FaultDeviceRefNone {
-		// Before commit 2799e77529c2 the reference covered the lookup
-		// and __swap_count() only: the bypass reads the device holding
-		// nothing, and swapoff can clear the device under the read
-		// (unless the seed-000 pin, which came later, holds its
-		// try_to_unuse back): the race of scenario swapoff-bypass
-		// (drawn in explore/testdata/scenarios/swapoff-bypass.txt).
-		putDevice()
 	}
 	folio, err = m.swapinBypass(t, si, entry)
 	return folio, false, hold, err
