@@ -29,6 +29,10 @@ const (
 	OpRefPut
 	OpRefKill
 	OpRefWait
+	// Access annotations (ksync.Access), not scheduling points.
+	OpRead
+	OpWrite
+	OpFree
 	opMax
 )
 
@@ -58,6 +62,38 @@ var opNames = [...]string{
 	OpRefPut:     "ref_put",
 	OpRefKill:    "ref_kill",
 	OpRefWait:    "ref_wait_zero",
+	OpRead:       "read",
+	OpWrite:      "write",
+	OpFree:       "free",
+}
+
+// Writes reports whether op changes its object (or, for a lock, takes or
+// releases it): what makes two operations of different tasks on one
+// object a conflict.
+func (o Op) Writes() bool {
+	switch o {
+	case OpLoad, OpRead, OpRLock, OpTryRLock, OpRUnlock, OpBitWait, OpWait, OpResched, OpSleep, OpRefWait:
+		return false
+	}
+	return o > 0 && o < opMax
+}
+
+// Acquires reports whether op takes a lock (when it succeeds).
+func (o Op) Acquires() bool {
+	switch o {
+	case OpLock, OpTryLock, OpRLock, OpTryRLock, OpBitLock, OpBitTryLock:
+		return true
+	}
+	return false
+}
+
+// Releases reports whether op releases a lock.
+func (o Op) Releases() bool {
+	switch o {
+	case OpUnlock, OpRUnlock, OpBitUnlock:
+		return true
+	}
+	return false
 }
 
 func (o Op) String() string {

@@ -38,6 +38,9 @@ func (r *recorder) Spawn(parent, child *Task, fn func(*Task)) {
 }
 
 func (r *recorder) Note(t *Task, msg string) { r.calls = append(r.calls, "note "+msg) }
+func (r *recorder) Access(t *Task, op Op, obj any) {
+	r.calls = append(r.calls, fmt.Sprintf("access %v %v", op, obj))
+}
 func (r *recorder) Now() time.Duration       { return r.now }
 
 // key prints a blocking key: the object's address, or the word's address
@@ -191,6 +194,7 @@ func primCases() []primCase {
 		}},
 		{"Now", none, func(t *Task) { Now(t) }, nil},
 		{"Note", none, func(t *Task) { Note(t, "x=%d", 1) }, []string{"note x=1"}},
+		{"Access", none, func(t *Task) { Access(t, OpWrite, "k") }, []string{"access write k"}},
 		{"Spawn", none, func(t *Task) { Spawn(t, "kid", 1, func(*Task) {}) }, []string{"spawn kid"}},
 	}
 }
@@ -201,6 +205,7 @@ func primCases() []primCase {
 func TestEveryOpIsOnePoint(t *testing.T) {
 	r := &recorder{}
 	task := NewControlledTask(0, "rec", 0, r)
+	task.SetTraced(true)
 	for _, c := range primCases() {
 		c.setup(task)
 		r.calls = nil
@@ -210,6 +215,26 @@ func TestEveryOpIsOnePoint(t *testing.T) {
 		if fmt.Sprintf("%q", r.calls) != want {
 			t.Errorf("%s: scheduler calls\n\t%q\nwant\n\t%s", c.name, r.calls, want)
 		}
+	}
+}
+
+// TestUntracedTaskRecordsNothing: a controlled task whose run records no
+// trace makes no note and no access annotation.
+func TestUntracedTaskRecordsNothing(t *testing.T) {
+	r := &recorder{}
+	task := NewControlledTask(0, "rec", 0, r)
+	if task.Traced() {
+		t.Fatal("a controlled task is traced before SetTraced")
+	}
+	Note(task, "x")
+	Access(task, OpRead, "k")
+	kid := Spawn(task, "kid", 1, func(*Task) {})
+	if kid.Traced() || len(r.calls) != 1 || r.calls[0] != "spawn kid" {
+		t.Fatalf("untraced task: calls %q, child traced %v", r.calls, kid.Traced())
+	}
+	task.SetTraced(true)
+	if kid := Spawn(task, "kid2", 1, func(*Task) {}); !kid.Traced() {
+		t.Fatal("the child of a traced task is not traced")
 	}
 }
 
