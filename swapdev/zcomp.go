@@ -11,17 +11,24 @@ import (
 
 // zcompStrm is struct zcomp_strm: one CPU's compression context and
 // buffer. A task uses the stream of its CPU (t.CPU()), or an idle one (see
-// streamGet), and holds mu while it
-// compresses into buf and copies buf out, or while it decompresses.
+// streamGet), and holds mu while it compresses into buf and copies buf
+// out, or while it decompresses. The backend state is made on the
+// stream's first use: a device that only ever stores same-filled pages
+// (the explorer's scenarios) never pays for a zstd encoder per CPU.
+// lz4's state, a 136 KiB hash table that the compressor clears at every
+// call, comes from a process-wide pool for the duration of one page.
 type zcompStrm struct {
 	mu ksync.Mutex
 
-	// Guarded by mu.
-	buf  []byte         // compression output, CompressBlockBound(PageSize) bytes
-	lz4  lz4.Compressor // lz4 backend state (its hash table)
-	zenc *zstd.Encoder  // zstd backend, nil for lz4
-	zdec *zstd.Decoder  // zstd backend, nil for lz4
+	// Guarded by mu; nil until the first use.
+	buf  []byte        // compression output, CompressBlockBound(PageSize) bytes
+	zenc *zstd.Encoder // zstd backend, nil for lz4
+	zdec *zstd.Decoder // zstd backend, nil for lz4
 }
+
+// lz4Compressors are lz4's hash tables: CompressBlock resets the table it
+// is given, so which one a page gets does not change its output.
+var lz4Compressors = ksync.Pool[lz4.Compressor]{New: func() *lz4.Compressor { return new(lz4.Compressor) }}
 
 // zcomp is struct zcomp: a backend and its per-CPU streams.
 type zcomp struct {
@@ -35,7 +42,7 @@ var Compressors = []string{"lz4", "zstd"}
 
 // newZcomp is zcomp_create(). zstd runs at its default level 3, as zram's
 // zstd backend does (ZSTD_CLEVEL_DEFAULT), with one goroutine-free
-// encoder/decoder per CPU.
+// encoder/decoder per CPU, made when the stream is first used.
 func newZcomp(name string) (*zcomp, error) {
 	if name == "" {
 		name = "lz4"
@@ -45,23 +52,33 @@ func newZcomp(name string) (*zcomp, error) {
 	}
 	z := &zcomp{name: name, streams: make([]*zcompStrm, ksync.NumCPU+1)}
 	for i := range z.streams {
-		s := &zcompStrm{buf: make([]byte, lz4.CompressBlockBound(PageSize))}
-		if name == "zstd" {
-			var err error
-			s.zenc, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault),
-				zstd.WithEncoderCRC(false), zstd.WithWindowSize(zstd.MinWindowSize), zstd.WithSingleSegment(true))
-			if err != nil {
-				return nil, fmt.Errorf("zstd encoder: %w", err)
-			}
-			s.zdec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecodeAllCapLimit(true),
-				zstd.WithDecoderMaxMemory(PageSize))
-			if err != nil {
-				return nil, fmt.Errorf("zstd decoder: %w", err)
-			}
-		}
-		z.streams[i] = s
+		z.streams[i] = &zcompStrm{}
 	}
 	return z, nil
+}
+
+// readyLocked makes the stream's backend state on its first use.
+// Context: s.mu held.
+func (z *zcomp) readyLocked(s *zcompStrm) error {
+	if s.buf != nil {
+		return nil
+	}
+	if z.name == "zstd" {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithEncoderCRC(false), zstd.WithWindowSize(zstd.MinWindowSize), zstd.WithSingleSegment(true))
+		if err != nil {
+			return fmt.Errorf("zstd encoder: %w", err)
+		}
+		dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecodeAllCapLimit(true),
+			zstd.WithDecoderMaxMemory(PageSize))
+		if err != nil {
+			enc.Close()
+			return fmt.Errorf("zstd decoder: %w", err)
+		}
+		s.zenc, s.zdec = enc, dec
+	}
+	s.buf = make([]byte, lz4.CompressBlockBound(PageSize))
+	return nil
 }
 
 // streamGet is zcomp_stream_get(): it locks and returns t's CPU stream,
@@ -94,11 +111,16 @@ func (z *zcomp) streamPut(t *ksync.Task, s *zcompStrm) { s.mu.Unlock(t) }
 // compressLocked is zcomp_compress(): it compresses a page into s.buf and
 // returns the compressed bytes (a prefix of s.buf). Context: s.mu held.
 func (z *zcomp) compressLocked(s *zcompStrm, src []byte) ([]byte, error) {
+	if err := z.readyLocked(s); err != nil {
+		return nil, err
+	}
 	if s.zenc != nil {
 		// buf has room for any page's frame, so EncodeAll appends in place.
 		return s.zenc.EncodeAll(src, s.buf[:0]), nil
 	}
-	n, err := s.lz4.CompressBlock(src, s.buf)
+	c := lz4Compressors.Get()
+	n, err := c.CompressBlock(src, s.buf)
+	lz4Compressors.Put(c)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +133,9 @@ func (z *zcomp) compressLocked(s *zcompStrm, src []byte) ([]byte, error) {
 // decompressLocked is zcomp_decompress(): src into dst, which must come
 // out exactly PageSize bytes. Context: s.mu held.
 func (z *zcomp) decompressLocked(s *zcompStrm, src, dst []byte) error {
+	if err := z.readyLocked(s); err != nil {
+		return err
+	}
 	if s.zdec != nil {
 		out, err := s.zdec.DecodeAll(src, dst[:0:PageSize])
 		if err != nil {
@@ -140,6 +165,7 @@ func (z *zcomp) close(t *ksync.Task) {
 			s.zdec.Close()
 			s.zenc, s.zdec = nil, nil
 		}
+		s.buf = nil
 		s.mu.Unlock(t)
 	}
 }
