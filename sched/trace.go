@@ -22,11 +22,12 @@ const (
 	EvSpawn                        // the task spawned task Arg
 	EvExit                         // the task returned
 	EvNote                         // an annotation from the engine (ksync.Note)
+	EvAccess                       // the task read or wrote plain data Obj (ksync.Access): not a point
 )
 
 var kindNames = [...]string{
 	EvPoint: "point", EvBlock: "block", EvWoken: "woken", EvTimeout: "timeout",
-	EvWake: "wake", EvSpawn: "spawn", EvExit: "exit", EvNote: "note",
+	EvWake: "wake", EvSpawn: "spawn", EvExit: "exit", EvNote: "note", EvAccess: "access",
 }
 
 func (k EventKind) String() string {
@@ -43,12 +44,22 @@ type Event struct {
 	Kind     EventKind
 	Task     int
 	TaskName string
-	Op       ksync.Op // EvPoint, EvBlock
+	Op       ksync.Op // EvPoint, EvBlock, EvAccess
 	Obj      int      // object id by first appearance, from 1; 0 if none
 	ObjName  string
-	Caller   string // engine function and file:line that reached the point
-	Note     string // EvNote text; EvSpawn child name
-	Arg      int    // EvWake: sleepers woken; EvSpawn: child id
+	// Whole and WholeName are the object Obj is part of (a swap_map
+	// byte's map, see ksync.Part): 0 and "" if none.
+	Whole     int
+	WholeName string
+	Caller    string // engine function and file:line that reached the point
+	Note      string // EvNote text; EvSpawn child name
+	Arg       int    // EvWake: sleepers woken; EvSpawn: child id
+	// Point is the task's own count of scheduling points: for EvPoint
+	// the number of this point (from 1), for other events the number of
+	// points the task had passed (0 before its first). Together with
+	// Task it places the event in the task's program order, whatever
+	// the other tasks do: see Order.
+	Point int
 }
 
 // String formats the event on one line.
@@ -82,6 +93,8 @@ func (e *Event) Text() string {
 		return "exit"
 	case EvNote:
 		return "» " + e.Note
+	case EvAccess:
+		return e.Op.String() + " " + e.ObjName
 	}
 	return e.Kind.String()
 }
@@ -120,6 +133,9 @@ type Failure struct {
 	Message  string
 	Err      error   // CheckFailed: the error Options.Check returned
 	Blocked  []Event // Deadlock: the EvBlock event of every sleeping task
+	// Loop is, for a Livelock of a recorded run, the cycle a task kept
+	// repeating and what it waited for; nil when none was found.
+	Loop *Loop
 }
 
 func (f *Failure) Error() string { return f.String() }
@@ -134,12 +150,22 @@ func (f *Failure) String() string {
 
 // Result is the outcome of one Run.
 type Result struct {
-	Choices     []int   // the task picked at every decision: Replay(Choices) reproduces the run
+	// Choices are the task picked at every decision (a point where more
+	// than one task could run): Replay(Choices) reproduces the run.
+	Choices     []int
 	Trace       []Event // nil unless Options.Record
 	Steps       int     // scheduling points passed
 	Failure     *Failure
 	VirtualTime time.Duration
 	Tasks       []string // task names by id
+	// Preemptions counts the decisions that stopped a task that could
+	// have gone on; Deviations those that took another task than the
+	// non-preemptive default (keep the current task, else the lowest
+	// runnable id). Choices[:LastDeviation] replays the run: past it
+	// every choice is the default.
+	Preemptions   int
+	Deviations    int
+	LastDeviation int
 }
 
 var internalPrefixes = []string{
@@ -197,14 +223,16 @@ func resolvePC(pc uintptr) string {
 	}
 }
 
-// objName names obj by first appearance.
-func (s *scheduler) objName(obj any) (int, string) {
+// objName names obj by first appearance: with the Namer's name, or
+// else its type and "#id". An annotation key that is part of a larger
+// object (ksync.Part) records that object too.
+func (s *scheduler) objName(obj any) objInfo {
 	if obj == nil {
-		return 0, ""
+		return objInfo{}
 	}
 	o, seen := s.objs[obj]
 	if seen && (o.named || s.opts.Namer == nil) {
-		return o.id, o.name
+		return o
 	}
 	id := len(s.objs) + 1
 	if seen {
@@ -218,7 +246,7 @@ func (s *scheduler) objName(obj any) (int, string) {
 		name = s.opts.Namer(obj)
 	}
 	if seen && name == "" {
-		return o.id, o.name
+		return o
 	}
 	named := name != ""
 	if name == "" {
@@ -227,8 +255,21 @@ func (s *scheduler) objName(obj any) (int, string) {
 		if i := strings.LastIndex(name, "."); i >= 0 && !strings.Contains(name, "[") {
 			name = name[i+1:]
 		}
+		name = fmt.Sprintf("%s#%d", name, id)
 	}
-	name = fmt.Sprintf("%s#%d", name, id)
-	s.objs[obj] = objInfo{id, name, named}
-	return id, name
+	o = objInfo{id: id, name: name, named: named}
+	s.objs[obj] = o // before the whole's lookup, which may add objects
+	if p, ok := obj.(ksync.Part); ok {
+		o.whole = s.objName(p.Whole()).id
+		s.objs[obj] = o
+	}
+	return o
+}
+
+// wholeName is the name of the object obj is part of.
+func (s *scheduler) wholeName(obj any) string {
+	if p, ok := obj.(ksync.Part); ok {
+		return s.objName(p.Whole()).name
+	}
+	return ""
 }
