@@ -86,8 +86,15 @@ type Report struct {
 // not a race.
 var errSetup = errors.New("scenario setup failed")
 
-// runOnce runs one schedule of sc.
+// runOnce runs one schedule of sc on a fresh runner.
 func runOnce(sc *Scenario, fx fixes.Set, st sched.Strategy, record bool) (sched.Result, *Instance, error) {
+	var rn sched.Runner
+	defer rn.Close()
+	return runOn(&rn, sc, fx, st, record)
+}
+
+// runOn runs one schedule of sc on rn.
+func runOn(rn *sched.Runner, sc *Scenario, fx fixes.Set, st sched.Strategy, record bool) (sched.Result, *Instance, error) {
 	var inst *Instance
 	var setupErr error
 	main := func(t *ksync.Task) {
@@ -132,26 +139,40 @@ func runOnce(sc *Scenario, fx fixes.Set, st sched.Strategy, record bool) (sched.
 			return ""
 		}
 	}
-	r := sched.Run(st, opts, main)
+	r := rn.Run(st, opts, main)
 	if setupErr != nil {
 		return r, inst, fmt.Errorf("%w: %s: %v", errSetup, sc.Name, setupErr)
 	}
 	return r, inst, nil
 }
 
-// racingSteps is the number of decisions of a non-preemptive run of sc
-// past its setup: the horizon over which PCT draws its change points.
+// racingSteps is the number of scheduling points a non-preemptive run of
+// sc passes from its first decision on (its setup, where only the main
+// task runs, makes none): the horizon over which PCT draws its change
+// points.
 func racingSteps(sc *Scenario, fx fixes.Set) (int, error) {
-	s := newSkipSetup(sched.Replay(nil))
-	r, _, err := runOnce(sc, fx, s, false)
+	first := &firstStep{Strategy: sched.Replay(nil), step: -1}
+	r, _, err := runOnce(sc, fx, first, false)
 	if err != nil {
 		return 0, err
 	}
-	n := len(r.Choices)
-	if s.base > 0 {
-		n -= s.base
+	if first.step < 0 {
+		return 2, nil
 	}
-	return max(n, 2), nil
+	return max(r.Steps-first.step, 2), nil
+}
+
+// firstStep notes the step of the first decision.
+type firstStep struct {
+	sched.Strategy
+	step int
+}
+
+func (f *firstStep) Pick(d *sched.Decision) int {
+	if f.step < 0 {
+		f.step = d.Step
+	}
+	return f.Strategy.Pick(d)
 }
 
 // Explore runs schedules of cfg.Scenario until one fails or the budget
@@ -181,6 +202,8 @@ func Explore(cfg Config) (Outcome, error) {
 	default:
 		return out, fmt.Errorf("explore: no strategy")
 	}
+	var rn sched.Runner
+	defer rn.Close()
 	start := time.Now()
 	for i := 0; runs <= 0 || i < runs; i++ {
 		if cfg.Duration > 0 && i%16 == 0 && time.Since(start) >= cfg.Duration {
@@ -210,7 +233,7 @@ func Explore(cfg Config) (Outcome, error) {
 		if st == nil {
 			break
 		}
-		r, inst, err := runOnce(sc, cfg.Fixes, newSkipSetup(st), false)
+		r, inst, err := runOn(&rn, sc, cfg.Fixes, st, false)
 		out.Runs++
 		out.Steps += int64(r.Steps)
 		if err != nil {
