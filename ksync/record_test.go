@@ -41,7 +41,7 @@ func (r *recorder) Note(t *Task, msg string) { r.calls = append(r.calls, "note "
 func (r *recorder) Access(t *Task, op Op, obj any) {
 	r.calls = append(r.calls, fmt.Sprintf("access %v %v", op, obj))
 }
-func (r *recorder) Now() time.Duration       { return r.now }
+func (r *recorder) Now() time.Duration { return r.now }
 
 // key prints a blocking key: the object's address, or the word's address
 // and the bit for a bit key.
