@@ -78,6 +78,9 @@ func (r *LiveRef) Kill(t *Task) {
 	r.dead.Store(true)
 }
 
+// WaitQueue is the queue WaitForZero sleeps on, for trace namers.
+func (r *LiveRef) WaitQueue() *WaitQueue { return &r.zero }
+
 // WaitForZero sleeps until every reference taken before Kill is dropped
 // (swapoff's wait_for_completion(&si->comp)).
 func (r *LiveRef) WaitForZero(t *Task) {

@@ -47,8 +47,8 @@ func (r *recorder) Now() time.Duration { return r.now }
 // and the bit for a bit key.
 func key(obj any) string {
 	switch k := obj.(type) {
-	case bitKey:
-		return fmt.Sprintf("%p/%d", k.f, k.bit)
+	case BitKey:
+		return fmt.Sprintf("%p/%d", k.Flags, k.Bit)
 	case sleepKey:
 		return fmt.Sprintf("sleep %p", k.t)
 	}
@@ -153,9 +153,9 @@ func primCases() []primCase {
 				panic("TryLockBit took a held bit lock")
 			}
 		}, []string{pt(OpBitTryLock, &f)}},
-		{"Flags.UnlockBit", none, func(t *Task) { f.UnlockBit(t, 0) }, []string{pt(OpBitUnlock, &f), wk(bitKey{&f, 0})}},
+		{"Flags.UnlockBit", none, func(t *Task) { f.UnlockBit(t, 0) }, []string{pt(OpBitUnlock, &f), wk(BitKey{&f, 0})}},
 		{"Flags.TryLockBit", none, func(t *Task) { f.TryLockBit(t, 0) }, []string{pt(OpBitTryLock, &f)}},
-		{"Flags.ClearAndWake", none, func(t *Task) { f.ClearAndWake(t, 0) }, []string{pt(OpBitUnlock, &f), wk(bitKey{&f, 0})}},
+		{"Flags.ClearAndWake", none, func(t *Task) { f.ClearAndWake(t, 0) }, []string{pt(OpBitUnlock, &f), wk(BitKey{&f, 0})}},
 		{"Flags.WaitOnBit clear", none, func(t *Task) { f.WaitOnBit(t, 5) }, []string{pt(OpBitWait, &f)}},
 
 		{"WaitQueue.Wait true", none, func(t *Task) {

@@ -135,7 +135,9 @@ func Note(t *Task, format string, args ...any) {
 //
 //	if t.Traced() { ksync.Access(t, ksync.OpRead, mapByte{si, off}) }
 //
-// so that nothing is built when the run records no trace.
+// so that nothing is built when the run records no trace. A helper that
+// wraps it must be named trace* (traceMapRead): traces show the engine
+// function that called the helper, not the helper.
 func Access(t *Task, op Op, obj any) {
 	if t.traced {
 		t.sched.Access(t, op, obj)
@@ -195,6 +197,9 @@ func ScheduleTimeout(t *Task, d time.Duration) {
 
 // sleepKey is the object a sleeping task blocks on: nothing wakes it.
 type sleepKey struct{ t *Task }
+
+// TraceName names the sleep in traces: the sleeper's timer.
+func (k sleepKey) TraceName() string { return "timer(" + k.t.name + ")" }
 
 // Now returns the time for timeouts: the virtual clock under a scheduler,
 // the monotonic clock otherwise. The engine uses it only to bound waits,

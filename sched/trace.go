@@ -174,13 +174,17 @@ var internalPrefixes = []string{
 	"runtime.",
 }
 
+// internalFunc reports whether a frame is the machinery's, not the
+// engine function a trace should show: ksync, sched, the runtime, and
+// the engine's annotation helpers, which are named trace* (see
+// ksync.Access).
 func internalFunc(fn string) bool {
 	for _, p := range internalPrefixes {
 		if strings.HasPrefix(fn, p) {
 			return true
 		}
 	}
-	return false
+	return strings.HasPrefix(FuncOf(fn), "trace")
 }
 
 // caller returns the first engine frame on the stack of the running task,
@@ -249,6 +253,9 @@ func (s *scheduler) objName(obj any) objInfo {
 		return o
 	}
 	named := name != ""
+	if tn, ok := obj.(interface{ TraceName() string }); ok && name == "" {
+		name, named = tn.TraceName(), true
+	}
 	if name == "" {
 		name = reflect.TypeOf(obj).String()
 		name = strings.TrimLeft(name, "*")
