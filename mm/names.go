@@ -4,14 +4,37 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"uswap/ksync"
 )
 
+// shmemIndexKey is the trace key of a shmem file's index entry,
+// f->i_pages[index]: plain data under the file's iPages lock, annotated
+// at each access (ksync.Access) so that a race report can name it.
+type shmemIndexKey struct {
+	f     *ShmemFile
+	index uint64
+}
+
+// traceIndex annotates an access to the index entry at index.
+func (f *ShmemFile) traceIndex(t *ksync.Task, op ksync.Op, index uint64) {
+	if t.Traced() {
+		ksync.Access(t, op, shmemIndexKey{f, index})
+	}
+}
+
 // ObjectName names an object of the node for traces: "mmlist_lock",
-// "lruvec1->lru_lock", "vmstat.pgfault". It returns "" for an object
-// that is not the node's. It is for the explorer's traces, which call it
-// once per object of a recorded run; it reads no state that could change
-// the run (the lruvec table is read without the scheduler).
+// "lruvec1->lru_lock", "vmstat.pgfault", the readahead state
+// ("swapin_readahead_hits"), kswapd's and the background memcg
+// reclaimer's, and each shmem file's ("shmem0->i_pages[3]",
+// "shmem0->i_rwsem"). It returns "" for an object that is not the
+// node's. It is for the explorer's traces, which call it once per object
+// of a recorded run; it reads no state that could change the run (the
+// lruvec table and the file list are read without the scheduler).
 func (n *Node) ObjectName(obj any) string {
+	if k, ok := obj.(shmemIndexKey); ok {
+		return fmt.Sprintf("shmem%d->i_pages[%d]", k.f.id, k.index)
+	}
 	switch obj {
 	case &n.lruvecsLock:
 		return "lruvecs_lock"
@@ -19,10 +42,55 @@ func (n *Node) ObjectName(obj any) string {
 		return "lruvecs"
 	case &n.mmlistLock:
 		return "mmlist_lock"
+	case &n.raHits:
+		return "swapin_readahead_hits"
+	case &n.raLastWin:
+		return "last_readahead_pages"
+	case &n.raPrevOff:
+		return "prev_offset"
+	case &n.shmem.lock:
+		return "shmem_swaplist_mutex"
+	case &n.kswapd.wait:
+		return "kswapd_wait"
+	case &n.kswapd.wakeup:
+		return "kswapd.wakeup"
+	case &n.kswapd.stop:
+		return "kswapd.should_stop"
+	case &n.kswapd.stopped, n.kswapd.stopped.WaitQueue():
+		return "kswapd.exited"
+	case &n.kswapd.running:
+		return "kswapd.running"
+	case &n.memcgBg.wait:
+		return "memcg_reclaim.wait"
+	case &n.memcgBg.lock:
+		return "memcg_reclaim.lock"
+	case &n.memcgBg.nqueued:
+		return "memcg_reclaim.nr_queued"
+	case &n.memcgBg.stop:
+		return "memcg_reclaim.should_stop"
+	case &n.memcgBg.stopped, n.memcgBg.stopped.WaitQueue():
+		return "memcg_reclaim.exited"
+	case &n.memcgBg.running:
+		return "memcg_reclaim.running"
 	}
 	for _, lv := range n.lruvecList {
-		if obj == &lv.lock {
+		switch obj {
+		case &lv.lock:
 			return fmt.Sprintf("lruvec%d->lru_lock", lv.memcgID)
+		case &lv.bgQueued:
+			return fmt.Sprintf("lruvec%d->bg_queued", lv.memcgID)
+		}
+	}
+	for _, f := range n.shmem.files {
+		switch obj {
+		case &f.inodeLock:
+			return fmt.Sprintf("shmem%d->i_rwsem", f.id)
+		case &f.size:
+			return fmt.Sprintf("shmem%d->i_size", f.id)
+		case &f.iPages:
+			return fmt.Sprintf("shmem%d->i_pages.xa_lock", f.id)
+		case &f.iMmapLock:
+			return fmt.Sprintf("shmem%d->i_mmap_rwsem", f.id)
 		}
 	}
 	st := reflect.ValueOf(&n.Stat).Elem()

@@ -175,6 +175,7 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 			return nil, fmt.Errorf("%w: %v: index %d beyond EOF", ErrBus, f, index)
 		}
 		f.iPages.Lock(t)
+		f.traceIndex(t, ksync.OpRead, index)
 		e := f.pages[index]
 		if e.folio != nil {
 			e.folio.Get(t)
@@ -216,6 +217,7 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 		folio.Lock(t) // nobody else can see it yet
 		folio.Mapping, folio.Index = f, index
 		f.iPages.Lock(t)
+		f.traceIndex(t, ksync.OpRead, index)
 		if _, busy := f.pages[index]; busy || f.deleted || index >= f.nrPagesEOF(t) {
 			// A racing fault filled it (or a racing swap-in left the
 			// swapin-error marker: the next look returns ErrBus), or
@@ -227,6 +229,7 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 			continue
 		}
 		folio.Get(t) // the index's reference
+		f.traceIndex(t, ksync.OpWrite, index)
 		f.pages[index] = shmemEntry{folio: folio}
 		f.iPages.Unlock(t)
 		n.folioAddLRU(t, folio)
@@ -432,14 +435,17 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 	n := f.node
 	for {
 		f.iPages.Lock(t)
+		f.traceIndex(t, ksync.OpRead, i)
 		e, ok := f.pages[i]
 		if ok && e.poisoned {
+			f.traceIndex(t, ksync.OpWrite, i)
 			delete(f.pages, i)
 			f.iPages.Unlock(t)
 			return
 		}
 		if ok && e.swap != 0 {
 			// shmem_free_swap(): xa_cmpxchg the entry away.
+			f.traceIndex(t, ksync.OpWrite, i)
 			delete(f.pages, i)
 			f.nrSwapped--
 		}
@@ -474,6 +480,7 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 // (the caller holds another).
 func (f *ShmemFile) deleteFromPageCache(t *ksync.Task, folio *mem.Folio, index uint64) {
 	f.iPages.Lock(t)
+	f.traceIndex(t, ksync.OpWrite, index)
 	delete(f.pages, index)
 	folio.Mapping, folio.Index = nil, 0
 	f.iPages.Unlock(t)

@@ -28,6 +28,7 @@ func (c *Core) swapInfoOf(t *ksync.Task, entry mem.SwpEntry) *SwapInfo {
 // swapDuplicateLocked is __swap_duplicate() for one slot, with its cluster
 // locked: add usage (1, or SwapHasCache to pin the entry).
 func (si *SwapInfo) swapDuplicateLocked(t *ksync.Task, offset uint64, usage uint8) error {
+	si.traceMapRead(t, offset)
 	count := si.swapMap[offset]
 	// swapin_readahead() does not check that an entry is valid: it
 	// may be bad.
@@ -53,6 +54,7 @@ func (si *SwapInfo) swapDuplicateLocked(t *ksync.Task, offset uint64, usage uint
 	default:
 		return errNeedCont
 	}
+	si.traceMapWrite(t, offset)
 	si.swapMap[offset] = count | hasCache
 	return nil
 }
@@ -98,6 +100,7 @@ func (c *Core) addSwapCountContinuation(t *ksync.Task, entry mem.SwpEntry) {
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
 	defer ci.lock.Unlock(t)
+	si.traceMapRead(t, off)
 	count := si.swapMap[off] &^ SwapHasCache
 	if count&^CountContinued != SwapMapMax {
 		return
@@ -191,6 +194,7 @@ func (si *SwapInfo) swapCountContinued(t *ksync.Task, offset uint64, count uint8
 // reference, or SwapHasCache) from a slot whose cluster (index idx) is
 // locked, and free the slot when nothing is left. It returns what is left.
 func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, usage uint8) uint8 {
+	si.traceMapRead(t, offset)
 	count := si.swapMap[offset]
 	hasCache := count & SwapHasCache
 	count &^= SwapHasCache
@@ -212,6 +216,7 @@ func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, 
 	}
 	left := count | hasCache
 	if left != 0 {
+		si.traceMapWrite(t, offset)
 		si.swapMap[offset] = left
 	} else {
 		si.swapEntriesFree(t, idx, offset)
@@ -222,11 +227,15 @@ func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, 
 // swapEntriesFree is swap_entries_free() for one slot whose map byte is
 // down to nothing: free it, uncharge its cgroup, and move its cluster.
 func (si *SwapInfo) swapEntriesFree(t *ksync.Task, idx int32, offset uint64) {
+	si.traceClusters(t)
 	ci := &si.clusters[idx]
+	si.traceCountWrite(t, idx)
 	ci.count--
+	si.traceMapWrite(t, offset)
 	si.swapMap[offset] = 0
 	if tab := ci.table; tab != nil {
 		i := offset % ClusterSize
+		si.traceTable(t, ksync.OpRead, offset)
 		if f := tab.folios[i]; f != nil {
 			panic(fmt.Sprintf("swap: freeing slot %d:%d with %v still in the swap cache", si.typ, offset, f))
 		}
@@ -257,6 +266,7 @@ func (c *Core) swapEntryPut(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry, usa
 	}
 	ci := si.lockCluster(t, off)
 	defer ci.lock.Unlock(t)
+	si.traceMapRead(t, off)
 	m := si.swapMap[off]
 	if m == 0 || m&^SwapHasCache == SwapMapBad || (usage != SwapHasCache && m&^SwapHasCache == 0) {
 		c.reportBug(t, "swap_free: unused swap entry %v (map %#x, dropping %#x)", entry, m, usage)
@@ -316,6 +326,7 @@ func (c *Core) SwapCount(t *ksync.Task, entry mem.SwpEntry) int {
 	si := c.swapInfoOf(t, entry)
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
+	si.traceMapRead(t, off)
 	m := si.swapMap[off]
 	ci.lock.Unlock(t)
 	return int(m &^ SwapHasCache)
@@ -337,6 +348,7 @@ func (c *Core) SwpSwapcount(t *ksync.Task, entry mem.SwpEntry) int {
 
 // swapCountLocked is the full count of a slot whose cluster is locked.
 func (si *SwapInfo) swapCountLocked(t *ksync.Task, offset uint64) int {
+	si.traceMapRead(t, offset)
 	m := si.swapMap[offset] &^ SwapHasCache
 	if m == SwapMapBad {
 		return 0
