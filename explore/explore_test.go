@@ -124,6 +124,15 @@ func formatted(t *testing.T, r *Report) string {
 	return b.String()
 }
 
+func fullTrace(t *testing.T, r *Report) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteTrace(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
 func TestReplayExact(t *testing.T) {
 	for _, s := range Scenarios() {
 		b, ok := findBudget(s)
@@ -161,15 +170,16 @@ func TestReplayExact(t *testing.T) {
 					t.Fatalf("GOMAXPROCS %d: replay differs:\n%s\n---\n%s", procs, a.String(), b.String())
 				}
 				rep.Strategy, rep.Seed, rep.Run = found.Strategy, found.Seed, found.Run
-				traces = append(traces, formatted(t, rep))
+				rep.Shrunk, rep.Found, rep.FoundChoices, rep.ShrinkRuns = found.Shrunk, found.Found, found.FoundChoices, found.ShrinkRuns
+				traces = append(traces, formatted(t, rep)+fullTrace(t, rep))
 			}
 			for _, tr := range traces[1:] {
 				if tr != traces[0] {
 					t.Fatal("reports differ across GOMAXPROCS")
 				}
 			}
-			if traces[0] != formatted(t, found) {
-				t.Fatal("the replay's report differs from the exploration's")
+			if traces[0] != formatted(t, found)+fullTrace(t, found) {
+				t.Fatalf("the replay's report differs from the exploration's:\n%s\n---\n%s", traces[0], formatted(t, found))
 			}
 			var h bytes.Buffer
 			if err := WriteHTML(&h, found); err != nil {
@@ -183,7 +193,7 @@ func TestReplayExact(t *testing.T) {
 			// The engine's objects carry the kernel's names.
 			if want, ok := engineNames[s.Name]; ok {
 				for _, w := range want {
-					if !strings.Contains(traces[0], w) {
+					if !strings.Contains(fullTrace(t, found), w) {
 						t.Errorf("trace lacks %q", w)
 					}
 				}
@@ -194,8 +204,10 @@ func TestReplayExact(t *testing.T) {
 
 // engineNames are names a scenario's failing trace must show.
 var engineNames = map[string][]string{
-	"swapcache-pin":  {"ptl@0x", "pte@0x", "ci0[0]->lock", "si0->users", "mm0->mmap_lock", "->flags"},
-	"swapoff-swapin": {"ptl@0x", "si0->users", "swap_info[0]"},
+	"swapcache-pin":  {"ptl@0x", "pte@0x", "ci0[0]->lock", "si0->users", "mm0->mmap_lock", "folio(pfn ", "->flags", "si0->swap_map[9]"},
+	"swapoff-swapin": {"ptl@0x", "si0->users", "swap_info[0]", "free si0->swap_map", "free si0->cluster_info"},
+	"swapoff-free":   {"si0->swap_map[", "si0->cluster_info", "zram0->table["},
+	"shmem-swapoff":  {"shmem0->i_pages[0]", "shmem0->i_pages.xa_lock"},
 }
 
 // TestExplorationDeterministic: the same seed finds the same schedule

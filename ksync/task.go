@@ -91,6 +91,10 @@ func (t *Task) Scheduler() Scheduler { return t.sched }
 
 func (t *Task) String() string { return fmt.Sprintf("%s[%d]", t.name, t.id) }
 
+// TraceName names the task as the object of its own cond_resched and
+// schedule_timeout points.
+func (t *Task) TraceName() string { return "current" }
+
 // point is the slow half of every scheduling point; callers test
 // t.sched != nil first so that an ordinary run pays one branch.
 func (t *Task) point(op Op, obj any) {

@@ -81,6 +81,13 @@ func (n *Node) ObjectName(obj any) string {
 			return fmt.Sprintf("lruvec%d->bg_queued", lv.memcgID)
 		}
 	}
+	// Every live address space: a fork's child is on mmlist before its
+	// page tables are copied.
+	for _, m := range n.mmlist {
+		if s := m.ObjectName(obj); s != "" {
+			return s
+		}
+	}
 	for _, f := range n.shmem.files {
 		switch obj {
 		case &f.inodeLock:
@@ -103,9 +110,10 @@ func (n *Node) ObjectName(obj any) string {
 }
 
 // ObjectName names an object of the address space for traces:
-// "mm1->mmap_lock", "mm1->page_table_lock", and for the leaf tables of
-// its mappings "ptl@0x100000000" and "pte@0x100003000" (the address the
-// entry maps). It returns "" for an object that is not the address
+// "mm1->mmap_lock", "mm1->page_table_lock", its page table levels
+// ("mm1->pgd[0]", "pmd@0x100000000", and for the leaf tables of its
+// mappings "ptl@0x100000000" and "pte@0x100003000": the address the
+// entry maps), and its mappings' anon_vma locks and readahead state. It returns "" for an object that is not the address
 // space's. Like Node.ObjectName it is for traces only.
 func (m *MM) ObjectName(obj any) string {
 	switch obj {
@@ -113,18 +121,34 @@ func (m *MM) ObjectName(obj any) string {
 		return fmt.Sprintf("mm%d->mmap_lock", m.id)
 	case &m.pageTableLock:
 		return fmt.Sprintf("mm%d->page_table_lock", m.id)
+	case &m.exiting:
+		return fmt.Sprintf("mm%d->mm_users==0", m.id)
+	}
+	for _, v := range m.vmas {
+		switch obj {
+		case &v.anon.rwsem:
+			return fmt.Sprintf("anon_vma(mm%d@%#x)->rwsem", m.id, v.start)
+		case &v.raInfo:
+			return fmt.Sprintf("vma(mm%d@%#x)->swap_readahead_info", m.id, v.start)
+		}
 	}
 	for gi := range m.pgd {
+		if obj == &m.pgd[gi] {
+			return fmt.Sprintf("mm%d->pgd[%d]", m.id, gi)
+		}
 		pmd := m.pgd[gi].Peek()
 		if pmd == nil {
 			continue
 		}
 		for mi := range pmd.tables {
+			base := uint64(gi)<<pgdShift | uint64(mi)<<pmdShift
+			if obj == &pmd.tables[mi] {
+				return fmt.Sprintf("pmd@%#x", base)
+			}
 			pt := pmd.tables[mi].Peek()
 			if pt == nil {
 				continue
 			}
-			base := uint64(gi)<<pgdShift | uint64(mi)<<pmdShift
 			if obj == &pt.ptl {
 				return fmt.Sprintf("ptl@%#x", base)
 			}

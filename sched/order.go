@@ -1,21 +1,23 @@
 package sched
 
-// Step is one scheduling point of one task: its Point-th (Event.Point).
-// A task's steps are in its program order whatever the other tasks do,
-// so a list of steps of several tasks is a schedule that does not depend
-// on decision numbers: it stays meaningful when a change early in the
-// run moves every later decision.
+// Step is one step of one task's program: its Point-th scheduling point
+// or return from a sleep (Event.Point). A task's steps are in its
+// program order whatever the other tasks do, so a list of steps of
+// several tasks is a schedule that does not depend on decision numbers:
+// it stays meaningful when a change early in the run moves every later
+// decision.
 type Step struct {
 	Task  int
 	Point int
 }
 
-// Steps lists the scheduling points of a recorded trace in the order
-// they were passed.
+// Steps lists the steps of a recorded trace (its scheduling points and
+// returns from sleeps) in the order they were passed.
 func Steps(trace []Event) []Step {
 	var out []Step
 	for i := range trace {
-		if e := &trace[i]; e.Kind == EvPoint {
+		switch e := &trace[i]; e.Kind {
+		case EvPoint, EvWoken, EvTimeout:
 			out = append(out, Step{e.Task, e.Point})
 		}
 	}

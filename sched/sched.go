@@ -56,7 +56,7 @@ type task struct {
 	woken    bool          // result of the pending Block
 	done     bool
 	blockEv  Event // the EvBlock event, for deadlock reports
-	points   int   // scheduling points reached
+	points   int   // scheduling points reached, and sleeps returned from
 	atPoint  bool  // stopped at its point points, not yet passed
 }
 
@@ -191,6 +191,9 @@ func (rn *Runner) Run(strategy Strategy, opts Options, main func(t *ksync.Task))
 		}
 	}
 
+	if opts.Record {
+		s.nameLate()
+	}
 	if s.failure == nil && opts.Check != nil {
 		if err := opts.Check(); err != nil {
 			s.failure = &Failure{Kind: CheckFailed, Task: -1, Message: err.Error(), Err: err}
@@ -260,6 +263,7 @@ func (s *scheduler) runTask(tk *task) {
 			Kind:     Panic,
 			Task:     tk.id,
 			TaskName: tk.t.Name(),
+			Point:    s.executed[tk.id],
 			Value:    r,
 			Stack:    string(debug.Stack()),
 			Message:  fmt.Sprintf("%v panicked: %v", tk.t, r),
@@ -445,7 +449,8 @@ func (s *scheduler) Point(t *ksync.Task, op ksync.Op, obj any) {
 	}
 	s.executed[tk.id] = tk.points
 	if s.opts.Record {
-		s.event(EvPoint, tk, op, obj, s.caller(), 0)
+		c, unwinding := s.caller()
+		s.event(EvPoint, tk, op, obj, c, 0).Unwinding = unwinding
 	}
 }
 
@@ -464,7 +469,8 @@ func (s *scheduler) Block(t *ksync.Task, op ksync.Op, obj any, timeout time.Dura
 		}
 	}
 	if s.opts.Record {
-		s.event(EvBlock, tk, op, obj, s.caller(), 0)
+		c, unwinding := s.caller()
+		s.event(EvBlock, tk, op, obj, c, 0).Unwinding = unwinding
 		tk.blockEv = s.trace[len(s.trace)-1]
 	}
 	next := s.pick(-1)
@@ -473,6 +479,10 @@ func (s *scheduler) Block(t *ksync.Task, op ksync.Op, obj any, timeout time.Dura
 		panic(abortSentinel{})
 	}
 	s.switchTo(tk, next)
+	// Running again after a sleep counts as a step of the task's
+	// program, like a point: what it does next is placed after it.
+	tk.points++
+	s.executed[tk.id] = tk.points
 	if s.opts.Record {
 		k := EvWoken
 		if !tk.woken {
@@ -509,7 +519,8 @@ func (s *scheduler) Spawn(parent, child *ksync.Task, fn func(*ksync.Task)) {
 	child.SetID(len(s.tasks))
 	s.add(child, fn)
 	if s.opts.Record {
-		e := s.event(EvSpawn, ptk, 0, nil, s.caller(), child.ID())
+		c, _ := s.caller()
+		e := s.event(EvSpawn, ptk, 0, nil, c, child.ID())
 		e.Note = child.Name()
 	}
 }
@@ -528,7 +539,8 @@ func (s *scheduler) Access(t *ksync.Task, op ksync.Op, obj any) {
 	if s.aborting || !s.opts.Record {
 		return
 	}
-	s.event(EvAccess, s.self(t), op, obj, s.caller(), 0)
+	c, unwinding := s.caller()
+	s.event(EvAccess, s.self(t), op, obj, c, 0).Unwinding = unwinding
 }
 
 // Now implements ksync.Scheduler.

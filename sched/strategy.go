@@ -20,10 +20,10 @@ type Decision struct {
 	// there is nothing to decide, and no decision is made. The slice is
 	// reused: do not keep it.
 	Runnable []int
-	// Executed is, by task id, the number of scheduling points the task
-	// has passed (Event.Point), or -1 before it first ran; Current has
-	// not passed the point it stands at. The slice is the scheduler's:
-	// do not keep or change it.
+	// Executed is, by task id, the number of steps the task has passed
+	// (Event.Point: its scheduling points and returns from sleeps), or
+	// -1 before it first ran; Current has not passed the point it stands
+	// at. The slice is the scheduler's: do not keep or change it.
 	Executed []int
 }
 

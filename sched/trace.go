@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,11 +55,15 @@ type Event struct {
 	Caller    string // engine function and file:line that reached the point
 	Note      string // EvNote text; EvSpawn child name
 	Arg       int    // EvWake: sleepers woken; EvSpawn: child id
-	// Point is the task's own count of scheduling points: for EvPoint
-	// the number of this point (from 1), for other events the number of
-	// points the task had passed (0 before its first). Together with
-	// Task it places the event in the task's program order, whatever
-	// the other tasks do: see Order.
+	// Unwinding marks an operation made by a deferred call while a
+	// panic unwinds the task; Caller is then the panicking function.
+	Unwinding bool
+	// Point is the task's own count of steps, its scheduling points and
+	// its returns from sleeps: for EvPoint, EvWoken and EvTimeout the
+	// number of this step (from 1), for other events the number of steps
+	// the task had passed (0 before its first). Together with Task it
+	// places the event in the task's program order, whatever the other
+	// tasks do: see Order.
 	Point int
 }
 
@@ -76,6 +81,13 @@ func (e *Event) String() string {
 
 // Text is the event without task and caller: what a timeline cell shows.
 func (e *Event) Text() string {
+	if e.Unwinding {
+		return e.text() + " (unwinding the panic)"
+	}
+	return e.text()
+}
+
+func (e *Event) text() string {
 	switch e.Kind {
 	case EvPoint:
 		return e.Op.String() + " " + e.ObjName
@@ -128,11 +140,14 @@ type Failure struct {
 	Kind     FailureKind
 	Task     int // the task that panicked; -1 otherwise
 	TaskName string
-	Value    any    // the panic value
-	Stack    string // the panicking goroutine's stack
-	Message  string
-	Err      error   // CheckFailed: the error Options.Check returned
-	Blocked  []Event // Deadlock: the EvBlock event of every sleeping task
+	// Point is, for a panic, the number of scheduling points the task
+	// had passed (Event.Point): where in its program it panicked.
+	Point   int
+	Value   any    // the panic value
+	Stack   string // the panicking goroutine's stack
+	Message string
+	Err     error   // CheckFailed: the error Options.Check returned
+	Blocked []Event // Deadlock: the EvBlock event of every sleeping task
 	// Loop is, for a Livelock of a recorded run, the cycle a task kept
 	// repeating and what it waited for; nil when none was found.
 	Loop *Loop
@@ -189,7 +204,13 @@ func internalFunc(fn string) bool {
 
 // caller returns the first engine frame on the stack of the running task,
 // as "pkg.Func file.go:line"; frames are resolved once per program counter.
-func (s *scheduler) caller() string {
+//
+// An operation made by a deferred call while a panic unwinds the task
+// (a deferred unlock) has runtime.gopanic between it and the engine
+// frames that are still on the stack, which are the panicking
+// function's, not the deferring one's: unwinding reports it, and the
+// trace marks the event.
+func (s *scheduler) caller() (caller string, unwinding bool) {
 	n := runtime.Callers(3, s.pcs[:])
 	for _, pc := range s.pcs[:n] {
 		c, ok := s.pcNames[pc]
@@ -197,12 +218,19 @@ func (s *scheduler) caller() string {
 			c = resolvePC(pc)
 			s.pcNames[pc] = c
 		}
-		if c != "" {
-			return c
+		switch c {
+		case "":
+		case panicFrame:
+			unwinding = true
+		default:
+			return c, unwinding
 		}
 	}
-	return ""
+	return "", unwinding
 }
+
+// panicFrame is what resolvePC returns for runtime.gopanic.
+const panicFrame = "\x00gopanic"
 
 // resolvePC names the outermost non-internal frame of pc's inlining tree
 // that is closest to the call, or "" if every frame there is internal.
@@ -210,6 +238,9 @@ func resolvePC(pc uintptr) string {
 	frames := runtime.CallersFrames([]uintptr{pc})
 	for {
 		f, more := frames.Next()
+		if f.Function == "runtime.gopanic" {
+			return panicFrame
+		}
 		if f.Function != "" && !internalFunc(f.Function) {
 			fn := f.Function
 			if i := strings.LastIndex(fn, "/"); i >= 0 {
@@ -270,7 +301,53 @@ func (s *scheduler) objName(obj any) objInfo {
 		o.whole = s.objName(p.Whole()).id
 		s.objs[obj] = o
 	}
+	if seen {
+		// Named at last: the events before say so too.
+		s.rename(id, name)
+	}
 	return o
+}
+
+// rename gives object id its name in the events recorded so far.
+func (s *scheduler) rename(id int, name string) {
+	for i := range s.trace {
+		e := &s.trace[i]
+		if e.Obj == id {
+			e.ObjName = name
+		}
+		if e.Whole == id {
+			e.WholeName = name
+		}
+	}
+}
+
+// nameLate asks the Namer, at the end of a recorded run, for the objects
+// it could not name when they showed up and that did not show up again
+// (a swap device's reference killed before the device is published), in
+// order of first appearance, and renames them in the trace.
+func (s *scheduler) nameLate() {
+	if s.opts.Namer == nil {
+		return
+	}
+	type unnamed struct {
+		id  int
+		obj any
+	}
+	var late []unnamed
+	for obj, o := range s.objs {
+		if !o.named {
+			late = append(late, unnamed{o.id, obj})
+		}
+	}
+	slices.SortFunc(late, func(a, b unnamed) int { return a.id - b.id })
+	for _, u := range late {
+		if name := s.opts.Namer(u.obj); name != "" {
+			o := s.objs[u.obj]
+			o.name, o.named = name, true
+			s.objs[u.obj] = o
+			s.rename(u.id, name)
+		}
+	}
 }
 
 // wholeName is the name of the object obj is part of.

@@ -71,7 +71,15 @@ func (f *Faulty) ObjectName(obj any) string {
 	if obj == &f.lock {
 		return f.Name() + "->faults.lock"
 	}
-	if n, ok := f.Device.(interface{ ObjectName(any) string }); ok {
+	return objectName(f.Device, obj)
+}
+
+// ObjectName asks the device under the wrapper.
+func (a Async) ObjectName(obj any) string { return objectName(a.Device, obj) }
+
+// objectName asks d to name obj, if d names objects.
+func objectName(d Device, obj any) string {
+	if n, ok := d.(interface{ ObjectName(any) string }); ok {
 		return n.ObjectName(obj)
 	}
 	return ""
