@@ -203,22 +203,14 @@ func lockAround(tr []sched.Event, i int) (int, int) {
 	return -1, -1
 }
 
-// kernelFunc is an engine function in the kernel's spelling: the Go
-// function of an Event.Caller, snake-cased ("mm.(*MM).doSwapPage
+// kernelFunc is an engine function in the kernel's spelling: the named
+// Go function of an Event.Caller, snake-cased ("mm.(*MM).doSwapPage
 // fault_swap.go:156" gives "do_swap_page").
 func kernelFunc(caller string) string {
-	fn, _, _ := strings.Cut(caller, " ")
-	parts := strings.Split(fn, ".")
-	name := ""
-	for k := len(parts) - 1; k >= 0; k-- {
-		p := parts[k]
-		if p == "" || strings.HasPrefix(p, "(") || (strings.HasPrefix(p, "func") && strings.TrimLeft(p[4:], "0123456789") == "") {
-			continue
-		}
-		name = p
-		break
+	if caller == "" {
+		return ""
 	}
-	return snake(name)
+	return snake(sched.FuncOf(caller))
 }
 
 // snake spells a Go name the kernel's way: "SwapcachePrepare" gives

@@ -234,3 +234,62 @@ func TestParallelSame(t *testing.T) {
 		}
 	}
 }
+
+// livelockScenario is a scenario of its own (not registered): a task
+// holds a folio's lock and sleeps until a second task, which keeps
+// failing the trylock of that lock and yielding, gets somewhere.
+func livelockScenario() *Scenario {
+	return &Scenario{
+		Name:     "test-livelock",
+		MaxSteps: 3000,
+		Setup: func(t *ksync.Task, env Env) (*Instance, error) {
+			var lock ksync.Flags
+			var never, locked ksync.Completion
+			return &Instance{
+				Tasks: []Task{
+					{Name: "holder", CPU: 0, Fn: func(t *ksync.Task) {
+						lock.LockBit(t, 0)
+						locked.Complete(t)
+						never.Wait(t)
+						lock.UnlockBit(t, 0)
+					}},
+					{Name: "refault", CPU: 1, Role: "swapin_readahead", Fn: func(t *ksync.Task) {
+						locked.Wait(t)
+						for !lock.TryLockBit(t, 0) {
+							ksync.CondResched(t)
+						}
+					}},
+				},
+				Names: map[any]string{&lock: "folio(pfn 3)->flags", &never: "never", &locked: "locked"},
+			}, nil
+		},
+	}
+}
+
+// TestLivelockReported: a livelock is reported as such, with the loop
+// that spins, what it waits for and who holds it, and the drawing shows
+// one turn of the loop.
+func TestLivelockReported(t *testing.T) {
+	o, err := Explore(Config{Scenario: livelockScenario(), Strategy: MustSpec("random"), Runs: 5, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Failure == nil || o.Failure.Result.Failure.Kind != sched.Livelock {
+		t.Fatalf("no livelock: %+v", o.Failure)
+	}
+	out := formatted(t, o.Failure)
+	for _, want := range []string{
+		"livelock: no end after 3000 scheduling points: refault repeats a cycle of 2 steps",
+		"bit_trylock folio(pfn 3)->flags",
+		"waits for folio(pfn 3)->flags (held by holder",
+		"holder sleeps on never.wait",
+		"refault (swapin_readahead)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if n := len(o.Failure.keySteps()); n == 0 || n > maxDrawRows {
+		t.Errorf("the drawing has %d rows", n)
+	}
+}

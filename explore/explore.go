@@ -549,7 +549,13 @@ func replayReport(rn *sched.Runner, sc *Scenario, fx fixes.Set, choices []int) (
 	}
 	rep := &Report{Scenario: sc, Fixes: fx, Strategy: "replay", Choices: EncodeChoices(r.Choices[:r.LastDeviation]), Result: r, PanicMeans: panicMeans(inst)}
 	rep.Found, rep.FoundChoices, rep.Roles = scheduleOf(r), rep.Choices, roles(r, inst)
-	if r.Failure != nil {
+	switch {
+	case r.Failure == nil:
+	case r.Failure.Kind == sched.Livelock:
+		// Every swapped replay would run to the step cap: the loop
+		// (Failure.Loop) is what explains a livelock.
+		rep.ConflictNote = "a livelock: the loop below is what never ends"
+	default:
 		rep.Conflicts, rep.ConflictNote = findConflicts(rn, sc, fx, r, rep.PanicMeans)
 	}
 	return rep, nil

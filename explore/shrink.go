@@ -35,8 +35,12 @@ import (
 // The shrunk choices are what a report prints and --replay runs; a test
 // checks that they replay to the same failure.
 
-// maxShrinkRuns bounds the replays one shrinking may take.
-const maxShrinkRuns = 800
+// maxShrinkRuns bounds the replays one shrinking may take; a livelock's
+// replays each run to the step cap, and get fewer.
+const (
+	maxShrinkRuns         = 800
+	maxShrinkLivelockRuns = 60
+)
 
 // shrunk is the result of shrink.
 type shrunk struct {
@@ -67,12 +71,13 @@ func defaultOf(d *sched.Decision) int {
 }
 
 type shrinker struct {
-	rn   *sched.Runner
-	sc   *Scenario
-	fx   fixes.Set
-	pm   invariant.ID
-	key  string
-	runs int
+	rn     *sched.Runner
+	sc     *Scenario
+	fx     fixes.Set
+	pm     invariant.ID
+	key    string
+	runs   int
+	budget int
 
 	best     sched.Result
 	tape     []int // best.Choices[:best.LastDeviation]
@@ -97,7 +102,7 @@ func (s *shrinker) run(tape []int) (sched.Result, []int, bool) {
 // try runs a candidate tape and keeps it if it fails the same way and is
 // smaller.
 func (s *shrinker) try(cand []int) bool {
-	if s.runs >= maxShrinkRuns {
+	if s.runs >= s.budget {
 		return false
 	}
 	r, defaults, ok := s.run(cand)
@@ -116,7 +121,10 @@ func (s *shrinker) keep(r sched.Result, defaults []int) {
 
 // shrink shrinks the failing run orig (see the comment above).
 func shrink(rn *sched.Runner, sc *Scenario, fx fixes.Set, orig sched.Result, pm invariant.ID) shrunk {
-	s := &shrinker{rn: rn, sc: sc, fx: fx, pm: pm, key: failureKey(orig, pm)}
+	s := &shrinker{rn: rn, sc: sc, fx: fx, pm: pm, key: failureKey(orig, pm), budget: maxShrinkRuns}
+	if orig.Failure.Kind == sched.Livelock {
+		s.budget = maxShrinkLivelockRuns
+	}
 	// The original's own decisions, for their defaults.
 	r, defaults, ok := s.run(orig.Choices)
 	if !ok || failureKey(r, pm) != s.key {

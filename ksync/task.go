@@ -140,8 +140,9 @@ func Note(t *Task, format string, args ...any) {
 //	if t.Traced() { ksync.Access(t, ksync.OpRead, mapByte{si, off}) }
 //
 // so that nothing is built when the run records no trace. A helper that
-// wraps it must be named trace* (traceMapRead): traces show the engine
-// function that called the helper, not the helper.
+// wraps it must be named traceX, a capital after "trace" (traceMapRead):
+// traces show the engine function that called the helper, not the
+// helper.
 func Access(t *Task, op Op, obj any) {
 	if t.traced {
 		t.sched.Access(t, op, obj)

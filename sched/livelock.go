@@ -51,7 +51,7 @@ func (l *Loop) Funcs() []string {
 }
 
 // String says it in one line: who loops where, on what, and why nothing
-// ends it.
+// ends it (Kind says whether it is a livelock or starvation).
 func (l *Loop) String() string {
 	var objs []string
 	for i := range l.Turn {
@@ -63,8 +63,8 @@ func (l *Loop) String() string {
 			}
 		}
 	}
-	s := fmt.Sprintf("%s: %s repeats a cycle of %d steps (%d times at the end) in %s: %s",
-		l.Kind(), l.TaskName, len(l.Turn), l.Turns, strings.Join(l.Funcs(), " > "), strings.Join(objs, ", "))
+	s := fmt.Sprintf("%s repeats a cycle of %d steps (%d times at the end) in %s: %s",
+		l.TaskName, len(l.Turn), l.Turns, strings.Join(l.Funcs(), " > "), strings.Join(objs, ", "))
 	if len(l.Waits) > 0 {
 		s += "; it waits for " + strings.Join(l.Waits, ", ")
 	}
@@ -83,14 +83,24 @@ func contains(l []string, s string) bool {
 	return false
 }
 
-// FuncOf is the bare function name of an Event.Caller:
-// "swap.(*Core).swapEntryPut count.go:265" gives "swapEntryPut".
+// FuncOf is the bare name of the named function of an Event.Caller, or
+// of a function name: "swap.(*Core).swapEntryPut count.go:265" gives
+// "swapEntryPut", a closure "mm.(*MM).Exit.func1.2" gives "Exit".
 func FuncOf(caller string) string {
 	fn, _, _ := strings.Cut(caller, " ")
-	if i := strings.LastIndex(fn, "."); i >= 0 {
+	if i := strings.LastIndex(fn, "/"); i >= 0 {
 		fn = fn[i+1:]
 	}
-	return fn
+	parts := strings.Split(fn, ".")
+	for k := len(parts) - 1; k > 0; k-- {
+		p := parts[k]
+		if p == "" || strings.HasPrefix(p, "(") || strings.TrimLeft(p, "0123456789") == "" ||
+			(strings.HasPrefix(p, "func") && strings.TrimLeft(p[4:], "0123456789") == "") {
+			continue
+		}
+		return p
+	}
+	return parts[len(parts)-1]
 }
 
 // loopWindow is how far back from the end of a trace findLoop looks.
@@ -157,11 +167,18 @@ func findLoop(trace []Event, tasks []string) *Loop {
 		l.Turn = append(l.Turn, win[i])
 	}
 	l.Waits = waitsOf(trace, l)
+	// What the others did while the loop repeated.
+	from := idx[len(idx)-period[best]*turns[best]]
 	for id := range tasks {
 		if id == best || !alive[id] {
 			continue
 		}
-		n := len(byTask[id])
+		n := 0
+		for _, i := range byTask[id] {
+			if i > from {
+				n++
+			}
+		}
 		switch {
 		case period[id] > 0:
 			l.Others = append(l.Others, fmt.Sprintf("%s loops too (a cycle of %d steps)", tasks[id], period[id]))
@@ -169,7 +186,7 @@ func findLoop(trace []Event, tasks []string) *Loop {
 			l.Others = append(l.Others, idle(trace, id, tasks[id]))
 		default:
 			l.Starved = true
-			l.Others = append(l.Others, fmt.Sprintf("%s makes progress (%d steps in the last %d)", tasks[id], n, len(win)))
+			l.Others = append(l.Others, fmt.Sprintf("%s makes progress (%d steps meanwhile)", tasks[id], n))
 		}
 	}
 	return l

@@ -215,7 +215,11 @@ func (rn *Runner) Run(strategy Strategy, opts Options, main func(t *ksync.Task))
 	if r.Failure != nil && r.Failure.Kind == Livelock && opts.Record {
 		r.Failure.Loop = findLoop(r.Trace, r.Tasks)
 		if l := r.Failure.Loop; l != nil {
-			r.Failure.Message += "; " + l.String()
+			r.Failure.Message += ": "
+			if l.Starved {
+				r.Failure.Message += "starvation: "
+			}
+			r.Failure.Message += l.String()
 		}
 	}
 	return r

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"uswap/ksync"
 )
@@ -187,19 +188,21 @@ var internalPrefixes = []string{
 	reflect.TypeOf(ksync.Task{}).PkgPath() + ".",
 	reflect.TypeOf(Event{}).PkgPath() + ".",
 	"runtime.",
+	"iter.", // the coroutines that run the tasks
 }
 
 // internalFunc reports whether a frame is the machinery's, not the
-// engine function a trace should show: ksync, sched, the runtime, and
-// the engine's annotation helpers, which are named trace* (see
-// ksync.Access).
+// engine function a trace should show: ksync, sched, the runtime, the
+// coroutines, and the engine's annotation helpers, which are named
+// traceX (traceMapRead: see ksync.Access).
 func internalFunc(fn string) bool {
 	for _, p := range internalPrefixes {
 		if strings.HasPrefix(fn, p) {
 			return true
 		}
 	}
-	return strings.HasPrefix(FuncOf(fn), "trace")
+	name := FuncOf(fn)
+	return len(name) > 5 && strings.HasPrefix(name, "trace") && unicode.IsUpper(rune(name[5]))
 }
 
 // caller returns the first engine frame on the stack of the running task,
