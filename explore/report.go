@@ -157,28 +157,38 @@ func (r *Report) header() []string {
 	return append(lines, r.conflictLines()...)
 }
 
-// conflictLines say which accesses decide the failure: one line per
-// conflict shown, "object: first, then second".
+// conflictLines say which accesses decide the failure, labelled for the
+// header.
 func (r *Report) conflictLines() []string {
 	if r.Result.Failure == nil {
 		return nil
 	}
-	if len(r.Conflicts) == 0 {
+	lines := r.ConflictLines()
+	if len(lines) == 0 {
 		if r.ConflictNote != "" {
 			return []string{"  conflict none found: " + r.ConflictNote}
 		}
 		return nil
 	}
-	var out []string
-	for k, c := range r.Conflicts {
-		if k == shownConflicts {
-			break
-		}
+	for k := range lines {
 		label := "  conflict "
 		if k > 0 {
 			label = "           "
 		}
-		out = append(out, label+c.String(r))
+		lines[k] = label + lines[k]
+	}
+	return lines
+}
+
+// ConflictLines are the conflicts shown, one line each, as the report
+// prints them after "conflict".
+func (r *Report) ConflictLines() []string {
+	var out []string
+	for k := range r.Conflicts {
+		if k == shownConflicts {
+			break
+		}
+		out = append(out, r.Conflicts[k].String(r))
 	}
 	return out
 }
