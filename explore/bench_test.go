@@ -1,7 +1,9 @@
 package explore
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -13,30 +15,31 @@ import (
 var benchSpecs = []string{"random", "walk:0.99", "pct:2", "pct:3", "dfs:1", "dfs:2"}
 
 // BenchmarkSchedules measures schedules per second with every fix on (so
-// that no failure ends the exploration).
+// that no failure ends the exploration), on one worker and on one per P
+// (GOMAXPROCS). DFS runs on one worker whatever it is given.
+//
+//	go test -run XXX -bench 'Schedules/.*/random' ./explore/
 func BenchmarkSchedules(b *testing.B) {
 	for _, s := range Scenarios() {
 		for _, spec := range benchSpecs {
-			b.Run(s.Name+"/"+spec, func(b *testing.B) {
-				done := 0
-				var el time.Duration
-				for done < b.N {
-					o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1})
-					if err != nil {
-						b.Fatal(err)
+			for _, workers := range slices.Compact([]int{1, runtime.GOMAXPROCS(0)}) {
+				b.Run(fmt.Sprintf("%s/%s/workers=%d", s.Name, spec, workers), func(b *testing.B) {
+					done := 0
+					var el time.Duration
+					for done < b.N {
+						o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1, Workers: workers})
+						if err != nil {
+							b.Fatal(err)
+						}
+						if o.Failure != nil {
+							b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
+						}
+						done += o.Runs
+						el += o.Elapsed
 					}
-					if o.Failure != nil {
-						b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
-					}
-					done += o.Runs
-					el += o.Elapsed
-					if o.Exhausted && o.Runs < b.N {
-						// DFS ran out of schedules: start it over.
-						continue
-					}
-				}
-				b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
-			})
+					b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
+				})
+			}
 		}
 	}
 }
@@ -120,7 +123,7 @@ func BenchmarkLongRun(b *testing.B) {
 		start := time.Now()
 		for _, s := range scs {
 			for i, spec := range specs {
-				o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: per, Seed: int64(i)<<40 + 1})
+				o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: per, Seed: int64(i)<<40 + 1, Workers: runtime.GOMAXPROCS(0)})
 				if err != nil {
 					b.Fatal(err)
 				}

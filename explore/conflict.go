@@ -93,44 +93,52 @@ func findConflicts(rn *sched.Runner, sc *Scenario, fx fixes.Set, r sched.Result,
 	if base, _, err := runOn(rn, sc, fx, sched.Order(steps), false); err != nil || failureKey(base, pm) != key {
 		return nil, "replaying the schedule by task order does not reproduce the failure"
 	}
-	pairs := candidatePairs(r.Trace)
+	data, locks := candidatePairs(r.Trace)
 	held := heldLocks(r.Trace)
 	var dec []decided
 	runs := 0
-	for _, p := range pairs {
-		if runs >= maxConflictRuns {
-			break
+	try := func(pairs [][2]int) {
+		for _, p := range pairs {
+			if runs >= maxConflictRuns {
+				return
+			}
+			// Accesses under a lock both tasks hold swap with their
+			// critical sections: the second task goes before the first
+			// takes the lock.
+			first := p[0]
+			if a := commonLock(r.Trace, held, p[0], p[1]); a >= 0 {
+				first = a
+			}
+			swapped, ok := swapOrder(steps, &r.Trace[first], &r.Trace[p[1]])
+			if !ok {
+				continue
+			}
+			runs++
+			res, _, err := runOn(rn, sc, fx, sched.Order(swapped), false)
+			if err != nil {
+				continue
+			}
+			d := decided{first: p[0], second: p[1], outcome: swapPasses}
+			switch {
+			case res.Failure == nil:
+			case failureKey(res, pm) != key:
+				d.outcome, d.what = swapFailsOtherwise, failureText(res, pm)
+			case res.Failure.Kind == sched.Panic && r.Failure.Kind == sched.Panic &&
+				res.Failure.Task == r.Failure.Task && res.Failure.Point > r.Failure.Point:
+				// The access swapped went through; the task failed the
+				// same way further on (a use after free at its next
+				// access).
+				d.outcome, d.what = swapFailsLater, fmt.Sprintf("%s goes past it and fails the same way further on", res.Failure.TaskName)
+			default:
+				continue
+			}
+			dec = append(dec, d)
 		}
-		// Accesses under a lock both tasks hold swap with their
-		// critical sections: the second task goes before the first
-		// takes the lock.
-		first := p[0]
-		if a := commonLock(r.Trace, held, p[0], p[1]); a >= 0 {
-			first = a
-		}
-		swapped, ok := swapOrder(steps, &r.Trace[first], &r.Trace[p[1]])
-		if !ok {
-			continue
-		}
-		runs++
-		res, _, err := runOn(rn, sc, fx, sched.Order(swapped), false)
-		if err != nil {
-			continue
-		}
-		d := decided{first: p[0], second: p[1], outcome: swapPasses}
-		switch {
-		case res.Failure == nil:
-		case failureKey(res, pm) != key:
-			d.outcome, d.what = swapFailsOtherwise, failureText(res, pm)
-		case res.Failure.Kind == sched.Panic && r.Failure.Kind == sched.Panic &&
-			res.Failure.Task == r.Failure.Task && res.Failure.Point > r.Failure.Point:
-			// The access swapped went through; the task failed the same
-			// way further on (a use after free at its next access).
-			d.outcome, d.what = swapFailsLater, fmt.Sprintf("%s goes past it and fails the same way further on", res.Failure.TaskName)
-		default:
-			continue
-		}
-		dec = append(dec, d)
+	}
+	try(data)
+	if len(dec) == 0 {
+		// Lock orders only when no data race decides.
+		try(locks)
 	}
 	if len(dec) == 0 {
 		return nil, fmt.Sprintf("no swap of two conflicting accesses (%d tried) makes the failure go away", runs)
@@ -298,17 +306,16 @@ func accessesOf(e *sched.Event) []access {
 // candidatePairs lists the pairs of events (indices into the trace)
 // that conflict and follow each other on their object: for each access,
 // the latest earlier access to the object by each other task, if one of
-// the two writes; for a lock acquisition, the latest earlier acquisition
-// of the lock by each other task. Data pairs come first, then lock
-// pairs; each latest second access first, the ones nearest the failure.
-func candidatePairs(trace []sched.Event) [][2]int {
+// the two writes (data); for a lock acquisition, the latest earlier
+// acquisition of the lock by each other task (locks). Each list has the
+// latest second access first, the ones nearest the failure.
+func candidatePairs(trace []sched.Event) (data, locks [][2]int) {
 	type hist struct{ any, write, lock int }
 	last := map[[2]int]*hist{} // by (object, task)
 	tasks := 0
 	for i := range trace {
 		tasks = max(tasks, trace[i].Task+1)
 	}
-	var data, locks [][2]int
 	seen := map[[2]int]bool{}
 	for i := range trace {
 		as := accessesOf(&trace[i])
@@ -353,7 +360,7 @@ func candidatePairs(trace []sched.Event) [][2]int {
 	}
 	slices.Reverse(data)
 	slices.Reverse(locks)
-	return append(data, locks...)
+	return data, locks
 }
 
 // heldLocks lists, for each event, the acquisitions (trace indices) of

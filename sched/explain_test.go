@@ -12,7 +12,7 @@ import (
 
 // spinner is the loop of a livelock: trylock, and on failure yield and
 // try again.
-func spinner(mu *ksync.SpinLock) func(*ksync.Task) {
+func spinner(mu *ksync.Mutex) func(*ksync.Task) {
 	return func(t *ksync.Task) {
 		for !mu.TryLock(t) {
 			ksync.CondResched(t)
@@ -26,7 +26,7 @@ func spinner(mu *ksync.SpinLock) func(*ksync.Task) {
 // livelock, with its loop, what it waits for and who holds it.
 func TestLivelockLoop(t *testing.T) {
 	names := map[any]string{}
-	var mu ksync.SpinLock
+	var mu ksync.Mutex
 	var never ksync.Completion
 	names[&mu] = "ci0[0]->lock"
 	r := sched.Run(sched.Random(3), sched.Options{MaxSteps: 2000, Record: true, Namer: func(o any) string { return names[o] }}, func(t *ksync.Task) {
@@ -55,7 +55,7 @@ func TestLivelockLoop(t *testing.T) {
 // TestStarvation: a task spinning on a lock that another task keeps
 // while it makes progress is reported as starved.
 func TestStarvation(t *testing.T) {
-	var mu ksync.SpinLock
+	var mu ksync.Mutex
 	objs := make([]ksync.Int64, 5000)
 	var locked ksync.Completion
 	r := sched.Run(sched.Random(1), sched.Options{MaxSteps: 3000, Record: true}, func(t *ksync.Task) {
