@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ func BenchmarkSchedules(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/%s/workers=%d", s.Name, spec, workers), func(b *testing.B) {
 					done := 0
 					var el time.Duration
+					cpu0 := cpuTime()
 					for done < b.N {
 						o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1, Workers: workers})
 						if err != nil {
@@ -38,15 +40,29 @@ func BenchmarkSchedules(b *testing.B) {
 						el += o.Elapsed
 					}
 					b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
+					// CPU time per schedule holds on a loaded machine,
+					// where the wall-clock rate says how busy it is.
+					b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(done), "µs-cpu/schedule")
 				})
 			}
 		}
 	}
 }
 
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkFirstFailure measures, with the scenario's fix reverted, the
 // runs and the time to the first failure over 20 seeds (DFS, being
-// deterministic, once), and reports the medians. A seed that finds
+// deterministic, once), and reports the medians; on one worker per P
+// (the runs are those of one worker), failures as found (shrinking and
+// the conflict search are not part of finding). A seed that finds
 // nothing within the cap counts as the cap.
 func BenchmarkFirstFailure(b *testing.B) {
 	const seeds = 20
@@ -72,7 +88,8 @@ func BenchmarkFirstFailure(b *testing.B) {
 					var total int
 					var el time.Duration
 					for k := range n {
-						o, err := Explore(Config{Scenario: s, Fixes: fx, Strategy: MustSpec(spec), Runs: cap, Seed: int64(k)*1_000_003 + 1})
+						o, err := Explore(Config{Scenario: s, Fixes: fx, Strategy: MustSpec(spec), Runs: cap, Seed: int64(k)*1_000_003 + 1,
+							Workers: runtime.GOMAXPROCS(0), AsFound: true})
 						if err != nil {
 							b.Fatal(err)
 						}

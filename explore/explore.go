@@ -190,7 +190,7 @@ func runOn(rn *sched.Runner, sc *Scenario, fx fixes.Set, st sched.Strategy, reco
 					err = fmt.Errorf("the check panicked: %v\n%s", r, debug.Stack())
 				}
 			}()
-			return inst.Check(ksync.NewTask("check", 0))
+			return inst.Check(sched.Quiet("check", 0))
 		},
 	}
 	if record {

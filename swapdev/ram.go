@@ -85,7 +85,7 @@ func NewRAM(name string, pages uint64, comp string) (*RAM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("swapdev %s: %w", name, err)
 	}
-	return &RAM{name: name, table: make([]zramSlot, pages), comp: zc, pool: newZsPool()}, nil
+	return &RAM{name: name, table: make([]zramSlot, pages), comp: zc, pool: newZsPool(pages)}, nil
 }
 
 // Name is the device's name (zram0, ...).
