@@ -288,3 +288,44 @@ func TestLivelockReported(t *testing.T) {
 		t.Errorf("the drawing has %d rows", n)
 	}
 }
+
+// TestDeadlockReported: a lock inversion is reported as a deadlock: each
+// sleeper, what it sleeps on, who took that last, and the pair of
+// acquisitions whose order decides it.
+func TestDeadlockReported(t *testing.T) {
+	var a, b ksync.Mutex
+	sc := &Scenario{
+		Name: "test-deadlock",
+		Setup: func(t *ksync.Task, env Env) (*Instance, error) {
+			a, b = ksync.Mutex{}, ksync.Mutex{}
+			lock2 := func(x, y *ksync.Mutex) func(*ksync.Task) {
+				return func(t *ksync.Task) {
+					x.Lock(t)
+					y.Lock(t)
+					y.Unlock(t)
+					x.Unlock(t)
+				}
+			}
+			return &Instance{
+				Tasks: []Task{{Name: "ab", CPU: 0, Fn: lock2(&a, &b)}, {Name: "ba", CPU: 1, Fn: lock2(&b, &a)}},
+				Names: map[any]string{&a: "si0->lock", &b: "ci0[0]->lock"},
+			}, nil
+		},
+	}
+	o, err := Explore(Config{Scenario: sc, Strategy: MustSpec("dfs:1"), Runs: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Failure == nil || o.Failure.Result.Failure.Kind != sched.Deadlock {
+		t.Fatalf("no deadlock: %+v", o.Failure)
+	}
+	out := formatted(t, o.Failure)
+	for _, want := range []string{"deadlock: ", "sleep(lock) on si0->lock", "sleep(lock) on ci0[0]->lock", "conflict "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	if n := len(o.Failure.keySteps()); n < 2 || n > maxDrawRows {
+		t.Errorf("the drawing has %d rows:\n%s", n, out)
+	}
+}
