@@ -77,7 +77,7 @@ func setupPagerRecheck(t *ksync.Task, env Env) (*Instance, error) {
 	if free := g.p.Core().NrSwapPages(t); free != 0 {
 		return nil, fmt.Errorf("%d slots free after the setup, want 0", free)
 	}
-	var loaded ksync.Completion
+	loaded := g.completion("loaded")
 	inst := g.instance(
 		g.closer(5),
 		g.worker("worker1", 3),

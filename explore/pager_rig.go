@@ -21,9 +21,21 @@ import (
 // pagerRig is one run's pager, region and task bookkeeping.
 type pagerRig struct {
 	p       *pager.Pager
+	dev     *swapdev.RAM
 	r       *uffdsim.Region
 	threads []*ksync.Completion // done by each process thread
 	errs    []error             // what each thread found wrong, by thread
+	names   map[any]string      // the scenario's own objects (completion)
+}
+
+// completion is a completion of the scenario's own, named in traces.
+func (g *pagerRig) completion(name string) *ksync.Completion {
+	c := new(ksync.Completion)
+	if g.names == nil {
+		g.names = map[any]string{}
+	}
+	g.names[c] = name
+	return c
 }
 
 const pagerRigBase = 0x7f5500000000
@@ -46,7 +58,7 @@ func newPagerRig(t *ksync.Task, env Env, pages uint64, budget int, devPages uint
 	if err != nil {
 		return nil, err
 	}
-	return &pagerRig{p: p, r: r}, nil
+	return &pagerRig{p: p, dev: dev, r: r}, nil
 }
 
 // same is a page whose every word is v: what the scenarios store (zram
@@ -121,9 +133,19 @@ func (g *pagerRig) check(t *ksync.Task) error {
 
 // namer names the pager's, the region's and the swap core's objects.
 func (g *pagerRig) namer() func(obj any) string {
-	names := g.r.Names()
 	return func(obj any) string {
-		if n := names[obj]; n != "" {
+		if n := g.r.ObjectName(obj); n != "" {
+			return n
+		}
+		for i, c := range g.threads {
+			switch obj {
+			case c:
+				return fmt.Sprintf("thread%d_done", i)
+			case c.WaitQueue():
+				return fmt.Sprintf("thread%d_done.wait", i)
+			}
+		}
+		if n := g.dev.ObjectName(obj); n != "" {
 			return n
 		}
 		if n := g.p.ObjectName(obj); n != "" {
@@ -138,5 +160,5 @@ func (g *pagerRig) namer() func(obj any) string {
 
 // instance finishes an Instance with the rig's check and names.
 func (g *pagerRig) instance(tasks ...Task) *Instance {
-	return &Instance{Tasks: tasks, Check: g.check, Namer: g.namer()}
+	return &Instance{Tasks: tasks, Check: g.check, Names: g.names, Namer: g.namer()}
 }

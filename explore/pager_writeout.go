@@ -48,7 +48,7 @@ func setupPagerWriteout(t *ksync.Task, env Env) (*Instance, error) {
 	// The second store and the eviction start together, and the load
 	// comes after the eviction: the race is one preemption of the
 	// evictor away.
-	var dirty, started, evicted ksync.Completion
+	dirty, started, evicted := g.completion("dirty"), g.completion("started"), g.completion("evicted")
 	return g.instance(
 		g.closer(3),
 		g.worker("worker", 2),

@@ -368,6 +368,7 @@ func onCPU(cpu int, run func(x *opCtx) error) func(x *opCtx) error {
 	return func(x *opCtx) error {
 		var err error
 		var done ksync.Completion
+		x.r.setupNames[&done] = fmt.Sprintf("setup@cpu%d_done", cpu)
 		ksync.Spawn(x.t, fmt.Sprintf("setup@cpu%d", cpu), cpu, func(t *ksync.Task) {
 			err = run(x.r.ctx(t, x.who))
 			done.Complete(t)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -124,7 +125,7 @@ func runBudget(t testing.TB, s *Scenario, b Budget) string {
 			runs = max(runs/3, 1)
 		}
 	}
-	o, err := Explore(Config{Scenario: s, Fixes: fx, Strategy: MustSpec(b.Strategy), Runs: runs, Seed: b.Seed})
+	o, err := Explore(Config{Scenario: s, Fixes: fx, Strategy: MustSpec(b.Strategy), Runs: runs, Seed: b.Seed, AsFound: true, Workers: runtime.GOMAXPROCS(0)})
 	if err != nil {
 		t.Fatal(err)
 	}

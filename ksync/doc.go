@@ -26,7 +26,12 @@
 //     is lost; wait-queue conditions are evaluated with points suppressed
 //     for the same reason.
 //  4. Statistics counters (Stat) are not scheduling points and must never
-//     feed a decision of the engine.
+//     feed a decision of the engine. Their per-CPU slots, and LiveRef's,
+//     are allocated on first use, NumCPU of them.
+//  5. Plain data that a lock guards (a swap_map byte) is not a scheduling
+//     point either; the engine annotates its accesses with Access, which
+//     records them only when the run records a trace (Task.Traced), so
+//     that the explorer can name the object two tasks race on.
 //
 // Engine code must not use sync, sync/atomic, time or the go statement
 // directly: everything goes through this package, so that the explorer

@@ -108,6 +108,7 @@ func (c *opCounter) Block(t *ksync.Task, op ksync.Op, obj any, timeout time.Dura
 func (c *opCounter) Wake(t *ksync.Task, obj any)                           {}
 func (c *opCounter) Spawn(parent, child *ksync.Task, fn func(*ksync.Task)) { panic("opCounter: spawn") }
 func (c *opCounter) Note(t *ksync.Task, msg string)                        {}
+func (c *opCounter) Access(t *ksync.Task, op ksync.Op, obj any)            {}
 func (c *opCounter) Now() time.Duration                                    { return 0 }
 
 // BenchmarkSwapinSeqOps counts what one swapped page costs the engine in

@@ -97,6 +97,9 @@ type ShmemFile struct {
 type shmemState struct {
 	lock   ksync.Mutex  // shmem_swaplist_mutex
 	files  []*ShmemFile // guarded by lock, in creation order
+	// made are every file ever created, evicted ones included, only to
+	// name their objects in traces once the run is over. Guarded by lock.
+	made []*ShmemFile
 	nextID int          // guarded by lock
 	sb     *shmemSB     // immutable: the tmpfs superblock (shmem_evict.go)
 	// evictWQ is the wait_var_event() queue of the files' stop_eviction.
@@ -133,6 +136,7 @@ func (n *Node) ShmemCreate(t *ksync.Task, cg *memcg.MemCgroup, sizeBytes int64) 
 	f.id = n.shmem.nextID
 	n.shmem.nextID++
 	n.shmem.files = append(n.shmem.files, f)
+	n.shmem.made = append(n.shmem.made, f)
 	n.shmem.lock.Unlock(t)
 	return f, nil
 }
@@ -198,6 +202,7 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 			return nil, fmt.Errorf("%w: %v: index %d beyond EOF", ErrBus, f, index)
 		}
 		f.iPages.Lock(t)
+		f.traceIndex(t, ksync.OpRead, index)
 		e := f.pages[index]
 		if e.folio != nil {
 			e.folio.Get(t)
@@ -239,6 +244,7 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 		folio.Lock(t) // nobody else can see it yet
 		folio.Mapping, folio.Index = f, index
 		f.iPages.Lock(t)
+		f.traceIndex(t, ksync.OpRead, index)
 		if _, busy := f.pages[index]; busy || f.deleted || index >= f.nrPagesEOF(t) {
 			// A racing fault filled it (or a racing swap-in left the
 			// swapin-error marker: the next look returns ErrBus), or
@@ -250,6 +256,7 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 			continue
 		}
 		folio.Get(t) // the index's reference
+		f.traceIndex(t, ksync.OpWrite, index)
 		f.pages[index] = shmemEntry{folio: folio}
 		f.iPages.Unlock(t)
 		n.folioAddLRU(t, folio)
@@ -450,14 +457,17 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 	n := f.node
 	for {
 		f.iPages.Lock(t)
+		f.traceIndex(t, ksync.OpRead, i)
 		e, ok := f.pages[i]
 		if ok && e.poisoned {
+			f.traceIndex(t, ksync.OpWrite, i)
 			delete(f.pages, i)
 			f.iPages.Unlock(t)
 			return
 		}
 		if ok && e.swap != 0 {
 			// shmem_free_swap(): xa_cmpxchg the entry away.
+			f.traceIndex(t, ksync.OpWrite, i)
 			delete(f.pages, i)
 			f.nrSwapped--
 		}
@@ -499,6 +509,7 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 // (the caller holds another).
 func (f *ShmemFile) deleteFromPageCache(t *ksync.Task, folio *mem.Folio, index uint64) {
 	f.iPages.Lock(t)
+	f.traceIndex(t, ksync.OpWrite, index)
 	delete(f.pages, index)
 	folio.Mapping, folio.Index = nil, 0
 	f.iPages.Unlock(t)

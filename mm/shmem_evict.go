@@ -33,6 +33,9 @@ type shmemSB struct {
 	// here). shmem_free_inode() uses it at every eviction: an eviction
 	// after the unmount is a use after free (a nil pointer here).
 	info ksync.Pointer[shmemSBInfo]
+	// mounted is the shmem_sb_info the mount made, kept (immutable) only
+	// to name its lock in traces after the unmount freed it.
+	mounted *shmemSBInfo
 }
 
 // shmemSBInfo is struct shmem_sb_info, for its inode accounting.
@@ -48,6 +51,7 @@ func newShmemSB() *shmemSB {
 	info := &shmemSBInfo{}
 	info.statLock.Init(ksync.RankShmemStat)
 	sb.info.Init(info)
+	sb.mounted = info
 	return sb
 }
 

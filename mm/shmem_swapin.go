@@ -34,6 +34,7 @@ import (
 func (f *ShmemFile) confirmSwap(t *ksync.Task, index uint64, entry mem.SwpEntry) bool {
 	f.iPages.Lock(t)
 	defer f.iPages.Unlock(t)
+	f.traceIndex(t, ksync.OpRead, index)
 	return f.pages[index].swap == entry
 }
 
@@ -142,10 +143,12 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 // folio_put. It reports whether the marker was installed.
 func (f *ShmemFile) setFolioSwapinError(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry) bool {
 	f.iPages.Lock(t)
+	f.traceIndex(t, ksync.OpRead, index)
 	if e, ok := f.pages[index]; !ok || e.swap != entry {
 		f.iPages.Unlock(t)
 		return false
 	}
+	f.traceIndex(t, ksync.OpWrite, index)
 	f.pages[index] = shmemEntry{poisoned: true}
 	f.nrSwapped--
 	f.iPages.Unlock(t)
@@ -217,11 +220,13 @@ func (f *ShmemFile) swapinFailed(t *ksync.Task, folio *mem.Folio, index uint64, 
 func (f *ShmemFile) addToPageCache(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry) error {
 	f.iPages.Lock(t)
 	defer f.iPages.Unlock(t)
+	f.traceIndex(t, ksync.OpRead, index)
 	if e, ok := f.pages[index]; !ok || e.swap != entry {
 		return errShmemExist
 	}
 	folio.Mapping, folio.Index = f, index
 	folio.Get(t) // the index's reference
+	f.traceIndex(t, ksync.OpWrite, index)
 	f.pages[index] = shmemEntry{folio: folio}
 	f.nrSwapped--
 	return nil

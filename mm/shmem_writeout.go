@@ -71,10 +71,12 @@ func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
 	}
 	index := folio.Index
 	f.iPages.Lock(t)
+	f.traceIndex(t, ksync.OpRead, index)
 	if e := f.pages[index]; e.folio != folio {
 		panic(fmt.Sprintf("mm: %v index %d holds %v, not the locked %v", f, index, e.folio, folio))
 	}
 	// shmem_delete_from_page_cache(folio, swp_to_radix_entry(swap)).
+	f.traceIndex(t, ksync.OpWrite, index)
 	f.pages[index] = shmemEntry{swap: entry}
 	f.nrSwapped++
 	folio.Mapping, folio.Index = nil, 0

@@ -63,6 +63,11 @@ func (p *Pager) PageState(t *ksync.Task, page uint64) string { return p.pteGet(t
 // "pte[3]", "pte[3]->ptl", "lru_lock".
 func (p *Pager) ObjectName(obj any) string {
 	switch o := obj.(type) {
+	case ksync.BitKey:
+		// A sleep on the PTE's bit lock (wait_on_bit of the ptl bit).
+		if i, ok := p.pteIndex(func(e *pte) bool { return &e.ptl == o.Flags }); ok {
+			return fmt.Sprintf("pte[%d]->ptl", i)
+		}
 	case *ksync.RWSem:
 		if o == &p.eventLock {
 			return "pager->event_lock"

@@ -188,6 +188,7 @@ func (si *SwapInfo) clusterAllocSwapEntry(t *ksync.Task, usage uint8, pcp *pcpSl
 // unlock the cluster, and remember where the next allocation on this CPU
 // should look. It returns the slot, or 0.
 func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64, usage uint8, pcp *pcpSlot) uint64 {
+	si.traceClusters(t)
 	ci := &si.clusters[idx]
 	start := uint64(idx) * ClusterSize
 	end := min(start+ClusterSize, si.max)
@@ -231,6 +232,7 @@ func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64
 // because swap is getting full.
 func (si *SwapInfo) clusterScanSlotLocked(t *ksync.Task, offset uint64) (ok, needReclaim bool) {
 	si.assertClusterLocked(t, offset)
+	si.traceMapRead(t, offset)
 	switch si.swapMap[offset] {
 	case 0:
 		return true, false
@@ -249,6 +251,7 @@ func (si *SwapInfo) clusterReclaimSlot(t *ksync.Task, ci *cluster, offset uint64
 	ci.lock.Unlock(t)
 	si.tryToReclaimSwap(t, offset, ttrsAnyway|ttrsDirect)
 	ci.lock.Lock(t)
+	si.traceMapRead(t, offset)
 	return si.swapMap[offset] == 0
 }
 
@@ -262,7 +265,9 @@ func (si *SwapInfo) clusterAllocRange(t *ksync.Task, ci *cluster, offset uint64,
 	if ci.table == nil {
 		ci.table = si.allocClusterTable(t)
 	}
+	si.traceMapWrite(t, offset)
 	si.swapMap[offset] = usage
+	si.traceCountWrite(t, int32(offset/ClusterSize))
 	ci.count++
 	si.swapRangeAlloc(t)
 	return true
@@ -300,11 +305,13 @@ func (si *SwapInfo) swapReclaimFullClusters(t *ksync.Task, force bool) {
 		if idx < 0 {
 			return
 		}
+		si.traceClusters(t)
 		ci := &si.clusters[idx]
 		start := uint64(idx) * ClusterSize
 		end := min(si.max, start+ClusterSize)
 		toScan--
 		for off := start; off < end; off++ {
+			si.traceMapRead(t, off)
 			if si.swapMap[off] == SwapHasCache {
 				ci.lock.Unlock(t)
 				si.tryToReclaimSwap(t, off, ttrsAnyway)

@@ -33,6 +33,7 @@ func (c *Core) swapInfoOf(t *ksync.Task, entry mem.SwpEntry) *SwapInfo {
 // locked: add usage (1, or SwapHasCache to pin the entry).
 func (si *SwapInfo) swapDuplicateLocked(t *ksync.Task, offset uint64, usage uint8) error {
 	si.assertClusterLocked(t, offset)
+	si.traceMapRead(t, offset)
 	count := si.swapMap[offset]
 	// swapin_readahead() does not check that an entry is valid: it
 	// may be bad.
@@ -58,6 +59,7 @@ func (si *SwapInfo) swapDuplicateLocked(t *ksync.Task, offset uint64, usage uint
 	default:
 		return errNeedCont
 	}
+	si.traceMapWrite(t, offset)
 	si.swapMap[offset] = count | hasCache
 	return nil
 }
@@ -122,6 +124,7 @@ func (c *Core) addSwapCountContinuation(t *ksync.Task, entry mem.SwpEntry) {
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
 	defer ci.lock.Unlock(t)
+	si.traceMapRead(t, off)
 	count := si.swapMap[off] &^ SwapHasCache
 	if count&^CountContinued != SwapMapMax {
 		return
@@ -249,6 +252,7 @@ func (si *SwapInfo) swapCountContinued(t *ksync.Task, offset uint64, count uint8
 // locked, and free the slot when nothing is left. It returns what is left.
 func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, usage uint8) uint8 {
 	si.assertClusterLocked(t, offset)
+	si.traceMapRead(t, offset)
 	count := si.swapMap[offset]
 	hasCache := count & SwapHasCache
 	count &^= SwapHasCache
@@ -270,6 +274,7 @@ func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, 
 	}
 	left := count | hasCache
 	if left != 0 {
+		si.traceMapWrite(t, offset)
 		si.swapMap[offset] = left
 	} else {
 		si.swapEntriesFree(t, idx, offset)
@@ -280,11 +285,15 @@ func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, 
 // swapEntriesFree is swap_entries_free() for one slot whose map byte is
 // down to nothing: free it, uncharge its cgroup, and move its cluster.
 func (si *SwapInfo) swapEntriesFree(t *ksync.Task, idx int32, offset uint64) {
+	si.traceClusters(t)
 	ci := &si.clusters[idx]
+	si.traceCountWrite(t, idx)
 	ci.count--
+	si.traceMapWrite(t, offset)
 	si.swapMap[offset] = 0
 	if tab := ci.table; tab != nil {
 		i := offset % ClusterSize
+		si.traceTable(t, ksync.OpRead, offset)
 		if f := tab.folios[i]; f != nil {
 			panic(fmt.Sprintf("swap: freeing slot %d:%d with %v still in the swap cache", si.typ, offset, f))
 		}
@@ -315,6 +324,7 @@ func (c *Core) swapEntryPut(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry, usa
 	}
 	ci := si.lockClusterUnlocked(t, off)
 	defer ci.lock.Unlock(t)
+	si.traceMapRead(t, off)
 	m := si.swapMap[off]
 	if m == 0 || m&^SwapHasCache == SwapMapBad || (usage != SwapHasCache && m&^SwapHasCache == 0) {
 		c.reportBug(t, "swap_free: unused swap entry %v (map %#x, dropping %#x)", entry, m, usage)
@@ -413,6 +423,7 @@ func (c *Core) SwapCount(t *ksync.Task, entry mem.SwpEntry) int {
 	si := sec.si
 	off := entry.Offset()
 	ci := si.lockClusterUnlocked(t, off)
+	si.traceMapRead(t, off)
 	m := si.swapMap[off]
 	ci.lock.Unlock(t)
 	return int(m &^ SwapHasCache)
@@ -440,6 +451,7 @@ func (c *Core) SwpSwapcount(t *ksync.Task, entry mem.SwpEntry) int {
 // swapCountLocked is the full count of a slot whose cluster is locked.
 func (si *SwapInfo) swapCountLocked(t *ksync.Task, offset uint64) int {
 	si.assertClusterLocked(t, offset)
+	si.traceMapRead(t, offset)
 	m := si.swapMap[offset] &^ SwapHasCache
 	if m == SwapMapBad {
 		return 0

@@ -22,9 +22,11 @@ func (c *Core) AddToSwapCache(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntr
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
 	defer ci.lock.Unlock(t)
+	si.traceMapRead(t, off)
 	if si.swapMap[off]&SwapHasCache == 0 || ci.table == nil {
 		panic(fmt.Sprintf("swap: add_to_swap_cache(%v, %v) without SWAP_HAS_CACHE (map %#x)", folio, entry, si.swapMap[off]))
 	}
+	si.traceTable(t, ksync.OpRead, off)
 	slot := &ci.table.folios[off%ClusterSize]
 	if *slot != nil {
 		return ErrExist
@@ -32,6 +34,7 @@ func (c *Core) AddToSwapCache(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntr
 	folio.RefAdd(t, 1)
 	folio.Flags.Set(t, mem.PGSwapCache)
 	folio.SetSwap(entry)
+	si.traceTable(t, ksync.OpWrite, off)
 	*slot = folio
 	c.Stats.CacheAdd.Inc(t)
 	return nil
@@ -41,9 +44,11 @@ func (c *Core) AddToSwapCache(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntr
 // put_swap_folio(), with the slot's cluster locked and the folio locked.
 func (si *SwapInfo) deleteFromSwapCacheLocked(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntry) {
 	off := entry.Offset()
+	si.traceClusters(t)
 	ci := &si.clusters[off/ClusterSize]
 	ci.lock.AssertHeld(t)
 	folio.AssertLocked(t)
+	si.traceTable(t, ksync.OpWrite, off)
 	slot := &ci.table.folios[off%ClusterSize]
 	if *slot != folio {
 		panic(fmt.Sprintf("swap: deleting %v from the swap cache at %v, which holds %v", folio, entry, *slot))
@@ -110,6 +115,7 @@ func (si *SwapInfo) swapCacheLookup(t *ksync.Task, off uint64) *mem.Folio {
 	if ci.table == nil {
 		return nil
 	}
+	si.traceTable(t, ksync.OpRead, off)
 	f := ci.table.folios[off%ClusterSize]
 	if f != nil && !f.TryGet(t) {
 		return nil
@@ -157,6 +163,7 @@ func (c *Core) FolioFreeSwap(t *ksync.Task, folio *mem.Folio) bool {
 func (si *SwapInfo) deleteIfOnlyCached(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntry) bool {
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
+	si.traceMapRead(t, off)
 	if si.swapMap[off] != SwapHasCache {
 		ci.lock.Unlock(t)
 		return false

@@ -261,6 +261,10 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	c.swaponMutex.Lock(t)
 	c.swapLock.Lock(t)
 	si.lock.Lock(t)
+	if t.Traced() {
+		ksync.Access(t, ksync.OpFree, mapKey{si})
+		ksync.Access(t, ksync.OpFree, clusterInfoKey{si})
+	}
 	si.swapMap = nil
 	si.clusters = nil
 	si.max = 0

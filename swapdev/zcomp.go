@@ -75,11 +75,14 @@ func CompressorImpl(name string) string {
 // zcompStrm is struct zcomp_strm: one CPU's compression context and
 // buffer. A task uses the stream of its CPU (t.CPU()), or an idle one (see
 // streamGet), and holds mu while it compresses into buf and copies buf
-// out, or while it decompresses.
+// out, or while it decompresses. The backend state and buf are made on
+// the stream's first use: the explorer builds a machine per schedule, and
+// a device that only ever stores same-filled pages (its scenarios) never
+// pays for a zstd encoder per CPU.
 type zcompStrm struct {
 	mu ksync.Mutex
 
-	// Guarded by mu.
+	// Guarded by mu; nil until the first use.
 	buf []byte   // compression output, compBound bytes
 	ctx zcompCtx // the backend's state
 }
@@ -103,18 +106,24 @@ func newZcomp(name string) (*zcomp, error) {
 	}
 	z := &zcomp{ops: ops, name: name, streams: make([]*zcompStrm, ksync.NumCPU+1)}
 	for i := range z.streams {
-		ctx, err := ops.createCtx()
-		if err != nil {
-			for _, s := range z.streams[:i] {
-				s.ctx.destroy()
-			}
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		s := &zcompStrm{buf: make([]byte, compBound), ctx: ctx}
-		s.mu.Init(ksync.RankZcompStream)
-		z.streams[i] = s
+		z.streams[i] = &zcompStrm{}
+		z.streams[i].mu.Init(ksync.RankZcompStream)
 	}
 	return z, nil
+}
+
+// readyLocked makes s's buffer and backend state on its first use.
+// Context: s.mu held.
+func (z *zcomp) readyLocked(s *zcompStrm) error {
+	if s.ctx != nil {
+		return nil
+	}
+	ctx, err := z.ops.createCtx()
+	if err != nil {
+		return fmt.Errorf("%s: %w", z.name, err)
+	}
+	s.buf, s.ctx = make([]byte, compBound), ctx
+	return nil
 }
 
 // streamGet is zcomp_stream_get(): it locks and returns t's CPU stream,
@@ -148,6 +157,9 @@ func (z *zcomp) streamPut(t *ksync.Task, s *zcompStrm) { s.mu.Unlock(t) }
 // returns the compressed bytes (a prefix of s.buf). Context: s.mu held.
 func (z *zcomp) compressLocked(t *ksync.Task, s *zcompStrm, src []byte) ([]byte, error) {
 	s.mu.AssertHeld(t)
+	if err := z.readyLocked(s); err != nil {
+		return nil, err
+	}
 	return s.ctx.compress(src, s.buf)
 }
 
@@ -155,6 +167,9 @@ func (z *zcomp) compressLocked(t *ksync.Task, s *zcompStrm, src []byte) ([]byte,
 // out exactly PageSize bytes. Context: s.mu held.
 func (z *zcomp) decompressLocked(t *ksync.Task, s *zcompStrm, src, dst []byte) error {
 	s.mu.AssertHeld(t)
+	if err := z.readyLocked(s); err != nil {
+		return err
+	}
 	return s.ctx.decompress(src, dst[:PageSize])
 }
 
@@ -166,6 +181,7 @@ func (z *zcomp) close(t *ksync.Task) {
 			s.ctx.destroy()
 			s.ctx = nil
 		}
+		s.buf = nil
 		s.mu.Unlock(t)
 	}
 }
@@ -194,11 +210,11 @@ func NewCodec(name string) (*Codec, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One stream is enough; the others go.
-	for _, s := range z.streams[1:] {
-		s.ctx.destroy()
-	}
+	// One stream is enough; the others were never made ready.
 	s := z.streams[0]
+	if err := z.readyLocked(s); err != nil {
+		return nil, err
+	}
 	return &Codec{ops: z.ops, ctx: s.ctx, buf: s.buf}, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/minio/minlz"
 	"github.com/pierrec/lz4/v4"
+
+	"uswap/ksync"
 )
 
 // The pure-Go backends. Each context keeps its state between pages and
@@ -42,12 +44,20 @@ func modImpl(path string) string {
 
 // lz4GoCtx is backend_lz4.c with github.com/pierrec/lz4/v4: its block
 // format is the kernel's LZ4_compress_default/LZ4_decompress_safe's.
-type lz4GoCtx struct{ c lz4.Compressor }
+// Its hash table (lz4.Compressor, which CompressBlock resets at every
+// call, so which one a page gets does not change its output) comes from
+// a process-wide pool for one page: the explorer's machines, one per
+// schedule, would otherwise each allocate one per CPU.
+type lz4GoCtx struct{}
 
-func newLZ4GoCtx() (zcompCtx, error) { return new(lz4GoCtx), nil }
+var lz4Compressors = ksync.Pool[lz4.Compressor]{New: func() *lz4.Compressor { return new(lz4.Compressor) }}
 
-func (c *lz4GoCtx) compress(src, dst []byte) ([]byte, error) {
-	n, err := c.c.CompressBlock(src, dst)
+func newLZ4GoCtx() (zcompCtx, error) { return lz4GoCtx{}, nil }
+
+func (lz4GoCtx) compress(src, dst []byte) ([]byte, error) {
+	c := lz4Compressors.Get()
+	n, err := c.CompressBlock(src, dst)
+	lz4Compressors.Put(c)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +67,7 @@ func (c *lz4GoCtx) compress(src, dst []byte) ([]byte, error) {
 	return dst[:n], nil
 }
 
-func (c *lz4GoCtx) decompress(src, dst []byte) error {
+func (lz4GoCtx) decompress(src, dst []byte) error {
 	n, err := lz4.UncompressBlock(src, dst)
 	if err != nil {
 		return err
@@ -65,7 +75,7 @@ func (c *lz4GoCtx) decompress(src, dst []byte) error {
 	return checkDecompressed("lz4", n)
 }
 
-func (c *lz4GoCtx) destroy() {}
+func (lz4GoCtx) destroy() {}
 
 // zstdCtx is backend_zstd.c: one goroutine-free encoder and decoder. zram
 // runs zstd at its default level 3 (ZSTD_CLEVEL_DEFAULT); "zstd-fast" is

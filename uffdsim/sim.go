@@ -73,6 +73,12 @@ type Region struct {
 	pending     ksync.Int32
 	interrupted ksync.Bool
 
+	// made are every fault waiter and event the region queued, kept
+	// only to name them in traces (ObjectName) once they have left the
+	// queues. Guarded by lock while the run goes; read after it.
+	madeWaiters []*waiter
+	madeEvents  []*event
+
 	readers ksync.WaitQueue // fd_wqh: Wait sleeps here
 	faultWQ ksync.WaitQueue // faulting threads sleep here
 	eventWQ ksync.WaitQueue // threads whose event is not read sleep here
@@ -129,6 +135,27 @@ func (r *Region) Names() map[any]string {
 		&r.lock: "uffd->ptl", &r.readers: "uffd->fd_wqh", &r.faultWQ: "uffd->fault_wqh",
 		&r.eventWQ: "uffd->event_wqh", &r.pending: "uffd->pending", &r.interrupted: "uffd->released",
 	}
+}
+
+// ObjectName names the region's objects in traces, its fault waiters and
+// events included ("fault(tid 3, page 1)->woken", "event(REMOVE)->done"),
+// or "" for an object that is not the region's. Call it once the run is
+// over (it reads what the run made without the lock).
+func (r *Region) ObjectName(obj any) string {
+	if n := r.Names()[obj]; n != "" {
+		return n
+	}
+	for _, w := range r.madeWaiters {
+		if obj == &w.woken {
+			return fmt.Sprintf("fault(tid %d, page %d)->woken", w.tid, w.page)
+		}
+	}
+	for _, ev := range r.madeEvents {
+		if obj == &ev.done {
+			return fmt.Sprintf("event(%v)->done", ev.msg.Event)
+		}
+	}
+	return ""
 }
 
 func ioctlError(op string, start, n uint64, errno syscall.Errno) error {
@@ -191,6 +218,7 @@ func (r *Region) access(t *ksync.Task, n uint64, write bool, fn func(*page)) err
 			flags |= uffd.FlagWrite
 		}
 		w := &waiter{page: n, flags: flags, tid: tid}
+		r.madeWaiters = append(r.madeWaiters, w)
 		r.sleeping = append(r.sleeping, w)
 		r.unread = append(r.unread, w)
 		r.pending.Add(t, 1)
@@ -238,6 +266,7 @@ func (r *Region) Munmap(t *ksync.Task, first, n uint64) {
 
 func (r *Region) queueEvent(t *ksync.Task, m uffd.Msg) *event {
 	ev := &event{msg: m}
+	r.madeEvents = append(r.madeEvents, ev)
 	if r.released {
 		ev.done.Init(true)
 		return ev

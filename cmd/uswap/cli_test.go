@@ -92,6 +92,7 @@ func TestExitStatuses(t *testing.T) {
 		{[]string{"explore", "--scenario", "swapoff-free", "--replay", "x!"}, 2, "bad choice"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--replay", "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7"}, 2, "do not fit the scenario"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--runs", "-1"}, 2, "--runs -1"},
+		{[]string{"explore", "--scenario", "swapoff-free", "--workers", "-1"}, 2, "--workers -1"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--html", dir}, 2, "is a directory"},
 		{[]string{"stress"}, 2, "--ops or --duration"},
 		{[]string{"stress", "--ops", "10", "--tasks", "0"}, 2, "--tasks 0: must be 1 to 256"},

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -33,6 +34,8 @@ type exploreFlags struct {
 	jsonOut  string
 	list     bool
 	quiet    bool
+	full     bool
+	workers  int
 	scripts  []string
 	budgets  bool
 }
@@ -43,14 +46,19 @@ const strategyHelp = "random, walk:P (0 <= P < 1), pct:D (1 <= D <= 64) or dfs:B
 func newExploreCmd() *cobra.Command {
 	var f exploreFlags
 	cmd := &cobra.Command{
-		Use:   "explore --scenario NAME|--script FILE [--revert FIX] [--strategy random|walk:P|pct:D|dfs:B] [--runs N | --duration D] [--seed S]",
+		Use:   "explore --scenario NAME|--script FILE [--revert FIX] [--strategy random|walk:P|pct:D|dfs:B] [--runs N | --duration D] [--seed S] [--workers N]",
 		Short: "find the races of a scenario under the controlled scheduler, replay and draw them",
 		Long: `explore runs a race scenario again and again under the controlled
 scheduler, one schedule at a time, until a schedule fails (a panic, a
 deadlock, a livelock, or the scenario's check and the audit) or the budget
-is spent. A failure is reported with its seed, strategy and exact list of
-choices, which --replay runs again to the same trace, drawn as columns,
-one per task (and with --html as a page).
+is spent. The failing schedule is shrunk (fewer preemptions, then fewer
+switches, failing the same way) and reported with what broke, its size
+before and after, its exact list of choices (which --replay runs again to
+the same trace), the conflict that decides it (the accesses of two tasks
+to one kernel object whose order, swapped, makes the failure go away),
+and the steps that matter drawn as CPU columns; a livelock is reported
+with the loop that spins and what it waits for. --full adds the whole
+trace; --html writes it as a page with those steps highlighted.
 
 --revert NAME runs a fix's code from before any fix (all: every fix's),
 --fix NAME=VARIANT runs one of its variants (--list shows them); --scenario
@@ -58,7 +66,8 @@ all runs every scenario in turn, --runs and --duration counting per
 scenario. Scenarios are scripts (docs/scenarios.md) built into the
 binary from explore/testdata/scenarios; --script FILE runs one from disk,
 and --budgets runs scenarios' own explore lines and checks their
-verdicts.
+verdicts. --workers runs that many schedules at once (0, the default:
+one per CPU); the result is the one a single worker gives.
 Strategies: random (a uniform random walk), walk:P (a random walk that
 keeps the running task with probability P, 0 <= P < 1; default 0.99),
 pct:D (probabilistic concurrency testing of depth D, 1 to 64), dfs:B
@@ -88,6 +97,8 @@ strategy, a bad script, --replay choices that do not fit the scenario),
 	fl.StringVar(&f.html, "html", "", "also write the failing trace as an HTML page to this file")
 	fl.BoolVar(&f.list, "list", false, "list the scenarios and fixes")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line")
+	fl.BoolVar(&f.full, "full", false, "print the whole trace after the report")
+	fl.IntVar(&f.workers, "workers", 0, "schedules to run at once, 0 for one per CPU; the result does not depend on it (dfs runs on one)")
 	fl.StringArrayVar(&f.scripts, "script", nil, "run the scenario script FILE (docs/scenarios.md) from disk; with --list, list it too (repeatable)")
 	fl.BoolVar(&f.budgets, "budgets", false, "run each scenario's own budgets (a script's explore lines) and compare what they find with what they expect")
 	addJSONFlag(cmd, &f.jsonOut)
@@ -192,6 +203,9 @@ func (f exploreFlags) check() (exploreRun, error) {
 	if f.runs < 0 || f.dur < 0 {
 		return r, usagef("--runs %d and --duration %v: must not be negative", f.runs, f.dur)
 	}
+	if f.workers < 0 {
+		return r, usagef("--workers %d: must not be negative", f.workers)
+	}
 	if err := checkOutput("html", f.html); err != nil {
 		return r, err
 	}
@@ -221,6 +235,7 @@ type scenarioJSON struct {
 	Fixes     string       `json:"fixes"`
 	Strategy  string       `json:"strategy"`
 	Seed      int64        `json:"seed"`
+	Workers   int          `json:"workers"`
 	Schedules int          `json:"schedules"`
 	Steps     int64        `json:"steps"`
 	Seconds   float64      `json:"seconds"`
@@ -231,19 +246,35 @@ type scenarioJSON struct {
 
 // failureJSON is a failing schedule.
 type failureJSON struct {
-	Run      int    `json:"run"`
-	Seed     int64  `json:"seed"`
-	Strategy string `json:"strategy"`
-	Choices  string `json:"choices"`
-	Broken   string `json:"broken"`
-	Replay   string `json:"replay"`
+	Run       int          `json:"run"`
+	Seed      int64        `json:"seed"`
+	Strategy  string       `json:"strategy"`
+	Choices   string       `json:"choices"`
+	Broken    string       `json:"broken"`
+	Replay    string       `json:"replay"`
+	Schedule  scheduleJSON `json:"schedule"`
+	Found     scheduleJSON `json:"found"`
+	Conflicts []string     `json:"conflicts"`
+}
+
+// scheduleJSON sizes a schedule.
+type scheduleJSON struct {
+	Switches    int `json:"switches"`
+	Preemptions int `json:"preemptions"`
+	Decisions   int `json:"decisions"`
+	Steps       int `json:"steps"`
+}
+
+func scheduleOf(s explore.Schedule) scheduleJSON {
+	return scheduleJSON{s.Switches, s.Preemptions, s.Decisions, s.Steps}
 }
 
 func failureOf(rep *explore.Report) *failureJSON {
 	if rep == nil || rep.Result.Failure == nil {
 		return nil
 	}
-	return &failureJSON{rep.Run, rep.Seed, rep.Strategy, rep.Choices, rep.Broken(), rep.ReplayCommand()}
+	return &failureJSON{rep.Run, rep.Seed, rep.Strategy, rep.Choices, rep.Broken(), rep.ReplayCommand(),
+		scheduleOf(rep.Schedule()), scheduleOf(rep.Found), rep.ConflictLines()}
 }
 
 func runExplore(cmd *cobra.Command, f exploreFlags) error {
@@ -260,9 +291,16 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	if err != nil {
 		return err
 	}
+	// A schedule's machine is a few hundred kilobytes of short-lived
+	// allocations: collecting less often is a fifth faster, and the heap
+	// stays small.
+	debug.SetGCPercent(400)
+	workers := f.workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
 	if f.budgets {
-		runtime.GOMAXPROCS(1)
-		return runBudgets(cmd, out, r.scs)
+		return runBudgets(cmd, out, r.scs, workers)
 	}
 	text := !jsonOnly(f.jsonOut)
 	var results []scenarioJSON
@@ -277,8 +315,8 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		if err != nil {
 			return err
 		}
-		results = append(results, scenarioJSON{Scenario: r.scs[0].Name, Fixes: r.fx.String(), Strategy: "replay", Schedules: 1, Failure: failureOf(rep)})
-		if err := writeReport(out, text, f.html, rep); err != nil {
+		results = append(results, scenarioJSON{Scenario: r.scs[0].Name, Fixes: r.fx.String(), Strategy: "replay", Workers: 1, Schedules: 1, Failure: failureOf(rep)})
+		if err := writeReport(out, text, f.html, f.full, rep); err != nil {
 			return err
 		}
 		if err := emit(false); err != nil {
@@ -290,16 +328,11 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		return nil
 	}
 
-	// One schedule runs at a time and exactly one of its goroutines at a
-	// time: a single P makes every hand-off a direct switch, two to three
-	// times faster than waking another P. Results do not depend on it.
-	runtime.GOMAXPROCS(1)
-
 	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
 	progress := !f.quiet && stderr == os.Stderr && term.IsTerminal(int(os.Stderr.Fd()))
 	for _, sc := range r.scs {
-		cfg := explore.Config{Scenario: sc, Fixes: r.fx, Strategy: r.spec, Runs: f.runs, Duration: f.dur, Seed: f.seed, Context: ctx}
+		cfg := explore.Config{Scenario: sc, Fixes: r.fx, Strategy: r.spec, Runs: f.runs, Duration: f.dur, Seed: f.seed, Workers: workers, Context: ctx}
 		if progress {
 			var last time.Duration
 			cfg.Progress = func(runs int, el time.Duration) {
@@ -317,14 +350,14 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		if err != nil {
 			return err
 		}
-		results = append(results, scenarioJSON{sc.Name, r.fx.String(), r.spec.String(), f.seed, o.Runs, o.Steps,
+		results = append(results, scenarioJSON{sc.Name, r.fx.String(), r.spec.String(), f.seed, o.Workers, o.Runs, o.Steps,
 			o.Elapsed.Seconds(), o.PerSecond(), o.Exhausted, failureOf(o.Failure)})
 		if o.Failure != nil {
-			if err := writeReport(out, text, f.html, o.Failure); err != nil {
+			if err := writeReport(out, text, f.html, f.full, o.Failure); err != nil {
 				return err
 			}
 			if text {
-				fmt.Fprintf(out, "\n%d schedules in %v before the failure\n", o.Runs, o.Elapsed.Round(time.Millisecond))
+				fmt.Fprintf(out, "\n%d schedules in %v before the failure (%s)\n", o.Runs, o.Elapsed.Round(time.Millisecond), plural(o.Workers, "worker"))
 			}
 			if err := emit(false); err != nil {
 				return err
@@ -339,8 +372,8 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 			what = fmt.Sprintf(" (every schedule within %d preemptions)", r.spec.Param)
 		}
 		if text {
-			fmt.Fprintf(out, "scenario %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s), no failure\n",
-				sc.Name, r.fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond())
+			fmt.Fprintf(out, "scenario %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s, %s), no failure\n",
+				sc.Name, r.fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond(), plural(o.Workers, "worker"))
 		}
 		if o.Interrupted {
 			if text && len(results) < len(r.scs) {
@@ -355,9 +388,10 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	return emit(false)
 }
 
-// runBudgets runs every budget of every scenario and prints what each
-// found against what it expects; a difference is exit status 1.
-func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario) error {
+// runBudgets runs every budget of every scenario, on workers goroutines,
+// and prints what each found against what it expects; a difference is
+// exit status 1. It needs only verdicts: failures are reported as found.
+func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario, workers int) error {
 	bad := 0
 	for _, sc := range scs {
 		if len(sc.Budgets) == 0 {
@@ -374,7 +408,8 @@ func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario) error 
 			if err != nil {
 				return err
 			}
-			o, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Strategy: spec, Runs: b.Runs, Seed: b.Seed, Context: cmd.Context()})
+			o, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Strategy: spec, Runs: b.Runs, Seed: b.Seed, Context: cmd.Context(),
+				Workers: workers, AsFound: true})
 			if err != nil {
 				return err
 			}
@@ -400,12 +435,26 @@ func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario) error 
 	return nil
 }
 
-// writeReport prints the report (as text unless JSON replaces it) and,
-// with a file name, writes the page.
-func writeReport(w io.Writer, text bool, htmlFile string, rep *explore.Report) error {
+// plural is "1 worker", "2 workers".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// writeReport prints the report (as text unless JSON replaces it; with
+// the whole trace if full) and, with a file name, writes the page.
+func writeReport(w io.Writer, text bool, htmlFile string, full bool, rep *explore.Report) error {
 	if text {
 		if err := explore.WriteReport(w, rep); err != nil {
 			return err
+		}
+		if full {
+			fmt.Fprintln(w)
+			if err := explore.WriteTrace(w, rep); err != nil {
+				return err
+			}
 		}
 	}
 	if htmlFile == "" {

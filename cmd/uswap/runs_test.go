@@ -132,25 +132,35 @@ func TestStressRuns(t *testing.T) {
 
 func TestExploreFindsAndReplays(t *testing.T) {
 	page := filepath.Join(t.TempDir(), "trace.html")
-	out, status := runUswap(t, "explore", "--scenario", "swapoff-free", "--revert", "swap-device", "--strategy", "pct:3", "--runs", "2000", "--html", page)
+	out, status := runUswap(t, "explore", "--scenario", "swapoff-free", "--revert", "swap-device", "--strategy", "pct:3", "--runs", "2000", "--html", page, "--full")
 	if status != 1 {
 		t.Fatalf("status %d, want 1:\n%s", status, out)
 	}
-	for _, want := range []string{"strategy pct:3, seed ", "choices  ", "no-use-after-swapoff", "zap[1]", "swapoff[2]"} {
+	for _, want := range []string{"strategy pct:3, seed ", "choices  ", "no-use-after-swapoff", "shrunk from", "conflict si0->", "swapoff free in swapoff", "lock_cluster", "zap[1]", "swapoff[2]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if h, err := os.ReadFile(page); err != nil || !bytes.Contains(h, []byte("swapoff[2]")) {
-		t.Errorf("HTML page: %v", err)
+	if h, err := os.ReadFile(page); err != nil || !bytes.Contains(h, []byte("swapoff[2]")) || !bytes.Contains(h, []byte(`<tr class="key">`)) {
+		t.Errorf("HTML page: %v, or no highlighted step", err)
 	}
 	m := regexp.MustCompile(`(?m)^  choices  (\S+)$`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatal("no choices line")
 	}
-	rout, rstatus := runUswap(t, "explore", "--scenario", "swapoff-free", "--revert", "swap-device", "--replay", m[1])
+	rout, rstatus := runUswap(t, "explore", "--scenario", "swapoff-free", "--revert", "swap-device", "--replay", m[1], "--full")
 	if rstatus != 1 || !strings.Contains(rout, "broken") {
 		t.Fatalf("replay status %d:\n%s", rstatus, rout)
+	}
+	// The replay prints the same conflict, drawing and full trace.
+	body := func(s string) string {
+		_, after, _ := strings.Cut(s, "\n  conflict ")
+		before, _, _ := strings.Cut(after, "\ntrace written")
+		before, _, _ = strings.Cut(before, "\nuswap:")
+		return strings.TrimSpace(before)
+	}
+	if a, b := body(out), body(rout); a == "" || a != b {
+		t.Fatalf("replay differs:\n%s\n---\n%s", a, b)
 	}
 	// The same choices under another scenario do not fit it.
 	if out, status := runUswap(t, "explore", "--scenario", "swapcache-pin", "--revert", "swapcache", "--replay", m[1]); status != 2 {
