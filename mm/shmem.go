@@ -95,13 +95,13 @@ type ShmemFile struct {
 // shmemState is the node's shmem_swaplist: the live files, for
 // shmem_unuse and the audit; and the tmpfs they live on.
 type shmemState struct {
-	lock   ksync.Mutex  // shmem_swaplist_mutex
-	files  []*ShmemFile // guarded by lock, in creation order
+	lock  ksync.Mutex  // shmem_swaplist_mutex
+	files []*ShmemFile // guarded by lock, in creation order
 	// made are every file ever created, evicted ones included, only to
 	// name their objects in traces once the run is over. Guarded by lock.
-	made []*ShmemFile
-	nextID int          // guarded by lock
-	sb     *shmemSB     // immutable: the tmpfs superblock (shmem_evict.go)
+	made   []*ShmemFile
+	nextID int      // guarded by lock
+	sb     *shmemSB // immutable: the tmpfs superblock (shmem_evict.go)
 	// evictWQ is the wait_var_event() queue of the files' stop_eviction.
 	evictWQ ksync.WaitQueue
 }
