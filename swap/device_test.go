@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"uswap/fixes"
+	"uswap/mem"
 )
 
 // TestSectionsAfterSwapoff: with the -V5a/-V5b variants the accesses the
@@ -46,4 +47,26 @@ func TestSectionsAfterSwapoff(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGetSwapDeviceBadOffset: get_swap_device() takes si->users and then
+// refuses, dropping the reference again, an entry whose offset is past
+// the device's end or is its header page (the bad_nofile path): the
+// cluster readahead's window and the lockless PTE reads may name them.
+func TestGetSwapDeviceBadOffset(t *testing.T) {
+	r := newRig(t, 8, 64)
+	si := r.devs[0]
+	for _, off := range []uint64{0, si.max, si.max + 7} {
+		if got := r.c.GetSwapDevice(r.t, mem.SwpEntryOf(si.typ, off)); got != nil {
+			t.Errorf("GetSwapDevice(offset %d of a device of %d) = %s, want nil", off, si.max, got.name)
+		}
+		if n := si.users.Count(); n != 0 {
+			t.Fatalf("offset %d: %d references held after a refusal", off, n)
+		}
+	}
+	if got := r.c.GetSwapDevice(r.t, mem.SwpEntryOf(si.typ, si.max-1)); got != si {
+		t.Fatalf("GetSwapDevice(the last slot) = %v", got)
+	}
+	r.c.PutSwapDevice(r.t, si)
+	r.audit()
 }
