@@ -3,8 +3,10 @@ package swap
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"uswap/fixes"
+	"uswap/ksync"
 	"uswap/mem"
 )
 
@@ -69,4 +71,48 @@ func TestGetSwapDeviceBadOffset(t *testing.T) {
 	}
 	r.c.PutSwapDevice(r.t, si)
 	r.audit()
+}
+
+// TestSectionsRefusedAfterSwapoffWait: with the -V5a/-V5b variants
+// swapoff clears SWP_VALID before it waits for the sections
+// (synchronize_rcu() or stop_machine()), so that a section that opens
+// after the wait, while swapoff goes on to free swap_map, finds the
+// device invalid. An allocation holding si->users (get_swap_device_info)
+// keeps swapoff after that wait while the test opens a section.
+func TestSectionsRefusedAfterSwapoffWait(t *testing.T) {
+	for _, v := range []fixes.Variant{fixes.SwapDeviceStopMachine, fixes.SwapDeviceRCUSched} {
+		t.Run(fixes.SwapDevice.VariantName(v), func(t *testing.T) {
+			r := newRig(t, 8)
+			r.c = NewCore(Config{Fixes: fixes.Default().With(fixes.SwapDevice, v)})
+			si := r.swapon("zram0", 64, SwaponOptions{})
+			entries := []mem.SwpEntry{r.allocSlot(r.t)}
+			e := entries[0]
+			if !si.users.TryGetLive(r.t) {
+				t.Fatal("no allocation reference on a device swapped on")
+			}
+			done := make(chan error, 1)
+			go func() {
+				done <- r.c.Swapoff(ksync.NewTask("swapoff", 1), si, r.freeAll(&entries))
+			}()
+			// Swapoff has killed si->users once a new reference is refused:
+			// it is past the wait for the sections.
+			deadline := time.Now().Add(10 * time.Second)
+			for si.users.TryGetLive(r.t) {
+				si.users.Put(r.t)
+				if time.Now().After(deadline) {
+					t.Fatal("swapoff never killed si->users")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			if sec, ok := r.c.enterSectionOf(r.t, si, e); ok {
+				r.c.exitSection(r.t, sec)
+				t.Error("a section opened after swapoff's wait finds the device valid")
+			}
+			si.users.Put(r.t)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			r.audit()
+		})
+	}
 }
