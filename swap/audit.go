@@ -66,6 +66,13 @@ func (c *Core) Audit(t *ksync.Task) []invariant.Violation {
 		if tab := c.pcp[cpu].spareTable.Load(t); tab != nil && *tab != (clusterTable{}) {
 			add(invariant.SlotAccounting, fmt.Sprintf("CPU %d", cpu), "the spare swap table is not clean")
 		}
+		// flush_percpu_swap_cluster() after si->users drained: no CPU
+		// keeps a swapped-off device as its current one (the kernel
+		// reuses the swap_info_struct, and a stale offset would index
+		// the next device's clusters).
+		if si := c.pcp[cpu].si.Load(t); si != nil && (c.info[si.typ].Load(t) != si || si.flags.Load(t)&swpUsed == 0) {
+			add(invariant.SlotAccounting, fmt.Sprintf("CPU %d", cpu), "the percpu cluster names %s, which is swapped off", si.name)
+		}
 	}
 	c.availLock.Lock(t)
 	seen := map[*SwapInfo]bool{}

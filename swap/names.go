@@ -164,6 +164,11 @@ func (si *SwapInfo) objectName(obj any) string {
 			return fmt.Sprintf("ci%d[%d]->lock", si.typ, i)
 		}
 	}
+	for i := range si.freedClusters {
+		if obj == &si.freedClusters[i].lock {
+			return fmt.Sprintf("ci%d[%d]->lock (freed)", si.typ, i)
+		}
+	}
 	// The count continuation of each swap_map page: its struct page's
 	// private and list head, and the list's pages (a few at most).
 	for i := range si.cont {

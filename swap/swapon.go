@@ -264,6 +264,7 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	if t.Traced() {
 		ksync.Access(t, ksync.OpFree, mapKey{si})
 		ksync.Access(t, ksync.OpFree, clusterInfoKey{si})
+		si.freedClusters = si.clusters
 	}
 	si.swapMap = nil
 	si.clusters = nil

@@ -143,6 +143,12 @@ type SwapInfo struct {
 	swapMap []uint8
 	// clusters is cluster_info; nil after swapoff like swapMap.
 	clusters []cluster
+	// freedClusters is the cluster_info that swapoff freed, kept in a
+	// traced run only, for ObjectName: a task that took a cluster
+	// before the free and locks it after (a use after swapoff) still
+	// names its lock. Written by swapoff under si->lock; read only by
+	// the namer.
+	freedClusters []cluster
 
 	// lock is si->lock: it guards the cluster lists and fragNr.
 	lock     ksync.SpinLock
