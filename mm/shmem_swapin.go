@@ -122,7 +122,7 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 	}
 	// The index holds the folio now: the swap copy goes
 	// (delete_from_swap_cache, then swap_free of the index's count).
-	core.DeleteFromSwapCache(t, folio)
+	core.SwapCacheDelFolio(t, folio)
 	folio.Flags.Set(t, mem.PGDirty)
 	core.SwapFree(t, entry)
 	return folio, nil
@@ -148,7 +148,7 @@ func (f *ShmemFile) setFolioSwapinError(t *ksync.Task, folio *mem.Folio, index u
 	n := f.node
 	folio.Flags.WaitOnBit(t, mem.PGWriteback)
 	if folio.Test(t, mem.PGSwapCache) && folio.Swap() == entry {
-		n.core.DeleteFromSwapCache(t, folio)
+		n.core.SwapCacheDelFolio(t, folio)
 	}
 	n.core.SwapFree(t, entry)
 	return true
@@ -169,7 +169,7 @@ func (f *ShmemFile) swapinFailed(t *ksync.Task, folio *mem.Folio, index uint64, 
 		// not the index still holds the entry. (A failed confirmation
 		// before them only unlocked.)
 		if charging {
-			n.core.DeleteFromSwapCache(t, folio)
+			n.core.SwapCacheDelFolio(t, folio)
 		}
 		return
 	}

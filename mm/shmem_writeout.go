@@ -52,7 +52,7 @@ func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
 	}
 	if err := n.core.SwapDuplicate(t, entry); err != nil {
 		// Cannot happen for a fresh slot; undo.
-		n.core.DeleteFromSwapCache(t, folio)
+		n.core.SwapCacheDelFolio(t, folio)
 		return false
 	}
 	index := folio.Index

@@ -293,7 +293,7 @@ func (n *Node) removeMapping(t *ksync.Task, f *mem.Folio) shrinkResult {
 		f.Unlock(t)
 		return shrinkKeep
 	}
-	n.core.DeleteFromSwapCacheFrozen(t, f)
+	n.core.SwapCacheDelFolioFrozen(t, f)
 	f.Unlock(t)
 	n.pool.FreeFrozen(t, f)
 	return shrinkFreed

@@ -1,12 +1,18 @@
 package swap
 
-import "fmt"
+import (
+	"fmt"
+
+	"uswap/ksync"
+)
 
 // ObjectName names an object of the swap core for traces, with the
 // kernel's names: "swap_lock", "si0->lock", "ci0[3]->lock",
-// "si0->users", "pcp1.lock", "swapcache_wq". It returns "" for an object
-// that is not the core's. It is for the explorer, which calls it once per
-// object of a run; it reads no state that could change the run.
+// "si0->users", "pcp1.lock", "swapcache_wq", and in the table design
+// "ci0[3]->table" (the table pointer) and "ci0[3]->table[17]" (an
+// entry). It returns "" for an object that is not the core's. It is for
+// the explorer, which calls it once per object of a run; it reads no
+// state that could change the run.
 func (c *Core) ObjectName(obj any) string {
 	switch obj {
 	case &c.swapLock:
@@ -58,8 +64,22 @@ func (si *SwapInfo) objectName(obj any) string {
 		return fmt.Sprintf("si%d->inuse_pages", si.typ)
 	}
 	for i := range si.clusters {
-		if obj == &si.clusters[i].lock {
+		ci := &si.clusters[i]
+		switch obj {
+		case &ci.lock:
 			return fmt.Sprintf("ci%d[%d]->lock", si.typ, i)
+		case &ci.tb:
+			return fmt.Sprintf("ci%d[%d]->table", si.typ, i)
+		}
+		// An entry of the table design's swap table: "ci0[0]->table[17]".
+		if e, ok := obj.(*ksync.Uint64); ok {
+			if tab := ci.tb.Peek(); tab != nil {
+				for k := range tab.entries {
+					if e == &tab.entries[k] {
+						return fmt.Sprintf("ci%d[%d]->table[%d]", si.typ, i, k)
+					}
+				}
+			}
 		}
 	}
 	return ""
