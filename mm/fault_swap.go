@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
@@ -11,8 +12,11 @@ import (
 	"uswap/swap"
 )
 
-// doSwapPage is do_swap_page() (Linux v6.12+): a fault on a swap PTE.
-// mmapLock is held for reading. A nil return means "retry the access".
+// doSwapPage is do_swap_page(): a fault on a swap PTE, as v6.12+ does it in
+// the classic design and the swap table kernel in the table design (the
+// differences are below the swap core's API, and the classic bypass
+// below). mmapLock is held for reading. A nil return means "retry the
+// access".
 func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64, orig pte, write bool) error {
 	n := m.node
 	core := n.core
@@ -40,7 +44,13 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 	}()
 
 	if folio == nil {
-		if si.Synchronous(t) && core.SwapCount(t, entry) == 1 {
+		// The design decides how the entry comes in (ChooseSwapin): the
+		// classic design skips the swap cache on a synchronous device
+		// when only this PTE holds the entry (seed 000's bypass); the
+		// table design never does, and reads a synchronous device's
+		// entry alone through the swap cache (swapin_sync).
+		switch path := core.ChooseSwapin(t, si, entry); path {
+		case swap.SwapinBypass:
 			var err error
 			folio, needClearCache, err = m.swapinBypass(t, si, entry, func() bool {
 				return pte(pt.ptes[i].Load(t)) == orig
@@ -48,9 +58,13 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 			if folio == nil {
 				return err
 			}
-		} else {
+		default:
 			var err error
-			folio, err = n.swapinReadahead(t, si, entry, m, v, addr)
+			if path == swap.SwapinSync {
+				folio, err = n.readSwapCache(t, si, entry, m.memcg, v, addr)
+			} else {
+				folio, err = n.swapinReadahead(t, si, entry, m, v, addr)
+			}
 			if folio == nil {
 				// The kernel: VM_FAULT_OOM if the PTE is still the
 				// same, else a racing fault already did the work.
@@ -70,12 +84,28 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 	}
 	// From here we hold one reference on folio.
 
-	// folio_lock_or_retry().
-	folio.Lock(t)
-	if swapcache && (!folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry) {
-		// Reclaimed, or freed and reused, while we slept: refault.
+	// backOut is the kernel's "out_page:" label: unlock and drop the
+	// folio. In the table design it first tries folio_free_swap() on the
+	// folio's swap cache copy (phase II): a synchronous device's folio
+	// is always in the swap cache now, where the bypass would have
+	// dropped it, and one that lost its PTE to a racer is freed here
+	// rather than left to reclaim.
+	backOut := func() {
+		if core.Design() == design.Table && folio.Test(t, mem.PGSwapCache) {
+			core.FolioFreeSwap(t, folio)
+		}
 		folio.Unlock(t)
 		folio.Put(t)
+	}
+
+	// folio_lock_or_retry(). In the table design a racing swap-in of the
+	// same entry waits here, on the folio its winner put in the swap
+	// cache, until the read is done (swapCacheAllocFolio).
+	folio.Lock(t)
+	if swapcache && (!folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry) {
+		// Reclaimed, or freed and reused, while we slept: refault
+		// (folio_matches_swap_entry() failed).
+		backOut()
 		return nil
 	}
 
@@ -91,8 +121,7 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 	if pte(pt.ptes[i].Load(t)) != orig {
 		// pte_same() failed: somebody else mapped it, or zapped it.
 		pt.ptl.Unlock(t)
-		folio.Unlock(t)
-		folio.Put(t)
+		backOut()
 		return nil
 	}
 	if !folio.Test(t, mem.PGUptodate) {
@@ -100,8 +129,7 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 		// returns VM_FAULT_SIGBUS and leaves it); swapoff turns it into
 		// a swapin-error marker.
 		pt.ptl.Unlock(t)
-		folio.Unlock(t)
-		folio.Put(t)
+		backOut()
 		return fmt.Errorf("%w: %#x: reading %v failed", ErrBus, addr, entry)
 	}
 
@@ -110,9 +138,17 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 		// another lineage's swapoff) brought in.
 		folio.Mapping, folio.Index = v.anon, addr>>PageShift
 	}
-	// swap_free(): this PTE's hold on the slot goes; the folio (in the
-	// swap cache, or pinned) keeps the slot alive.
-	core.SwapFree(t, entry)
+	// This PTE's hold on the slot goes; the folio (in the swap cache, or
+	// pinned) keeps the slot alive: folio_put_swap() (classic:
+	// swap_free()), or, on the classic bypass, swap_free() of the entry
+	// the pin holds. Then the swap copy is dropped if it is no use,
+	// before the PTE is set: the kernel's order since June 2026 ("free
+	// swap cache before mapping to fix folio reuse"), and classic's.
+	if swapcache {
+		core.FolioPutSwap(t, folio)
+	} else {
+		core.SwapFree(t, entry)
+	}
 	if swapcache && m.shouldTryToFreeSwap(t, folio, write) {
 		core.FolioFreeSwap(t, folio)
 	}
@@ -158,6 +194,15 @@ func (m *MM) shouldTryToFreeSwap(t *ksync.Task, folio *mem.Folio, write bool) bo
 	if m.node.core.VMSwapFull(t) || memcg.SwapFull(t, m.memcg) {
 		return true
 	}
+	// The table design always frees the swap cache of a synchronous
+	// device's folio (phase II's "always try to free swap cache for
+	// SWP_SYNCHRONOUS_IO devices"): every such swap-in goes through the
+	// swap cache now, and the bypass it replaced never kept a copy.
+	if m.node.core.Design() == design.Table {
+		if si := m.node.core.SwapInfo(t, folio.Swap().Type()); si != nil && si.Synchronous(t) {
+			return true
+		}
+	}
 	// A dirty swap-cache folio found by a fault has a slot whose bytes
 	// are stale: its pageout failed (the kernel's __end_swap_bio_write
 	// re-dirties the folio and leaves it resident in the swap cache), or
@@ -173,9 +218,10 @@ func (m *MM) shouldTryToFreeSwap(t *ksync.Task, folio *mem.Folio, write bool) bo
 	return write && folio.RefCount(t) == 2
 }
 
-// swapinBypass is the synchronous-device path of do_swap_page(): the swap
-// cache is skipped, the folio is read straight from the device and
-// mapped. It returns the folio (unlocked, not in the swap cache, charged,
+// swapinBypass is the synchronous-device path of do_swap_page() in the
+// classic design only (swap.SwapinBypass; the table design has no
+// bypass: every swap-in goes through the swap cache): the swap cache is
+// skipped, the folio is read straight from the device and mapped. It returns the folio (unlocked, not in the swap cache, charged,
 // one reference), and whether the caller must drop the entry's pin
 // (swapcache_clear) when it is done, which it must also do when the folio
 // is nil; a nil folio with a nil error means "refault".

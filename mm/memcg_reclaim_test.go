@@ -3,6 +3,7 @@ package mm_test
 import (
 	"sync"
 	"testing"
+	"uswap/design"
 
 	"uswap/ksync"
 	"uswap/mem"
@@ -27,9 +28,11 @@ func TestMemcgHighMarks(t *testing.T) {
 // cgroup's usage never goes above its limit (its watermark), the
 // reclaimer does the reclaiming that it is for, it stops cleanly, and the
 // audit is clean after.
-func TestMemcgBackgroundReclaim(t *testing.T) {
+func TestMemcgBackgroundReclaim(t *testing.T) { forDesigns(t, testMemcgBackgroundReclaim) }
+
+func testMemcgBackgroundReclaim(t *testing.T, d design.Design) {
 	const limit, pages = 256, 1024
-	s, tk := newSystem(t, ramConfig(limit+128, limit, 4*pages))
+	s, tk := newSystemD(t, d, ramConfig(limit+128, limit, 4*pages))
 	s.Node().StartMemcgReclaim(tk)
 	s.Node().StartMemcgReclaim(tk) // a second start is a no-op
 	m := s.NewMM(tk)
@@ -83,8 +86,10 @@ func TestMemcgBackgroundReclaim(t *testing.T) {
 
 // TestMemcgBackgroundReclaimOff: without StartMemcgReclaim nothing runs
 // in the background and stopping is a no-op.
-func TestMemcgBackgroundReclaimOff(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(384, 256, 2048))
+func TestMemcgBackgroundReclaimOff(t *testing.T) { forDesigns(t, testMemcgBackgroundReclaimOff) }
+
+func testMemcgBackgroundReclaimOff(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(384, 256, 2048))
 	m := s.NewMM(tk)
 	a, err := m.Mmap(tk, 512*mem.PageSize, mm.ProtRead|mm.ProtWrite)
 	if err != nil {

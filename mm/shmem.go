@@ -441,7 +441,8 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 			return
 		}
 		if ok && e.swap != 0 {
-			// shmem_free_swap(): xa_cmpxchg the entry away.
+			// shmem_free_swap(): xa_cmpxchg the entry away, then
+			// swap_put_entries_direct().
 			delete(f.pages, i)
 			f.nrSwapped--
 		}
@@ -451,7 +452,7 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 		f.iPages.Unlock(t)
 		switch {
 		case e.swap != 0:
-			n.core.FreeSwapAndCache(t, e.swap)
+			n.core.SwapPutEntriesDirect(t, e.swap)
 			return
 		case e.folio == nil:
 			return

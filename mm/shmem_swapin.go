@@ -120,22 +120,25 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 		folio.Put(t)
 		return nil, err
 	}
-	// The index holds the folio now: the swap copy goes
-	// (delete_from_swap_cache, then swap_free of the index's count).
+	// The index holds the folio now: its count on the slot goes
+	// (folio_put_swap; classic: swap_free), then the swap copy
+	// (swap_cache_del_folio, which frees the slot; classic:
+	// delete_from_swap_cache), as the kernel does since the swap table's
+	// phase II; the folio is the only copy.
+	core.FolioPutSwap(t, folio)
 	core.SwapCacheDelFolio(t, folio)
 	folio.Flags.Set(t, mem.PGDirty)
-	core.SwapFree(t, entry)
 	return folio, nil
 }
 
 // setFolioSwapinError is shmem_set_folio_swapin_error() for the locked
 // swap cache folio of entry whose read failed: replace entry at index by
 // the swapin-error marker, only if the index still holds entry (the
-// xa_cmpxchg under the i_pages lock), then take the folio out of the swap
-// cache (delete_from_swap_cache, after folio_wait_writeback) and drop the
-// index's swap count (swap_free), which frees the slot; info->swapped
-// goes down (shmem_recalc_inode). The folio is freed at the caller's
-// folio_put. It reports whether the marker was installed.
+// xa_cmpxchg under the i_pages lock), then, after folio_wait_writeback,
+// drop the index's swap count (folio_put_swap) and take the folio out of
+// the swap cache (swap_cache_del_folio), which frees the slot;
+// info->swapped goes down (shmem_recalc_inode). The folio is freed at the
+// caller's folio_put. It reports whether the marker was installed.
 func (f *ShmemFile) setFolioSwapinError(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry) bool {
 	f.iPages.Lock(t)
 	if e, ok := f.pages[index]; !ok || e.swap != entry {
@@ -148,9 +151,11 @@ func (f *ShmemFile) setFolioSwapinError(t *ksync.Task, folio *mem.Folio, index u
 	n := f.node
 	folio.Flags.WaitOnBit(t, mem.PGWriteback)
 	if folio.Test(t, mem.PGSwapCache) && folio.Swap() == entry {
+		n.core.FolioPutSwap(t, folio)
 		n.core.SwapCacheDelFolio(t, folio)
+	} else {
+		n.core.SwapPutEntriesDirect(t, entry)
 	}
-	n.core.SwapFree(t, entry)
 	return true
 }
 
@@ -201,44 +206,20 @@ func (f *ShmemFile) addToPageCache(t *ksync.Task, folio *mem.Folio, index uint64
 }
 
 // shmemReadSwapCache is shmem_swapin_cluster() without readahead, through
-// __read_swap_cache_async(): the swap cache folio of entry with a
-// reference, reading it in if it is not cached. A folio read here is
-// charged to the root cgroup until shmemChargeFolio moves it (see the
-// file comment). It returns nil, nil when the entry is no longer in use.
+// swapCacheAllocFolio: the swap cache folio of entry with a reference,
+// reading it in if it is not cached. A folio read here is charged to the
+// root cgroup until shmemChargeFolio moves it (see the file comment). It
+// returns nil, nil when the entry is no longer in use.
 func (n *Node) shmemReadSwapCache(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry) (*mem.Folio, error) {
-	var folio *mem.Folio
-	for {
-		if f := n.swapCacheGetFolio(t, entry, nil, 0); f != nil {
-			return f, nil
-		}
-		if n.core.SwapCount(t, entry) == 0 {
-			return nil, nil
-		}
-		nf, err := n.allocFolio(t)
-		if err != nil {
-			return nil, err
-		}
-		err = n.core.SwapcachePrepare(t, entry)
-		if err == nil {
-			folio = nf
-			break
-		}
-		nf.Put(t)
-		if !errors.Is(err, swap.ErrExist) {
-			return nil, nil
-		}
-		ksync.ScheduleTimeout(t, jiffy)
+	folio, allocated, err := n.swapCacheAllocFolio(t, si, entry, nil, 0, func(folio *mem.Folio) error {
+		folio.MemcgID = n.root.ID()
+		return nil
+	})
+	if folio != nil && allocated {
+		n.swapReadFolio(t, si, entry, folio)
+		folio.Unlock(t)
 	}
-	folio.Lock(t)
-	folio.Flags.Set(t, mem.PGSwapBacked)
-	folio.MemcgID = n.root.ID()
-	if err := n.core.AddToSwapCache(t, folio, entry); err != nil {
-		panic("mm: shmem add_to_swap_cache failed under our own pin: " + err.Error())
-	}
-	n.folioAddLRU(t, folio)
-	n.swapReadFolio(t, si, entry, folio)
-	folio.Unlock(t)
-	return folio, nil
+	return folio, err
 }
 
 // shmemChargeFolio is the charge of shmem_swapin_folio (the v5.7

@@ -34,8 +34,8 @@ func (n *Node) shrinkShmemFolio(t *ksync.Task, folio *mem.Folio, f *ShmemFile) s
 
 // writeout is shmem_writeout() followed by swap_writeout() for a locked,
 // unmapped folio of the index: allocate a slot (charged to the folio's
-// cgroup's swap), take the index's swap count on it (v6.15:
-// swap_shmem_alloc is swap_duplicate_nr, a count of 1 like a PTE's;
+// cgroup's swap), take the index's swap count on it (folio_dup_swap();
+// v6.15: swap_shmem_alloc is swap_duplicate_nr, a count of 1 like a PTE's;
 // SWAP_MAP_SHMEM is gone since v6.14), replace the folio by the entry in
 // the index under the i_pages lock, and write the page. It reports
 // whether the folio left the index; a write error leaves it dirty in the
@@ -50,7 +50,7 @@ func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
 	if err != nil {
 		return false
 	}
-	if err := n.core.SwapDuplicate(t, entry); err != nil {
+	if err := n.core.FolioDupSwap(t, folio); err != nil {
 		// Cannot happen for a fresh slot; undo.
 		n.core.SwapCacheDelFolio(t, folio)
 		return false
