@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"uswap/design"
 	"uswap/fixes"
@@ -108,6 +109,9 @@ func New(t *ksync.Task, cfg Config) (*System, error) {
 	}
 	if cfg.MemcgMode == 0 {
 		cfg.MemcgMode = memcg.V2
+	}
+	if !slices.Contains(design.All(), cfg.Design) {
+		return nil, fmt.Errorf("system: unknown swap design %v (want one of %v)", cfg.Design, design.All())
 	}
 	if cfg.MemcgLimit > int64(cfg.Frames) {
 		return nil, fmt.Errorf("system: memcg limit %d pages is above the %d frames of the machine", cfg.MemcgLimit, cfg.Frames)
