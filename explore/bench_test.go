@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"uswap/design"
 	"uswap/fixes"
 )
 
@@ -16,35 +17,41 @@ var benchSpecs = []string{"random", "walk:0.99", "pct:2", "pct:3", "dfs:1", "dfs
 // that no failure ends the exploration).
 func BenchmarkSchedules(b *testing.B) {
 	for _, s := range Scenarios() {
-		for _, spec := range benchSpecs {
-			b.Run(s.Name+"/"+spec, func(b *testing.B) {
-				done := 0
-				var el time.Duration
-				for done < b.N {
-					o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1})
-					if err != nil {
-						b.Fatal(err)
+		for _, d := range design.All() {
+			if !s.AppliesIn(d) {
+				continue
+			}
+			for _, spec := range benchSpecs {
+				b.Run(s.Name+"/"+d.String()+"/"+spec, func(b *testing.B) {
+					done := 0
+					var el time.Duration
+					for done < b.N {
+						o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Design: d, Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1})
+						if err != nil {
+							b.Fatal(err)
+						}
+						if o.Failure != nil {
+							b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
+						}
+						done += o.Runs
+						el += o.Elapsed
+						if o.Exhausted && o.Runs < b.N {
+							// DFS ran out of schedules: start it over.
+							continue
+						}
 					}
-					if o.Failure != nil {
-						b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
-					}
-					done += o.Runs
-					el += o.Elapsed
-					if o.Exhausted && o.Runs < b.N {
-						// DFS ran out of schedules: start it over.
-						continue
-					}
-				}
-				b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
-			})
+					b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
+				})
+			}
 		}
 	}
 }
 
 // BenchmarkFirstFailure measures, with the scenario's fix reverted, the
 // runs and the time to the first failure over 20 seeds (DFS, being
-// deterministic, once), and reports the medians. A seed that finds
-// nothing within the cap counts as the cap.
+// deterministic, once), and reports the medians, in every design that has
+// the fix's code. A seed that finds nothing within the cap counts as the
+// cap.
 func BenchmarkFirstFailure(b *testing.B) {
 	const seeds = 20
 	cap := 20_000
@@ -56,37 +63,42 @@ func BenchmarkFirstFailure(b *testing.B) {
 			continue // no race to find
 		}
 		fx := fixes.Default().Revert(s.Fix)
-		for _, spec := range benchSpecs {
-			b.Run(s.Name+"/"+spec, func(b *testing.B) {
-				for range b.N {
-					n := seeds
-					if MustSpec(spec).Kind == DFS {
-						n = 1
-					}
-					var runs []float64
-					var ms []float64
-					missed := 0
-					var total int
-					var el time.Duration
-					for k := range n {
-						o, err := Explore(Config{Scenario: s, Fixes: fx, Strategy: MustSpec(spec), Runs: cap, Seed: int64(k)*1_000_003 + 1})
-						if err != nil {
-							b.Fatal(err)
+		for _, d := range design.All() {
+			if !s.RaceIn(d) {
+				continue
+			}
+			for _, spec := range benchSpecs {
+				b.Run(s.Name+"/"+d.String()+"/"+spec, func(b *testing.B) {
+					for range b.N {
+						n := seeds
+						if MustSpec(spec).Kind == DFS {
+							n = 1
 						}
-						total += o.Runs
-						el += o.Elapsed
-						if o.Failure == nil {
-							missed++
+						var runs []float64
+						var ms []float64
+						missed := 0
+						var total int
+						var el time.Duration
+						for k := range n {
+							o, err := Explore(Config{Scenario: s, Fixes: fx, Design: d, Strategy: MustSpec(spec), Runs: cap, Seed: int64(k)*1_000_003 + 1})
+							if err != nil {
+								b.Fatal(err)
+							}
+							total += o.Runs
+							el += o.Elapsed
+							if o.Failure == nil {
+								missed++
+							}
+							runs = append(runs, float64(o.Runs))
+							ms = append(ms, float64(o.Elapsed)/float64(time.Millisecond))
 						}
-						runs = append(runs, float64(o.Runs))
-						ms = append(ms, float64(o.Elapsed)/float64(time.Millisecond))
+						b.ReportMetric(median(runs), "runs-to-fail")
+						b.ReportMetric(median(ms), "ms-to-fail")
+						b.ReportMetric(float64(missed), "seeds-missed")
+						b.ReportMetric(float64(total)/el.Seconds(), "schedules/s")
 					}
-					b.ReportMetric(median(runs), "runs-to-fail")
-					b.ReportMetric(median(ms), "ms-to-fail")
-					b.ReportMetric(float64(missed), "seeds-missed")
-					b.ReportMetric(float64(total)/el.Seconds(), "schedules/s")
-				}
-			})
+				})
+			}
 		}
 	}
 }

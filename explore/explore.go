@@ -8,6 +8,7 @@ import (
 	"time"
 	"uswap/invariant"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/sched"
@@ -24,6 +25,8 @@ const DefaultMaxSteps = 100_000
 type Config struct {
 	Scenario *Scenario
 	Fixes    fixes.Set
+	// Design is the swap core's design the scenario's machine runs.
+	Design   design.Design
 	Strategy Spec
 	// Runs bounds the number of schedules; Duration bounds the wall time
 	// (checked between schedules). With both, the first reached ends the
@@ -45,6 +48,7 @@ type Config struct {
 type Outcome struct {
 	Scenario  *Scenario
 	Fixes     fixes.Set
+	Design    design.Design
 	Strategy  Spec
 	Seed      int64
 	Runs      int           // schedules run, the failing one included
@@ -71,6 +75,7 @@ func (o *Outcome) PerSecond() float64 {
 type Report struct {
 	Scenario *Scenario
 	Fixes    fixes.Set
+	Design   design.Design
 	Strategy string // "random", "pct:3", "dfs:2", or "replay"
 	Seed     int64  // the strategy's seed for this run (random, PCT)
 	Run      int    // 1-based index of the run in its exploration
@@ -87,11 +92,11 @@ type Report struct {
 var errSetup = errors.New("scenario setup failed")
 
 // runOnce runs one schedule of sc.
-func runOnce(sc *Scenario, fx fixes.Set, st sched.Strategy, record bool) (sched.Result, *Instance, error) {
+func runOnce(sc *Scenario, env Env, st sched.Strategy, record bool) (sched.Result, *Instance, error) {
 	var inst *Instance
 	var setupErr error
 	main := func(t *ksync.Task) {
-		inst, setupErr = sc.Setup(t, Env{Fixes: fx})
+		inst, setupErr = sc.Setup(t, env)
 		if setupErr != nil {
 			return
 		}
@@ -141,9 +146,9 @@ func runOnce(sc *Scenario, fx fixes.Set, st sched.Strategy, record bool) (sched.
 
 // racingSteps is the number of decisions of a non-preemptive run of sc
 // past its setup: the horizon over which PCT draws its change points.
-func racingSteps(sc *Scenario, fx fixes.Set) (int, error) {
+func racingSteps(sc *Scenario, env Env) (int, error) {
 	s := newSkipSetup(sched.Replay(nil))
-	r, _, err := runOnce(sc, fx, s, false)
+	r, _, err := runOnce(sc, env, s, false)
 	if err != nil {
 		return 0, err
 	}
@@ -161,7 +166,8 @@ func racingSteps(sc *Scenario, fx fixes.Set) (int, error) {
 // failed); a race found is Outcome.Failure.
 func Explore(cfg Config) (Outcome, error) {
 	sc := cfg.Scenario
-	out := Outcome{Scenario: sc, Fixes: cfg.Fixes, Strategy: cfg.Strategy, Seed: cfg.Seed}
+	env := Env{Fixes: cfg.Fixes, Design: cfg.Design}
+	out := Outcome{Scenario: sc, Fixes: cfg.Fixes, Design: cfg.Design, Strategy: cfg.Strategy, Seed: cfg.Seed}
 	runs := cfg.Runs
 	if runs <= 0 && cfg.Duration <= 0 {
 		runs = DefaultRuns
@@ -170,7 +176,7 @@ func Explore(cfg Config) (Outcome, error) {
 	var dfs *sched.Explorer
 	switch cfg.Strategy.Kind {
 	case PCT:
-		n, err := racingSteps(sc, cfg.Fixes)
+		n, err := racingSteps(sc, env)
 		if err != nil {
 			return out, err
 		}
@@ -210,7 +216,7 @@ func Explore(cfg Config) (Outcome, error) {
 		if st == nil {
 			break
 		}
-		r, inst, err := runOnce(sc, cfg.Fixes, newSkipSetup(st), false)
+		r, inst, err := runOnce(sc, env, newSkipSetup(st), false)
 		out.Runs++
 		out.Steps += int64(r.Steps)
 		if err != nil {
@@ -218,7 +224,7 @@ func Explore(cfg Config) (Outcome, error) {
 			return out, err
 		}
 		if r.Failure != nil {
-			rep, err := Replay(sc, cfg.Fixes, r.Choices)
+			rep, err := Replay(sc, env, r.Choices)
 			if err != nil {
 				return out, err
 			}
@@ -242,14 +248,14 @@ func Explore(cfg Config) (Outcome, error) {
 	return out, nil
 }
 
-// Replay runs sc once with the given choices (as Explore reports them)
-// and the trace recorded.
-func Replay(sc *Scenario, fx fixes.Set, choices []int) (*Report, error) {
-	r, inst, err := runOnce(sc, fx, sched.Replay(choices), true)
+// Replay runs sc once in env with the given choices (as Explore reports
+// them) and the trace recorded.
+func Replay(sc *Scenario, env Env, choices []int) (*Report, error) {
+	r, inst, err := runOnce(sc, env, sched.Replay(choices), true)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Scenario: sc, Fixes: fx, Strategy: "replay", Choices: EncodeChoices(r.Choices), Result: r}
+	rep := &Report{Scenario: sc, Fixes: env.Fixes, Design: env.Design, Strategy: "replay", Choices: EncodeChoices(r.Choices), Result: r}
 	if inst != nil {
 		rep.PanicMeans = inst.PanicMeans
 	}

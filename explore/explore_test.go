@@ -146,7 +146,7 @@ func TestReplayExact(t *testing.T) {
 			var traces []string
 			for _, procs := range []int{1, 2, 1, 8} {
 				prev := runtime.GOMAXPROCS(procs)
-				rep, err := Replay(s, fx, choices)
+				rep, err := Replay(s, Env{Fixes: fx}, choices)
 				runtime.GOMAXPROCS(prev)
 				if err != nil {
 					t.Fatal(err)
@@ -247,14 +247,14 @@ func TestCheckChoices(t *testing.T) {
 		t.Fatal(err)
 	}
 	fx := revertedFix(t, s)
-	if err := CheckChoices(s, fx, choices); err != nil {
+	if err := CheckChoices(s, Env{Fixes: fx}, choices); err != nil {
 		t.Fatalf("the reported choices: %v", err)
 	}
 	bad := slices.Clone(choices)
 	bad[len(bad)/2] = 99
 	long := append(slices.Clone(choices), choices...)
 	for _, c := range [][]int{bad, long} {
-		if err := CheckChoices(s, fx, c); !errors.Is(err, ErrChoicesMisfit) {
+		if err := CheckChoices(s, Env{Fixes: fx}, c); !errors.Is(err, ErrChoicesMisfit) {
 			t.Errorf("misfit choices: %v", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"uswap/design"
 	"uswap/invariant"
 	"uswap/sched"
 )
@@ -112,6 +113,9 @@ func (r *Report) ReplayCommand() string {
 	} else {
 		fmt.Fprintf(&b, "uswap explore --scenario %s", r.Scenario.Name)
 	}
+	if r.Design != design.Classic {
+		fmt.Fprintf(&b, " --design %s", r.Design)
+	}
 	for _, a := range r.Fixes.Args() {
 		b.WriteString(" " + a)
 	}
@@ -122,7 +126,7 @@ func (r *Report) ReplayCommand() string {
 // header is the report's lines above the trace.
 func (r *Report) header() []string {
 	sc := r.Scenario
-	where := "fixes: " + r.Fixes.String()
+	where := "design: " + r.Design.String() + "; fixes: " + r.Fixes.String()
 	if sc.Seed != "" {
 		where = "seed thread " + sc.Seed + "; " + where
 	}

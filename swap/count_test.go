@@ -263,8 +263,17 @@ func TestSwapCacheLookup(t *testing.T) {
 		if got := r.c.SwapCacheGetFolio(r.t, e); got != nil {
 			t.Fatalf("lookup of a frozen folio = %v", got)
 		}
+		f.RefUnfreeze(r.t, 2)
+		// A lookup's reference keeps reclaim from removing it.
+		got = r.c.SwapCacheGetFolio(r.t, e)
 		f.Lock(r.t)
-		r.c.SwapCacheDelFolioFrozen(r.t, f)
+		if r.c.RemoveMapping(r.t, f, 2) {
+			t.Fatal("__remove_mapping froze a folio a lookup holds")
+		}
+		got.Put(r.t)
+		if !r.c.RemoveMapping(r.t, f, 2) {
+			t.Fatal("__remove_mapping failed on a clean folio nobody holds")
+		}
 		f.Unlock(r.t)
 		f.RefUnfreeze(r.t, 1)
 		f.Put(r.t)

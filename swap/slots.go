@@ -199,11 +199,33 @@ func (c *Core) SwapCacheDelFolio(t *ksync.Task, folio *mem.Folio) {
 	folio.RefSub(t, 1)
 }
 
-// SwapCacheDelFolioFrozen is the swap half of __remove_mapping(): reclaim
-// froze the folio's refcount (the cache's reference included) and takes it
-// out of the swap cache before freeing it.
-func (c *Core) SwapCacheDelFolioFrozen(t *ksync.Task, folio *mem.Folio) {
-	c.swapCacheDelFolioFrozen(t, folio)
+// RemoveMapping is __remove_mapping() for a locked swap cache folio that
+// reclaim wants to free: with the slot's cluster lock held (the kernel's
+// swap_cluster_get_and_lock_irq; v6.15's xa_lock of the swap address
+// space), freeze the folio's refcount at refs (the caller's and the swap
+// cache's: no lookup holds a reference), give up if it is dirty again,
+// and take it out of the swap cache (__swap_cache_del_folio; classic:
+// __delete_from_swap_cache and put_swap_folio). On true the refcount is
+// frozen at 0 and the caller frees the frame.
+//
+// The freeze is under the cluster lock as in the kernel: a swap-in that
+// sees the frozen folio (its lookup's folio_try_get fails) and tries to
+// insert its own folio waits on the lock until the old one is gone,
+// instead of spinning between a failed lookup and a failed insertion.
+func (c *Core) RemoveMapping(t *ksync.Task, folio *mem.Folio, refs int32) bool {
+	entry := folio.Swap()
+	si := c.swapInfoOf(t, entry)
+	ci := si.lockCluster(t, entry.Offset())
+	defer ci.lock.Unlock(t)
+	if !folio.RefFreeze(t, refs) {
+		return false
+	}
+	if folio.Test(t, mem.PGDirty) {
+		folio.RefUnfreeze(t, refs)
+		return false
+	}
+	c.slots.swapCacheDelFolioLocked(t, si, folio, entry)
+	return true
 }
 
 func (c *Core) swapCacheDelFolioFrozen(t *ksync.Task, folio *mem.Folio) {

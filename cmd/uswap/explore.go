@@ -216,7 +216,7 @@ func (f exploreFlags) check() (exploreRun, error) {
 		if r.choices, err = explore.DecodeChoices(f.replay); err != nil {
 			return r, usagef("--replay: %v", err)
 		}
-		if err := explore.CheckChoices(r.scs[0], r.fx, r.choices); err != nil {
+		if err := explore.CheckChoices(r.scs[0], explore.Env{Fixes: r.fx}, r.choices); err != nil {
 			if errors.Is(err, explore.ErrChoicesMisfit) {
 				return r, usagef("--replay: %v; were they recorded with --scenario %s and the same --revert and --fix?", err, f.scenario)
 			}
@@ -284,7 +284,7 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		}{results, interrupted})
 	}
 	if f.replay != "" {
-		rep, err := explore.Replay(r.scs[0], r.fx, r.choices)
+		rep, err := explore.Replay(r.scs[0], explore.Env{Fixes: r.fx}, r.choices)
 		if err != nil {
 			return err
 		}
@@ -385,24 +385,26 @@ func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario) error 
 			if err != nil {
 				return err
 			}
-			o, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Strategy: spec, Runs: b.Runs, Seed: b.Seed, Context: cmd.Context()})
-			if err != nil {
-				return err
+			for _, d := range b.Designs(sc) {
+				o, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Design: d, Strategy: spec, Runs: b.Runs, Seed: b.Seed, Context: cmd.Context()})
+				if err != nil {
+					return err
+				}
+				if o.Interrupted {
+					return errInterrupted
+				}
+				got, want := explore.Verdict(&o), b.WantIn(d)
+				mark := "ok"
+				if got != want {
+					mark = "DIFFERS: want " + want
+					bad++
+				}
+				where := sc.Name
+				if b.Line > 0 {
+					where = fmt.Sprintf("%s:%d", sc.Name, b.Line)
+				}
+				fmt.Fprintf(w, "%s: %s (fixes %s, %s design): %s in %d schedules, %v: %s\n", where, b, fx, d, got, o.Runs, o.Elapsed.Round(time.Millisecond), mark)
 			}
-			if o.Interrupted {
-				return errInterrupted
-			}
-			got := explore.Verdict(&o)
-			mark := "ok"
-			if got != b.Want {
-				mark = "DIFFERS: want " + b.Want
-				bad++
-			}
-			where := sc.Name
-			if b.Line > 0 {
-				where = fmt.Sprintf("%s:%d", sc.Name, b.Line)
-			}
-			fmt.Fprintf(w, "%s: %s (fixes %s): %s in %d schedules, %v: %s\n", where, b, fx, got, o.Runs, o.Elapsed.Round(time.Millisecond), mark)
 		}
 	}
 	if bad > 0 {
