@@ -67,7 +67,7 @@ func (r *Report) Broken() string {
 	var b strings.Builder
 	b.WriteString(vs.Error())
 	for _, id := range vs.Broken() {
-		fmt.Fprintf(&b, "\n           %s: %s", id, id.Rule())
+		fmt.Fprintf(&b, "\n           %s: %s", id, id.RuleIn(r.Design))
 	}
 	return b.String()
 }
