@@ -16,6 +16,7 @@ func (cl classicSlots) footprint(t *ksync.Task, si *SwapInfo, f *Footprint) {
 		ci.lock.Lock(t)
 		if ci.table != nil {
 			f.Tables += uint64(unsafe.Sizeof(clusterTable{}))
+			f.TableCount++
 		}
 		ci.lock.Unlock(t)
 	}
@@ -33,6 +34,7 @@ func (ts tableSlots) footprint(t *ksync.Task, si *SwapInfo, f *Footprint) {
 		ci.lock.Lock(t)
 		if ci.tb.Load(t) != nil {
 			f.Tables += uint64(unsafe.Sizeof(swapTable{}))
+			f.TableCount++
 		}
 		if ci.extend != nil {
 			f.Overflow += uint64(unsafe.Sizeof(extendTable{}))

@@ -2,6 +2,7 @@ package swap
 
 import (
 	"fmt"
+	"unsafe"
 
 	"uswap/design"
 	"uswap/invariant"
@@ -330,18 +331,54 @@ func (c *Core) SwapinCancel(t *ksync.Task, si *SwapInfo, folio *mem.Folio, entry
 // before it looks again.
 func (c *Core) SwapinBackoff(t *ksync.Task) { c.slots.swapinBackoff(t) }
 
-// Footprint is the memory the swap core keeps per slot, from the sizes of
-// the real structures.
+// Footprint is the memory the swap core keeps for a device's slots, from
+// the sizes of the real structures.
 type Footprint struct {
-	Slots    uint64 // usable slots
-	Static   uint64 // bytes allocated at swapon for every slot (swap_map, cluster structs)
-	Tables   uint64 // bytes of the per-cluster tables of clusters in use
-	Overflow uint64 // bytes of continuation pages (classic) or extend tables (table)
+	Slots uint64 // usable slots
+	InUse uint64 // slots in use
+	// Static is what swapon allocates whatever the slots hold: the
+	// SwapInfo, the cluster structs and (classic) the swap_map.
+	Static uint64
+	// Tables is the per-cluster tables of the clusters in use (classic:
+	// the folio and memcg arrays; table: the swap table and its memcg
+	// table), TableCount of them.
+	Tables, TableCount uint64
+	// Overflow is the count continuation pages (classic) or extend
+	// tables (table).
+	Overflow uint64
 }
 
 // Footprint measures si's per-slot structures now.
 func (si *SwapInfo) Footprint(t *ksync.Task) Footprint {
-	f := Footprint{Slots: si.pages}
+	f := Footprint{Slots: si.pages, InUse: uint64(si.inuse.Load(t)), Static: uint64(unsafe.Sizeof(SwapInfo{}))}
 	si.core.slots.footprint(t, si, &f)
 	return f
+}
+
+// Add sums two footprints (of several devices).
+func (f Footprint) Add(g Footprint) Footprint {
+	return Footprint{Slots: f.Slots + g.Slots, InUse: f.InUse + g.InUse, Static: f.Static + g.Static,
+		Tables: f.Tables + g.Tables, TableCount: f.TableCount + g.TableCount, Overflow: f.Overflow + g.Overflow}
+}
+
+// PerFreeSlot is the bytes an unused slot costs: its share of what swapon
+// allocates.
+func (f Footprint) PerFreeSlot() float64 {
+	if f.Slots == 0 {
+		return 0
+	}
+	return float64(f.Static) / float64(f.Slots)
+}
+
+// PerUsedSlot is the bytes a slot in use costs: PerFreeSlot, plus its
+// share of its cluster's table, plus its share of the overflow tables.
+func (f Footprint) PerUsedSlot() float64 {
+	b := f.PerFreeSlot()
+	if f.TableCount > 0 {
+		b += float64(f.Tables) / float64(f.TableCount*ClusterSize)
+	}
+	if f.InUse > 0 {
+		b += float64(f.Overflow) / float64(f.InUse)
+	}
+	return b
 }

@@ -280,7 +280,35 @@ func TestTableSwaponBadSlots(t *testing.T) {
 	}
 	r.audit()
 	fp := si.Footprint(r.t)
-	if fp.Tables != uint64(unsafe.Sizeof(swapTable{})) || fp.Overflow != 0 {
+	if fp.Tables != uint64(unsafe.Sizeof(swapTable{})) || fp.TableCount != 1 || fp.Overflow != 0 || fp.InUse != 0 {
 		t.Fatalf("footprint after freeing everything: %+v, want only cluster 0's table", fp)
+	}
+}
+
+// TestFootprint measures both designs' structures on one device with a
+// cluster in use: the table design has no per-slot static state, the
+// classic one its swap_map byte; a slot in use adds its cluster's table.
+func TestFootprint(t *testing.T) {
+	per := map[design.Design][2]float64{}
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		r := newRigDesign(t, d, 4, 4*ClusterSize)
+		e := r.allocSlot(r.t)
+		fp := r.devs[0].Footprint(r.t)
+		// The slot's cluster has a table; in the table design so has
+		// cluster 0, for its SWP_TB_BAD header entry.
+		wantTables := map[design.Design]uint64{design.Classic: 1, design.Table: 2}[d]
+		if fp.InUse != 1 || fp.TableCount != wantTables {
+			t.Fatalf("footprint %+v, want %d tables", fp, wantTables)
+		}
+		per[d] = [2]float64{fp.PerFreeSlot(), fp.PerUsedSlot()}
+		t.Logf("%s: %+v: %.3f B per free slot, %.3f B per used slot", d, fp, fp.PerFreeSlot(), fp.PerUsedSlot())
+		r.free(e)
+	})
+	c, tb := per[design.Classic], per[design.Table]
+	if diff := c[0] - tb[0]; diff < 0.99 || diff > 1.01 {
+		t.Errorf("per free slot: classic %.3f, table %.3f: want the swap_map byte between them", c[0], tb[0])
+	}
+	if tb[1] <= tb[0] || c[1] <= c[0] {
+		t.Errorf("a used slot costs no more than a free one: %v %v", c, tb)
 	}
 }
