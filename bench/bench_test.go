@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"uswap/design"
 	"uswap/workload"
 )
 
@@ -303,6 +304,7 @@ func TestValidate(t *testing.T) {
 		func(o *Options) { o.Comp = "gzip" },
 		func(o *Options) { o.Device = "tape" },
 		func(o *Options) { o.Engine = "bsd" },
+		func(o *Options) { o.Design = 9 },
 	} {
 		o := DefaultOptions()
 		mod(&o)
@@ -350,15 +352,16 @@ func TestUswapEngine(t *testing.T) {
 		random  bool
 		threads int
 		write   bool
+		design  design.Design
 	}{
-		{DeviceRAM, false, 1, false},
-		{DeviceRAM, true, 2, true},
-		{DeviceFile, false, 2, false},
-		{DeviceFile, true, 1, true},
+		{DeviceRAM, false, 1, false, design.Classic},
+		{DeviceRAM, true, 2, true, design.Table},
+		{DeviceFile, false, 2, false, design.Table},
+		{DeviceFile, true, 1, true, design.Classic},
 	} {
 		o := DefaultOptions()
 		o.SizeMiB, o.LimitMiB, o.Passes = 16, 8, 2
-		o.Device, o.Random, o.Threads, o.Write = tc.device, tc.random, tc.threads, tc.write
+		o.Device, o.Random, o.Threads, o.Write, o.Design = tc.device, tc.random, tc.threads, tc.write, tc.design
 		if tc.device == DeviceFile {
 			o.DevicePath = filepath.Join(t.TempDir(), "swap")
 		}
@@ -378,6 +381,12 @@ func TestUswapEngine(t *testing.T) {
 		}
 		if tc.device == DeviceRAM && rep.Device.ComprDataSize == 0 {
 			t.Errorf("%+v: empty mm_stat %+v", tc, rep.Device)
+		}
+		if md := rep.Metadata; md == nil || md.Design != tc.design.String() || md.PerUsedSlot <= md.PerFreeSlot || md.SlotsInUse == 0 {
+			t.Errorf("%+v: metadata %+v", tc, md)
+		}
+		if rep.CPUNsPerPage <= 0 || !strings.Contains(rep.EngineLine(), "design="+tc.design.String()) {
+			t.Errorf("%+v: cpu %.0f ns/page, engine line %q", tc, rep.CPUNsPerPage, rep.EngineLine())
 		}
 		if tc.device == DeviceFile {
 			if _, err := os.Stat(o.DevicePath); err == nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 
+	"uswap/design"
 	"uswap/swapdev"
 	"uswap/workload"
 )
@@ -41,7 +42,10 @@ type Options struct {
 	DevicePath  string `json:"device_path"`  // the swap file for DeviceFile ("": one in a private temporary directory)
 	PageCluster int    `json:"page_cluster"` // readahead: 2^n pages (vm.page-cluster); -1 leaves the default
 	Engine      string `json:"engine"`       // "uswap" or "kernel"
-	Progress    bool   `json:"progress"`     // draw a progress bar on standard error
+	// Design is the uswap engine's swap core design (the kernel engine
+	// runs whatever the running kernel is).
+	Design   design.Design `json:"design"`
+	Progress bool          `json:"progress"` // draw a progress bar on standard error
 	// BlockDevice lets DevicePath be a block device (holding zeros or a
 	// swap area uswap made), written over.
 	BlockDevice bool `json:"block_device,omitempty"`
@@ -118,6 +122,9 @@ func (o Options) validate() error {
 	case "uswap", "kernel":
 	default:
 		return fmt.Errorf("engine %q: want uswap or kernel", o.Engine)
+	}
+	if !slices.Contains(design.All(), o.Design) {
+		return fmt.Errorf("design %v: want one of %v", o.Design, design.All())
 	}
 	return nil
 }

@@ -64,17 +64,24 @@ func latencyOf(h *hdrhistogram.Histogram) Latency {
 
 // Report is one engine's run.
 type Report struct {
-	Engine    string      `json:"engine"`
-	Kernel    string      `json:"kernel,omitempty"` // uname -r, kernel engine only
-	Options   Options     `json:"options"`
-	Pages     uint64      `json:"pages"`
-	Fill      Phase       `json:"fill"`
-	Passes    []Phase     `json:"passes"`
-	PagesPerS float64     `json:"pages_per_s"` // median pass rate
-	Corrupt   uint64      `json:"corrupt"`
-	Latency   Latency     `json:"latency"`
-	Counters  Counters    `json:"counters"`
-	Device    DeviceStats `json:"device"`
+	Engine    string  `json:"engine"`
+	Kernel    string  `json:"kernel,omitempty"` // uname -r, kernel engine only
+	Options   Options `json:"options"`
+	Pages     uint64  `json:"pages"`
+	Fill      Phase   `json:"fill"`
+	Passes    []Phase `json:"passes"`
+	PagesPerS float64 `json:"pages_per_s"` // median pass rate
+	Corrupt   uint64  `json:"corrupt"`
+	Latency   Latency `json:"latency"`
+	// CPUNsPerPage is the process's CPU time (user and system, every
+	// thread: the walkers, background reclaim, the Go runtime) over the
+	// passes, per page visited.
+	CPUNsPerPage float64 `json:"cpu_ns_per_page"`
+	// Metadata is the swap core's per-slot memory at the end of the
+	// passes (uswap engine only).
+	Metadata *Metadata   `json:"metadata,omitempty"`
+	Counters Counters    `json:"counters"`
+	Device   DeviceStats `json:"device"`
 	// Interrupted is set when the run stopped early (Ctrl-C): Fill or
 	// the last pass covers fewer than Pages pages, and PagesPerS is the
 	// median of the complete passes (0 if none).
@@ -114,6 +121,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	l := r.Latency
 	fmt.Fprintf(&b, "latency_us count=%d mean=%.2f p50=%.2f p90=%.2f p99=%.2f p99.9=%.2f max=%.2f\n",
 		l.Count, l.Mean/1e3, us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max))
+	fmt.Fprintf(&b, "cpu ns_per_page=%.0f\n", r.CPUNsPerPage)
+	if md := r.Metadata; md != nil {
+		fmt.Fprintf(&b, "metadata design=%s bytes_per_free_slot=%.3f bytes_per_used_slot=%.3f static=%d tables=%d overflow=%d slots_in_use=%d\n",
+			md.Design, md.PerFreeSlot, md.PerUsedSlot, md.StaticBytes, md.TableBytes, md.OverflowBytes, md.SlotsInUse)
+	}
 	if r.Interrupted {
 		full := 0
 		for _, p := range r.Passes {
@@ -144,6 +156,9 @@ func (r *Report) EngineLine() string {
 		dev += " comp=" + r.Device.Comp
 	}
 	s := fmt.Sprintf("engine=%s device=%s limit_mib=%d size_mib=%d", r.Engine, dev, r.Options.LimitMiB, r.Options.SizeMiB)
+	if r.Engine == "uswap" {
+		s += " design=" + r.Options.Design.String()
+	}
 	if r.Kernel != "" {
 		s += " kernel=" + r.Kernel
 	}

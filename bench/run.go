@@ -113,6 +113,7 @@ func RunOn(ctx context.Context, mem Memory, opts Options, progress Progress) (*R
 		return rep, nil
 	}
 	hist := newHistogram()
+	cpu0 := processCPU()
 	for k := 0; k < opts.Passes && !rep.Interrupted; k++ {
 		ph, bad, h, err := pass(ctx, mem, order, opts, k, progress)
 		if err != nil {
@@ -122,6 +123,17 @@ func RunOn(ctx context.Context, mem Memory, opts Options, progress Progress) (*R
 		rep.Corrupt += bad
 		hist.Merge(h)
 		rep.Interrupted = ph.Pages < pages
+	}
+	var visits uint64
+	for _, p := range rep.Passes {
+		visits += p.Pages
+	}
+	if visits > 0 {
+		rep.CPUNsPerPage = float64(processCPU()-cpu0) / float64(visits)
+	}
+	if mr, ok := mem.(MetadataReporter); ok {
+		md := mr.Metadata()
+		rep.Metadata = &md
 	}
 	rep.PagesPerS = medianRate(rep.Passes, pages)
 	rep.Latency = latencyOf(hist)

@@ -80,3 +80,21 @@ func ParseList(s string) ([]Design, error) {
 	}
 	return out, nil
 }
+
+// MarshalText writes the design's name (in JSON, "classic" or "table").
+func (d Design) MarshalText() ([]byte, error) {
+	if d >= numDesigns {
+		return nil, fmt.Errorf("unknown swap design %d", d)
+	}
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText reads a design's name.
+func (d *Design) UnmarshalText(b []byte) error {
+	v, err := Parse(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}

@@ -43,3 +43,23 @@ func TestParseList(t *testing.T) {
 		}
 	}
 }
+
+func TestText(t *testing.T) {
+	for _, d := range All() {
+		b, err := d.MarshalText()
+		if err != nil || string(b) != d.String() {
+			t.Errorf("MarshalText(%v) = %q, %v", d, b, err)
+		}
+		var got Design
+		if err := got.UnmarshalText(b); err != nil || got != d {
+			t.Errorf("UnmarshalText(%q) = %v, %v", b, got, err)
+		}
+	}
+	if _, err := Design(9).MarshalText(); err == nil {
+		t.Error("MarshalText of an unknown design succeeded")
+	}
+	var d Design
+	if err := d.UnmarshalText([]byte("nope")); err == nil {
+		t.Error("UnmarshalText(nope) succeeded")
+	}
+}
