@@ -28,6 +28,7 @@ type benchFlags struct {
 	jsonOut     string
 	plotFile    string
 	cpuProf     string
+	design      string
 }
 
 func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
@@ -49,6 +50,7 @@ func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
 	addJSONFlag(cmd, &f.jsonOut)
 	fl.StringVar(&f.plotFile, "plot", "", "draw pages/s per pass and the fault-latency distribution into this PNG file")
 	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) into this file")
+	addDesignFlag(fl, &f.design, false)
 	if withEngine {
 		fl.StringVar(&f.opts.Engine, "engine", "uswap", "uswap (embedded, no root) or kernel (anonymous memory in a memory cgroup, a zram device of its own as swap; needs root)")
 	}
@@ -66,6 +68,11 @@ func (f *benchFlags) options(cmd *cobra.Command, engines ...string) (bench.Optio
 	if o.Device != bench.DeviceFile && (o.DevicePath != "" || o.BlockDevice) {
 		return o, usagef("--swapfile and --block-device go with --device file")
 	}
+	d, err := parseDesign(f.design)
+	if err != nil {
+		return o, err
+	}
+	o.Design = d
 	o.Progress = showProgress(cmd, f.jsonOut)
 	for _, e := range engines {
 		o.Engine = e

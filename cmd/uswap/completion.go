@@ -61,6 +61,7 @@ func registerCompletions(cmd *cobra.Command) {
 		"engine":   words("uswap\tembedded, no root", "kernel\tthe Linux kernel's swap, needs root"),
 		"device":   words("ram\tcompressed RAM (zram)", "file\ta swap file"),
 		"pattern":  words("mixed", "zero", "random"),
+		"design":   designCompletions,
 	} {
 		if cmd.Flags().Lookup(flag) != nil {
 			_ = cmd.RegisterFlagCompletionFunc(flag, completeWith(list))
