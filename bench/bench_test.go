@@ -395,3 +395,55 @@ func TestUswapEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareDesigns runs a small comparison: every row in both designs,
+// alternating, with the medians and the metadata filled in.
+func TestCompareDesigns(t *testing.T) {
+	base := DefaultOptions()
+	base.SizeMiB, base.LimitMiB, base.Passes = 8, 4, 1
+	rows := DesignRows(base)
+	if len(rows) != 6 || rows[4].Options.SizeMiB != 4*swapinLimitMiB || !rows[3].Options.Random || rows[3].Options.Threads != 2 {
+		t.Fatalf("rows %+v", rows)
+	}
+	var log strings.Builder
+	cmp, err := CompareDesigns(context.Background(), rows[:1], 2, nil, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), "\n"); n != 4 || !strings.Contains(log.String(), "table design, round 2") {
+		t.Fatalf("%d runs logged:\n%s", n, log.String())
+	}
+	row := cmp.Rows[0]
+	if len(row.Results) != 2 || row.Results[0].Design != design.Classic || row.Results[1].Design != design.Table {
+		t.Fatalf("results %+v", row.Results)
+	}
+	for _, r := range row.Results {
+		if r.Runs != 2 || r.PagesPerS <= 0 || r.CPUNsPerPage <= 0 || r.Latency.P99 < r.Latency.P50 || r.PerUsedSlot <= r.PerFreeSlot || r.Counters.Pswpin == 0 {
+			t.Errorf("%v: %+v", r.Design, r)
+		}
+	}
+	if c, tb := row.Results[0].PerFreeSlot, row.Results[1].PerFreeSlot; c-tb < 0.99 {
+		t.Errorf("bytes per free slot: classic %.3f, table %.3f: the table design keeps no swap_map byte", c, tb)
+	}
+	var text strings.Builder
+	if err := cmp.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(cmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + text.String())
+	if !strings.Contains(text.String(), "usemem seq, 1 thread") || !strings.Contains(text.String(), "corrupt=0") || !strings.Contains(string(js), `"design":"table"`) {
+		t.Errorf("text:\n%s\njson:\n%s", text.String(), js)
+	}
+	if _, err := CompareDesigns(context.Background(), rows, 0, nil, nil); err == nil {
+		t.Error("0 rounds accepted")
+	}
+	// Interrupted before the first run: no rows, Interrupted.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if cmp, err := CompareDesigns(ctx, rows, 1, nil, nil); err != nil || !cmp.Interrupted || len(cmp.Rows) != 0 {
+		t.Errorf("cancelled: %v, %+v", err, cmp)
+	}
+}

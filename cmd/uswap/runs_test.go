@@ -53,6 +53,34 @@ func TestBenchUsememJSONPlot(t *testing.T) {
 	}
 }
 
+// TestBenchCompareDesigns runs compare-designs' swap-in rows once: both
+// designs per row, the table with its ratio, corrupt=0, and the same in
+// the JSON file.
+func TestBenchCompareDesigns(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "d.json")
+	out, status := runUswap(t, "bench", "compare-designs", "--rows", "swapin", "--rounds", "1", "--passes", "1", "--json="+file)
+	if status != 0 {
+		t.Fatalf("status %d:\n%s", status, out)
+	}
+	for _, want := range []string{"swap-in seq (16/4 MiB)", "swap-in random (16/4 MiB)", "classic", "table", "B/free", "corrupt=0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	var v struct {
+		Command string `json:"command"`
+		Rows    []struct {
+			Results []struct {
+				Design string `json:"design"`
+			} `json:"results"`
+		} `json:"rows"`
+	}
+	b, err := os.ReadFile(file)
+	if err != nil || json.Unmarshal(b, &v) != nil || v.Command != "bench compare-designs" || len(v.Rows) != 2 || len(v.Rows[1].Results) != 2 || v.Rows[1].Results[1].Design != "table" {
+		t.Errorf("JSON %v: %s", err, b)
+	}
+}
+
 // TestSwapFileToolsLeaveOthersAlone: `uswap bench --device file
 // --swapfile` and `uswap mkswap` pointed at an unrelated file, a
 // symbolic link to one, and a loop block device over one (as root)
