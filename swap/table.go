@@ -65,6 +65,16 @@ func entryOf(tab *swapTable, offset uint64) *ksync.Uint64 {
 	return &tab.entries[offset%ClusterSize]
 }
 
+// entryLocked reads the table of cluster ci (locked) and the entry of
+// offset in it: a nil table and NULL when the cluster has none.
+func entryLocked(t *ksync.Task, ci *cluster, offset uint64) (*swapTable, uint64) {
+	ci.lock.AssertHeld(t)
+	if tab := ci.tb.Load(t); tab != nil {
+		return tab, entryOf(tab, offset).Load(t)
+	}
+	return nil, swpTbNull
+}
+
 // setupSlots marks the bad slots SWP_TB_BAD; their clusters get their
 // tables at once (they are in use for good). Nothing else is allocated:
 // a cluster gets its table when it comes into use.
@@ -85,13 +95,7 @@ func (ts tableSlots) setupSlots(si *SwapInfo, bad []uint64) {
 func (ts tableSlots) releaseSlots(t *ksync.Task, si *SwapInfo) {}
 
 func (ts tableSlots) scanSlotLocked(t *ksync.Task, si *SwapInfo, ci *cluster, off uint64) (ok, needReclaim bool) {
-	ci.lock.AssertHeld(t)
-	tab := ci.tb.Load(t)
-	if tab == nil {
-		return true, false
-	}
-	tb := entryOf(tab, off).Load(t)
-	switch {
+	switch _, tb := entryLocked(t, ci, off); {
 	case swpTbIsNull(tb):
 		return true, false
 	case swpTbIsFolio(tb) && swpTbGetCount(tb) == 0:
@@ -103,9 +107,8 @@ func (ts tableSlots) scanSlotLocked(t *ksync.Task, si *SwapInfo, ci *cluster, of
 }
 
 func (ts tableSlots) slotFreeLocked(t *ksync.Task, si *SwapInfo, ci *cluster, off uint64) bool {
-	ci.lock.AssertHeld(t)
-	tab := ci.tb.Load(t)
-	return tab == nil || swpTbIsNull(entryOf(tab, off).Load(t))
+	_, tb := entryLocked(t, ci, off)
+	return swpTbIsNull(tb)
 }
 
 // allocSlotLocked is cluster_alloc_range() with __swap_cache_add_folio():
@@ -132,12 +135,7 @@ func (ts tableSlots) cacheAdded(t *ksync.Task, folio *mem.Folio, entry mem.SwpEn
 }
 
 func (ts tableSlots) onlyCachedLocked(t *ksync.Task, si *SwapInfo, ci *cluster, off uint64) bool {
-	ci.lock.AssertHeld(t)
-	tab := ci.tb.Load(t)
-	if tab == nil {
-		return false
-	}
-	tb := entryOf(tab, off).Load(t)
+	_, tb := entryLocked(t, ci, off)
 	return swpTbIsFolio(tb) && swpTbGetCount(tb) == 0
 }
 
@@ -169,14 +167,9 @@ func countLocked(ci *cluster, off uint64, tb uint64) int {
 // extend table, allocated on the first such count (the kernel may drop
 // the lock to allocate it; a Go allocation cannot fail).
 func (ts tableSlots) dupLocked(t *ksync.Task, si *SwapInfo, ci *cluster, off uint64) error {
-	ci.lock.AssertHeld(t)
-	tab := ci.tb.Load(t)
-	var tb uint64
-	if tab != nil {
-		tb = entryOf(tab, off).Load(t)
-	}
+	tab, tb := entryLocked(t, ci, off)
 	entry := mem.SwpEntryOf(si.typ, off)
-	if tab == nil || !swpTbIsCountable(tb) || swpTbIsNull(tb) {
+	if !swpTbIsCountable(tb) || swpTbIsNull(tb) {
 		ts.c.reportBug(t, "swap_dup_entries: %v is not in use (%s)", entry, swpTbString(tb))
 		return ErrNoEnt
 	}
@@ -206,12 +199,8 @@ func (ts tableSlots) dupLocked(t *ksync.Task, si *SwapInfo, ci *cluster, off uin
 // and the count left, or ok false (and a recorded bug) if the slot had no
 // reference to drop.
 func (ts tableSlots) putLocked(t *ksync.Task, si *SwapInfo, ci *cluster, off uint64) (tb uint64, left int, ok bool) {
-	ci.lock.AssertHeld(t)
-	tab := ci.tb.Load(t)
-	if tab != nil {
-		tb = entryOf(tab, off).Load(t)
-	}
-	if tab == nil || !swpTbIsCountable(tb) || swpTbIsNull(tb) || swpTbGetCount(tb) == 0 {
+	tab, tb := entryLocked(t, ci, off)
+	if !swpTbIsCountable(tb) || swpTbIsNull(tb) || swpTbGetCount(tb) == 0 {
 		ts.c.reportBug(t, "swap_free: unused swap entry %v (%s)", mem.SwpEntryOf(si.typ, off), swpTbString(tb))
 		return tb, 0, false
 	}
@@ -372,13 +361,7 @@ func (ts tableSlots) swapCacheDelFolioLocked(t *ksync.Task, si *SwapInfo, folio 
 	off := entry.Offset()
 	idx := int32(off / ClusterSize)
 	ci := &si.clusters[idx]
-	ci.lock.AssertHeld(t)
-	folio.AssertLocked(t)
-	var tb uint64
-	tab := ci.tb.Load(t)
-	if tab != nil {
-		tb = entryOf(tab, off).Load(t)
-	}
+	tab, tb := entryLocked(t, ci, off)
 	if !swpTbIsFolio(tb) || swpTbToPFN(tb) != folio.PFN() {
 		panic(fmt.Sprintf("swap: deleting %v from the swap cache at %v, whose entry is %s", folio, entry, swpTbString(tb)))
 	}
@@ -398,11 +381,7 @@ func (ts tableSlots) swapCacheDelFolioLocked(t *ksync.Task, si *SwapInfo, folio 
 func (ts tableSlots) deleteIfOnlyCached(t *ksync.Task, si *SwapInfo, folio *mem.Folio, entry mem.SwpEntry) bool {
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
-	var tb uint64
-	if tab := ci.tb.Load(t); tab != nil {
-		tb = entryOf(tab, off).Load(t)
-	}
-	if !swpTbIsFolio(tb) || swpTbToPFN(tb) != folio.PFN() || swpTbGetCount(tb) != 0 {
+	if _, tb := entryLocked(t, ci, off); !swpTbIsFolio(tb) || swpTbToPFN(tb) != folio.PFN() || swpTbGetCount(tb) != 0 {
 		ci.lock.Unlock(t)
 		return false
 	}
@@ -415,28 +394,16 @@ func (ts tableSlots) deleteIfOnlyCached(t *ksync.Task, si *SwapInfo, folio *mem.
 
 // swapEntrySwapped is swap_entry_swapped(): the slot's count is not 0.
 func (ts tableSlots) swapEntrySwapped(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) bool {
-	off := entry.Offset()
-	ci := si.lockCluster(t, off)
-	defer ci.lock.Unlock(t)
-	tab := ci.tb.Load(t)
-	if tab == nil {
-		return false
-	}
-	tb := entryOf(tab, off).Load(t)
-	return swpTbIsCountable(tb) && swpTbGetCount(tb) != 0
+	return ts.swpSwapcount(t, si, entry) != 0
 }
 
 // swpSwapcount is swp_swapcount(): the count, the extend table's when the
-// entry's is saturated.
+// entry's is saturated; 0 for a free or bad slot.
 func (ts tableSlots) swpSwapcount(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) int {
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
 	defer ci.lock.Unlock(t)
-	tab := ci.tb.Load(t)
-	if tab == nil {
-		return 0
-	}
-	tb := entryOf(tab, off).Load(t)
+	_, tb := entryLocked(t, ci, off)
 	if !swpTbIsCountable(tb) {
 		return 0
 	}
