@@ -135,7 +135,8 @@ func CompareDesigns(ctx context.Context, rows []DesignRow, rounds int, run RunFu
 	return cmp, nil
 }
 
-// summarize is the medians of one design's runs of a row.
+// summarize is the medians of one design's runs of a row (with an even
+// number of runs, the mean of the two middle ones).
 func summarize(d design.Design, reps []*Report) DesignResult {
 	res := DesignResult{Design: d, Runs: len(reps)}
 	med := func(f func(*Report) float64) float64 {
@@ -144,7 +145,11 @@ func summarize(d design.Design, reps []*Report) DesignResult {
 			v[i] = f(r)
 		}
 		slices.Sort(v)
-		return v[len(v)/2]
+		n := len(v)
+		if n%2 == 0 { // the mean of the two middle runs
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+		return v[n/2]
 	}
 	res.PagesPerS = med(func(r *Report) float64 { return r.PagesPerS })
 	res.CPUNsPerPage = med(func(r *Report) float64 { return r.CPUNsPerPage })
@@ -182,7 +187,7 @@ func (c *DesignComparison) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "uswap engine in both swap core designs (docs/swap-table.md): %s %s device, %s pages, passes=%d; medians of %d alternating rounds\n",
 			o.Comp, o.Device, o.Pattern, o.Passes, c.Rounds)
 	}
-	fmt.Fprintf(&b, "%-34s %-8s %10s %7s %9s %8s %8s %9s %8s %8s %8s %8s\n",
+	fmt.Fprintf(&b, "%-40s %-8s %10s %7s %9s %8s %8s %9s %8s %8s %8s %8s\n",
 		"row", "design", "pages/s", "ratio", "cpu ns/pg", "p50 us", "p99 us", "p99.9 us", "B/free", "B/used", "pswpin", "majflt")
 	for _, row := range c.Rows {
 		name := fmt.Sprintf("%s (%d/%d MiB)", row.Name, row.Options.SizeMiB, row.Options.LimitMiB)
@@ -197,7 +202,7 @@ func (c *DesignComparison) WriteText(w io.Writer) error {
 			if i > 0 && base > 0 {
 				ratio = fmt.Sprintf("%.2f", r.PagesPerS/base)
 			}
-			fmt.Fprintf(&b, "%-34s %-8s %10.0f %7s %9.0f %8.2f %8.2f %9.2f %8.3f %8.3f %8d %8d\n",
+			fmt.Fprintf(&b, "%-40s %-8s %10.0f %7s %9.0f %8.2f %8.2f %9.2f %8.3f %8.3f %8d %8d\n",
 				name, r.Design, r.PagesPerS, ratio, r.CPUNsPerPage, us(r.Latency.P50), us(r.Latency.P99), us(r.Latency.P999),
 				r.PerFreeSlot, r.PerUsedSlot, r.Counters.Pswpin, r.Counters.Pgmajfault)
 		}
