@@ -499,6 +499,7 @@ faults 0 rules=(read)
 load P[0] allow=bus             # the read fails: SIGBUS, the entry stays
 expect P[0]=swap
 faults 0
+reclaim                         # the table design's failed folio stays in the swap cache until reclaim drops it
 load P[0] fill=0x21 swapins=1
 load P[1] fill=(0x99, 0x22) breaks=no-lost-data
 shmem create F pages=2
