@@ -194,11 +194,14 @@ func (l List) Err() error {
 }
 
 // Rules is one line per broken invariant, in order: its name and its
-// sentence, each line starting with indent.
-func (l List) Rules(indent string) string {
+// sentence (the classic design's), each line starting with indent.
+func (l List) Rules(indent string) string { return l.RulesIn(design.Classic, indent) }
+
+// RulesIn is Rules with each sentence in design d's terms.
+func (l List) RulesIn(d design.Design, indent string) string {
 	var b strings.Builder
 	for _, id := range l.Broken() {
-		fmt.Fprintf(&b, "%s%s: %s\n", indent, id, id.Rule())
+		fmt.Fprintf(&b, "%s%s: %s\n", indent, id, id.RuleIn(d))
 	}
 	return b.String()
 }

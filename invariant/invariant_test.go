@@ -63,6 +63,10 @@ func TestListAsError(t *testing.T) {
 	if got := l.Rules("  "); got != want {
 		t.Errorf("Rules() = %q, want %q", got, want)
 	}
+	tableWant := "  swap-count: " + SwapCount.RuleIn(design.Table) + "\n  no-lost-data: " + NoLostData.Rule() + "\n"
+	if got := l.RulesIn(design.Table, "  "); got != tableWant || got == want {
+		t.Errorf("RulesIn(table) = %q, want %q", got, tableWant)
+	}
 }
 
 // TestRulePerDesign: the rules that name classic-only state (swap_map,

@@ -193,7 +193,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "VIOLATION: %s (replay with %s)\n", v, r.ReplayFlags())
 	}
 	if len(r.Violations) > 0 {
-		fmt.Fprintf(&b, "the invariants broken (docs/invariants.md):\n%s", r.Violations.Rules("  "))
+		fmt.Fprintf(&b, "the invariants broken (docs/invariants.md):\n%s", r.Violations.RulesIn(r.Design, "  "))
 	}
 	return b.String()
 }
