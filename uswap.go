@@ -345,6 +345,12 @@ type SwapStats struct {
 	ContAdded  uint64 // count continuation pages added (classic design)
 	ExtendAdd  uint64 // extend tables allocated (table design)
 	ReadErrors uint64 // device read errors
+	// Seed 004's stranded folios: swap cache folios a shmem swap-in gave
+	// up on that nothing else holds (marked), those freed since, and
+	// the nanoseconds they spent stranded, summed.
+	StrayMarked   uint64
+	StrayFreed    uint64
+	StrayLifetime uint64
 }
 
 // VMStats are mm's vm_event counters (package mm's VMStat), summed.
@@ -363,6 +369,8 @@ type VMStats struct {
 	KswapdWake   uint64 // kswapd wakeups
 	Stranded     uint64 // swap-cache pages nothing mapped, freed by reclaim
 	SwapinBypass uint64 // swap-ins that skipped the swap cache (a synchronous device; classic design)
+	// ShmemChargeFail counts shmem swap-ins whose memcg charge failed.
+	ShmemChargeFail uint64
 }
 
 // Stats reads the machine's counters (with the machine's task).

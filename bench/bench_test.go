@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"uswap/design"
+	"uswap/swapdev"
 	"uswap/workload"
 )
 
@@ -347,25 +348,43 @@ func TestUswapEngine(t *testing.T) {
 	if err := UswapAvailable(); err != nil {
 		t.Skipf("uswap engine unavailable: %v", err)
 	}
-	for _, tc := range []struct {
-		device  string
-		random  bool
-		threads int
-		write   bool
-		design  design.Design
-	}{
+	runEngineCases(t, "uswap", 8, []engineCase{
 		{DeviceRAM, false, 1, false, design.Classic},
 		{DeviceRAM, true, 2, true, design.Table},
 		{DeviceFile, false, 2, false, design.Table},
 		{DeviceFile, true, 1, true, design.Classic},
-	} {
+	})
+}
+
+// engineCase is one short run of an engine's test; design is the uswap
+// engine's swap core design.
+type engineCase struct {
+	device  string
+	random  bool
+	threads int
+	write   bool
+	design  design.Design
+}
+
+// runEngineCases runs usemem's work on a 16 MiB working set limited to
+// limitMiB, two passes, for each case, on a fresh engine of that name,
+// and checks that it swapped, that no page came back wrong, that its
+// device and CPU time are reported (and for uswap the swap core's
+// metadata in the case's design), and that a swap file it made is gone.
+func runEngineCases(t *testing.T, engine string, limitMiB uint64, cases []engineCase) {
+	t.Helper()
+	for _, tc := range cases {
 		o := DefaultOptions()
-		o.SizeMiB, o.LimitMiB, o.Passes = 16, 8, 2
+		o.SizeMiB, o.LimitMiB, o.Passes, o.Engine = 16, limitMiB, 2, engine
 		o.Device, o.Random, o.Threads, o.Write, o.Design = tc.device, tc.random, tc.threads, tc.write, tc.design
 		if tc.device == DeviceFile {
 			o.DevicePath = filepath.Join(t.TempDir(), "swap")
 		}
-		rep, err := Run(context.Background(), &UswapEngine{}, o, nil)
+		e, err := NewEngine(engine, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(context.Background(), e, o, nil)
 		if err != nil {
 			t.Fatalf("%+v: %v", tc, err)
 		}
@@ -374,19 +393,22 @@ func TestUswapEngine(t *testing.T) {
 			t.Fatalf("%+v: corrupt=%d", tc, rep.Corrupt)
 		}
 		if rep.Counters.Pswpin == 0 || rep.Counters.Pswpout == 0 || rep.Counters.Pgmajfault == 0 {
-			t.Errorf("%+v: no swapping in a 16 MiB working set limited to 8 MiB: %+v", tc, rep.Counters)
+			t.Errorf("%+v: no swapping in a 16 MiB working set limited to %d MiB: %+v", tc, limitMiB, rep.Counters)
 		}
-		if rep.Device.Kind != tc.device {
-			t.Errorf("%+v: device %+v", tc, rep.Device)
+		if rep.Device.Kind != tc.device || rep.CPU.Total() <= 0 || rep.Latency.Count != 2*o.Pages() {
+			t.Errorf("%+v: device %+v, cpu %v s, %d visits timed", tc, rep.Device, rep.CPU.Total(), rep.Latency.Count)
 		}
 		if tc.device == DeviceRAM && rep.Device.ComprDataSize == 0 {
 			t.Errorf("%+v: empty mm_stat %+v", tc, rep.Device)
 		}
-		if md := rep.Metadata; md == nil || md.Design != tc.design.String() || md.PerUsedSlot <= md.PerFreeSlot || md.SlotsInUse == 0 {
-			t.Errorf("%+v: metadata %+v", tc, md)
-		}
-		if rep.CPUNsPerPage <= 0 || !strings.Contains(rep.EngineLine(), "design="+tc.design.String()) {
-			t.Errorf("%+v: cpu %.0f ns/page, engine line %q", tc, rep.CPUNsPerPage, rep.EngineLine())
+		checkCPUAndBound(t, rep)
+		if engine == "uswap" {
+			if md := rep.Metadata; md == nil || md.Design != tc.design.String() || md.PerUsedSlot <= md.PerFreeSlot || md.SlotsInUse == 0 {
+				t.Errorf("%+v: metadata %+v", tc, md)
+			}
+			if !strings.Contains(rep.EngineLine(), "design="+tc.design.String()) {
+				t.Errorf("%+v: engine line %q", tc, rep.EngineLine())
+			}
 		}
 		if tc.device == DeviceFile {
 			if _, err := os.Stat(o.DevicePath); err == nil {
@@ -418,7 +440,7 @@ func TestCompareDesigns(t *testing.T) {
 		t.Fatalf("results %+v", row.Results)
 	}
 	for _, r := range row.Results {
-		if r.Runs != 2 || r.PagesPerS <= 0 || r.CPUNsPerPage <= 0 || r.Latency.P99 < r.Latency.P50 || r.PerUsedSlot <= r.PerFreeSlot || r.Counters.Pswpin == 0 {
+		if r.Runs != 2 || r.PagesPerS <= 0 || r.CPUPerPageNs <= 0 || r.Latency.P99 < r.Latency.P50 || r.PerUsedSlot <= r.PerFreeSlot || r.Counters.Pswpin == 0 {
 			t.Errorf("%v: %+v", r.Design, r)
 		}
 	}
@@ -445,5 +467,185 @@ func TestCompareDesigns(t *testing.T) {
 	cancel()
 	if cmp, err := CompareDesigns(ctx, rows, 1, nil, nil); err != nil || !cmp.Interrupted || len(cmp.Rows) != 0 {
 		t.Errorf("cancelled: %v, %+v", err, cmp)
+	}
+}
+
+// checkCPUAndBound checks a complete run's CPU time, per-pass swap counts
+// and, on a RAM device, its bound.
+func checkCPUAndBound(t *testing.T, rep *Report) {
+	t.Helper()
+	t.Logf("%s", rep.CPULine())
+	if rep.CPU.Total() <= 0 || rep.CPUPerPageNs <= 0 {
+		t.Errorf("no CPU time measured over the passes: %+v, %.0f ns/page", rep.CPU, rep.CPUPerPageNs)
+	}
+	var in uint64
+	for _, p := range rep.Passes {
+		in += p.Pswpin
+	}
+	if in == 0 || in > rep.Counters.Pswpin {
+		t.Errorf("the passes swapped in %d pages, the run %d", in, rep.Counters.Pswpin)
+	}
+	if rep.Options.Device != DeviceRAM {
+		if rep.Bound != nil {
+			t.Errorf("a bound for a run on a %s: %+v", rep.Options.Device, rep.Bound)
+		}
+		return
+	}
+	b := rep.Bound
+	if b == nil {
+		t.Fatalf("no bound for a run on the RAM device")
+	}
+	t.Logf("%s", b.Line())
+	if b.CompressNs <= 0 || b.DecompressNs <= 0 || b.Ratio <= 1 || b.OfBound <= 0 || b.CoresUsed <= 0 || b.PagesPerS <= 0 {
+		t.Errorf("bound %+v", b)
+	}
+}
+
+// TestCompareRounds runs a comparison on a stand-in engine: the variants
+// alternate round by round, each variant's figures are the median and
+// range of its runs, the ratios are taken within a round, and an
+// interruption keeps what completed.
+func TestCompareRounds(t *testing.T) {
+	variants := []Variant{{Engine: "kernel"}, {Engine: "uswap", MemcgBgReclaim: true}, {Engine: "uswap"}}
+	rates := map[string][]float64{ // by variant name, round by round
+		"kernel":                     {100, 50, 200},
+		"uswap memcg_bg_reclaim=on":  {300, 200, 400},
+		"uswap memcg_bg_reclaim=off": {200, 100, 300},
+	}
+	var order []string
+	calls := 0
+	run := func(ctx context.Context, engine string, o Options) (*Report, error) {
+		v := Variant{Engine: engine, MemcgBgReclaim: engine == "uswap" && o.MemcgBgReclaim}
+		order = append(order, v.Name())
+		round := calls / len(variants)
+		calls++
+		r := &Report{Engine: engine, Options: o, Pages: 10, PagesPerS: rates[v.Name()][round]}
+		r.Passes = []Phase{{Pages: 10, Seconds: 1, CPU: CPUUse{User: 1e-6 * float64(round+1), Sys: 1e-6}}}
+		r.CPU, r.CPUPerPageNs = passesCPU(r.Passes, r.Pages)
+		return r, nil
+	}
+	var lines []string
+	c, err := Compare(context.Background(), DefaultOptions(), 3, variants, run, func(l string) { lines = append(lines, l) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{}
+	for range 3 {
+		for _, v := range variants {
+			want = append(want, v.Name())
+		}
+	}
+	if !slices.Equal(order, want) {
+		t.Errorf("run order %q, want %q", order, want)
+	}
+	if len(lines) != 9 || !strings.HasPrefix(lines[8], "round 3 engine=uswap memcg_bg_reclaim=off pages_per_s=300 ") {
+		t.Errorf("run lines as the runs ended: %q", lines)
+	}
+	if len(c.Summaries) != 3 {
+		t.Fatalf("%d summaries, want 3", len(c.Summaries))
+	}
+	k, on, off := c.Summaries[0], c.Summaries[1], c.Summaries[2]
+	if k.PagesPerS != (Range{100, 50, 200}) || k.Ratio != nil || k.Runs != 3 {
+		t.Errorf("kernel: %+v", k)
+	}
+	// Per-round ratios 3, 4, 2 (on) and 2, 2, 1.5 (off).
+	if on.Ratio == nil || *on.Ratio != (Range{3, 2, 4}) {
+		t.Errorf("bg on: ratio %+v", on.Ratio)
+	}
+	if off.Ratio == nil || *off.Ratio != (Range{2, 1.5, 2}) {
+		t.Errorf("bg off: ratio %+v", off.Ratio)
+	}
+	if got := on.CPUPerPageNs; got != (Range{300, 200, 400}) {
+		t.Errorf("bg on: CPU per page %+v ns, want 300 (200..400)", got)
+	}
+	var b strings.Builder
+	if err := c.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"round 3 engine=uswap memcg_bg_reclaim=off", "machine cpu=", "ratio uswap/kernel=3.00 (2.00..4.00) memcg_bg_reclaim=on rounds=3"} {
+		if !strings.Contains(b.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, b.String())
+		}
+	}
+
+	// Interrupted in round 2's uswap run: round 1 counts, and round 2's
+	// kernel run, with no ratio of its own.
+	calls = 0
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	interrupting := func(ctx context.Context, engine string, o Options) (*Report, error) {
+		r, err := run(ctx, engine, o)
+		if calls == 5 {
+			r.Interrupted = true
+			cancel()
+		}
+		return r, err
+	}
+	c, err = Compare(ctx, DefaultOptions(), 3, variants, interrupting, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Interrupt || len(c.Runs) != 5 || c.complete() != 4 {
+		t.Fatalf("interrupted comparison: interrupt=%v, %d runs, %d complete", c.Interrupt, len(c.Runs), c.complete())
+	}
+	if on := c.Summaries[1]; on.Runs != 1 || on.Ratio == nil || *on.Ratio != (Range{3, 3, 3}) {
+		t.Errorf("bg on after the interruption: %+v", on)
+	}
+}
+
+// TestCompCost measures every compressor on usemem's mixed pages: each
+// shrinks them (lz4 to about a quarter) and takes some time.
+func TestCompCost(t *testing.T) {
+	for _, comp := range swapdev.Compressors {
+		cc, err := MeasureCompCost(comp, "mixed", 1024)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %+v", comp, cc)
+		if cc.Pages != 1024 || cc.SamePages != 0 || cc.CompressNs <= 0 || cc.DecompressNs <= 0 || cc.Ratio < 3 || cc.Impl == "" {
+			t.Errorf("%s: %+v", comp, cc)
+		}
+	}
+	if _, err := MeasureCompCost("gzip", "mixed", 16); err == nil {
+		t.Errorf("gzip measured")
+	}
+}
+
+// TestStatSeconds reads utime and stime from a /proc/PID/stat line whose
+// command holds a space and a parenthesis.
+func TestStatSeconds(t *testing.T) {
+	line := "45 (kswapd 0)) S 2 0 0 0 -1 2129984 0 0 0 0 250 50 0 0 20 0 1 0 100 0 0"
+	if got := statSeconds(line); got != 3 {
+		t.Errorf("statSeconds = %v, want 3 (250+50 ticks)", got)
+	}
+}
+
+// TestMachine watches the host for a moment (its description is filled
+// in), and judges made-up loads: trusted only with the load at most the
+// cores plus the run's threads and others using at most a quarter of the
+// cores.
+func TestMachine(t *testing.T) {
+	m := WatchMachine(2).Stop()
+	t.Logf("%s", m.Line())
+	if m.Cores < 1 || m.CPU == "" || m.Kernel == "" || m.Seconds <= 0 || m.MaxLoad != float64(m.Cores+2) || m.LoadMax < m.LoadBefore {
+		t.Errorf("machine %+v", m)
+	}
+	for _, tc := range []struct {
+		load, others float64
+		trusted      bool
+		why          string
+	}{
+		{1.5, 0.1, true, ""},
+		{4.5, 0.1, false, "load 4.50 above 4.00 during the run"},
+		{2, 0.9, false, "other processes kept 0.90 CPUs busy, above 0.50"},
+	} {
+		m := Machine{Cores: 2, MaxLoad: 4, MaxOthers: 0.5, LoadMax: tc.load, OthersCores: tc.others}
+		m.judge()
+		if m.Trusted != tc.trusted || m.Why != tc.why {
+			t.Errorf("load %.2f, others %.2f: trusted=%v why=%q", tc.load, tc.others, m.Trusted, m.Why)
+		}
+		if want := "trusted=yes"; tc.trusted != strings.Contains(m.Line(), want) {
+			t.Errorf("line %q", m.Line())
+		}
 	}
 }

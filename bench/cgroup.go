@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -114,4 +115,78 @@ func (cg *memCgroup) remove() error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("removing memory cgroup %s: %w", cg.dir, err)
+}
+
+// cpuAcct is where the kernel engine reads its child's CPU time as the
+// kernel accounts it to the child's cgroup: with cgroup v1, a cgroup of
+// the same name in the cpuacct hierarchy (cpuacct.usage_user and
+// cpuacct.usage_sys); with v2, the memory cgroup's own cpu.stat.
+type cpuAcct struct {
+	dir string
+	v2  bool
+}
+
+// cpuacctHierarchy is the cgroup v1 mount with the cpuacct controller,
+// or "".
+func cpuacctHierarchy() string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if ok && len(f) >= 5 && len(g) >= 3 && g[0] == "cgroup" && slices.Contains(strings.Split(g[2], ","), "cpuacct") {
+			return f[4]
+		}
+	}
+	return ""
+}
+
+// newCPUAcct makes the cpuacct cgroup for mem (v1; its removal recorded
+// on undo), or uses mem itself (v2). It returns nil when v1 has no
+// cpuacct hierarchy: the report then has no cgroup figure.
+func newCPUAcct(mem *memCgroup, undo *Undo) (*cpuAcct, error) {
+	if mem.v2 {
+		return &cpuAcct{dir: mem.dir, v2: true}, nil
+	}
+	root := cpuacctHierarchy()
+	if root == "" {
+		return nil, nil
+	}
+	cg := &memCgroup{dir: filepath.Join(root, filepath.Base(mem.dir))}
+	if _, err := undo.Change("cpuacct cgroup "+cg.dir, func() error { return os.Mkdir(cg.dir, 0o755) }, cg.remove); err != nil {
+		return nil, fmt.Errorf("cpuacct cgroup: %w", err)
+	}
+	return &cpuAcct{dir: cg.dir}, nil
+}
+
+// add moves process pid into the cgroup (v2: the memory cgroup did).
+func (c *cpuAcct) add(pid int) error {
+	if c.v2 {
+		return nil
+	}
+	return writeFile(filepath.Join(c.dir, "cgroup.procs"), fmt.Sprint(pid))
+}
+
+// usage is the CPU time the cgroup's tasks have used.
+func (c *cpuAcct) usage() (CPUUse, error) {
+	if c.v2 {
+		m, err := readKeyed(filepath.Join(c.dir, "cpu.stat"))
+		if err != nil {
+			return CPUUse{}, err
+		}
+		return CPUUse{User: float64(m["user_usec"]) / 1e6, Sys: float64(m["system_usec"]) / 1e6}, nil
+	}
+	var ns [2]uint64
+	for i, f := range []string{"cpuacct.usage_user", "cpuacct.usage_sys"} {
+		s, err := readFile(filepath.Join(c.dir, f))
+		if err != nil {
+			return CPUUse{}, err
+		}
+		if ns[i], err = strconv.ParseUint(s, 10, 64); err != nil {
+			return CPUUse{}, fmt.Errorf("%s: %q: %w", f, s, err)
+		}
+	}
+	return CPUUse{User: float64(ns[0]) / 1e9, Sys: float64(ns[1]) / 1e9}, nil
 }

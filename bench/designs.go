@@ -28,7 +28,7 @@ type DesignResult struct {
 	Design       design.Design `json:"design"`
 	Runs         int           `json:"runs"`
 	PagesPerS    float64       `json:"pages_per_s"`
-	CPUNsPerPage float64       `json:"cpu_ns_per_page"`
+	CPUPerPageNs float64       `json:"cpu_per_page_ns"`
 	// Latency is the fault latency percentiles of the passes' visits, in
 	// nanoseconds.
 	Latency struct {
@@ -53,9 +53,9 @@ type DesignComparison struct {
 	Interrupted bool `json:"interrupted,omitempty"`
 }
 
-// RunFunc runs one row in one design: Run on a UswapEngine, or what the
+// DesignRunFunc runs one row in one design: Run on a UswapEngine, or what the
 // caller wraps around it.
-type RunFunc func(ctx context.Context, o Options) (*Report, error)
+type DesignRunFunc func(ctx context.Context, o Options) (*Report, error)
 
 // swapinLimitMiB is the swap-in rows' cgroup limit: BenchmarkSwapin's set-up
 // (mm/bench_test.go), a working set four times a limit of 1024 pages, one
@@ -92,7 +92,7 @@ func DesignRows(base Options) []DesignRow {
 // so that neither always runs on a warmer (or busier) machine. run (nil:
 // Run on a new UswapEngine) runs one; log, if not nil, gets a line per
 // run. When ctx ends, the rows done so far are returned, Interrupted.
-func CompareDesigns(ctx context.Context, rows []DesignRow, rounds int, run RunFunc, log io.Writer) (*DesignComparison, error) {
+func CompareDesigns(ctx context.Context, rows []DesignRow, rounds int, run DesignRunFunc, log io.Writer) (*DesignComparison, error) {
 	if run == nil {
 		run = func(ctx context.Context, o Options) (*Report, error) { return Run(ctx, &UswapEngine{}, o, nil) }
 	}
@@ -123,7 +123,7 @@ func CompareDesigns(ctx context.Context, rows []DesignRow, rounds int, run RunFu
 				}
 				reps[d] = append(reps[d], rep)
 				if log != nil {
-					fmt.Fprintf(log, "%s, %s design, round %d: %.0f pages/s, %.0f ns CPU per page\n", row.Name, d, r+1, rep.PagesPerS, rep.CPUNsPerPage)
+					fmt.Fprintf(log, "%s, %s design, round %d: %.0f pages/s, %.0f ns CPU per page\n", row.Name, d, r+1, rep.PagesPerS, rep.CPUPerPageNs)
 				}
 			}
 		}
@@ -152,7 +152,7 @@ func summarize(d design.Design, reps []*Report) DesignResult {
 		return v[n/2]
 	}
 	res.PagesPerS = med(func(r *Report) float64 { return r.PagesPerS })
-	res.CPUNsPerPage = med(func(r *Report) float64 { return r.CPUNsPerPage })
+	res.CPUPerPageNs = med(func(r *Report) float64 { return r.CPUPerPageNs })
 	res.Latency.P50 = int64(med(func(r *Report) float64 { return float64(r.Latency.P50) }))
 	res.Latency.P99 = int64(med(func(r *Report) float64 { return float64(r.Latency.P99) }))
 	res.Latency.P999 = int64(med(func(r *Report) float64 { return float64(r.Latency.P999) }))
@@ -203,7 +203,7 @@ func (c *DesignComparison) WriteText(w io.Writer) error {
 				ratio = fmt.Sprintf("%.2f", r.PagesPerS/base)
 			}
 			fmt.Fprintf(&b, "%-40s %-8s %10.0f %7s %9.0f %8.2f %8.2f %9.2f %8.3f %8.3f %8d %8d\n",
-				name, r.Design, r.PagesPerS, ratio, r.CPUNsPerPage, us(r.Latency.P50), us(r.Latency.P99), us(r.Latency.P999),
+				name, r.Design, r.PagesPerS, ratio, r.CPUPerPageNs, us(r.Latency.P50), us(r.Latency.P99), us(r.Latency.P999),
 				r.PerFreeSlot, r.PerUsedSlot, r.Counters.Pswpin, r.Counters.Pgmajfault)
 		}
 	}

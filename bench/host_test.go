@@ -25,6 +25,11 @@ func kernelEngine() *KernelEngine {
 func kernelOpts(t *testing.T) Options {
 	o := DefaultOptions()
 	o.SizeMiB, o.LimitMiB, o.Passes, o.Engine, o.ShareSwap = 8, 4, 2, "kernel", true
+	if hosttest.RaceEnabled {
+		// The child is this test binary: with the race detector's runtime
+		// it takes some 10 MiB of its own, and a 4 MiB cgroup OOM-kills it.
+		o.SizeMiB, o.LimitMiB = 32, 16
+	}
 	o.PageCluster = 0
 	if hosttest.Snapshot(t).PageCluster == "0" {
 		o.PageCluster = 1
@@ -81,6 +86,10 @@ func TestKernelEngine(t *testing.T) {
 		}
 		if rep.Counters.Pswpout == 0 || rep.Counters.Pgmajfault == 0 {
 			t.Errorf("%+v: no swapping in an 8 MiB working set limited to 4 MiB: %+v", tc, rep.Counters)
+		}
+		checkCPUAndBound(t, rep)
+		if rep.CgroupCPU == nil || rep.CgroupCPU.Total() < rep.CPU.Total()/2 {
+			t.Errorf("%+v: the cgroup's CPU time %+v for the whole run, against %+v over the passes", tc, rep.CgroupCPU, rep.CPU)
 		}
 		if rep.Device.Kind != tc.device || (tc.device == DeviceRAM && (rep.Device.Comp != "lz4" || rep.Device.Name == "/dev/zram0" && strings.Contains(strings.Join(before.Zram, " "), "zram0 "))) {
 			t.Errorf("%+v: device %+v (the host's zram devices: %v)", tc, rep.Device, before.Zram)

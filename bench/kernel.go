@@ -31,6 +31,7 @@ import (
 //	  or a swap file     made by the bench (a temporary directory by default); swapoff, removed
 //	swap on that device  swapon at priority 32767; swapoff
 //	a memory cgroup      uswap-bench-PID at the root of the memory hierarchy (v1 or v2); rmdir
+//	(v1) a cpuacct cgroup uswap-bench-PID at the root of the cpuacct hierarchy, if mounted; rmdir
 //	(v2) +memory         in the root's cgroup.subtree_control if it was off; -memory
 //	vm.page-cluster      only with Options.PageCluster >= 0; the old value written back
 //	the child process    in its own process group, killed if the parent dies (PDEATHSIG); killed
@@ -104,10 +105,14 @@ func (e *KernelEngine) RunWorkload(ctx context.Context, opts Options, progress P
 	if err != nil {
 		return nil, err
 	}
+	acct, err := newCPUAcct(cg, undo)
+	if err != nil {
+		return nil, err
+	}
 	if e.afterSetup != nil {
 		e.afterSetup()
 	}
-	return e.runChild(ctx, opts, cg, dev)
+	return e.runChild(ctx, opts, cg, acct, dev)
 }
 
 // kernelDevice makes the swap device ready and returns how to read its
@@ -163,7 +168,7 @@ func setPageCluster(n int, undo *Undo) error {
 // statistics before letting it exit (its exit frees its swap). When ctx
 // is done it asks the child to stop at a clean point; killing it is on
 // the undo list, for a caller that cannot wait.
-func (e *KernelEngine) runChild(ctx context.Context, opts Options, cg *memCgroup, dev func() DeviceStats) (*Report, error) {
+func (e *KernelEngine) runChild(ctx context.Context, opts Options, cg *memCgroup, acct *cpuAcct, dev func() DeviceStats) (*Report, error) {
 	if len(e.ChildCommand) == 0 {
 		return nil, errors.New("kernel engine: no child command")
 	}
@@ -192,7 +197,7 @@ func (e *KernelEngine) runChild(ctx context.Context, opts Options, cg *memCgroup
 	if err != nil {
 		return nil, fmt.Errorf("kernel engine: starting the child: %w", err)
 	}
-	rep, err := e.talk(ctx, cmd, opts, cg, dev, stdin, stdout)
+	rep, err := e.talk(ctx, cmd, opts, cg, acct, dev, stdin, stdout)
 	if err != nil {
 		_ = cmd.Process.Kill()
 	}
@@ -204,9 +209,14 @@ func (e *KernelEngine) runChild(ctx context.Context, opts Options, cg *memCgroup
 	return rep, err
 }
 
-func (e *KernelEngine) talk(ctx context.Context, cmd *exec.Cmd, opts Options, cg *memCgroup, dev func() DeviceStats, stdin io.Writer, stdout io.Reader) (*Report, error) {
+func (e *KernelEngine) talk(ctx context.Context, cmd *exec.Cmd, opts Options, cg *memCgroup, acct *cpuAcct, dev func() DeviceStats, stdin io.Writer, stdout io.Reader) (*Report, error) {
 	if err := cg.add(cmd.Process.Pid); err != nil {
 		return nil, fmt.Errorf("kernel engine: moving the child into %s: %w", cg.dir, err)
+	}
+	if acct != nil {
+		if err := acct.add(cmd.Process.Pid); err != nil {
+			return nil, fmt.Errorf("kernel engine: moving the child into %s: %w", acct.dir, err)
+		}
 	}
 	before, err := readVMStat()
 	if err != nil {
@@ -241,6 +251,11 @@ func (e *KernelEngine) talk(ctx context.Context, cmd *exec.Cmd, opts Options, cg
 		rep.Counters.Pgfault, rep.Counters.Pgmajfault = pf, maj
 	}
 	rep.Device = dev()
+	if acct != nil {
+		if u, err := acct.usage(); err == nil {
+			rep.CgroupCPU = &u
+		}
+	}
 	rep.Engine = e.Name()
 	rep.Kernel = kernelRelease()
 	return &rep, nil
@@ -346,8 +361,12 @@ func (m *anonMemory) Visit(i uint64, write bool) (bool, error) {
 	return ok, nil
 }
 
-// Counters are read by the parent, from /proc/vmstat and the cgroup.
-func (m *anonMemory) Counters() Counters { return Counters{} }
+// Counters are /proc/vmstat's, for the phases' swap counts (the parent
+// reads the run's own, and the cgroup's fault counts).
+func (m *anonMemory) Counters() Counters {
+	c, _ := readVMStat()
+	return c
+}
 
 // Device is read by the parent.
 func (m *anonMemory) Device() DeviceStats { return DeviceStats{} }

@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"uswap/design"
+	"uswap/fixes"
 	"uswap/swapdev"
 	"uswap/workload"
 )
@@ -41,11 +42,16 @@ type Options struct {
 	Device      string `json:"device"`       // DeviceRAM or DeviceFile
 	DevicePath  string `json:"device_path"`  // the swap file for DeviceFile ("": one in a private temporary directory)
 	PageCluster int    `json:"page_cluster"` // readahead: 2^n pages (vm.page-cluster); -1 leaves the default
-	Engine      string `json:"engine"`       // "uswap" or "kernel"
+	Engine      string `json:"engine"`       // "uswap", "kernel" or "realmem"
 	// Design is the uswap engine's swap core design (the kernel engine
 	// runs whatever the running kernel is).
 	Design   design.Design `json:"design"`
 	Progress bool          `json:"progress"` // draw a progress bar on standard error
+	// MemcgBgReclaim runs uswap's background memcg reclaim
+	// (mm.Config.MemcgBgReclaim), which the kernel does not have for a
+	// hard limit: off, uswap reclaims as the kernel does, in the task
+	// that charges. The kernel engine ignores it.
+	MemcgBgReclaim bool `json:"memcg_bg_reclaim"`
 	// BlockDevice lets DevicePath be a block device (holding zeros or a
 	// swap area uswap made), written over.
 	BlockDevice bool `json:"block_device,omitempty"`
@@ -56,6 +62,9 @@ type Options struct {
 	// must undo it from another goroutine (a second Ctrl-C); Run undoes
 	// it on its own way out. nil: Run keeps its own.
 	Undo *Undo `json:"-"`
+	// Fixes is the variant of every race fix the uswap engine runs (the
+	// kernel engine runs the kernel's).
+	Fixes fixes.Set `json:"fixes"`
 }
 
 // ErrOption marks an option that makes no sense (Validate's errors, a
@@ -68,7 +77,7 @@ func DefaultOptions() Options {
 	return Options{
 		SizeMiB: 1024, LimitMiB: 256, Passes: 3, Threads: 1,
 		Pattern: "mixed", Comp: "lz4", Device: DeviceRAM, PageCluster: -1,
-		Engine: "uswap",
+		Engine: "uswap", MemcgBgReclaim: true,
 	}
 }
 
@@ -119,12 +128,18 @@ func (o Options) validate() error {
 		return fmt.Errorf("device %q: want ram or file", o.Device)
 	}
 	switch o.Engine {
-	case "uswap", "kernel":
+	case "uswap", "kernel", "realmem":
 	default:
-		return fmt.Errorf("engine %q: want uswap or kernel", o.Engine)
+		return fmt.Errorf("engine %q: want uswap, kernel or realmem", o.Engine)
 	}
 	if !slices.Contains(design.All(), o.Design) {
 		return fmt.Errorf("design %v: want one of %v", o.Design, design.All())
+	}
+	if o.Engine == "realmem" && o.Design != design.Classic {
+		return fmt.Errorf("design %v: the realmem engine's pager runs the classic swap core only", o.Design)
+	}
+	if err := o.Fixes.CheckDesign(o.Design); err != nil {
+		return fmt.Errorf("%s design: %w", o.Design, err)
 	}
 	return nil
 }

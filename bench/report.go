@@ -17,6 +17,11 @@ type Phase struct {
 	Pages     uint64  `json:"pages"`
 	Seconds   float64 `json:"seconds"`
 	PagesPerS float64 `json:"pages_per_s"`
+	// CPU is the CPU time the phase took (CPUUse says whose).
+	CPU CPUUse `json:"cpu"`
+	// Pswpin and Pswpout are the pages swapped in and out during it.
+	Pswpin  uint64 `json:"pswpin"`
+	Pswpout uint64 `json:"pswpout"`
 }
 
 func newPhase(pages uint64, d time.Duration) Phase {
@@ -25,6 +30,25 @@ func newPhase(pages uint64, d time.Duration) Phase {
 		s = 1e-9
 	}
 	return Phase{Pages: pages, Seconds: s, PagesPerS: float64(pages) / s}
+}
+
+// phaseMeter measures a phase's CPU time and swapping.
+type phaseMeter struct {
+	mem   Memory
+	clock cpuClock
+	c     Counters
+}
+
+func startPhase(mem Memory) phaseMeter {
+	return phaseMeter{mem: mem, clock: readCPUClock(), c: mem.Counters()}
+}
+
+// end fills in p's CPU time and swap counts since the start.
+func (m phaseMeter) end(p Phase) Phase {
+	p.CPU = readCPUClock().since(m.clock)
+	d := m.mem.Counters().Sub(m.c)
+	p.Pswpin, p.Pswpout = d.Pswpin, d.Pswpout
+	return p
 }
 
 // Quantile is one point of the latency distribution.
@@ -64,24 +88,35 @@ func latencyOf(h *hdrhistogram.Histogram) Latency {
 
 // Report is one engine's run.
 type Report struct {
-	Engine    string  `json:"engine"`
-	Kernel    string  `json:"kernel,omitempty"` // uname -r, kernel engine only
-	Options   Options `json:"options"`
-	Pages     uint64  `json:"pages"`
-	Fill      Phase   `json:"fill"`
-	Passes    []Phase `json:"passes"`
-	PagesPerS float64 `json:"pages_per_s"` // median pass rate
-	Corrupt   uint64  `json:"corrupt"`
-	Latency   Latency `json:"latency"`
-	// CPUNsPerPage is the process's CPU time (user and system, every
-	// thread: the walkers, background reclaim, the Go runtime) over the
-	// passes, per page visited.
-	CPUNsPerPage float64 `json:"cpu_ns_per_page"`
+	Engine    string      `json:"engine"`
+	Kernel    string      `json:"kernel,omitempty"` // uname -r, kernel engine only
+	Options   Options     `json:"options"`
+	Pages     uint64      `json:"pages"`
+	Fill      Phase       `json:"fill"`
+	Passes    []Phase     `json:"passes"`
+	PagesPerS float64     `json:"pages_per_s"` // median pass rate
+	Corrupt   uint64      `json:"corrupt"`
+	Latency   Latency     `json:"latency"`
+	Counters  Counters    `json:"counters"`
+	Device    DeviceStats `json:"device"`
+	// CPU is the CPU time of the complete passes, CPUPerPageNs its user
+	// plus system time per page visited in them.
+	CPU          CPUUse  `json:"cpu"`
+	CPUPerPageNs float64 `json:"cpu_per_page_ns"`
 	// Metadata is the swap core's per-slot memory at the end of the
 	// passes (uswap engine only).
-	Metadata *Metadata   `json:"metadata,omitempty"`
-	Counters Counters    `json:"counters"`
-	Device   DeviceStats `json:"device"`
+	Metadata *Metadata `json:"metadata,omitempty"`
+	// CgroupCPU is, for the kernel engine, the CPU time the kernel
+	// accounted to the child's cgroup over the whole run (fill and passes:
+	// cpuacct on v1, cpu.stat on v2); nil for uswap or when unreadable.
+	CgroupCPU *CPUUse `json:"cgroup_cpu,omitempty"`
+	// Bound is the compressor's own cost on the run's pages and the
+	// run's speed as a fraction of what it allows (nil when the pattern
+	// gives the compressor nothing to do, or it is not measured).
+	Bound *Bound `json:"bound,omitempty"`
+	// Machine is the host and how busy it was, for a run made alone
+	// (bench usemem; a comparison has its own).
+	Machine *Machine `json:"machine,omitempty"`
 	// Interrupted is set when the run stopped early (Ctrl-C): Fill or
 	// the last pass covers fewer than Pages pages, and PagesPerS is the
 	// median of the complete passes (0 if none).
@@ -121,10 +156,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	l := r.Latency
 	fmt.Fprintf(&b, "latency_us count=%d mean=%.2f p50=%.2f p90=%.2f p99=%.2f p99.9=%.2f max=%.2f\n",
 		l.Count, l.Mean/1e3, us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max))
-	fmt.Fprintf(&b, "cpu ns_per_page=%.0f\n", r.CPUNsPerPage)
+	fmt.Fprintf(&b, "%s\n", r.CPULine())
 	if md := r.Metadata; md != nil {
 		fmt.Fprintf(&b, "metadata design=%s bytes_per_free_slot=%.3f bytes_per_used_slot=%.3f static=%d tables=%d overflow=%d slots_in_use=%d\n",
 			md.Design, md.PerFreeSlot, md.PerUsedSlot, md.StaticBytes, md.TableBytes, md.OverflowBytes, md.SlotsInUse)
+	}
+	if r.Bound != nil {
+		fmt.Fprintf(&b, "%s\n", r.Bound.Line())
+	}
+	if r.Machine != nil {
+		fmt.Fprintf(&b, "%s\n", r.Machine.Line())
 	}
 	if r.Interrupted {
 		full := 0
@@ -148,6 +189,41 @@ func (r *Report) partial(p Phase) string {
 	return ""
 }
 
+// CPULine is the CPU time of the complete passes: the process's (the
+// kernel engine's child's) user and system time per page visited, its
+// total, the host's kswapd time meanwhile, and for the kernel engine the
+// cgroup's figure over the whole run.
+func (r *Report) CPULine() string {
+	c := r.CPU
+	s := fmt.Sprintf("cpu passes_user_s=%.3f passes_sys_s=%.3f per_page_us=%.3f user_us=%.3f sys_us=%.3f kswapd_s=%.3f",
+		c.User, c.Sys, r.CPUPerPageNs/1e3, r.perPage(c.User), r.perPage(c.Sys), c.Kswapd)
+	if r.CgroupCPU != nil {
+		s += fmt.Sprintf(" cgroup_run_user_s=%.3f cgroup_run_sys_s=%.3f", r.CgroupCPU.User, r.CgroupCPU.Sys)
+	}
+	return s
+}
+
+// perPage is seconds of the complete passes in microseconds per page
+// visited in them.
+func (r *Report) perPage(seconds float64) float64 {
+	var visited uint64
+	for _, p := range r.Passes {
+		if p.Pages == r.Pages {
+			visited += p.Pages
+		}
+	}
+	if visited == 0 {
+		return 0
+	}
+	return seconds * 1e6 / float64(visited)
+}
+
+// Line is the report's bound line.
+func (b *Bound) Line() string {
+	return fmt.Sprintf("bound comp=%s impl=%q compress_us=%.3f decompress_us=%.3f comp_ratio=%.2f cores_used=%.2f bound_pages_per_s=%.0f of_bound=%.2f",
+		b.Comp, b.Impl, b.CompressNs/1e3, b.DecompressNs/1e3, b.Ratio, b.CoresUsed, b.PagesPerS, b.OfBound)
+}
+
 // EngineLine names the engine and its set-up, like kernel-baseline's
 // last line.
 func (r *Report) EngineLine() string {
@@ -164,6 +240,9 @@ func (r *Report) EngineLine() string {
 	}
 	if r.Options.PageCluster >= 0 {
 		s += fmt.Sprintf(" page_cluster=%d", r.Options.PageCluster)
+	}
+	if r.Engine == "uswap" {
+		s += " memcg_bg_reclaim=" + onOff(r.Options.MemcgBgReclaim)
 	}
 	return s
 }
@@ -182,4 +261,11 @@ func ratio(a, b uint64) float64 {
 		return math.NaN()
 	}
 	return float64(a) / float64(b)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"uswap/swapdev"
 	"uswap/workload"
 )
 
@@ -72,6 +73,11 @@ func Run(ctx context.Context, engine Engine, opts Options, progress Progress) (r
 			err = errors.Join(err, fmt.Errorf("%s engine: restoring the host: %w", engine.Name(), uerr))
 		}
 	}()
+	defer func() {
+		if rep != nil && err == nil {
+			rep.Bound, err = measureBound(rep)
+		}
+	}()
 	if r, ok := engine.(Runner); ok {
 		return r.RunWorkload(ctx, opts, progress)
 	}
@@ -87,6 +93,22 @@ func Run(ctx context.Context, engine Engine, opts Options, progress Progress) (r
 		rep.Engine = engine.Name()
 	}
 	return rep, err
+}
+
+// measureBound measures, right after a run, its compressor's own cost
+// on the run's pages (uswap's implementation of it, also for the kernel
+// engine, whose lz4 is the kernel's), and sets the run beside it. A run
+// on a swap file, or with a compressor uswap lacks, has none.
+func measureBound(rep *Report) (*Bound, error) {
+	o := rep.Options
+	if o.Device != DeviceRAM || !slices.Contains(swapdev.Compressors, o.Comp) {
+		return nil, nil
+	}
+	cc, err := MeasureCompCost(o.Comp, o.Pattern, o.Pages())
+	if err != nil {
+		return nil, err
+	}
+	return boundOf(rep, cc), nil
 }
 
 // RunOn does the work on mem, already set up, until done or ctx is done
@@ -113,7 +135,6 @@ func RunOn(ctx context.Context, mem Memory, opts Options, progress Progress) (*R
 		return rep, nil
 	}
 	hist := newHistogram()
-	cpu0 := processCPU()
 	for k := 0; k < opts.Passes && !rep.Interrupted; k++ {
 		ph, bad, h, err := pass(ctx, mem, order, opts, k, progress)
 		if err != nil {
@@ -124,20 +145,31 @@ func RunOn(ctx context.Context, mem Memory, opts Options, progress Progress) (*R
 		hist.Merge(h)
 		rep.Interrupted = ph.Pages < pages
 	}
-	var visits uint64
-	for _, p := range rep.Passes {
-		visits += p.Pages
-	}
-	if visits > 0 {
-		rep.CPUNsPerPage = float64(processCPU()-cpu0) / float64(visits)
-	}
 	if mr, ok := mem.(MetadataReporter); ok {
 		md := mr.Metadata()
 		rep.Metadata = &md
 	}
 	rep.PagesPerS = medianRate(rep.Passes, pages)
 	rep.Latency = latencyOf(hist)
+	rep.CPU, rep.CPUPerPageNs = passesCPU(rep.Passes, pages)
 	return rep, nil
+}
+
+// passesCPU is the CPU time of the complete passes (of pages pages), and
+// its user and system time per page visited.
+func passesCPU(passes []Phase, pages uint64) (CPUUse, float64) {
+	var cpu CPUUse
+	var visited uint64
+	for _, p := range passes {
+		if p.Pages == pages {
+			cpu = cpu.add(p.CPU)
+			visited += p.Pages
+		}
+	}
+	if visited == 0 {
+		return cpu, 0
+	}
+	return cpu, cpu.Total() * 1e9 / float64(visited)
 }
 
 // stopBatch is how many pages a goroutine visits between two looks at
@@ -153,6 +185,7 @@ func stopped(ctx context.Context, n uint64) bool {
 func fillAll(ctx context.Context, mem Memory, pages uint64, progress Progress) (Phase, error) {
 	progress.Phase("fill", int64(pages))
 	defer progress.Done()
+	meter := startPhase(mem)
 	start := time.Now()
 	i := uint64(0)
 	for ; i < pages; i++ {
@@ -167,7 +200,7 @@ func fillAll(ctx context.Context, mem Memory, pages uint64, progress Progress) (
 			break
 		}
 	}
-	return newPhase(i, time.Since(start)), nil
+	return meter.end(newPhase(i, time.Since(start))), nil
 }
 
 // pass makes pass k: each goroutine walks its part of order, visiting
@@ -184,6 +217,7 @@ func pass(ctx context.Context, mem Memory, order []uint64, opts Options, k int, 
 	}
 	results := make([]result, opts.Threads)
 	var wg sync.WaitGroup
+	meter := startPhase(mem)
 	start := time.Now()
 	for t := range opts.Threads {
 		wg.Add(1)
@@ -201,6 +235,7 @@ func pass(ctx context.Context, mem Memory, order []uint64, opts Options, k int, 
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	ph := meter.end(newPhase(0, elapsed))
 	hist := newHistogram()
 	var bad, visited uint64
 	for _, r := range results {
@@ -211,7 +246,9 @@ func pass(ctx context.Context, mem Memory, order []uint64, opts Options, k int, 
 		visited += r.visited
 		hist.Merge(r.hist)
 	}
-	return newPhase(visited, elapsed), bad, hist, nil
+	full := newPhase(visited, elapsed)
+	full.CPU, full.Pswpin, full.Pswpout = ph.CPU, ph.Pswpin, ph.Pswpout
+	return full, bad, hist, nil
 }
 
 // threadMemory is the Memory goroutine k uses.

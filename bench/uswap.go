@@ -4,9 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 
-	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mm"
 	"uswap/swap"
@@ -49,9 +47,12 @@ func uswapConfig(opts Options, sf swapFile) system.Config {
 		Frames:      int(limit + slack),
 		Devices:     []system.DeviceConfig{dev},
 		MemcgLimit:  limit,
-		Fixes:       fixes.Default(),
+		Fixes:       opts.Fixes,
 		PageCluster: opts.PageCluster,
 		Design:      opts.Design,
+		// Background memcg reclaim (like memory.high's async reclaim):
+		// the walker faults while another task compresses.
+		MemcgBgReclaim: opts.MemcgBgReclaim,
 	}
 }
 
@@ -88,12 +89,6 @@ func (e *UswapEngine) Setup(opts Options) (Memory, error) {
 		return nil, errors.Join(err, e.Teardown())
 	}
 	e.sys = sys
-	// Background memcg reclaim (like memory.high's async reclaim): the
-	// walker faults while another task compresses. USWAP_NO_BGRECLAIM=1
-	// turns it off, to measure the difference.
-	if os.Getenv("USWAP_NO_BGRECLAIM") == "" {
-		sys.Node().StartMemcgReclaim(e.task)
-	}
 	e.mm = sys.NewMM(e.task)
 	base, err := e.mm.Mmap(e.task, opts.Pages()*PageSize, mm.ProtRead|mm.ProtWrite)
 	if err != nil {
@@ -192,8 +187,11 @@ func (m *uswapMemory) Metadata() Metadata {
 }
 
 // Device is the swap device's statistics: mm_stat for the RAM device.
-func (m *uswapMemory) Device() DeviceStats {
-	dev := m.e.sys.Devices()[0]
+func (m *uswapMemory) Device() DeviceStats { return deviceStats(m.e.sys.Devices()[0]) }
+
+// deviceStats describes one of uswap's devices: its size, and mm_stat for
+// a RAM device.
+func deviceStats(dev swap.Device) DeviceStats {
 	d := DeviceStats{Kind: DeviceFile, Name: dev.Name(), Pages: dev.Pages()}
 	if z, ok := dev.(*swapdev.RAM); ok {
 		s := z.MMStat()
@@ -212,6 +210,8 @@ func NewEngine(name string, kernelChild []string) (Engine, error) {
 		return &UswapEngine{}, nil
 	case "kernel":
 		return &KernelEngine{ChildCommand: kernelChild}, nil
+	case "realmem":
+		return &RealmemEngine{}, nil
 	}
-	return nil, errors.New("engine " + name + ": want uswap or kernel")
+	return nil, errors.New("engine " + name + ": want uswap, kernel or realmem")
 }

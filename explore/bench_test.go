@@ -1,9 +1,13 @@
 package explore
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,7 +18,10 @@ import (
 var benchSpecs = []string{"random", "walk:0.99", "pct:2", "pct:3", "dfs:1", "dfs:2"}
 
 // BenchmarkSchedules measures schedules per second with every fix on (so
-// that no failure ends the exploration).
+// that no failure ends the exploration), on one worker and on one per P
+// (GOMAXPROCS). DFS runs on one worker whatever it is given.
+//
+//	go test -run XXX -bench 'Schedules/.*/random' ./explore/
 func BenchmarkSchedules(b *testing.B) {
 	for _, s := range Scenarios() {
 		for _, d := range design.All() {
@@ -22,52 +29,70 @@ func BenchmarkSchedules(b *testing.B) {
 				continue
 			}
 			for _, spec := range benchSpecs {
-				b.Run(s.Name+"/"+d.String()+"/"+spec, func(b *testing.B) {
-					done := 0
-					var el time.Duration
-					for done < b.N {
-						o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Design: d, Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1})
-						if err != nil {
-							b.Fatal(err)
+				for _, workers := range slices.Compact([]int{1, runtime.GOMAXPROCS(0)}) {
+					b.Run(fmt.Sprintf("%s/%s/%s/workers=%d", s.Name, d, spec, workers), func(b *testing.B) {
+						done := 0
+						var el time.Duration
+						cpu0 := cpuTime()
+						for done < b.N {
+							o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Design: d, Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1, Workers: workers})
+							if err != nil {
+								b.Fatal(err)
+							}
+							if o.Failure != nil {
+								b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
+							}
+							done += o.Runs
+							el += o.Elapsed
 						}
-						if o.Failure != nil {
-							b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
-						}
-						done += o.Runs
-						el += o.Elapsed
-						if o.Exhausted && o.Runs < b.N {
-							// DFS ran out of schedules: start it over.
-							continue
-						}
-					}
-					b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
-				})
+						b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
+						// CPU time per schedule holds on a loaded machine,
+						// where the wall-clock rate says how busy it is.
+						b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(done), "µs-cpu/schedule")
+					})
+				}
 			}
 		}
 	}
 }
 
-// BenchmarkFirstFailure measures, with the scenario's fix reverted, the
-// runs and the time to the first failure over 20 seeds (DFS, being
-// deterministic, once), and reports the medians, in every design that has
-// the fix's code. A seed that finds nothing within the cap counts as the
-// cap.
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkFirstFailure measures, with the scenario's fix reverted (and
+// the other choices of its first budget that finds the race), the runs
+// and the time to the first failure over 20 seeds (DFS, being
+// deterministic, once), and reports the medians; on one worker per P
+// (the runs are those of one worker), failures as found (shrinking and
+// the conflict search are not part of finding). A seed that finds
+// nothing within the cap (USWAP_EXPLORE_CAP, 20,000 if unset) counts as
+// the cap. USWAP_EXPLORE_SPECS=pct:1,dfs:1 measures other strategies.
 func BenchmarkFirstFailure(b *testing.B) {
 	const seeds = 20
 	cap := 20_000
 	if s := os.Getenv("USWAP_EXPLORE_CAP"); s != "" {
 		cap, _ = strconv.Atoi(s)
 	}
+	specs := benchSpecs
+	if s := os.Getenv("USWAP_EXPLORE_SPECS"); s != "" {
+		specs = strings.Split(s, ",")
+	}
 	for _, s := range Scenarios() {
 		if s.NoFix {
 			continue // no race to find
 		}
-		fx := fixes.Default().Revert(s.Fix)
 		for _, d := range design.All() {
 			if !s.RaceIn(d) {
 				continue
 			}
-			for _, spec := range benchSpecs {
+			fx := raceFixes(s, d)
+			for _, spec := range specs {
 				b.Run(s.Name+"/"+d.String()+"/"+spec, func(b *testing.B) {
 					for range b.N {
 						n := seeds
@@ -80,7 +105,8 @@ func BenchmarkFirstFailure(b *testing.B) {
 						var total int
 						var el time.Duration
 						for k := range n {
-							o, err := Explore(Config{Scenario: s, Fixes: fx, Design: d, Strategy: MustSpec(spec), Runs: cap, Seed: int64(k)*1_000_003 + 1})
+							o, err := Explore(Config{Scenario: s, Fixes: fx, Design: d, Strategy: MustSpec(spec), Runs: cap, Seed: int64(k)*1_000_003 + 1,
+								Workers: runtime.GOMAXPROCS(0), AsFound: true})
 							if err != nil {
 								b.Fatal(err)
 							}
@@ -101,6 +127,16 @@ func BenchmarkFirstFailure(b *testing.B) {
 			}
 		}
 	}
+}
+
+func raceFixes(s *Scenario, d design.Design) fixes.Set {
+	for _, b := range s.Budgets {
+		fx, err := b.FixSet()
+		if err == nil && fx.Unfixed(s.Fix) && b.RunsIn(s, d) && b.WantIn(d) != NothingFound {
+			return fx
+		}
+	}
+	return fixes.Default().Revert(s.Fix)
 }
 
 func median(v []float64) float64 {
@@ -132,7 +168,7 @@ func BenchmarkLongRun(b *testing.B) {
 		start := time.Now()
 		for _, s := range scs {
 			for i, spec := range specs {
-				o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: per, Seed: int64(i)<<40 + 1})
+				o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: per, Seed: int64(i)<<40 + 1, Workers: runtime.GOMAXPROCS(0)})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,5 +1,7 @@
 // Package explore runs race scenarios under the controlled scheduler
-// (package sched) and reports the first schedule that breaks them.
+// (package sched) and reports the first schedule that breaks them,
+// explained: shrunk, with the conflict that decides it and the steps
+// that matter drawn.
 //
 // Design:
 //
@@ -9,21 +11,28 @@
 //     nothing in it uses goroutines, the wall clock or map iteration, so
 //     a schedule replays exactly. The registry (Scenarios) is an ordered
 //     slice.
-//  2. Explore runs one schedule after another: a strategy (random walk,
-//     PCT with depth D, or bounded DFS with B preemptions, see ParseSpec)
-//     picks the task at every scheduling point; the run's check (the
-//     scenario's assertions plus the machine's audit of the invariants,
-//     docs/invariants.md) runs at the end. A panic, a deadlock, a
-//     livelock or a failed check is a failure. Decisions taken while only the main task exists (the
-//     setup) are not shown to the strategy: PCT's change points and DFS's
-//     backtracking land only where tasks race.
-//  3. The first failing schedule is reported by its seed, its strategy
-//     and its exact list of choices, encoded compactly (EncodeChoices);
-//     Replay re-runs those choices with the trace on, which gives the
-//     same trace byte for byte whatever GOMAXPROCS is. The trace is drawn
-//     as columns, one per task (WriteReport), or as an HTML page
-//     (WriteHTML).
+//  2. Explore runs schedules: a strategy (random walk, PCT with depth D,
+//     or bounded DFS with B preemptions, see ParseSpec) picks the task at
+//     every decision, a point where two or more tasks can run (the
+//     setup, where only the main task runs, makes none); the run's check
+//     (the scenario's assertions plus the machine's audit of the invariants,
+//     docs/invariants.md) runs at the
+//     end, on a task of its own (sched.Quiet). A panic, a deadlock, a
+//     livelock or a failed check is a failure.
+//  3. Schedules run on Config.Workers goroutines, each with its own
+//     sched.Runner (its coroutines kept from one run to the next). Run i
+//     uses seed Seed+i whichever worker runs it; workers take batches of
+//     consecutive indices in order, and a failure at index k is reported
+//     once every index below k has run, so the outcome is one worker's.
+//     DFS runs on one (explore.go says why).
+//  4. The first failing schedule is shrunk (shrink.go), replayed with the
+//     trace on, and explained: the conflict that decides it
+//     (conflict.go) and its key steps as CPU columns (drawing.go). Its
+//     exact list of choices, encoded compactly (EncodeChoices), replays
+//     it (Replay) to the same trace byte for byte whatever GOMAXPROCS is.
+//     WriteReport prints the report, WriteTrace the whole trace, WriteHTML
+//     both as a page.
 //
-// Nothing in this package is shared between goroutines: Explore runs one
-// schedule at a time.
+// Shared between goroutines: the seedExploration of one Explore, under
+// its mutex; scenarios and their scripts are read-only while they run.
 package explore

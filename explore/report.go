@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"slices"
 	"strings"
 
 	"uswap/design"
@@ -123,7 +124,7 @@ func (r *Report) ReplayCommand() string {
 	return b.String()
 }
 
-// header is the report's lines above the trace.
+// header is the report's lines above the drawing.
 func (r *Report) header() []string {
 	sc := r.Scenario
 	where := "design: " + r.Design.String() + "; fixes: " + r.Fixes.String()
@@ -142,13 +143,129 @@ func (r *Report) header() []string {
 	if r.Result.Failure == nil {
 		title = "REPLAY (no failure) of scenario"
 	}
-	return []string{
+	size := "  schedule " + r.Schedule().String()
+	switch {
+	case r.Shrunk && r.Found != r.Schedule():
+		size += fmt.Sprintf("; shrunk from %s (%s)", r.Found, plural(r.ShrinkRuns, "replay"))
+	case r.Shrunk:
+		size += fmt.Sprintf("; as found: %s made it no smaller", plural(r.ShrinkRuns, "replay"))
+	}
+	lines := []string{
 		fmt.Sprintf("%s %s (%s)", title, sc.Name, where),
 		"  " + how,
+		"  broken   " + r.Broken(),
+		size,
 		"  choices  " + r.Choices,
 		"  replay   " + r.ReplayCommand(),
-		"  broken   " + r.Broken(),
 	}
+	return append(lines, r.conflictLines()...)
+}
+
+// conflictLines say which accesses decide the failure, labelled for the
+// header.
+func (r *Report) conflictLines() []string {
+	if r.Result.Failure == nil {
+		return nil
+	}
+	lines := r.ConflictLines()
+	if len(lines) == 0 {
+		if r.ConflictNote != "" {
+			return []string{"  conflict none found: " + r.ConflictNote}
+		}
+		return nil
+	}
+	for k := range lines {
+		label := "  conflict "
+		if k > 0 {
+			label = "           "
+		}
+		lines[k] = label + lines[k]
+	}
+	return lines
+}
+
+// ConflictLines are the conflicts shown, one line each, as the report
+// prints them after "conflict".
+func (r *Report) ConflictLines() []string {
+	var out []string
+	for k := range r.Conflicts {
+		if k == shownConflicts {
+			break
+		}
+		out = append(out, r.Conflicts[k].String(r))
+	}
+	return out
+}
+
+// String says the conflict in a line: the object, then the accesses in
+// order (who, what, in which function; the other tasks' writes between a
+// task's two accesses grouped by task), then what swapping them did.
+func (c *Conflict) String(r *Report) string {
+	var parts []string
+	n := len(c.Accesses)
+	parts = append(parts, access1(r, &c.Accesses[0], c.Object))
+	if n > 2 {
+		// The middle, grouped: "A store in do_swap_page and do_wp_page".
+		var groups []string
+		for i := 1; i < n-1; {
+			e := &c.Accesses[i]
+			fns := []string{kernelFunc(e.Caller)}
+			j := i + 1
+			for ; j < n-1 && c.Accesses[j].Task == e.Task && c.Accesses[j].Op == e.Op && c.Accesses[j].ObjName == e.ObjName; j++ {
+				if f := kernelFunc(c.Accesses[j].Caller); !slices.Contains(fns, f) {
+					fns = append(fns, f)
+				}
+			}
+			groups = append(groups, fmt.Sprintf("%s %s in %s", r.role(e.Task), what(e, c.Object), strings.Join(fns, " and ")))
+			i = j
+		}
+		parts = append(parts, strings.Join(groups, ", "))
+	}
+	if n > 1 {
+		parts = append(parts, access1(r, &c.Accesses[n-1], c.Object))
+	}
+	passes := 0
+	for _, w := range c.Swapped {
+		if w == "" {
+			passes++
+		}
+	}
+	var swapped string
+	switch {
+	case len(c.Swapped) == 2 && passes == 2:
+		swapped = "with either end swapped, the run passes"
+	case len(c.Swapped) == 2:
+		swapped = "with either end swapped, the failure goes: " + strings.Join(nonEmpty(c.Swapped), "; ")
+	case passes == 1:
+		swapped = "swapped, the run passes"
+	default:
+		swapped = "swapped, " + c.Swapped[0]
+	}
+	return fmt.Sprintf("%s: %s (%s)", c.Object, strings.Join(parts, ", then "), swapped)
+}
+
+// what is an access's operation, with the part it touched when that is
+// not the conflict's object itself.
+func what(e *sched.Event, object string) string {
+	if e.ObjName != object {
+		return e.Op.String() + " " + e.ObjName
+	}
+	return e.Op.String()
+}
+
+func nonEmpty(l []string) []string {
+	var out []string
+	for _, s := range l {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// access1 says one access of a conflict: "swapoff free in swapoff".
+func access1(r *Report, e *sched.Event, object string) string {
+	return fmt.Sprintf("%s %s in %s", r.role(e.Task), what(e, object), kernelFunc(e.Caller))
 }
 
 // View is the part of a trace worth drawing: from the main task's first
@@ -163,15 +280,33 @@ func View(r sched.Result) sched.Result {
 	return r
 }
 
-// WriteReport writes the report for a terminal: the header, then the
-// trace as columns, one per task (sched.FormatColumns), then the failure.
+// WriteReport writes the report for a terminal: the header (what broke,
+// the schedule and its shrinking, the choices, the replay command, the
+// conflict), then the steps that matter as CPU columns, at most
+// maxDrawRows rows. WriteTrace writes the whole trace.
 func WriteReport(w io.Writer, r *Report) error {
-	var b bytes.Buffer
+	var b strings.Builder
 	for _, l := range r.header() {
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
-	b.WriteByte('\n')
+	if steps := r.keySteps(); len(steps) > 0 {
+		b.WriteByte('\n')
+		r.writeDrawing(&b, steps)
+	}
+	if f := r.Result.Failure; f != nil {
+		b.WriteString("\n")
+		b.WriteString(f.String())
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteTrace writes the run's whole trace from the first spawn on as
+// columns, one per task (sched.FormatColumns), the failure last.
+func WriteTrace(w io.Writer, r *Report) error {
+	var b bytes.Buffer
 	v := View(r.Result)
 	if hidden := len(r.Result.Trace) - len(v.Trace); hidden > 0 {
 		fmt.Fprintf(&b, "(setup: %d events of the main task not shown)\n", hidden)
@@ -183,11 +318,13 @@ func WriteReport(w io.Writer, r *Report) error {
 	return err
 }
 
-// WriteHTML writes the report as a self-contained HTML page: the header,
-// then sched.WriteHTML's timeline with one lane per task.
+// WriteHTML writes the report as a self-contained HTML page: the header
+// and the drawing, then sched.WriteHTML's timeline of the whole trace
+// with one lane per task, the drawing's steps highlighted.
 func WriteHTML(w io.Writer, r *Report) error {
+	steps := r.keySteps()
 	var page bytes.Buffer
-	if err := sched.WriteHTML(View(r.Result), &page); err != nil {
+	if err := sched.WriteHTML(View(r.Result), &page, steps...); err != nil {
 		return err
 	}
 	var head strings.Builder
@@ -195,6 +332,12 @@ func WriteHTML(w io.Writer, r *Report) error {
 	for _, l := range r.header() {
 		head.WriteString(html.EscapeString(l))
 		head.WriteByte('\n')
+	}
+	if len(steps) > 0 {
+		var d strings.Builder
+		r.writeDrawing(&d, steps)
+		head.WriteString("\n")
+		head.WriteString(html.EscapeString(d.String()))
 	}
 	if r.Scenario.Doc != "" {
 		head.WriteString("\n")

@@ -99,6 +99,10 @@ type Instance struct {
 	// scenario (a nil swap_map's index panic is no-use-after-swapoff);
 	// 0 when a panic means nothing more than itself.
 	PanicMeans invariant.ID
+
+	// queues names the wait queues of the completions in Names; built
+	// by the trace namer on first use.
+	queues map[*ksync.WaitQueue]string
 }
 
 // Task is one racing task of an Instance.
@@ -106,6 +110,9 @@ type Task struct {
 	Name string
 	CPU  int
 	Fn   func(t *ksync.Task)
+	// Role, optional, says what the task stands for in a report's
+	// drawing, after its name ("do_swap_page", "MADV_PAGEOUT").
+	Role string
 }
 
 // registry is the ordered list of scenarios; scenario files add to it in

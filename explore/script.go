@@ -169,8 +169,17 @@ func (b Budget) String() string {
 }
 
 // RunsIn reports whether b runs in design d for scenario s.
+//
+// A budget whose fixes choose a classic-only variant
+// (fixes.VariantInfo.ClassicOnly) runs in the classic design only: the
+// table design has no code of that variant, and a table-design machine
+// refuses it.
 func (b Budget) RunsIn(s *Scenario, d design.Design) bool {
-	return s.AppliesIn(d) && (b.Design == "" || b.Design == d.String())
+	if !s.AppliesIn(d) || (b.Design != "" && b.Design != d.String()) {
+		return false
+	}
+	fx, err := b.FixSet()
+	return err != nil || fx.CheckDesign(d) == nil
 }
 
 // Designs are the designs b runs in for s, in design.All()'s order.

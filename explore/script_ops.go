@@ -244,6 +244,8 @@ func makeVerbs() map[string]verb {
 		"load":        {anywhere, compileLoad},
 		"store":       {anywhere, compileStore},
 		"pageout":     {anywhere, compileRange((*mm.MM).MadvisePageout)},
+		"dontneed":    {anywhere, compileRange((*mm.MM).MadviseDontneed)},
+		"mincore":     {anywhere, compileMincore},
 		"reclaim":     {anywhere, compileReclaim},
 		"shmem":       {anywhere, compileShmem},
 		"swapoff":     {anywhere, compileSwapoff},
@@ -261,7 +263,7 @@ func makeVerbs() map[string]verb {
 
 // verbNames lists the verbs, for errors.
 func verbNames() string {
-	return "mm map munmap fork exit load store pageout reclaim shmem swapoff swapon limit faults signal wait expect audit audit-empty shutdown"
+	return "mm map munmap fork exit load store pageout dontneed mincore reclaim shmem swapoff swapon limit faults signal wait expect audit audit-empty shutdown"
 }
 
 // compileOp compiles one line of a block: the verb's own arguments, then
@@ -298,6 +300,13 @@ func compileOp(n *names, o opLine, in where) (*op, error) {
 	}
 	if times < 1 || times > 1<<16 {
 		return nil, a.errorf("times=%d: 1 to 65536", times)
+	}
+	cpu, err := a.num("cpu", -1)
+	if err != nil {
+		return nil, err
+	}
+	if cpu >= 0 && in != inSetup {
+		return nil, a.errorf("cpu=%d: only a setup line takes a CPU (a task's is on its task line)", cpu)
 	}
 	var deltas []statDelta
 	for _, k := range []string{"swapins", "swapouts"} {
@@ -345,7 +354,28 @@ func compileOp(n *names, o opLine, in where) (*op, error) {
 		}
 		return err
 	}
+	if cpu >= 0 {
+		p.run = onCPU(int(cpu), p.run)
+	}
 	return p, nil
+}
+
+// onCPU runs a setup line on CPU cpu (cpu=N): on a task of its own,
+// which the main task waits for, so that the line uses that CPU's
+// per-CPU state (its current swap cluster, say). Nothing else runs
+// meanwhile: the setup has no other task.
+func onCPU(cpu int, run func(x *opCtx) error) func(x *opCtx) error {
+	return func(x *opCtx) error {
+		var err error
+		var done ksync.Completion
+		x.r.setupNames[&done] = fmt.Sprintf("setup@cpu%d_done", cpu)
+		ksync.Spawn(x.t, fmt.Sprintf("setup@cpu%d", cpu), cpu, func(t *ksync.Task) {
+			err = run(x.r.ctx(t, x.who))
+			done.Complete(t)
+		})
+		done.Wait(x.t)
+		return err
+	}
 }
 
 // statDelta is a swapins= or swapouts= argument: how much the line adds
@@ -570,22 +600,30 @@ func pagesOp(n *names, a *args) (pageRef, int, int, error) {
 // of a mapping (munmap, pageout).
 func compileRange(call func(m *mm.MM, t *ksync.Task, addr, length uint64) error) func(n *names, a *args, _ where) (*op, error) {
 	return func(n *names, a *args, _ where) (*op, error) {
-		p, i, mi, err := pagesOp(n, a)
-		if err != nil {
-			return nil, err
-		}
-		return &op{run: func(x *opCtx) error {
-			m, err := x.mm(mi)
-			if err != nil {
-				return err
-			}
-			addr, err := x.addr(i, p.lo)
-			if err != nil {
-				return err
-			}
-			return call(m, x.t, addr, pageBytes(p.hi-p.lo+1))
-		}}, nil
+		return rangeOp(n, a, func(x *opCtx, _ pageRef, m *mm.MM, addr, length uint64) error {
+			return call(m, x.t, addr, length)
+		})
 	}
+}
+
+// rangeOp compiles the page range of a line and its mm=, into an op
+// that calls call on the range's address space, address and length.
+func rangeOp(n *names, a *args, call func(x *opCtx, p pageRef, m *mm.MM, addr, length uint64) error) (*op, error) {
+	p, i, mi, err := pagesOp(n, a)
+	if err != nil {
+		return nil, err
+	}
+	return &op{run: func(x *opCtx) error {
+		m, err := x.mm(mi)
+		if err != nil {
+			return err
+		}
+		addr, err := x.addr(i, p.lo)
+		if err != nil {
+			return err
+		}
+		return call(x, p, m, addr, pageBytes(p.hi-p.lo+1))
+	}}, nil
 }
 
 // pageName names page pg of mapping i as seen from address space mi:
@@ -677,11 +715,29 @@ func compileFork(n *names, a *args, _ where) (*op, error) {
 	if err != nil {
 		return nil, err
 	}
+	killAt, err := a.num("killed-at", -1)
+	if err != nil {
+		return nil, err
+	}
 	ci := len(n.mms)
 	if err := n.declare(child, "mm", ci); err != nil {
 		return nil, a.errorf("%v", err)
 	}
 	n.mms = append(n.mms, mmDecl{name: child, root: n.mms[pi].root})
+	if killAt >= 0 {
+		// A fork that a fatal signal interrupts: it fails with EINTR
+		// and the child is torn down; NAME never names an mm.
+		return &op{run: func(x *opCtx) error {
+			m, err := x.mm(pi)
+			if err != nil {
+				return err
+			}
+			if err := m.ForkKilled(x.t, int(killAt)); !errors.Is(err, mm.ErrKilled) {
+				return err
+			}
+			return nil
+		}}, nil
+	}
 	return &op{run: func(x *opCtx) error {
 		m, err := x.mm(pi)
 		if err != nil {
@@ -729,6 +785,29 @@ func compileExit(n *names, a *args, _ where) (*op, error) {
 	}}, nil
 }
 
+// compileMincore compiles "mincore REF [resident=N]": mincore(2) of the
+// pages; with resident=, exactly N of them must be resident.
+func compileMincore(n *names, a *args, _ where) (*op, error) {
+	want, err := a.num("resident", -1)
+	if err != nil {
+		return nil, err
+	}
+	return rangeOp(n, a, func(x *opCtx, p pageRef, m *mm.MM, addr, length uint64) error {
+		vec, err := m.Mincore(x.t, addr, length)
+		if err != nil || want < 0 {
+			return err
+		}
+		got := 0
+		for _, b := range vec {
+			got += int(b)
+		}
+		if int64(got) != want {
+			return invariant.Newf(invariant.NoUnexpectedError, p.name, "mincore: %d pages resident, want %d", got, want)
+		}
+		return nil
+	})
+}
+
 func compileReclaim(n *names, a *args, _ where) (*op, error) {
 	pages, err := a.num("pages", 0)
 	if err != nil {
@@ -749,8 +828,11 @@ func compileReclaim(n *names, a *args, _ where) (*op, error) {
 // truncate, punch, delete.
 func compileShmem(n *names, a *args, _ where) (*op, error) {
 	w := a.words()
+	if len(w) == 1 && w[0] == "umount" {
+		return &op{run: func(x *opCtx) error { return x.r.sys.Node().ShmemUmount(x.t) }}, nil
+	}
 	if len(w) != 2 {
-		return nil, a.errorf("want shmem create|write|read|truncate|punch|delete and a file (or its pages)")
+		return nil, a.errorf("want shmem create|write|read|truncate|punch|delete and a file (or its pages), or shmem umount")
 	}
 	sub, ref := w[0], w[1]
 	if sub == "create" {

@@ -32,6 +32,8 @@ type scriptRun struct {
 	// that stops kswapd after them.
 	tasksLeft ksync.Int32
 	allDone   ksync.Completion
+	// setupNames names the objects of the setup's own tasks (cpu=N).
+	setupNames map[any]string
 }
 
 func (r *scriptRun) newMM(t *ksync.Task, root bool) *mm.MM {
@@ -91,8 +93,8 @@ func (sc *Script) setup(t *ksync.Task, env Env) (*Instance, error) {
 	r := &scriptRun{
 		sc: sc, sys: sys,
 		mms: make([]*mm.MM, len(n.mms)), older: make([][]*mm.MM, len(n.mms)), addrs: make([]uint64, len(n.maps)), files: make([]*mm.ShmemFile, len(n.files)),
-		comps: make([]ksync.Completion, len(n.comps)),
-		vs:    make([]invariant.List, len(sc.tasks)), failed: make([]bool, len(sc.tasks)),
+		comps: make([]ksync.Completion, len(n.comps)), setupNames: map[any]string{},
+		vs: make([]invariant.List, len(sc.tasks)), failed: make([]bool, len(sc.tasks)),
 	}
 	if n.defaultMM >= 0 {
 		r.mms[n.defaultMM] = sys.NewMM(t)
@@ -103,7 +105,7 @@ func (sc *Script) setup(t *ksync.Task, env Env) (*Instance, error) {
 			return nil, fmt.Errorf("%s: line %d: %s: %v", sc.File, o.line, o.text, err)
 		}
 	}
-	names := map[any]string{}
+	names := r.setupNames
 	for i, c := range n.comps {
 		names[&r.comps[i]] = c
 	}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"uswap/sched"
 )
 
 // Kind is a search strategy.
@@ -86,34 +84,4 @@ func MustSpec(s string) Spec {
 		panic(err)
 	}
 	return sp
-}
-
-// skipSetup hides from a strategy the decisions taken while only the main
-// task exists (the scenario's setup, where there is nothing to choose):
-// it answers them itself and shifts Decision.Index for the rest, so that
-// PCT's change points and DFS's path cover only the racing part. The
-// choices recorded by the scheduler are unchanged, so Replay needs no
-// such wrapper.
-type skipSetup struct {
-	inner sched.Strategy
-	base  int // decisions answered before the first spawn; -1 until then
-	dec   sched.Decision
-}
-
-func newSkipSetup(inner sched.Strategy) *skipSetup { return &skipSetup{inner: inner, base: -1} }
-
-func (s *skipSetup) Spawned(id int) {
-	s.inner.Spawned(id)
-}
-
-func (s *skipSetup) Pick(d *sched.Decision) int {
-	if s.base < 0 {
-		if len(d.Runnable) == 1 && d.Runnable[0] == 0 {
-			return 0
-		}
-		s.base = d.Index
-	}
-	s.dec = *d
-	s.dec.Index -= s.base
-	return s.inner.Pick(&s.dec)
 }

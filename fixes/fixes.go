@@ -23,6 +23,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"uswap/design"
 )
 
 // Fix is one race and the ways to close it.
@@ -53,21 +55,69 @@ type Info struct {
 	// Variants are the ways to run the fix; a Variant indexes them.
 	Variants []VariantInfo
 	// Unfixed is the variant that runs the code before any fix: what
-	// --revert chooses.
+	// --revert chooses. It is the code with the race the thread is about:
+	// usually the kernel's before the fix (StatusBefore), or the patch
+	// under review when the thread fixes that patch.
 	Unfixed Variant
-	// Merged is the variant the kernel merged: the default.
+	// Merged is the variant the kernel runs (in the version uswap
+	// follows): the last one merged, and the default. A variant merged
+	// before it and replaced since has StatusMerged.
 	Merged Variant
+}
+
+// Status says what became of a variant in the kernel.
+type Status uint8
+
+const (
+	// StatusBefore is the code before any fix.
+	StatusBefore Status = iota + 1
+	// StatusProposed was proposed (in the thread, or as a patch) and
+	// never merged.
+	StatusProposed
+	// StatusMerged was merged, then replaced.
+	StatusMerged
+	// StatusCurrent is the kernel's form: the default.
+	StatusCurrent
+	// StatusLater is the kernel's later form, beyond the design this
+	// engine models.
+	StatusLater
+)
+
+var statusNames = [...]string{
+	StatusBefore:   "before",
+	StatusProposed: "proposed",
+	StatusMerged:   "merged, replaced",
+	StatusCurrent:  "kernel",
+	StatusLater:    "later kernel",
+}
+
+func (s Status) String() string {
+	if s > 0 && int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "status?"
 }
 
 // VariantInfo is one way to run a fix.
 type VariantInfo struct {
 	// Name is what --fix NAME=VARIANT takes: "pin-sleep".
 	Name string
+	// Status says what became of it in the kernel.
+	Status Status
 	// Source says who proposed it and where: a message of the thread, a
 	// patch version, a commit.
 	Source string
 	// Doc says what the variant does, in a sentence or two.
 	Doc string
+	// ClassicOnly says why the variant has no code in the table design
+	// of the swap core (package design; docs/swap-table.md): it works on
+	// what only the classic design has (SWAP_HAS_CACHE pins, the
+	// bypass, swap_map bytes, count continuation). "" when it runs in
+	// both designs. A Set that chooses such a variant is refused by a
+	// table-design system (CheckDesign) before any work; the fix's
+	// default variant is never refused: in the table design it stands
+	// for the table design's own code.
+	ClassicOnly string
 }
 
 var (
@@ -95,8 +145,8 @@ func Register(info Info) Fix {
 		panic(fmt.Sprintf("fixes: %s has %d variants, want 2 to 255", info.Name, len(info.Variants)))
 	}
 	for i, v := range info.Variants {
-		if !nameRE.MatchString(v.Name) || v.Doc == "" || v.Source == "" {
-			panic(fmt.Sprintf("fixes: %s: variant %d (%q) needs a name, a source and a doc", info.Name, i, v.Name))
+		if !nameRE.MatchString(v.Name) || v.Doc == "" || v.Source == "" || v.Status == 0 || int(v.Status) >= len(statusNames) {
+			panic(fmt.Sprintf("fixes: %s: variant %d (%q) needs a name, a status, a source and a doc", info.Name, i, v.Name))
 		}
 		for _, w := range info.Variants[:i] {
 			if w.Name == v.Name {
@@ -106,6 +156,9 @@ func Register(info Info) Fix {
 	}
 	if int(info.Unfixed) >= len(info.Variants) || int(info.Merged) >= len(info.Variants) || info.Unfixed == info.Merged {
 		panic(fmt.Sprintf("fixes: %s: Unfixed %d and Merged %d must be two of its %d variants", info.Name, info.Unfixed, info.Merged, len(info.Variants)))
+	}
+	if info.Variants[info.Merged].Status != StatusCurrent || info.Variants[info.Unfixed].Status == StatusCurrent {
+		panic(fmt.Sprintf("fixes: %s: the merged variant must have StatusCurrent, and only it", info.Name))
 	}
 	if info.Race == "" || info.Commit == "" {
 		panic(fmt.Sprintf("fixes: %s needs its race and its commit", info.Name))
@@ -172,6 +225,23 @@ func (f Fix) Variant(name string) (Variant, error) {
 		}
 	}
 	return 0, fmt.Errorf("fix %s has no variant %q (its variants: %s)", f, name, strings.Join(f.VariantNames(), ", "))
+}
+
+// ClassicOnly is why variant v of f cannot run in the table design, or
+// "" if it can (VariantInfo.ClassicOnly).
+func (f Fix) ClassicOnly(v Variant) string {
+	vs := registry[f].Variants
+	if int(v) < len(vs) {
+		return vs[v].ClassicOnly
+	}
+	return ""
+}
+
+// RunsIn reports whether a system of design d can run variant v of f: a
+// classic-only variant runs only in the classic design, unless it is the
+// fix's default (CheckDesign).
+func (f Fix) RunsIn(v Variant, d design.Design) bool {
+	return d == design.Classic || v == registry[f].Merged || f.ClassicOnly(v) == ""
 }
 
 // VariantNames lists f's variants, in order.
@@ -275,6 +345,19 @@ func (s Set) Changed() []Fix {
 	return fs
 }
 
+// CheckDesign reports the first choice of s that a system of design d
+// cannot run: a classic-only variant (VariantInfo.ClassicOnly) in the
+// table design. The error names the fix, the variant and the reason.
+func (s Set) CheckDesign(d design.Design) error {
+	for _, f := range s.Changed() {
+		if v := s.Get(f); !f.RunsIn(v, d) {
+			return fmt.Errorf("fix %s=%s runs in the classic design only (%s); choose --design classic, or leave %s at its default",
+				f, f.VariantName(v), f.ClassicOnly(v), f)
+		}
+	}
+	return nil
+}
+
 // Reverted lists the fixes s runs unfixed, in registration order.
 func (s Set) Reverted() []Fix {
 	var fs []Fix
@@ -319,4 +402,33 @@ func Completions() []string {
 		}
 	}
 	return c
+}
+
+// ParseSet parses a Set as String prints it: "default" (or ""), or
+// NAME=VARIANT choices separated by commas.
+func ParseSet(text string) (Set, error) {
+	s := Default()
+	if text == "" || text == "default" {
+		return s, nil
+	}
+	for _, c := range strings.Split(text, ",") {
+		var err error
+		if s, err = s.Choose(strings.TrimSpace(c)); err != nil {
+			return Default(), err
+		}
+	}
+	return s, nil
+}
+
+// MarshalText is String, so that a Set reads well in JSON.
+func (s Set) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText is ParseSet.
+func (s *Set) UnmarshalText(b []byte) error {
+	p, err := ParseSet(string(b))
+	if err != nil {
+		return err
+	}
+	*s = p
+	return nil
 }

@@ -91,7 +91,7 @@ func TestBadChoices(t *testing.T) {
 func TestRegisterRejects(t *testing.T) {
 	good := func() Info {
 		return Info{Name: "test-fix", Commit: "0000 (test)", Race: "a race", Variants: []VariantInfo{
-			{Name: "none", Source: "s", Doc: "d"}, {Name: "fixed", Source: "s", Doc: "d"},
+			{Name: "none", Status: StatusBefore, Source: "s", Doc: "d"}, {Name: "fixed", Status: StatusCurrent, Source: "s", Doc: "d"},
 		}, Unfixed: 0, Merged: 1}
 	}
 	for name, mutate := range map[string]func(*Info){
@@ -101,6 +101,9 @@ func TestRegisterRejects(t *testing.T) {
 		"one variant":         func(i *Info) { i.Variants = i.Variants[:1] },
 		"variant twice":       func(i *Info) { i.Variants[1].Name = "none" },
 		"undocumented":        func(i *Info) { i.Variants[1].Doc = "" },
+		"no status":           func(i *Info) { i.Variants[1].Status = 0 },
+		"merged not current":  func(i *Info) { i.Variants[1].Status = StatusProposed },
+		"unfixed current":     func(i *Info) { i.Variants[0].Status = StatusCurrent },
 		"merged = unfixed":    func(i *Info) { i.Merged = 0 },
 		"merged out of range": func(i *Info) { i.Merged = 2 },
 		"no race":             func(i *Info) { i.Race = "" },
@@ -129,4 +132,33 @@ func TestCompletions(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestSetText(t *testing.T) {
+	sets := []Set{Default(), Default().Revert(Swapcache), mustChoose(t, "swapcache=pin-sleep", "shmem-swapin=lock-in-undo")}
+	for _, s := range sets {
+		b, err := s.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Set
+		if err := back.UnmarshalText(b); err != nil || back != s {
+			t.Errorf("%q round-trips to %v, %v", b, back, err)
+		}
+	}
+	if _, err := ParseSet("swapcache=pin-sleep,nope=x"); err == nil {
+		t.Error("ParseSet accepted an unknown fix")
+	}
+}
+
+func mustChoose(t *testing.T, specs ...string) Set {
+	t.Helper()
+	s := Default()
+	for _, c := range specs {
+		var err error
+		if s, err = s.Choose(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
 }

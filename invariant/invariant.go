@@ -56,13 +56,14 @@ type Info struct {
 var infos = [numIDs]Info{
 	SlotAccounting: {SlotAccounting, "slot-accounting",
 		"A slot is free iff its swap_map byte is 0; inuse_pages and each cluster's count equal the slots " +
-			"in use; each cluster is on the one list its count calls for; nr_swap_pages agrees with the " +
-			"devices; no device reference is held at rest.",
+			"in use; each cluster is on the one list its count calls for; a device is on the available " +
+			"list iff it is writable and not full; nr_swap_pages agrees with the devices; no device " +
+			"reference is held at rest.",
 		"A slot is free iff its swap table entry is NULL (a cluster with no slot in use has no table); " +
 			"inuse_pages and each cluster's count equal the slots in use; each cluster is on the one list its " +
 			"count calls for; a saturated entry count has the count in the cluster's extend table, which " +
-			"exists only while it holds one; nr_swap_pages agrees with the devices; no device reference " +
-			"is held at rest."},
+			"exists only while it holds one; a device is on the available list iff it is writable and not " +
+			"full; nr_swap_pages agrees with the devices; no device reference is held at rest."},
 	SwapCount: {SwapCount, "swap-count",
 		"A slot's count (count continuation included) equals the number of page table entries and shmem " +
 			"index entries that hold its swap entry.",

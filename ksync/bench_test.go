@@ -103,3 +103,24 @@ func BenchmarkPlainRefGetPut(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPreemptSection is get/put_swap_device() of the -V5b patch: a
+// preempt_disable() section.
+func BenchmarkPreemptSection(b *testing.B) {
+	t := NewTask("bench", 0)
+	var p Preemption
+	for b.Loop() {
+		p.Disable(t)
+		p.Enable(t)
+	}
+}
+
+// BenchmarkRCUSchedSection is get/put_swap_device() of the -V5a patch: an
+// rcu_read_lock_sched() section.
+func BenchmarkRCUSchedSection(b *testing.B) {
+	t := NewTask("bench", 0)
+	var r RCUSched
+	for b.Loop() {
+		r.ReadUnlock(t, r.ReadLock(t))
+	}
+}

@@ -59,3 +59,36 @@ func TestSleepUnderSpinLock(t *testing.T) {
 		}
 	}
 }
+
+// TestSleepInSection: with -tags invariants, sleeping inside a
+// preempt-disabled or RCU-sched read-side section is caught like
+// sleeping under a spinlock, and so is leaving a section never entered.
+func TestSleepInSection(t *testing.T) {
+	var p Preemption
+	var r RCUSched
+	p.Init()
+	r.Init()
+	for _, kind := range []string{"ordinary", "controlled"} {
+		task := NewTask("t", 0)
+		if kind == "controlled" {
+			task = NewControlledTask(0, "t", 0, &recorder{})
+		}
+		p.Disable(task)
+		msg := mustPanic(t, kind+" sleep under preempt_disable", func() { ScheduleTimeout(task, time.Millisecond) })
+		if !strings.Contains(msg, "preempt-disabled") {
+			t.Errorf("%s: panic %q does not name the section", kind, msg)
+		}
+		mustPanic(t, kind+" cond_resched under preempt_disable", func() { CondResched(task) })
+		mustPanic(t, kind+" stop_machine under preempt_disable", func() { p.StopMachine(task, nil) })
+		p.Enable(task)
+		tok := r.ReadLock(task)
+		mustPanic(t, kind+" mutex under rcu_read_lock_sched", func() { var m Mutex; m.Lock(task) })
+		mustPanic(t, kind+" synchronize_sched in a read-side section", func() { r.Synchronize(task) })
+		r.ReadUnlock(task, tok)
+		ScheduleTimeout(task, time.Millisecond) // outside: fine
+		mustPanic(t, kind+" preempt_enable without disable", func() { p.Enable(task) })
+		task.preempt = 0
+		mustPanic(t, kind+" rcu_read_unlock_sched without lock", func() { r.ReadUnlock(task, 0) })
+		task.preempt = 0
+	}
+}

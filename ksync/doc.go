@@ -2,7 +2,9 @@
 // kernel's `current`), spinlocks and mutexes with trylock, a reader-writer
 // semaphore, atomics, flag words with a bit lock and bit waiters (the
 // folio lock), wait queues with timeouts, a percpu_ref-like live
-// reference, statistics counters, and cond_resched/schedule_timeout.
+// reference, preempt-disabled sections with stop_machine() and RCU-sched
+// read-side sections with synchronize_sched() (preempt.go, rcu.go),
+// statistics counters, and cond_resched/schedule_timeout.
 //
 // Design:
 //
@@ -13,7 +15,8 @@
 //  2. Every operation that another task can observe (lock, unlock,
 //     trylock, atomic load, store and read-modify-write, bit lock, bit
 //     wait, wait-queue sleep, cond_resched, schedule_timeout, live-ref
-//     get/put/kill) is a scheduling point. In an ordinary run a point is
+//     get/put/kill, entering and leaving a preempt-disabled or RCU-sched
+//     section, stop_machine and synchronize_sched) is a scheduling point. In an ordinary run a point is
 //     one predictable branch on Task.sched == nil and the primitive is
 //     plain sync or sync/atomic.
 //  3. Under a Scheduler exactly one task runs at a time. A blocking
@@ -23,7 +26,12 @@
 //     is lost; wait-queue conditions are evaluated with points suppressed
 //     for the same reason.
 //  4. Statistics counters (Stat) are not scheduling points and must never
-//     feed a decision of the engine.
+//     feed a decision of the engine. Their per-CPU slots, and LiveRef's,
+//     are allocated on first use, NumCPU of them.
+//  5. Plain data that a lock guards (a swap_map byte) is not a scheduling
+//     point either; the engine annotates its accesses with Access, which
+//     records them only when the run records a trace (Task.Traced), so
+//     that the explorer can name the object two tasks race on.
 //
 // Engine code must not use sync, sync/atomic, time or the go statement
 // directly: everything goes through this package, so that the explorer

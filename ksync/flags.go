@@ -71,10 +71,12 @@ func (f *Flags) TestAndClear(t *Task, bit uint) bool {
 	return f.v.And(^uint64(1<<bit))&(1<<bit) != 0
 }
 
-// bitKey is the object a task blocks on while it waits for a bit.
-type bitKey struct {
-	f   *Flags
-	bit uint
+// BitKey is the object a task blocks on while it waits for a bit of a
+// word: exported so that trace namers can name it ("folio(pfn 3)->flags
+// PG_locked").
+type BitKey struct {
+	Flags *Flags
+	Bit   uint
 }
 
 // TryLockBit is test_and_set_bit_lock() (folio_trylock): it reports whether
@@ -106,7 +108,7 @@ func (f *Flags) LockBit(t *Task, bit uint) {
 	if t.sched != nil {
 		t.point(OpBitLock, f)
 		for f.v.Or(m)&m != 0 {
-			t.sched.Block(t, OpBitLock, bitKey{f, bit}, NoTimeout)
+			t.sched.Block(t, OpBitLock, BitKey{f, bit}, NoTimeout)
 		}
 	} else {
 		for f.v.Or(m)&m != 0 {
@@ -141,7 +143,7 @@ func (f *Flags) ClearAndWake(t *Task, bit uint) {
 	if t.sched != nil {
 		t.point(OpBitUnlock, f)
 		f.v.And(^m)
-		t.sched.Wake(t, bitKey{f, bit})
+		t.sched.Wake(t, BitKey{f, bit})
 		return
 	}
 	f.v.And(^m)
@@ -156,7 +158,7 @@ func (f *Flags) WaitOnBit(t *Task, bit uint) {
 	if t.sched != nil {
 		t.point(OpBitWait, f)
 		for f.v.Load()&m != 0 {
-			t.sched.Block(t, OpBitWait, bitKey{f, bit}, NoTimeout)
+			t.sched.Block(t, OpBitWait, BitKey{f, bit}, NoTimeout)
 		}
 		return
 	}

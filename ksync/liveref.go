@@ -1,9 +1,9 @@
 package ksync
 
-import "sync/atomic"
-
-// maxCPUs bounds NumCPU and sizes the per-CPU arrays.
-const maxCPUs = 64
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 type paddedInt64 struct {
 	v atomic.Int64
@@ -23,10 +23,24 @@ type paddedInt64 struct {
 // dead was set, so the sum read after Kill includes it; a failed
 // TryGetLive undoes its increment on the same counter. So a zero sum after
 // Kill means no reference is held or can be taken.
+//
+// The NumCPU counters are allocated on first use, like Stat's.
 type LiveRef struct {
 	dead   atomic.Bool
-	counts [maxCPUs]paddedInt64
-	zero   WaitQueue // WaitForZero sleeps here; Put after Kill wakes it
+	counts atomic.Pointer[paddedInt64] // the first of NumCPU counters; nil until first used
+	zero   WaitQueue                   // WaitForZero sleeps here; Put after Kill wakes it
+}
+
+// count is cpu's counter, allocated with the others on first use.
+func (r *LiveRef) count(cpu int) *atomic.Int64 {
+	p := r.counts.Load()
+	if p == nil {
+		p = &make([]paddedInt64, NumCPU)[0]
+		if !r.counts.CompareAndSwap(nil, p) {
+			p = r.counts.Load()
+		}
+	}
+	return &unsafe.Slice(p, NumCPU)[cpu].v
 }
 
 // TryGetLive is percpu_ref_tryget_live(): take a reference unless the ref
@@ -35,7 +49,7 @@ func (r *LiveRef) TryGetLive(t *Task) bool {
 	if t.sched != nil {
 		t.point(OpRefGet, r)
 	}
-	c := &r.counts[t.cpu].v
+	c := r.count(t.cpu)
 	c.Add(1)
 	if r.dead.Load() {
 		c.Add(-1)
@@ -50,7 +64,7 @@ func (r *LiveRef) Put(t *Task) {
 	if t.sched != nil {
 		t.point(OpRefPut, r)
 	}
-	r.counts[t.cpu].v.Add(-1)
+	r.count(t.cpu).Add(-1)
 	if r.dead.Load() {
 		r.zero.wakeOrSignal(t)
 	}
@@ -63,6 +77,9 @@ func (r *LiveRef) Kill(t *Task) {
 	}
 	r.dead.Store(true)
 }
+
+// WaitQueue is the queue WaitForZero sleeps on, for trace namers.
+func (r *LiveRef) WaitQueue() *WaitQueue { return &r.zero }
 
 // WaitForZero sleeps until every reference taken before Kill is dropped
 // (swapoff's wait_for_completion(&si->comp)).
@@ -91,9 +108,13 @@ func (r *LiveRef) Dead(t *Task) bool {
 func (r *LiveRef) Count() int64 { return r.sum() }
 
 func (r *LiveRef) sum() int64 {
+	p := r.counts.Load()
+	if p == nil {
+		return 0
+	}
 	var s int64
-	for i := range r.counts {
-		s += r.counts[i].v.Load()
+	for i := range unsafe.Slice(p, NumCPU) {
+		s += unsafe.Slice(p, NumCPU)[i].v.Load()
 	}
 	return s
 }

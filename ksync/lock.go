@@ -173,9 +173,11 @@ type RWSem struct {
 func (s *RWSem) Init(r Rank) { s.dbg.setRank(r) }
 
 // Lock is down_write().
-func (s *RWSem) Lock(t *Task) {
+func (s *RWSem) Lock(t *Task) { s.lock(t, 0) }
+
+func (s *RWSem) lock(t *Task, how lockHow) {
 	if debug {
-		lockWill(t, &s.dbg, unsafe.Pointer(s), 0)
+		lockWill(t, &s.dbg, unsafe.Pointer(s), how)
 	}
 	mightSleep(t)
 	if t.sched != nil {
@@ -187,9 +189,15 @@ func (s *RWSem) Lock(t *Task) {
 		s.mu.Lock()
 	}
 	if debug {
-		lockDid(t, &s.dbg, unsafe.Pointer(s), 0)
+		lockDid(t, &s.dbg, unsafe.Pointer(s), how)
 	}
 }
+
+// LockNested is down_write_nested(sem, SINGLE_DEPTH_NESTING): it takes
+// a second lock of a rank the task already holds one of, which the lock
+// order allows only for a rank it marks nestable (two mmap_locks, in
+// fork).
+func (s *RWSem) LockNested(t *Task) { s.lock(t, lockNested) }
 
 // TryLock is down_write_trylock(). A trylock may be taken out of order.
 func (s *RWSem) TryLock(t *Task) bool {

@@ -69,9 +69,16 @@ const (
 	// swapon and swapoff
 	RankSwaponMutex // swapon_mutex
 
+	// waits for preempt-disabled and RCU-sched sections (swapoff, seed 003)
+	RankStopCPUs // stop_cpus_mutex: one stop_machine() at a time
+	RankRCUGP    // one synchronize_sched() grace period at a time (the RCU core's gp_seq)
+
 	// memory cgroups' sleeping locks
 	RankCgroupMutex   // cgroup_mutex
 	RankMemcgMaxMutex // memcg_max_mutex
+
+	// a tmpfs superblock
+	RankSUmount // sb->s_umount (rwsem): an unmount holds it for writing
 
 	// address spaces and files
 	RankMmapLock  // mm->mmap_lock (rwsem)
@@ -83,6 +90,10 @@ const (
 	// page tables
 	RankPageTableLock // mm->page_table_lock
 	RankPTL           // the split PTE lock of a leaf page table
+
+	// the userfaultfd pager (package pager)
+	RankPagerEvents // the pager's event lock: mmap_lock's part in ordering faults and munmap
+	RankPagerPTL    // a pager page's lock (bit lock, sleeps): its pte
 
 	// the shmem page index
 	RankIPages // mapping->i_pages' xa_lock
@@ -110,10 +121,14 @@ const (
 
 	// leaves: under anything, nothing under them
 	RankShmemSwaplist // shmem_swaplist_mutex
+	RankShmemStat     // sbinfo->stat_lock: a tmpfs superblock's inode accounting
 	RankLruvecs       // the node's table of lruvecs (memcg's lruvec lookup)
 	RankMemcgBgWork   // the memcg background reclaim queue (its workqueue's lock)
 	RankMmlist        // mmlist_lock
 	RankFaultyDevice  // the fault-injecting device wrapper's rules (no kernel lock)
+	RankPagerErr      // the pager's record of its first error (no kernel lock)
+	RankUffdSim       // the simulated userfaultfd's page table and queue lock (package uffdsim)
+	RankSwapStrays    // the swap core's record of stranded swap cache folios (no kernel lock)
 	RankPool          // zone->lock
 
 	// tests of the primitives themselves
@@ -154,13 +169,28 @@ var rankOrder = [numRanks]rankInfo{
 
 	RankSwaponMutex: {name: "swapon_mutex", after: []Rank{RankSystemSwap}},
 
+	// swapoff waits for sections with no lock held (it must not hold
+	// one a section's owner could wait for), so nothing comes before
+	// them; both sleep.
+	RankStopCPUs: {name: "stop_cpus_mutex"},
+	RankRCUGP:    {name: "rcu grace period"},
+
 	// Limits change under memcg_max_mutex, which is dropped before
 	// reclaim; the tree changes under cgroup_mutex.
 	RankCgroupMutex:   {name: "cgroup_mutex"},
 	RankMemcgMaxMutex: {name: "memcg_max_mutex"},
 
-	RankMmapLock:  {name: "mmap_lock"},
-	RankInodeLock: {name: "i_rwsem"},
+	// An unmount evicts every inode under it (truncating: the inode
+	// lock and all under it); swapoff's shmem_unuse only trylocks it,
+	// under shmem_swaplist_mutex (the stop-eviction fix's s-umount
+	// variant), and holds it across its work on the inode.
+	RankSUmount: {name: "s_umount"},
+
+	// Two mmap_locks nest only in fork: the child's, which nobody can
+	// take yet but try_to_unuse, which waits for it, inside the
+	// parent's, with LockNested (mmap_write_lock_nested).
+	RankMmapLock:  {name: "mmap_lock", nest: true},
+	RankInodeLock: {name: "i_rwsem", after: []Rank{RankSUmount}},
 	// The folio lock is taken in order under the lock of what maps the
 	// folio (mmap_lock for a fault, i_rwsem for a file operation).
 	// Under the PTL, the i_pages lock or the swap core's locks it is
@@ -177,12 +207,22 @@ var rankOrder = [numRanks]rankInfo{
 	// a spinlock: nothing that sleeps runs under it.
 	RankPTL: {name: "ptl", after: []Rank{RankMmapLock, RankFolioLock, RankAnonVMA}, nest: true},
 
+	// The pager takes its event lock under the folio lock of the page it
+	// installs or evicts (reading messages, it holds no folio lock), and
+	// a page's lock under both; it holds one page lock at a time.
+	RankPagerEvents: {name: "pager event_lock", after: []Rank{RankFolioLock}},
+	RankPagerPTL:    {name: "pager pte lock", after: []Rank{RankFolioLock, RankPagerEvents}},
+
 	RankIPages: {name: "i_pages xa_lock", after: []Rank{RankInodeLock, RankFolioLock}},
 
 	RankPcpCluster: {name: "percpu_swap_cluster.lock", after: []Rank{RankFolioLock}},
 	// si->lock is not in the list: it may be held when a cluster lock
 	// is taken only by trylock (isolateLockCluster), as in the kernel.
-	RankClusterLock:  {name: "ci->lock", after: []Rank{RankFolioLock, RankPcpCluster, RankPTL}},
+	// The i_pages lock is held when one is taken only by shmem writeout
+	// in fix shmem-count-before-index's variant under-lock: commit
+	// 826267cf1e6c took swap_shmem_alloc() under info->lock (and so
+	// swap_lock under it); today's kernel nests no swap lock in it.
+	RankClusterLock:  {name: "ci->lock", after: []Rank{RankFolioLock, RankPcpCluster, RankPTL, RankIPages, RankPagerEvents, RankPagerPTL}},
 	RankSwapLock:     {name: "swap_lock", after: []Rank{RankSwaponMutex}},
 	RankSwapInfoLock: {name: "si->lock", after: []Rank{RankClusterLock, RankSwapLock}},
 	RankSwapAvail:    {name: "swap_avail_lock", after: []Rank{RankClusterLock, RankSwapLock}},
@@ -194,7 +234,7 @@ var rankOrder = [numRanks]rankInfo{
 	RankMemcgIDR: {name: "mem_cgroup_idr lock", after: []Rank{RankCgroupMutex, RankClusterLock}},
 
 	// A lruvec lock is a spinlock: no sleep, no charge, no I/O under it.
-	RankLruvec: {name: "lruvec->lru_lock", after: []Rank{RankFolioLock, RankPTL}},
+	RankLruvec: {name: "lruvec->lru_lock", after: []Rank{RankFolioLock, RankPTL, RankPagerEvents, RankPagerPTL}},
 
 	// A device reads its swap header at swapon under the machine's
 	// device list lock; every other I/O is under a folio lock.
@@ -207,11 +247,17 @@ var rankOrder = [numRanks]rankInfo{
 
 	// Held only to snapshot or edit the list of files.
 	RankShmemSwaplist: {name: "shmem_swaplist_mutex", leaf: true},
+	RankShmemStat:     {name: "sbinfo->stat_lock", leaf: true},
 	// Taken by a fault's first use of a cgroup's lruvec.
 	RankLruvecs:      {name: "lruvecs table lock", leaf: true},
 	RankMemcgBgWork:  {name: "memcg reclaim work queue lock", leaf: true},
 	RankMmlist:       {name: "mmlist_lock", leaf: true},
 	RankFaultyDevice: {name: "faulty device lock", leaf: true},
+	RankPagerErr:     {name: "pager error lock", leaf: true},
+	// The pager calls the simulated kernel's ioctls under its locks.
+	RankUffdSim: {name: "uffdsim ptl", leaf: true},
+	// Taken under a cluster lock to note or forget a stranded folio.
+	RankSwapStrays: {name: "swap strays lock", leaf: true},
 	// Frames are allocated and freed under any lock (the release hook
 	// of a last folio_put runs under a PTL or a lruvec lock).
 	RankPool: {name: "zone->lock", leaf: true},

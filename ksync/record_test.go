@@ -38,14 +38,17 @@ func (r *recorder) Spawn(parent, child *Task, fn func(*Task)) {
 }
 
 func (r *recorder) Note(t *Task, msg string) { r.calls = append(r.calls, "note "+msg) }
-func (r *recorder) Now() time.Duration       { return r.now }
+func (r *recorder) Access(t *Task, op Op, obj any) {
+	r.calls = append(r.calls, fmt.Sprintf("access %v %v", op, obj))
+}
+func (r *recorder) Now() time.Duration { return r.now }
 
 // key prints a blocking key: the object's address, or the word's address
 // and the bit for a bit key.
 func key(obj any) string {
 	switch k := obj.(type) {
-	case bitKey:
-		return fmt.Sprintf("%p/%d", k.f, k.bit)
+	case BitKey:
+		return fmt.Sprintf("%p/%d", k.Flags, k.Bit)
 	case sleepKey:
 		return fmt.Sprintf("sleep %p", k.t)
 	}
@@ -154,10 +157,10 @@ func primCases() []primCase {
 				panic("TryLockBit took a held bit lock")
 			}
 		}, []string{pt(OpBitTryLock, &f)}},
-		{"Flags.UnlockBit", none, func(t *Task) { f.UnlockBit(t, 0) }, []string{pt(OpBitUnlock, &f), wk(bitKey{&f, 0})}},
+		{"Flags.UnlockBit", none, func(t *Task) { f.UnlockBit(t, 0) }, []string{pt(OpBitUnlock, &f), wk(BitKey{&f, 0})}},
 		{"Flags.TryLockBit", none, func(t *Task) { f.TryLockBit(t, 0) }, []string{pt(OpBitTryLock, &f)}},
-		{"Flags.UnlockBit after trylock", none, func(t *Task) { f.UnlockBit(t, 0) }, []string{pt(OpBitUnlock, &f), wk(bitKey{&f, 0})}},
-		{"Flags.ClearAndWake", none, func(t *Task) { f.ClearAndWake(t, 5) }, []string{pt(OpBitUnlock, &f), wk(bitKey{&f, 5})}},
+		{"Flags.UnlockBit after trylock", none, func(t *Task) { f.UnlockBit(t, 0) }, []string{pt(OpBitUnlock, &f), wk(BitKey{&f, 0})}},
+		{"Flags.ClearAndWake", none, func(t *Task) { f.ClearAndWake(t, 5) }, []string{pt(OpBitUnlock, &f), wk(BitKey{&f, 5})}},
 		{"Flags.WaitOnBit clear", none, func(t *Task) { f.WaitOnBit(t, 5) }, []string{pt(OpBitWait, &f)}},
 
 		{"WaitQueue.Wait true", none, func(t *Task) {
@@ -196,6 +199,7 @@ func primCases() []primCase {
 		}},
 		{"Now", none, func(t *Task) { Now(t) }, nil},
 		{"Note", none, func(t *Task) { Note(t, "x=%d", 1) }, []string{"note x=1"}},
+		{"Access", none, func(t *Task) { Access(t, OpWrite, "k") }, []string{"access write k"}},
 		{"Spawn", none, func(t *Task) { Spawn(t, "kid", 1, func(*Task) {}) }, []string{"spawn kid"}},
 	}
 }
@@ -206,6 +210,7 @@ func primCases() []primCase {
 func TestEveryOpIsOnePoint(t *testing.T) {
 	r := &recorder{}
 	task := NewControlledTask(0, "rec", 0, r)
+	task.SetTraced(true)
 	for _, c := range primCases() {
 		c.setup(task)
 		r.calls = nil
@@ -215,6 +220,26 @@ func TestEveryOpIsOnePoint(t *testing.T) {
 		if fmt.Sprintf("%q", r.calls) != want {
 			t.Errorf("%s: scheduler calls\n\t%q\nwant\n\t%s", c.name, r.calls, want)
 		}
+	}
+}
+
+// TestUntracedTaskRecordsNothing: a controlled task whose run records no
+// trace makes no note and no access annotation.
+func TestUntracedTaskRecordsNothing(t *testing.T) {
+	r := &recorder{}
+	task := NewControlledTask(0, "rec", 0, r)
+	if task.Traced() {
+		t.Fatal("a controlled task is traced before SetTraced")
+	}
+	Note(task, "x")
+	Access(task, OpRead, "k")
+	kid := Spawn(task, "kid", 1, func(*Task) {})
+	if kid.Traced() || len(r.calls) != 1 || r.calls[0] != "spawn kid" {
+		t.Fatalf("untraced task: calls %q, child traced %v", r.calls, kid.Traced())
+	}
+	task.SetTraced(true)
+	if kid := Spawn(task, "kid2", 1, func(*Task) {}); !kid.Traced() {
+		t.Fatal("the child of a traced task is not traced")
 	}
 }
 

@@ -1,12 +1,20 @@
 package ksync
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // Stat is a per-CPU statistics counter, like a vm_event or a zram stat.
 // Adding is not a scheduling point: a Stat is for reporting only and must
 // never feed a decision of the engine. Its zero value is 0.
+//
+// Its NumCPU padded slots are allocated on the first Add: a machine has
+// dozens of counters that a short run (an explorer schedule) never
+// touches, and 64 slots of a cache line each made every system four
+// kilobytes per counter larger.
 type Stat struct {
-	slots [maxCPUs]paddedUint64
+	slots atomic.Pointer[paddedUint64] // the first of NumCPU slots; nil until the first Add
 }
 
 type paddedUint64 struct {
@@ -14,27 +22,45 @@ type paddedUint64 struct {
 	_ [56]byte
 }
 
+// slot is t's CPU's counter, allocated with the others on first use.
+func (s *Stat) slot(cpu int) *atomic.Uint64 {
+	p := s.slots.Load()
+	if p == nil {
+		p = &make([]paddedUint64, NumCPU)[0]
+		if !s.slots.CompareAndSwap(nil, p) {
+			p = s.slots.Load()
+		}
+	}
+	return &unsafe.Slice(p, NumCPU)[cpu].v
+}
+
 // Add adds n on t's CPU.
-func (s *Stat) Add(t *Task, n uint64) { s.slots[t.cpu].v.Add(n) }
+func (s *Stat) Add(t *Task, n uint64) { s.slot(t.cpu).Add(n) }
 
 // Inc adds one on t's CPU.
-func (s *Stat) Inc(t *Task) { s.slots[t.cpu].v.Add(1) }
+func (s *Stat) Inc(t *Task) { s.slot(t.cpu).Add(1) }
 
 // Sub subtracts n on t's CPU (for gauges such as bytes in use).
-func (s *Stat) Sub(t *Task, n uint64) { s.slots[t.cpu].v.Add(-n) }
+func (s *Stat) Sub(t *Task, n uint64) { s.slot(t.cpu).Add(-n) }
 
 // Sum is the total over all CPUs.
 func (s *Stat) Sum() uint64 {
+	p := s.slots.Load()
+	if p == nil {
+		return 0
+	}
 	var v uint64
-	for i := range s.slots {
-		v += s.slots[i].v.Load()
+	for i := range unsafe.Slice(p, NumCPU) {
+		v += unsafe.Slice(p, NumCPU)[i].v.Load()
 	}
 	return v
 }
 
 // Reset sets the counter to zero; only when nobody adds concurrently.
 func (s *Stat) Reset() {
-	for i := range s.slots {
-		s.slots[i].v.Store(0)
+	if p := s.slots.Load(); p != nil {
+		for i := range unsafe.Slice(p, NumCPU) {
+			unsafe.Slice(p, NumCPU)[i].v.Store(0)
+		}
 	}
 }

@@ -158,6 +158,10 @@ type Completion struct {
 	wq   WaitQueue
 }
 
+// WaitQueue is the queue Wait sleeps on (completion->wait), for trace
+// namers.
+func (c *Completion) WaitQueue() *WaitQueue { return &c.wq }
+
 // Complete is complete_all(): every waiter, present and future, proceeds.
 func (c *Completion) Complete(t *Task) {
 	if t.sched != nil {

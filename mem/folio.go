@@ -71,8 +71,9 @@ func (f *Folio) PFN() int { return int(f.pfn) }
 // Pool is the pool the frame belongs to.
 func (f *Folio) Pool() *Pool { return f.pool }
 
-// Data is the frame's memory. Who may read or write it is the caller's
-// protocol (a present PTE, the folio lock, or exclusive ownership).
+// Data is the frame's memory, nil in a descriptor pool. Who may read or
+// write it is the caller's protocol (a present PTE, the folio lock, or
+// exclusive ownership).
 func (f *Folio) Data() []byte { return f.data }
 
 func (f *Folio) String() string { return fmt.Sprintf("folio[pfn %d]", f.pfn) }

@@ -10,7 +10,7 @@ import (
 // and the free list (the kernel's zone free lists, one zone).
 type Pool struct {
 	folios []Folio // immutable slice; each Folio guards itself
-	data   []byte  // immutable slice: frame i is data[i*PageSize:(i+1)*PageSize]
+	data   []byte  // immutable slice: frame i is data[i*PageSize:(i+1)*PageSize]; nil for a descriptor pool
 
 	lock     ksync.SpinLock // zone->lock: guards freeList
 	freeList []uint32       // free frame numbers, a stack; guarded by lock
@@ -41,7 +41,16 @@ func (p *Pool) FreeFrozen(t *ksync.Task, f *Folio) {
 }
 
 // NewPool makes a pool of frames frames, all free.
-func NewPool(frames int) (*Pool, error) {
+func NewPool(frames int) (*Pool, error) { return newPool(frames, true) }
+
+// NewDescriptorPool makes a pool of frames frames whose memory is not the
+// pool's: each folio describes a page that the kernel holds for a
+// userfaultfd pager (package pager), which reads and writes it through
+// the kernel, so Data is nil. The pool's size is the pager's resident
+// budget.
+func NewDescriptorPool(frames int) (*Pool, error) { return newPool(frames, false) }
+
+func newPool(frames int, withData bool) (*Pool, error) {
 	if frames <= 0 {
 		return nil, fmt.Errorf("mem: a pool needs at least one frame, not %d", frames)
 	}
@@ -50,16 +59,20 @@ func NewPool(frames int) (*Pool, error) {
 	}
 	p := &Pool{
 		folios:   make([]Folio, frames),
-		data:     make([]byte, frames*PageSize),
 		freeList: make([]uint32, frames),
 	}
 	p.lock.Init(ksync.RankPool)
+	if withData {
+		p.data = make([]byte, frames*PageSize)
+	}
 	for i := range p.folios {
 		f := &p.folios[i]
 		f.Flags.InitRank(ksync.RankFolioLock)
 		f.pfn = uint32(i)
 		f.pool = p
-		f.data = p.data[i*PageSize : (i+1)*PageSize : (i+1)*PageSize]
+		if withData {
+			f.data = p.data[i*PageSize : (i+1)*PageSize : (i+1)*PageSize]
+		}
 		// Lowest frame numbers are handed out first.
 		p.freeList[frames-1-i] = uint32(i)
 	}

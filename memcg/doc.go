@@ -37,9 +37,11 @@
 // Concurrency: the counters are lock-free ksync atomics (the kernel's
 // atomic_long_t); a charge adds, checks the limit, and rolls back. The
 // tree (children lists) changes under cgroup_mutex, limits under
-// memcg_max_mutex; the id table has a spinlock of its own so that the
-// swap core can look an id up with a cluster lock held. Remove and
-// TryCharge meet through an atomic state word (see Remove).
+// memcg_max_mutex; the id table's writers take a spinlock of their own
+// and publish a copy that lookups (FromID) read with one atomic load, as
+// the kernel's do under RCU, so the swap core can look an id up with a
+// cluster lock held. Remove and TryCharge meet through an atomic state
+// word (see Remove).
 //
 // Lock order (ranks in ksync's table, ksync/lockrank.go, checked in
 // builds with the invariants tag):

@@ -3,6 +3,7 @@ package memcg
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"uswap/ksync"
@@ -66,10 +67,16 @@ type Hierarchy struct {
 	// v1's memory limit <= memsw limit holds.
 	maxMutex ksync.Mutex
 
-	// idrLock guards idr (mem_cgroup_idr). It is a spinlock because the
-	// swap core looks ids up with a cluster lock held.
+	// idrLock guards idr (mem_cgroup_idr) and serializes its writers.
+	// Each change publishes a copy of idr in ids, which lookups read
+	// without a lock, as mem_cgroup_from_id() reads the xarray under RCU:
+	// a lookup that races with a removal may still find the cgroup, as
+	// one that took idrLock just before the removal would.
 	idrLock ksync.SpinLock
 	idr     []*MemCgroup // guarded by idrLock: idr[id], nil when free; idr[0] unused
+	// ids is the published copy of idr: set under idrLock, loaded
+	// atomically; a published table is never changed.
+	ids ksync.Pointer[[]*MemCgroup]
 
 	// reclaimer is set once by the mm layer (SetReclaimer): accessed
 	// atomically.
@@ -143,6 +150,7 @@ func NewRoot(mode Mode) *MemCgroup {
 	root.initCounters()
 	h.root = root
 	h.idr[RootID] = root
+	h.publishIDsLocked()
 	return root
 }
 
@@ -224,14 +232,20 @@ func (h *Hierarchy) getReclaimer(t *ksync.Task) Reclaimer {
 }
 
 // FromID is mem_cgroup_from_id(): the registered cgroup with id, or nil.
-// It takes only a spinlock, so it may be called with a cluster lock held.
+// It takes no lock (one atomic load of the published table), so it may be
+// called with any lock held.
 func (h *Hierarchy) FromID(t *ksync.Task, id uint16) *MemCgroup {
-	h.idrLock.Lock(t)
-	defer h.idrLock.Unlock(t)
-	if int(id) < len(h.idr) {
-		return h.idr[id]
+	if tab := h.ids.Load(t); tab != nil && int(id) < len(*tab) {
+		return (*tab)[id]
 	}
 	return nil
+}
+
+// publishIDsLocked publishes a copy of idr for FromID. Context: idrLock
+// held, or the hierarchy not yet shared.
+func (h *Hierarchy) publishIDsLocked() {
+	tab := slices.Clone(h.idr)
+	h.ids.Init(&tab)
 }
 
 // idAlloc is the xa_alloc() of mem_cgroup_alloc: the lowest free id.
@@ -241,6 +255,7 @@ func (h *Hierarchy) idAlloc(t *ksync.Task, m *MemCgroup) (uint16, error) {
 	for id := 1; id < len(h.idr); id++ {
 		if h.idr[id] == nil {
 			h.idr[id] = m
+			h.publishIDs(t)
 			return uint16(id), nil
 		}
 	}
@@ -248,12 +263,21 @@ func (h *Hierarchy) idAlloc(t *ksync.Task, m *MemCgroup) (uint16, error) {
 		return 0, ErrNoSpace
 	}
 	h.idr = append(h.idr, m)
+	h.publishIDs(t)
 	return uint16(len(h.idr) - 1), nil
+}
+
+// publishIDs is publishIDsLocked as a store the explorer schedules.
+// Context: idrLock held.
+func (h *Hierarchy) publishIDs(t *ksync.Task) {
+	tab := slices.Clone(h.idr)
+	h.ids.Store(t, &tab)
 }
 
 func (h *Hierarchy) idRemove(t *ksync.Task, id uint16) {
 	h.idrLock.Lock(t)
 	h.idr[id] = nil
+	h.publishIDs(t)
 	h.idrLock.Unlock(t)
 }
 

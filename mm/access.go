@@ -266,6 +266,11 @@ func (m *MM) Exit(t *ksync.Task) {
 		return
 	}
 	for _, v := range m.vmas {
+		if v == nil {
+			// XA_ZERO_ENTRY: a failed fork duplicated nothing from
+			// here on (the entries past it are the parent's).
+			break
+		}
 		m.zapRange(t, v.start, v.end)
 		v.anon.rwsem.Lock(t)
 		v.anon.unlinkLocked(t, v)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"uswap/design"
 
+	"uswap/fixes"
 	"uswap/mem"
 	"uswap/mm"
 	"uswap/system"
@@ -153,4 +154,35 @@ func testSwapinErrorSIGBUS(t *testing.T, d design.Design) {
 		t.Fatalf("load of a marker: %v, want SIGBUS", err)
 	}
 	auditExit(t, tk, s, m)
+}
+
+// TestForkKilled: a fork that a fatal signal interrupts at its second
+// VMA has copied the first one's swap entry and mapped page, and its
+// teardown gives both back, in each variant of the failure path; a
+// signal due past the last VMA is never seen, which is an error.
+func TestForkKilled(t *testing.T) {
+	for _, v := range []fixes.Variant{fixes.ForkUnstableCheck, fixes.ForkUnstableDestroyPartial} {
+		t.Run(fixes.ForkUnstable.VariantName(v), func(t *testing.T) {
+			cfg := ramConfig(64, 0, 64)
+			cfg.Fixes = cfg.Fixes.With(fixes.ForkUnstable, v)
+			s, tk := newSystem(t, cfg)
+			m := s.NewMM(tk)
+			a, _ := m.Mmap(tk, 2*mem.PageSize, mm.ProtRead|mm.ProtWrite)
+			b, _ := m.Mmap(tk, mem.PageSize, mm.ProtRead|mm.ProtWrite)
+			fill(t, tk, m, a, 2, 1)
+			fill(t, tk, m, b, 1, 9)
+			if err := m.MadvisePageout(tk, a, mem.PageSize); err != nil {
+				t.Fatal(err)
+			}
+			if err := m.ForkKilled(tk, 1); !errors.Is(err, mm.ErrKilled) {
+				t.Fatalf("ForkKilled(1) = %v, want %v", err, mm.ErrKilled)
+			}
+			if err := m.ForkKilled(tk, 2); err == nil || errors.Is(err, mm.ErrKilled) {
+				t.Fatalf("ForkKilled(2) of 2 VMAs = %v, want an error saying no signal was seen", err)
+			}
+			verify(t, tk, m, a, 2, 1, nil)
+			verify(t, tk, m, b, 1, 9, nil)
+			auditExit(t, tk, s, m)
+		})
+	}
 }

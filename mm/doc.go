@@ -56,8 +56,11 @@
 // Every fault path takes a device reference (GetSwapDevice) before it
 // touches swap state and re-checks the PTE under the PTL after any sleep
 // (pte_same). The races the seeds describe are drawn above the code that
-// prevents them: do_swap_page's synchronous path (seed 000, fault_swap.go)
-// and the device reference (seed 003, the swap core's GetSwapDevice).
+// prevents them: do_swap_page's synchronous path (seed 000, fault_swap.go,
+// with every variant of fixes.Swapcache), the device reference (seed 003,
+// the swap core's GetSwapDevice, with the variants of fixes.SwapDevice),
+// and shmem's failed swap-in (seed 004, shmem_swapin.go and shmem.go,
+// with the variants of fixes.ShmemSwapin).
 //
 // One mm for both designs of the swap core (package design,
 // docs/swap-table.md). The fault paths, reclaim, shmem, fork, zap and
@@ -68,7 +71,10 @@
 // protocol is written once (swapCacheAllocFolio); the design decides what
 // each step does below. What only one design has is marked so and reached
 // only there: the classic bypass of do_swap_page() and its
-// swapcache_prepare() pin (swap.SwapinBypass), and in the table design
-// the synchronous device's swap-in through the swap cache without
-// readahead (swap.SwapinSync) and freeing its swap cache copy at once.
+// swapcache_prepare() pin (swap.SwapinBypass) with seed 000's variants,
+// and in the table design the synchronous device's swap-in through the
+// swap cache without readahead (swap.SwapinSync) and freeing its swap
+// cache copy at once. A fix variant whose code exists only in the classic
+// design (fixes.VariantInfo.ClassicOnly) is refused, before any work, by
+// a system of the table design.
 package mm

@@ -101,11 +101,26 @@ func (n *Node) folioAddLRU(t *ksync.Task, f *mem.Folio) {
 	lv.lock.Unlock(t)
 }
 
-// putbackLRU is folio_putback_lru(): give back an isolated folio and drop
-// the isolation reference. The folio is unlocked.
-func (n *Node) putbackLRU(t *ksync.Task, f *mem.Folio) {
-	n.folioAddLRU(t, f)
-	f.Put(t)
+// moveFoliosToLRU is move_folios_to_lru(): give back isolated, unlocked
+// folios, each to the list its PGActive bit names, taking a lruvec's lock
+// once for each run of folios of that lruvec (reclaim gives back a batch
+// of up to SWAP_CLUSTER_MAX, mostly of one cgroup), then drop the
+// isolation references. The references go after the lock is dropped: one
+// that is the last frees the folio, and the release hook takes the
+// lruvec lock to unlist it.
+func (n *Node) moveFoliosToLRU(t *ksync.Task, folios []*mem.Folio) {
+	for i := 0; i < len(folios); {
+		lv := n.lruvecOf(t, folios[i].MemcgID)
+		lv.lock.Lock(t)
+		for ; i < len(folios) && folios[i].MemcgID == lv.memcgID; i++ {
+			folios[i].Flags.Set(t, mem.PGLRU)
+			lv.addLocked(t, folios[i])
+		}
+		lv.lock.Unlock(t)
+	}
+	for _, f := range folios {
+		f.Put(t)
+	}
 }
 
 // isolateLRU is isolate_lru_folios(): take up to nr folios from the tail

@@ -110,3 +110,29 @@ func (n *Node) isolateFolio(t *ksync.Task, f *mem.Folio) bool {
 func (n *Node) ReclaimPages(t *ksync.Task, folios []*mem.Folio) int {
 	return n.shrinkFolioList(t, folios)
 }
+
+// MadviseDontneed is madvise(addr, length, MADV_DONTNEED)
+// (madvise_dontneed_single_vma(), zap_page_range_single()): the range's
+// pages are dropped, and the next access to an anonymous page finds
+// zeroes. It holds mmap_lock only for reading, so it runs beside faults
+// on the same pages: its zap clears each PTE and frees a swap entry with
+// free_swap_and_cache() under the PTE table's PTL, where seed 000's
+// variants meet it.
+func (m *MM) MadviseDontneed(t *ksync.Task, addr, length uint64) error {
+	if addr&(mem.PageSize-1) != 0 || addr+length < addr {
+		return fmt.Errorf("madvise(%#x, %d, MADV_DONTNEED): %w", addr, length, ErrInval)
+	}
+	end := (addr + length + mem.PageSize - 1) &^ (mem.PageSize - 1)
+	m.mmapLock.RLock(t)
+	defer m.mmapLock.RUnlock(t)
+	if m.dead {
+		return ErrExited
+	}
+	for _, v := range m.vmas {
+		if v.end <= addr || v.start >= end {
+			continue
+		}
+		m.zapRange(t, max(v.start, addr), min(v.end, end))
+	}
+	return nil
+}

@@ -17,9 +17,10 @@ import (
 // Differences from the kernel: the kernel has no such watermark below
 // memory.max (memory.high is a separate, user-set threshold, and its
 // reclaim runs on return to user space or on a workqueue); here the marks
-// are derived from memory.max. It is off unless StartMemcgReclaim is
-// called (explorer scenarios leave it off: its task never exits on its
-// own).
+// are derived from memory.max. It is off unless Config.MemcgBgReclaim is
+// set or StartMemcgReclaim is called (explorer scenarios leave it off: its
+// task never exits on its own); `uswap bench --memcg-bg-reclaim on|off`
+// chooses it for the bench.
 //
 //	high = max - max(max/64, 64)   a charge above it queues the cgroup
 //	low  = high - max(max/64, 64)  the worker reclaims down to it
@@ -61,9 +62,10 @@ func MemcgHighMarks(limit int64) (high, low int64) {
 	return max(high, 0), max(low, 0)
 }
 
-// StartMemcgReclaim starts the background memcg reclaimer. Call it once,
-// before the node is shared with other tasks (right after NewNode or
-// system.New); stop it with StopMemcgReclaim before shutting down.
+// StartMemcgReclaim starts the background memcg reclaimer (what
+// Config.MemcgBgReclaim does in NewNode). Call it before the node is
+// shared with other tasks (right after NewNode or system.New); a second
+// call does nothing. Stop it with StopMemcgReclaim before shutting down.
 func (n *Node) StartMemcgReclaim(t *ksync.Task) {
 	if n.memcgBg.on {
 		return

@@ -24,7 +24,8 @@ func TestMemcgHighMarks(t *testing.T) {
 }
 
 // TestMemcgBackgroundReclaim runs a usemem load in a limited cgroup with
-// the background reclaimer on, from two tasks: the data stays right, the
+// the background reclaimer on (Config.MemcgBgReclaim), from two tasks:
+// the data stays right, the
 // cgroup's usage never goes above its limit (its watermark), the
 // reclaimer does the reclaiming that it is for, it stops cleanly, and the
 // audit is clean after.
@@ -32,9 +33,10 @@ func TestMemcgBackgroundReclaim(t *testing.T) { forDesigns(t, testMemcgBackgroun
 
 func testMemcgBackgroundReclaim(t *testing.T, d design.Design) {
 	const limit, pages = 256, 1024
-	s, tk := newSystemD(t, d, ramConfig(limit+128, limit, 4*pages))
-	s.Node().StartMemcgReclaim(tk)
-	s.Node().StartMemcgReclaim(tk) // a second start is a no-op
+	cfg := ramConfig(limit+128, limit, 4*pages)
+	cfg.MemcgBgReclaim = true
+	s, tk := newSystemD(t, d, cfg)
+	s.Node().StartMemcgReclaim(tk) // started by the config: a no-op
 	m := s.NewMM(tk)
 	const threads = 2
 	addrs := make([]uint64, threads)

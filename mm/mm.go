@@ -26,6 +26,9 @@ var (
 	ErrInval = errors.New("invalid argument")
 	// ErrExited: the address space has exited.
 	ErrExited = errors.New("address space has exited")
+	// ErrKilled is -EINTR: a fatal signal interrupted the call (a fork,
+	// see MM.ForkKilled).
+	ErrKilled = errors.New("EINTR: interrupted by a fatal signal")
 )
 
 // Protection bits of a mapping (PROT_*).
@@ -162,8 +165,13 @@ type MM struct {
 	mmapLock ksync.RWSem
 	// vmas are the mappings, sorted by start: guarded by mmapLock. A
 	// vma's start and end change with mmapLock held for writing and its
-	// anon_vma's rwsem held for writing.
+	// anon_vma's rwsem held for writing. A nil entry is XA_ZERO_ENTRY:
+	// where a failed fork stopped duplicating (dupMM); walks stop there.
 	vmas []*vma
+	// unstable is MMF_UNSTABLE: a fork of this child failed midway and
+	// it is about to be torn down (check_stable_address_space()).
+	// Guarded by mmapLock.
+	unstable bool
 	// nextAddr is where the next Mmap looks first: guarded by mmapLock.
 	nextAddr uint64
 	// dead is set by Exit with mmapLock held for writing; guarded by it.

@@ -34,6 +34,13 @@ type Config struct {
 	// Kswapd starts the background reclaimer. Explorer scenarios leave
 	// it off (a task that never exits on its own).
 	Kswapd bool
+	// MemcgBgReclaim starts background memcg reclaim (memcg_reclaim.go):
+	// a worker that reclaims a limited cgroup whose usage comes within a
+	// margin of its memory.max, so that the faulting task seldom reclaims
+	// (and compresses) itself. The kernel has no such worker for a hard
+	// limit (its memory.high reclaim is a separate, user-set threshold):
+	// it is uswap's own design, off by default; StopMemcgReclaim stops it.
+	MemcgBgReclaim bool
 }
 
 // VMStat holds the vm_event counters (/proc/vmstat) with the kernel's
@@ -53,6 +60,8 @@ type VMStat struct {
 	KswapdWake   ksync.Stat // kswapd wakeups
 	Stranded     ksync.Stat // swap-cache folios nothing mapped, freed by reclaim
 	SwapinBypass ksync.Stat // swap-ins that skipped the swap cache (sync device)
+	// ShmemChargeFail counts shmem swap-ins whose memcg charge failed.
+	ShmemChargeFail ksync.Stat
 }
 
 // Node is struct pglist_data plus the globals of mm: the RAM, the swap
@@ -103,7 +112,8 @@ type Node struct {
 }
 
 // NewNode wires a node: the pool's release hook, the hierarchy's
-// reclaimer and, if configured, kswapd (stopped by StopKswapd).
+// reclaimer and, if configured, kswapd (stopped by StopKswapd) and the
+// background memcg reclaimer (stopped by StopMemcgReclaim).
 func NewNode(t *ksync.Task, pool *mem.Pool, core *swap.Core, root *memcg.MemCgroup, cfg Config) (*Node, error) {
 	if pool == nil || core == nil || root == nil {
 		return nil, fmt.Errorf("mm: NewNode needs a pool, a swap core and a memcg root")
@@ -142,9 +152,13 @@ func NewNode(t *ksync.Task, pool *mem.Pool, core *swap.Core, root *memcg.MemCgro
 	}
 	pool.SetReleaseHook(n.releaseFolio)
 	n.ShmemUnuse = n.shmemUnuse
+	n.shmem.sb = newShmemSB()
 	n.hier.SetReclaimer(t, n)
 	if cfg.Kswapd {
 		n.startKswapd(t)
+	}
+	if cfg.MemcgBgReclaim {
+		n.StartMemcgReclaim(t)
 	}
 	return n, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/memcg"
@@ -78,14 +79,31 @@ type ShmemFile struct {
 	// the file linearly from vma.fileBase.
 	iMmapLock ksync.SpinLock
 	iMmap     []*anonVMA
+
+	// sb is the superblock the inode lives on: immutable.
+	sb *shmemSB
+	// count is i_count: the file's name holds one reference until it is
+	// deleted; igrab() adds one. The last iput() evicts the inode
+	// (shmem_evict.go). Atomic.
+	count ksync.Int32
+	// stopEviction is info->stop_eviction: raised by shmem_unuse() while
+	// it works on the file; eviction waits for it to fall to zero.
+	// Atomic, changed under the node's shmem.lock.
+	stopEviction ksync.Int32
 }
 
 // shmemState is the node's shmem_swaplist: the live files, for
-// shmem_unuse and the audit.
+// shmem_unuse and the audit; and the tmpfs they live on.
 type shmemState struct {
-	lock   ksync.Mutex  // shmem_swaplist_mutex
-	files  []*ShmemFile // guarded by lock, in creation order
-	nextID int          // guarded by lock
+	lock  ksync.Mutex  // shmem_swaplist_mutex
+	files []*ShmemFile // guarded by lock, in creation order
+	// made are every file ever created, evicted ones included, only to
+	// name their objects in traces once the run is over. Guarded by lock.
+	made   []*ShmemFile
+	nextID int      // guarded by lock
+	sb     *shmemSB // immutable: the tmpfs superblock (shmem_evict.go)
+	// evictWQ is the wait_var_event() queue of the files' stop_eviction.
+	evictWQ ksync.WaitQueue
 }
 
 // shmemSGP is enum sgp_type.
@@ -105,15 +123,20 @@ func (n *Node) ShmemCreate(t *ksync.Task, cg *memcg.MemCgroup, sizeBytes int64) 
 	if cg == nil {
 		cg = n.root
 	}
-	f := &ShmemFile{node: n, memcg: cg, pages: map[uint64]shmemEntry{}}
+	f := &ShmemFile{node: n, memcg: cg, pages: map[uint64]shmemEntry{}, sb: n.shmem.sb}
 	f.inodeLock.Init(ksync.RankInodeLock)
 	f.iPages.Init(ksync.RankIPages)
 	f.iMmapLock.Init(ksync.RankIMmap)
 	f.size.Init(sizeBytes)
+	f.count.Init(1)
+	if !f.sb.reserveInode(t) {
+		return nil, ErrUnmounted
+	}
 	n.shmem.lock.Lock(t)
 	f.id = n.shmem.nextID
 	n.shmem.nextID++
 	n.shmem.files = append(n.shmem.files, f)
+	n.shmem.made = append(n.shmem.made, f)
 	n.shmem.lock.Unlock(t)
 	return f, nil
 }
@@ -179,6 +202,7 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 			return nil, fmt.Errorf("%w: %v: index %d beyond EOF", ErrBus, f, index)
 		}
 		f.iPages.Lock(t)
+		f.traceIndex(t, ksync.OpRead, index)
 		e := f.pages[index]
 		if e.folio != nil {
 			e.folio.Get(t)
@@ -220,6 +244,7 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 		folio.Lock(t) // nobody else can see it yet
 		folio.Mapping, folio.Index = f, index
 		f.iPages.Lock(t)
+		f.traceIndex(t, ksync.OpRead, index)
 		if _, busy := f.pages[index]; busy || f.deleted || index >= f.nrPagesEOF(t) {
 			// A racing fault filled it (or a racing swap-in left the
 			// swapin-error marker: the next look returns ErrBus), or
@@ -231,6 +256,7 @@ func (f *ShmemFile) getFolio(t *ksync.Task, index uint64, sgp shmemSGP) (*mem.Fo
 			continue
 		}
 		folio.Get(t) // the index's reference
+		f.traceIndex(t, ksync.OpWrite, index)
 		f.pages[index] = shmemEntry{folio: folio}
 		f.iPages.Unlock(t)
 		n.folioAddLRU(t, folio)
@@ -351,26 +377,23 @@ func (f *ShmemFile) PunchHole(t *ksync.Task, off, length int64) error {
 	return f.undoRange(t, off, off+length)
 }
 
-// Delete is the last unlink and close: every page and swap entry is
-// freed, and the file leaves the swaplist. Shared mappings of it that
+// Delete is the last unlink and close: the file's name goes (iput), and
+// with it, unless something else holds the inode (swapoff's shmem_unuse,
+// with the stop-eviction fix reverted), every page and swap entry and
+// the file's place on the swaplist (evict). Shared mappings of it that
 // remain see a file of size 0 (faults get SIGBUS).
-func (f *ShmemFile) Delete(t *ksync.Task) error {
-	f.inodeLock.Lock(t)
-	defer f.inodeLock.Unlock(t)
+func (f *ShmemFile) Delete(t *ksync.Task) error { return f.unlink(t) }
+
+// unlink drops the file's name: no new use of it, and its reference goes.
+func (f *ShmemFile) unlink(t *ksync.Task) error {
 	f.iPages.Lock(t)
 	if f.deleted {
 		f.iPages.Unlock(t)
 		return ErrShmemDeleted
 	}
 	f.deleted = true
-	f.size.Store(t, 0)
 	f.iPages.Unlock(t)
-	err := f.undoRange(t, 0, math.MaxInt64)
-	n := f.node
-	n.shmem.lock.Lock(t)
-	n.shmem.files = without(n.shmem.files, f)
-	n.shmem.lock.Unlock(t)
-	return err
+	return f.iput(t)
 }
 
 // undoRange is shmem_undo_range() for the bytes [lstart, lend): zero the
@@ -434,8 +457,10 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 	n := f.node
 	for {
 		f.iPages.Lock(t)
+		f.traceIndex(t, ksync.OpRead, i)
 		e, ok := f.pages[i]
 		if ok && e.poisoned {
+			f.traceIndex(t, ksync.OpWrite, i)
 			delete(f.pages, i)
 			f.iPages.Unlock(t)
 			return
@@ -443,6 +468,7 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 		if ok && e.swap != 0 {
 			// shmem_free_swap(): xa_cmpxchg the entry away, then
 			// swap_put_entries_direct().
+			f.traceIndex(t, ksync.OpWrite, i)
 			delete(f.pages, i)
 			f.nrSwapped--
 		}
@@ -452,7 +478,14 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 		f.iPages.Unlock(t)
 		switch {
 		case e.swap != 0:
-			n.core.SwapPutEntriesDirect(t, e.swap)
+			if n.cfg.Fixes.Get(fixes.ShmemSwapin) == fixes.ShmemSwapinLockInUndo {
+				// Joonsoo Kim's proposal (classic design only):
+				// wait for the folio lock a racing swap-in holds, so
+				// that the folio is freed here and not left stranded.
+				n.core.FreeSwapAndCacheLocking(t, e.swap)
+			} else {
+				n.core.SwapPutEntriesDirect(t, e.swap)
+			}
 			return
 		case e.folio == nil:
 			return
@@ -477,6 +510,7 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 // (the caller holds another).
 func (f *ShmemFile) deleteFromPageCache(t *ksync.Task, folio *mem.Folio, index uint64) {
 	f.iPages.Lock(t)
+	f.traceIndex(t, ksync.OpWrite, index)
 	delete(f.pages, index)
 	folio.Mapping, folio.Index = nil, 0
 	f.iPages.Unlock(t)

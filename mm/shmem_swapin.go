@@ -34,6 +34,7 @@ import (
 func (f *ShmemFile) confirmSwap(t *ksync.Task, index uint64, entry mem.SwpEntry) bool {
 	f.iPages.Lock(t)
 	defer f.iPages.Unlock(t)
+	f.traceIndex(t, ksync.OpRead, index)
 	return f.pages[index].swap == entry
 }
 
@@ -51,18 +52,18 @@ func (f *ShmemFile) confirmSwap(t *ksync.Task, index uint64, entry mem.SwpEntry)
 // index entry while the swap-in holds the folio locked, so
 // free_swap_and_cache() cannot take the folio (it only trylocks) and
 // leaves it in the swap cache; the swap-in then sees the entry gone
-// (-EEXIST from shmem_add_to_page_cache) and deletes the folio from the
-// swap cache itself.
+// (-EEXIST from shmem_add_to_page_cache) and unlocks a folio nothing
+// refers to any more.
 //
-// Had the charge failed instead, the patch under review deleted the folio
-// from the swap cache on that error too. With the entry still in the
-// index (no truncation), that throws the swap cache copy away and the
-// next fault reads the page from the device again; and with a racing
-// truncation the folio is stranded either way until reclaim finds it.
-// The thread's conclusion (fixes.ShmemSwapinKeepCache, the default): the deletion
-// is an optimization, done only when the entry is seen purged from the
-// index; -ENOMEM keeps the folio in the swap cache; a stranded folio is
-// left to reclaim.
+// Who deletes that folio from the swap cache, and what a failed charge
+// (the cgroup is full) does with the cached copy, is the variant of
+// fixes.ShmemSwapin (swapinFailed): the code before 2020 deleted it on a
+// failed add and kept it on a failed charge; the patch under review
+// deleted it on any error (the next read of a page whose charge failed
+// reads the device again); the thread concluded to delete it only when
+// the entry was seen purged; the kernel since v5.8 never deletes it and
+// leaves the stray to reclaim; Joonsoo Kim proposed that the hole punch
+// wait for the folio lock instead (shmem.go, undoIndex).
 func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry) (*mem.Folio, error) {
 	n := f.node
 	core := n.core
@@ -92,7 +93,7 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 
 	folio.Lock(t)
 	var err error
-	charging := false
+	charging, added := false, false
 	switch {
 	case !folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry || !f.confirmSwap(t, index, entry):
 		err = errShmemExist
@@ -111,23 +112,23 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 		folio.Flags.WaitOnBit(t, mem.PGWriteback)
 		charging = true
 		if err = n.shmemChargeFolio(t, folio, f.memcg); err == nil {
+			added = true
 			err = f.addToPageCache(t, folio, index, entry)
+			f.addToPageCacheFailed(t, err)
+		} else {
+			n.Stat.ShmemChargeFail.Inc(t)
 		}
 	}
 	if err != nil {
-		f.swapinFailed(t, folio, index, entry, charging)
+		f.swapinFailed(t, si, folio, index, entry, charging, added)
 		folio.Unlock(t)
 		folio.Put(t)
 		return nil, err
 	}
-	// The index holds the folio now: its count on the slot goes
-	// (folio_put_swap; classic: swap_free), then the swap copy
-	// (swap_cache_del_folio, which frees the slot; classic:
-	// delete_from_swap_cache), as the kernel does since the swap table's
-	// phase II; the folio is the only copy.
-	core.FolioPutSwap(t, folio)
-	core.SwapCacheDelFolio(t, folio)
-	folio.Flags.Set(t, mem.PGDirty)
+	// The index holds the folio now: its count on the slot and the swap
+	// copy go (FolioPutSwapDel, in the design's order), and the folio,
+	// the only copy, is dirty.
+	core.FolioPutSwapDel(t, folio, true)
 	return folio, nil
 }
 
@@ -141,18 +142,19 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 // caller's folio_put. It reports whether the marker was installed.
 func (f *ShmemFile) setFolioSwapinError(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry) bool {
 	f.iPages.Lock(t)
+	f.traceIndex(t, ksync.OpRead, index)
 	if e, ok := f.pages[index]; !ok || e.swap != entry {
 		f.iPages.Unlock(t)
 		return false
 	}
+	f.traceIndex(t, ksync.OpWrite, index)
 	f.pages[index] = shmemEntry{poisoned: true}
 	f.nrSwapped--
 	f.iPages.Unlock(t)
 	n := f.node
 	folio.Flags.WaitOnBit(t, mem.PGWriteback)
 	if folio.Test(t, mem.PGSwapCache) && folio.Swap() == entry {
-		n.core.FolioPutSwap(t, folio)
-		n.core.SwapCacheDelFolio(t, folio)
+		n.core.FolioPutSwapDel(t, folio, false)
 	} else {
 		n.core.SwapPutEntriesDirect(t, entry)
 	}
@@ -160,31 +162,54 @@ func (f *ShmemFile) setFolioSwapinError(t *ksync.Task, folio *mem.Folio, index u
 }
 
 // swapinFailed is the "failed:" path of shmem_swapin_folio for a locked
-// folio: what to do with its swap cache copy. charging says the error
-// came from the charge or from shmem_add_to_page_cache (after the entry
-// was confirmed), not from the confirmation itself.
-func (f *ShmemFile) swapinFailed(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry, charging bool) {
+// folio: what to do with its swap cache copy, per the variant of
+// fixes.ShmemSwapin. charging says the error came from the charge or from
+// shmem_add_to_page_cache (after the entry was confirmed), not from the
+// confirmation itself; added says the charge succeeded and the add
+// failed. A folio left in the swap cache whose slot nothing refers to,
+// and that nobody else holds, is marked stranded for the measurements.
+func (f *ShmemFile) swapinFailed(t *ksync.Task, si *swap.SwapInfo, folio *mem.Folio, index uint64, entry mem.SwpEntry, charging, added bool) {
 	if !folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry {
 		return // somebody else's now
 	}
 	n := f.node
-	if n.cfg.Fixes.Get(fixes.ShmemSwapin) == fixes.ShmemSwapinDeleteAnyError {
+	switch n.cfg.Fixes.Get(fixes.ShmemSwapin) {
+	case fixes.ShmemSwapinBefore2020:
+		// v5.7: a failed charge only unlocks (the copy stays cached);
+		// a failed shmem_add_to_page_cache(), which after a
+		// confirmed entry means a racing hole punch, cancels the
+		// charge and deletes the folio (215c02bc33bb). The charge
+		// goes with the folio when it is freed.
+		if added {
+			n.core.SwapCacheDelFolio(t, folio)
+		}
+	case fixes.ShmemSwapinDeleteAnyError:
 		// The patch under review: delete_from_swap_cache() on any
-		// error of the charge or of shmem_add_to_page_cache, whether or
-		// not the index still holds the entry. (A failed confirmation
-		// before them only unlocked.)
+		// error of the charge or of shmem_add_to_page_cache, whether
+		// or not the index still holds the entry. With the entry still
+		// there, the next read goes to the device again.
 		if charging {
 			n.core.SwapCacheDelFolio(t, folio)
 		}
-		return
+	case fixes.ShmemSwapinDeleteIfRaced:
+		// The thread's conclusion (v2's -ENOENT): only an entry purged
+		// from the index justifies the deletion; folio_free_swap()
+		// does it only if nothing but the swap cache holds the slot.
+		// -ENOMEM keeps the folio cached for the next fault.
+		if charging && !f.confirmSwap(t, index, entry) {
+			n.core.FolioFreeSwap(t, folio)
+		}
+	case fixes.ShmemSwapinKeepCache, fixes.ShmemSwapinLockInUndo:
+		// v5.8 and since: nothing is deleted here. A stray is left to
+		// reclaim (keep-cache), or to the hole punch waiting for this
+		// lock (lock-in-undo).
 	}
-	// The fix: only an entry purged from the index (a racing
-	// shmem_undo_range, whose free_swap_and_cache() could not lock the
-	// folio) justifies the deletion; folio_free_swap() does it only if
-	// nothing but the swap cache holds the slot. Anything else (-ENOMEM
-	// above all) keeps the folio cached for the next fault.
-	if !f.confirmSwap(t, index, entry) {
-		n.core.FolioFreeSwap(t, folio)
+	if folio.Test(t, mem.PGSwapCache) && folio.Swap() == entry && folio.RefCount(t) == 2 &&
+		!n.core.SwapEntrySwapped(t, si, entry) && !f.confirmSwap(t, index, entry) {
+		// Ours and the swap cache's are the only references, and no
+		// index or PTE holds the slot: once unlocked, only reclaim
+		// finds it.
+		n.core.MarkStray(t, folio)
 	}
 }
 
@@ -195,11 +220,13 @@ func (f *ShmemFile) swapinFailed(t *ksync.Task, folio *mem.Folio, index uint64, 
 func (f *ShmemFile) addToPageCache(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry) error {
 	f.iPages.Lock(t)
 	defer f.iPages.Unlock(t)
+	f.traceIndex(t, ksync.OpRead, index)
 	if e, ok := f.pages[index]; !ok || e.swap != entry {
 		return errShmemExist
 	}
 	folio.Mapping, folio.Index = f, index
 	folio.Get(t) // the index's reference
+	f.traceIndex(t, ksync.OpWrite, index)
 	f.pages[index] = shmemEntry{folio: folio}
 	f.nrSwapped--
 	return nil
@@ -264,42 +291,58 @@ func (n *Node) shmemChargeFolio(t *ksync.Task, folio *mem.Folio, cg *memcg.MemCg
 // it (shmem_unuse_swap_entries() only stops on -ENOMEM).
 func (n *Node) shmemUnuse(t *ksync.Task, si *swap.SwapInfo) error {
 	for _, f := range n.shmemFiles(t) {
-		type ent struct {
-			index uint64
-			swap  mem.SwpEntry
+		ok, release := n.shmemUnuseHold(t, f)
+		if !ok {
+			continue // evicted meanwhile, or being unmounted
 		}
-		var todo []ent
-		f.iPages.Lock(t)
-		for i, e := range f.pages {
-			if e.swap != 0 && e.swap.Type() == si.Type() {
-				todo = append(todo, ent{i, e.swap})
-			}
+		err := n.shmemUnuseInode(t, f, si)
+		release()
+		ksync.CondResched(t)
+		if err != nil {
+			return err
 		}
-		f.iPages.Unlock(t)
-		slices.SortFunc(todo, func(a, b ent) int {
-			switch {
-			case a.index < b.index:
-				return -1
-			case a.index > b.index:
-				return 1
-			}
-			return 0
-		})
-		for _, e := range todo {
-			folio, err := f.swapinFolio(t, e.index, e.swap)
-			if errors.Is(err, errShmemExist) {
-				continue // truncated or brought in meanwhile
-			}
-			if errors.Is(err, ErrBus) && !f.confirmSwap(t, e.index, e.swap) {
-				continue // the swapin-error marker took its place
-			}
-			if err != nil {
-				return fmt.Errorf("shmem_unuse: %v index %d (%v): %w", f, e.index, e.swap, err)
-			}
-			folio.Unlock(t)
-			folio.Put(t)
-			ksync.CondResched(t)
+	}
+	return nil
+}
+
+// shmemUnuseInode is shmem_unuse_inode(): swap in every index entry of f
+// that lives on si. f is held (shmemUnuseHold).
+func (n *Node) shmemUnuseInode(t *ksync.Task, f *ShmemFile, si *swap.SwapInfo) error {
+	type ent struct {
+		index uint64
+		swap  mem.SwpEntry
+	}
+	var todo []ent
+	f.iPages.Lock(t)
+	for i, e := range f.pages {
+		if e.swap != 0 && e.swap.Type() == si.Type() {
+			todo = append(todo, ent{i, e.swap})
 		}
+	}
+	f.iPages.Unlock(t)
+	slices.SortFunc(todo, func(a, b ent) int {
+		switch {
+		case a.index < b.index:
+			return -1
+		case a.index > b.index:
+			return 1
+		}
+		return 0
+	})
+	for _, e := range todo {
+		folio, err := f.swapinFolio(t, e.index, e.swap)
+		if errors.Is(err, errShmemExist) {
+			continue // truncated or brought in meanwhile
+		}
+		if errors.Is(err, ErrBus) && !f.confirmSwap(t, e.index, e.swap) {
+			continue // the swapin-error marker took its place
+		}
+		if err != nil {
+			return fmt.Errorf("shmem_unuse: %v index %d (%v): %w", f, e.index, e.swap, err)
+		}
+		folio.Unlock(t)
+		folio.Put(t)
+		ksync.CondResched(t)
 	}
 	return nil
 }

@@ -2,8 +2,9 @@ package mm
 
 import (
 	"fmt"
-	"uswap/invariant"
 
+	"uswap/fixes"
+	"uswap/invariant"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/memcg"
@@ -40,6 +41,16 @@ func (n *Node) shrinkShmemFolio(t *ksync.Task, folio *mem.Folio, f *ShmemFile) s
 // the index under the i_pages lock, and write the page. It reports
 // whether the folio left the index; a write error leaves it dirty in the
 // swap cache, where the index's entry finds it.
+//
+// The count is taken before the entry is in the index, where a
+// truncation or hole punch (shmem_free_swap(), free_swap_and_cache())
+// can find it without the folio lock. Fix shmem-count-before-index
+// reverted takes it after the lock that published the entry is dropped,
+// as shmem_writepage did from v2.6.33 until commit 826267cf1e6c, which
+// moved it under that lock: the race of scenario shmem-writeout-punch
+// (drawn in explore/testdata/scenarios/shmem-writeout-punch.txt), where
+// the punch frees a count not yet taken and the writeout's count is left
+// with no owner, for swapoff to look for forever.
 func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
 	n := f.node
 	var charge func(mem.SwpEntry) (uint16, error)
@@ -50,25 +61,47 @@ func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
 	if err != nil {
 		return false
 	}
-	if err := n.core.FolioDupSwap(t, folio); err != nil {
-		// Cannot happen for a fresh slot; undo.
-		n.core.SwapCacheDelFolio(t, folio)
-		return false
+	order := n.cfg.Fixes.Get(fixes.ShmemCountBeforeIndex)
+	if order == fixes.ShmemCountBeforeIndexV6 {
+		if err := n.core.FolioDupSwap(t, folio); err != nil {
+			// Cannot happen for a fresh slot; undo.
+			n.core.SwapCacheDelFolio(t, folio)
+			return false
+		}
 	}
 	index := folio.Index
 	f.iPages.Lock(t)
+	f.traceIndex(t, ksync.OpRead, index)
 	if e := f.pages[index]; e.folio != folio {
 		panic(fmt.Sprintf("mm: %v index %d holds %v, not the locked %v", f, index, e.folio, folio))
 	}
 	// shmem_delete_from_page_cache(folio, swp_to_radix_entry(swap)).
+	f.traceIndex(t, ksync.OpWrite, index)
 	f.pages[index] = shmemEntry{swap: entry}
 	f.nrSwapped++
 	folio.Mapping, folio.Index = nil, 0
+	if order == fixes.ShmemCountUnderLock {
+		f.swapShmemAlloc(t, folio)
+	}
 	f.iPages.Unlock(t)
+	if order == fixes.ShmemCountAfterUnlock {
+		f.swapShmemAlloc(t, folio)
+	}
 	folio.RefSub(t, 1) // the index's reference
 	folio.Flags.Set(t, mem.PGDirty)
 	n.pageout(t, folio)
 	return true
+}
+
+// swapShmemAlloc is swap_shmem_alloc() (folio_dup_swap() of the still
+// locked swap cache folio) once the entry is in the index, where it
+// cannot be undone: a fresh slot always takes a count (a racing free of
+// the count not yet taken is recorded by the swap core, and this one is
+// then left with no owner).
+func (f *ShmemFile) swapShmemAlloc(t *ksync.Task, folio *mem.Folio) {
+	if err := f.node.core.FolioDupSwap(t, folio); err != nil {
+		panic(fmt.Sprintf("mm: swap_shmem_alloc(%v) for %v: %v", folio.Swap(), f, err))
+	}
 }
 
 // shmemAudit is the shmem part of Audit: it adds each index's swap

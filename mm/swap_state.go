@@ -3,6 +3,7 @@ package mm
 import (
 	"errors"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/memcg"
@@ -82,21 +83,20 @@ func (n *Node) swapCacheAllocFolio(t *ksync.Task, si *swap.SwapInfo, entry mem.S
 		if err != nil {
 			return nil, false, err
 		}
-		// The folio is ours: nobody can see it yet.
-		nf.Lock(t)
-		nf.Flags.Set(t, mem.PGSwapBacked)
+		// The folio is ours: nobody can see it until SwapinReserve
+		// (table) puts it, locked, in the swap cache.
 		err = core.SwapinReserve(t, si, nf, entry)
 		if err == nil {
 			folio = nf
 			break
 		}
-		nf.Unlock(t)
 		nf.Put(t)
 		if !errors.Is(err, swap.ErrExist) {
 			return nil, false, nil
 		}
-		core.SwapinBackoff(t)
+		n.swapcachePrepareRetryWait(t)
 	}
+	folio.Flags.Set(t, mem.PGSwapBacked)
 	if err := charge(folio); err != nil {
 		core.SwapinCancel(t, si, folio, entry)
 		folio.Unlock(t)
@@ -123,6 +123,31 @@ func (n *Node) readSwapCacheAsync(t *ksync.Task, si *swap.SwapInfo, entry mem.Sw
 	})
 }
 
+// swapcachePrepareRetryWait is what a swap-in does after SwapinReserve
+// failed with ErrExist, before it looks again: the design's back-off
+// (swap.Core.SwapinBackoff). Classic: another task holds SWAP_HAS_CACHE
+// and has not put its folio in the swap cache yet, and
+// __read_swap_cache_async() sleeps a tick
+// (schedule_timeout_uninterruptible(1)), which takes the task off the
+// run queue so that the holder runs. Table: the winner's folio is in the
+// swap cache already, and the next lookup finds it and sleeps on its
+// lock.
+//
+// With fix swapin-retry-sleep reverted (classic design only: the table
+// design has no pin to spin on, and choosing the variant with it is an
+// error) it is cond_resched(), as before commit 029c4628b2eb: the task
+// stays runnable, and a task that outranks the holder (a real-time task
+// on the holder's CPU) retries forever while the holder never runs: the
+// livelock of scenario swapin-retry-livelock (drawn in
+// explore/testdata/scenarios/swapin-retry-livelock.txt).
+func (n *Node) swapcachePrepareRetryWait(t *ksync.Task) {
+	if n.cfg.Fixes.Get(fixes.SwapinRetrySleep) == fixes.SwapinRetryCondResched {
+		ksync.CondResched(t)
+		return
+	}
+	n.core.SwapinBackoff(t)
+}
+
 // swapReadFolio is swap_read_folio() for a locked folio that is not
 // uptodate: read it from the device and mark it uptodate, or leave it
 // not uptodate on an I/O error (the fault then gets SIGBUS). The caller
@@ -130,6 +155,7 @@ func (n *Node) readSwapCacheAsync(t *ksync.Task, si *swap.SwapInfo, entry mem.Sw
 func (n *Node) swapReadFolio(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, folio *mem.Folio) {
 	if err := si.ReadPage(t, entry, folio.Data()); err == nil {
 		folio.Flags.Set(t, mem.PGUptodate)
+		n.swapSlotFreeNotify(t, si, entry, folio)
 	}
 }
 
@@ -292,16 +318,40 @@ func (n *Node) swapVMAReadahead(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpE
 				if !e.isSwap() {
 					continue
 				}
-				re := pteToSwpEntry(e)
-				// Another device: it needs its own reference.
-				rsi := n.core.GetSwapDevice(t, re)
-				if rsi == nil {
-					continue
-				}
-				n.readAhead(t, rsi, re, m.memcg)
-				n.core.PutSwapDevice(t, rsi)
+				n.readAheadPTE(t, si, entry, pteToSwpEntry(e), m.memcg)
 			}
 		}
 	}
 	return n.readSwapCache(t, si, entry, m.memcg, v, addr)
+}
+
+// readAheadPTE reads ahead re, the swap entry of a PTE in the window of
+// a fault on targ, whose device si the fault holds. An entry of another
+// device is read only under a reference to its own device
+// (get_swap_device(), commit 1c2a936edd71): the fault's reference does
+// not keep that device from being swapped off.
+//
+// With the readahead-device-ref fix reverted it is read with no
+// reference at all, as between commits 78524b05f1a3 and 1c2a936edd71:
+// swapoff of the other device brings the page in and frees swap_map
+// under the read, the race of scenario readahead-other-device (drawn in
+// explore/testdata/scenarios/readahead-other-device.txt).
+func (n *Node) readAheadPTE(t *ksync.Task, si *swap.SwapInfo, targ, re mem.SwpEntry, cg *memcg.MemCgroup) {
+	if re.Type() == targ.Type() {
+		n.readAhead(t, si, re, cg)
+		return
+	}
+	if n.cfg.Fixes.Get(fixes.ReadaheadDeviceRef) == fixes.ReadaheadDeviceRefNone {
+		// swp_swap_info(): the device as it is, nothing held.
+		if rsi := n.core.SwapInfo(t, re.Type()); rsi != nil {
+			n.readAhead(t, rsi, re, cg)
+		}
+		return
+	}
+	rsi := n.core.GetSwapDevice(t, re)
+	if rsi == nil {
+		return
+	}
+	n.readAhead(t, rsi, re, cg)
+	n.core.PutSwapDevice(t, rsi)
 }

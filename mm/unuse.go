@@ -3,6 +3,7 @@ package mm
 import (
 	"fmt"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/swap"
@@ -87,6 +88,16 @@ func (m *MM) unuse(t *ksync.Task, si *swap.SwapInfo) error {
 	m.mmapLock.RLock(t)
 	defer m.mmapLock.RUnlock(t)
 	if m.dead {
+		return nil
+	}
+	// check_stable_address_space(): a child whose fork failed midway
+	// (MMF_UNSTABLE) has a half-built VMA tree, with XA_ZERO_ENTRY where
+	// the fork stopped; its teardown frees its swap entries. Without the
+	// check (the fork-unstable fix reverted, or its destroy-partial
+	// variant, where a failed fork leaves an empty tree), the walk below
+	// takes the marker for a VMA: the race of scenario swapoff-fork-fail
+	// (drawn in explore/testdata/scenarios/swapoff-fork-fail.txt).
+	if m.unstable && m.node.cfg.Fixes.Get(fixes.ForkUnstable) == fixes.ForkUnstableCheck {
 		return nil
 	}
 	for _, v := range m.vmas {

@@ -116,8 +116,8 @@ func (n *Node) shrinkActiveList(t *ksync.Task, lv *lruvec, nr int) {
 		f.Flags.Clear(t, mem.PGActive)
 		f.Flags.Clear(t, mem.PGReferenced)
 		n.Stat.PgDeactivate.Inc(t)
-		n.putbackLRU(t, f)
 	}
+	n.moveFoliosToLRU(t, isolated)
 }
 
 // folioRef is enum folio_references.
@@ -173,9 +173,11 @@ func (n *Node) shrinkVerdict(t *ksync.Task, f *mem.Folio, needSlot bool) (r shri
 // shrinkFolioList is shrink_folio_list() for anonymous folios. Each
 // folio comes isolated (PGLRU clear, one reference held for the
 // isolation). It returns how many frames it freed; the rest go back to
-// the LRU.
+// the LRU together at the end (shrink_inactive_list's
+// move_folios_to_lru).
 func (n *Node) shrinkFolioList(t *ksync.Task, folios []*mem.Folio) int {
 	freed := 0
+	keep := folios[:0] // the folios kept, in place of those already seen
 	for _, f := range folios {
 		switch n.shrinkFolio(t, f) {
 		case shrinkFreed:
@@ -185,11 +187,12 @@ func (n *Node) shrinkFolioList(t *ksync.Task, folios []*mem.Folio) int {
 			if !f.Flags.TestAndSet(t, mem.PGActive) {
 				n.Stat.PgActivate.Inc(t)
 			}
-			n.putbackLRU(t, f)
+			keep = append(keep, f)
 		case shrinkKeep:
-			n.putbackLRU(t, f)
+			keep = append(keep, f)
 		}
 	}
+	n.moveFoliosToLRU(t, keep)
 	return freed
 }
 

@@ -4,17 +4,22 @@
 //
 // Design:
 //
-//  1. Each task is a goroutine, but exactly one of them runs at a time.
-//     The running task hands the CPU to the next by a send on that task's
-//     own channel and then waits on its own; no other synchronization is
-//     needed, and the race detector sees every hand-off as a
-//     happens-before edge.
-//  2. At every point a Strategy picks the next task among the runnable
-//     ones, sorted by id: Random (a uniform random walk), PCT (random
-//     priorities with d-1 change points, then a fair random tail), Replay
-//     (an exact list of choices) and, through an Explorer, bounded
-//     depth-first search. Every pick is recorded in Result.Choices, so
-//     Replay(choices) reproduces a run exactly.
+//  1. Each task runs on a coroutine (iter.Pull), and exactly one runs at
+//     a time. The goroutine that calls Run is the hub: it resumes the
+//     task the strategy chose; the task runs until it hands the CPU on
+//     (it names the next task and yields) or returns. A hand-off is two
+//     coroutine switches, a fraction of a goroutine park and wake-up,
+//     whatever GOMAXPROCS is, and the race detector sees each switch as
+//     a happens-before edge. A Runner keeps the coroutines of finished
+//     tasks, with the stacks they grew, for the tasks of its next run.
+//  2. Where two or more tasks can run, a Strategy picks the next one
+//     among them, sorted by id: Random (a uniform random walk), Walk (a
+//     sticky one), PCT (random priorities with d-1 change points placed
+//     by step, then a fair random tail), Replay (an exact list of
+//     choices), Order (a list of per-task steps) and, through an
+//     Explorer, bounded depth-first search. Every pick is recorded in
+//     Result.Choices, so Replay(choices) reproduces a run exactly; where
+//     only one task can run there is no decision and nothing is recorded.
 //  3. A task that cannot proceed Blocks on an object and is not runnable
 //     until some task Wakes the same object (compared with ==) or its
 //     timeout passes on the virtual clock. The clock advances by a fixed
@@ -22,15 +27,21 @@
 //     nothing else can run. With nothing runnable and no deadline, the run
 //     is a deadlock.
 //  4. A run ends when every task has returned, or fails: a panic in a
-//     task, a deadlock, or the step cap (a livelock). A failed run is
-//     aborted: each goroutine still alive is resumed in turn, one at a
-//     time, and panics at its next point with a private sentinel that its
-//     wrapper recovers, so that no goroutine outlives Run.
+//     task, a deadlock, or the step cap (a livelock: a recorded run names
+//     the loop that spins, livelock.go). A failed run is aborted: each
+//     task still alive is resumed in turn, one at a time, and panics at
+//     its next point with a private sentinel that its wrapper recovers,
+//     so that no task outlives Run.
 //  5. Nothing depends on map iteration order, the wall clock or the Go
 //     scheduler: a strategy and a seed give the same Result whatever
 //     GOMAXPROCS is.
+//  6. A recorded run (Options.Record) traces every point, sleep, wake,
+//     spawn, note and access annotation (ksync.Access) with the task's
+//     own step count (Event.Point), which places it in the task's
+//     program order whatever the others do: the explorer swaps two
+//     accesses by reordering those steps (Order).
 //
 // All scheduler state is owned by whichever task currently runs (the
-// hand-off orders every access), or by Run's goroutine before the first
-// and after the last hand-off.
+// coroutine switches order every access), or by the hub between two
+// tasks.
 package sched

@@ -64,8 +64,14 @@ func pad(s string, width int) string {
 
 // WriteHTML writes the trace as a self-contained HTML page: a timeline
 // with one lane per task, the operation and object in bold, the engine
-// caller underneath, notes highlighted, and the failure on top.
-func WriteHTML(r Result, w io.Writer) error {
+// caller underneath, notes highlighted, and the failure on top. The rows
+// of the events whose Step is in highlight are marked (the steps a
+// report's drawing shows).
+func WriteHTML(r Result, w io.Writer, highlight ...int) error {
+	marked := map[int]bool{}
+	for _, s := range highlight {
+		marked[s] = true
+	}
 	var b strings.Builder
 	b.WriteString(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>uswap trace</title>
@@ -81,6 +87,7 @@ tr:hover td{background:#f6f6ff}
 .note{background:#fff3c4;font-weight:bold}
 .block{color:#a33}.woken,.timeout{color:#383}.wake{color:#36a}.spawn,.exit{color:#666;font-style:italic}
 .failure{background:#fdd;border:1px solid #c66;padding:8px;white-space:pre-wrap;margin-bottom:1em}
+tr.key td{background:#ffe9b0}tr.key td.step{font-weight:bold;color:#a60}
 </style></head><body>
 `)
 	fmt.Fprintf(&b, "<p>%d steps, %d events, virtual time %v</p>\n", r.Steps, len(r.Trace), r.VirtualTime)
@@ -100,7 +107,11 @@ tr:hover td{background:#f6f6ff}
 	b.WriteString("</tr>\n")
 	for i := range r.Trace {
 		e := &r.Trace[i]
-		fmt.Fprintf(&b, `<tr><td class="step" title="t=%v">%d</td>`, e.Time, e.Step)
+		row := "<tr>"
+		if marked[e.Step] {
+			row = `<tr class="key">`
+		}
+		fmt.Fprintf(&b, `%s<td class="step" title="t=%v">%d</td>`, row, e.Time, e.Step)
 		for id := range r.Tasks {
 			if id != e.Task {
 				b.WriteString("<td></td>")

@@ -2,8 +2,8 @@ package sched
 
 import (
 	"fmt"
+	"iter"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"uswap/ksync"
@@ -21,11 +21,13 @@ type Options struct {
 	// MaxSteps caps the scheduling points of a run; reaching it is a
 	// Livelock failure. 0 means DefaultMaxSteps.
 	MaxSteps int
-	// Record turns the trace on (Result.Trace). Without it a run records
-	// only its choices, which is much cheaper.
+	// Record turns the trace on (Result.Trace), with the engine's notes
+	// and access annotations. Without it a run records only its choices,
+	// which is much cheaper.
 	Record bool
-	// Namer names objects in traces (for example "si->lock"); "" or a nil
-	// Namer falls back to the object's type. Names get "#id" appended.
+	// Namer names objects in traces (for example "si0->lock"); "" or a
+	// nil Namer falls back to the object's type and "#id", its number by
+	// first appearance.
 	Namer func(obj any) string
 	// Check runs after every task returned cleanly, on Run's goroutine
 	// (for example the audit); an error is a CheckFailed failure.
@@ -36,12 +38,15 @@ type Options struct {
 // the task wrapper recovers it.
 type abortSentinel struct{}
 
-// task is one controlled task.
+// task is one controlled task, run by a coroutine that the run's hub
+// resumes when the task is chosen, and that yields back to it when it
+// hands the CPU to another task or returns.
 type task struct {
-	t    *ksync.Task
-	id   int
-	fn   func(*ksync.Task)
-	wake chan struct{} // the CPU is handed to this task by a send here
+	s  *scheduler
+	t  *ksync.Task
+	id int
+	fn func(*ksync.Task)
+	co *coro // runs the task's body
 
 	// Owned by the running task (see the package doc).
 	blocked  bool
@@ -51,35 +56,43 @@ type task struct {
 	woken    bool          // result of the pending Block
 	done     bool
 	blockEv  Event // the EvBlock event, for deadlock reports
+	points   int   // scheduling points reached, and sleeps returned from
+	atPoint  bool  // stopped at its point points, not yet passed
 }
 
 type objInfo struct {
 	id    int
 	name  string
 	named bool // by the Namer: final; otherwise the Namer is asked again
+	whole int  // id of the object this one is part of (ksync.Part), 0 if none
 }
 
 // scheduler implements ksync.Scheduler. Every field is owned by the
-// running task; the hand-off on task.wake orders all accesses.
+// running task or, between two tasks, by the hub (Run's goroutine); the
+// coroutine switches order all accesses.
 type scheduler struct {
+	runner   *Runner
 	strategy Strategy
 	opts     Options
 	maxSteps int
 
-	tasks   []*task // by id
-	alive   []*task // tasks not yet returned, by increasing id
-	cur     *task   // the task that runs
-	steps   int
-	now     time.Duration
-	nextDL  time.Duration // earliest deadline of a sleeping task; maxDuration if none
-	choices []int
-	dec     Decision
-	runq    []int // scratch for dec.Runnable
+	tasks    []*task // by id
+	alive    []*task // tasks not yet returned, by increasing id
+	cur      *task   // the task that runs, or that the hub resumes next
+	steps    int
+	now      time.Duration
+	nextDL   time.Duration // earliest deadline of a sleeping task; maxDuration if none
+	choices  []int
+	executed []int // by task id: points passed (-1 before its first run)
+	dec      Decision
+	runq     []int // scratch for dec.Runnable
+
+	preempts   int // decisions that preempted a task that could go on
+	deviations int // decisions that took another task than defaultPick
+	lastDev    int // 1 + the index of the last such decision
 
 	failure  *Failure
 	aborting bool
-	done     chan struct{} // the last task to finish signals Run
-	wg       sync.WaitGroup
 
 	// Trace state, used only with opts.Record.
 	trace   []Event
@@ -92,14 +105,72 @@ const maxDuration = time.Duration(1<<63 - 1)
 
 // Run runs main as task 0 under strategy until every task has returned
 // or the run fails, and returns what happened. No goroutine of the run
-// is left when it returns.
+// is left when it returns. It is NewRunner().Run followed by Close.
 func Run(strategy Strategy, opts Options, main func(t *ksync.Task)) Result {
+	var r Runner
+	defer r.Close()
+	return r.Run(strategy, opts, main)
+}
+
+// Runner runs schedules one after another and keeps the coroutines that
+// ran the tasks of one run, with the stacks they grew, for the tasks of
+// the next: an explorer worker runs hundreds of thousands of short runs.
+// A Runner must not be used by two goroutines at once; its zero value is
+// ready. Close stops the coroutines it keeps.
+type Runner struct {
+	idle []*coro
+}
+
+// coro is a coroutine (iter.Pull) that runs task bodies, one after
+// another: it yields to the hub when its task hands the CPU on, and when
+// the task has returned (then it waits for its next task).
+type coro struct {
+	resume func() (struct{}, bool)
+	stop   func()
+	yield  func(struct{}) bool
+	tk     *task // the task it runs; nil while idle
+}
+
+// newCoro makes a coroutine; it starts when first resumed.
+func newCoro() *coro {
+	c := &coro{}
+	c.resume, c.stop = iter.Pull(func(yield func(struct{}) bool) {
+		c.yield = yield
+		for {
+			tk := c.tk
+			tk.s.body(tk)
+			c.tk = nil
+			if !yield(struct{}{}) {
+				return
+			}
+		}
+	})
+	return c
+}
+
+// Close stops the idle coroutines.
+func (r *Runner) Close() {
+	for _, c := range r.idle {
+		c.stop()
+	}
+	r.idle = nil
+}
+
+// Run runs main as task 0 under strategy until every task has returned
+// or the run fails, and returns what happened.
+//
+// The calling goroutine is the hub: it resumes the chosen task's
+// coroutine, which runs until it hands the CPU on (naming the next task)
+// or returns. A hand-off is two coroutine switches (task to hub, hub to
+// task), which cost a fraction of a goroutine park and wake-up and do not
+// depend on GOMAXPROCS.
+func (rn *Runner) Run(strategy Strategy, opts Options, main func(t *ksync.Task)) Result {
 	s := &scheduler{
+		runner:   rn,
 		strategy: strategy,
 		opts:     opts,
 		maxSteps: opts.MaxSteps,
 		nextDL:   maxDuration,
-		done:     make(chan struct{}, 1),
 	}
 	if s.maxSteps <= 0 {
 		s.maxSteps = DefaultMaxSteps
@@ -109,47 +180,74 @@ func Run(strategy Strategy, opts Options, main func(t *ksync.Task)) Result {
 		s.pcNames = make(map[uintptr]string)
 	}
 	t0 := ksync.NewControlledTask(0, "main", 0, s)
-	tk := s.add(t0, main)
-	s.cur = tk
-	tk.wake <- struct{}{}
-	<-s.done
-	s.wg.Wait()
+	t0.SetTraced(opts.Record)
+	s.cur = s.add(t0, main)
+	for s.cur != nil {
+		tk := s.cur
+		tk.co.resume()
+		if tk.done && tk.co.tk == nil {
+			rn.idle = append(rn.idle, tk.co)
+			tk.co = nil
+		}
+	}
 
+	if opts.Record {
+		s.nameLate()
+	}
 	if s.failure == nil && opts.Check != nil {
 		if err := opts.Check(); err != nil {
 			s.failure = &Failure{Kind: CheckFailed, Task: -1, Message: err.Error(), Err: err}
 		}
 	}
 	r := Result{
-		Choices:     s.choices,
-		Trace:       s.trace,
-		Steps:       s.steps,
-		Failure:     s.failure,
-		VirtualTime: s.now,
+		Choices:       s.choices,
+		Trace:         s.trace,
+		Steps:         s.steps,
+		Failure:       s.failure,
+		VirtualTime:   s.now,
+		Preemptions:   s.preempts,
+		Deviations:    s.deviations,
+		LastDeviation: s.lastDev,
 	}
 	for _, tk := range s.tasks {
 		r.Tasks = append(r.Tasks, tk.t.Name())
 	}
+	if r.Failure != nil && r.Failure.Kind == Livelock && opts.Record {
+		r.Failure.Loop = findLoop(r.Trace, r.Tasks)
+		if l := r.Failure.Loop; l != nil {
+			r.Failure.Message += ": "
+			if l.Starved {
+				r.Failure.Message += "starvation: "
+			}
+			r.Failure.Message += l.String()
+		}
+	}
 	return r
 }
 
-// add registers t and starts its goroutine, parked until it is first
-// chosen.
+// add registers t and gives it a coroutine, which runs it when the hub
+// first resumes it.
 func (s *scheduler) add(t *ksync.Task, fn func(*ksync.Task)) *task {
-	tk := &task{t: t, id: t.ID(), fn: fn, wake: make(chan struct{}, 1), deadline: -1}
+	tk := &task{s: s, t: t, id: t.ID(), fn: fn, deadline: -1}
+	rn := s.runner
+	if n := len(rn.idle); n > 0 {
+		tk.co = rn.idle[n-1]
+		rn.idle = rn.idle[:n-1]
+	} else {
+		tk.co = newCoro()
+	}
+	tk.co.tk = tk
 	s.tasks = append(s.tasks, tk)
 	s.alive = append(s.alive, tk)
+	s.executed = append(s.executed, -1)
 	s.strategy.Spawned(tk.id)
-	s.wg.Add(1)
-	go s.body(tk)
 	return tk
 }
 
-// body is a task's goroutine.
+// body is a task's coroutine.
 func (s *scheduler) body(tk *task) {
-	defer s.wg.Done()
-	<-tk.wake
 	if !s.aborting {
+		s.executed[tk.id] = 0
 		s.runTask(tk)
 	}
 	s.exit(tk)
@@ -169,6 +267,7 @@ func (s *scheduler) runTask(tk *task) {
 			Kind:     Panic,
 			Task:     tk.id,
 			TaskName: tk.t.Name(),
+			Point:    s.executed[tk.id],
 			Value:    r,
 			Stack:    string(debug.Stack()),
 			Message:  fmt.Sprintf("%v panicked: %v", tk.t, r),
@@ -177,8 +276,8 @@ func (s *scheduler) runTask(tk *task) {
 	tk.fn(tk.t)
 }
 
-// exit retires the running task and hands the CPU on; the goroutine then
-// ends.
+// exit retires the running task and names the task the hub resumes next
+// (none when every task has returned); the coroutine then ends.
 func (s *scheduler) exit(tk *task) {
 	tk.done = true
 	for i, a := range s.alive {
@@ -191,7 +290,7 @@ func (s *scheduler) exit(tk *task) {
 		s.event(EvExit, tk, 0, nil, "", 0)
 	}
 	if len(s.alive) == 0 {
-		s.done <- struct{}{}
+		s.cur = nil
 		return
 	}
 	var next *task
@@ -206,7 +305,6 @@ func (s *scheduler) exit(tk *task) {
 		next = s.alive[0]
 	}
 	s.cur = next
-	next.wake <- struct{}{}
 }
 
 // fail records the first failure and starts aborting the run.
@@ -241,11 +339,14 @@ func (s *scheduler) nameOf(obj any) (int, string) {
 	if s.objs == nil {
 		return 0, fmt.Sprintf("%T", obj)
 	}
-	return s.objName(obj)
+	o := s.objName(obj)
+	return o.id, o.name
 }
 
-// pick asks the strategy for the next task. cur is the id of the task at
-// the point if it may go on, -1 otherwise. It returns nil on a deadlock.
+// pick returns the next task. cur is the id of the task at the point if
+// it may go on, -1 otherwise. With one runnable task there is nothing to
+// decide: it is returned without asking the strategy or recording a
+// choice. It returns nil on a deadlock.
 func (s *scheduler) pick(cur int) *task {
 	s.runq = s.runq[:0]
 	for _, a := range s.alive {
@@ -269,19 +370,27 @@ func (s *scheduler) pick(cur int) *task {
 			}
 		}
 	}
-	s.dec = Decision{Index: len(s.choices), Current: cur, Runnable: s.runq}
+	if len(s.runq) == 1 {
+		return s.tasks[s.runq[0]]
+	}
+	s.dec = Decision{Index: len(s.choices), Step: s.steps, Current: cur, Runnable: s.runq, Executed: s.executed}
 	id := s.strategy.Pick(&s.dec)
-	ok := false
+	ok, canRun := false, false
 	for _, r := range s.runq {
-		if r == id {
-			ok = true
-			break
-		}
+		ok = ok || r == id
+		canRun = canRun || r == cur
 	}
 	if !ok {
 		panic(fmt.Sprintf("sched: strategy %T picked task %d, not among runnable %v", s.strategy, id, s.runq))
 	}
 	s.choices = append(s.choices, id)
+	if canRun && id != cur {
+		s.preempts++
+	}
+	if id != defaultPick(&s.dec) {
+		s.deviations++
+		s.lastDev = len(s.choices)
+	}
 	return s.tasks[id]
 }
 
@@ -300,16 +409,14 @@ func (s *scheduler) fireTimeouts() {
 	}
 }
 
-// switchTo hands the CPU from the running task to next and waits until
-// some task hands it back.
+// switchTo hands the CPU from the running task to next: it names next
+// for the hub and yields; it returns when the hub resumes from again.
 func (s *scheduler) switchTo(from, next *task) {
 	if next == from {
 		return
 	}
 	s.cur = next
-	next.wake <- struct{}{}
-	<-from.wake
-	if s.aborting {
+	if !from.co.yield(struct{}{}) || s.aborting {
 		panic(abortSentinel{})
 	}
 }
@@ -329,6 +436,7 @@ func (s *scheduler) Point(t *ksync.Task, op ksync.Op, obj any) {
 	}
 	tk := s.self(t)
 	s.steps++
+	tk.points++
 	if s.steps > s.maxSteps {
 		s.fail(&Failure{Kind: Livelock, Task: -1,
 			Message: fmt.Sprintf("no end after %d scheduling points", s.maxSteps)})
@@ -338,9 +446,15 @@ func (s *scheduler) Point(t *ksync.Task, op ksync.Op, obj any) {
 	if s.nextDL <= s.now {
 		s.fireTimeouts()
 	}
-	s.switchTo(tk, s.pick(tk.id))
+	if len(s.alive) > 1 {
+		tk.atPoint = true
+		s.switchTo(tk, s.pick(tk.id))
+		tk.atPoint = false
+	}
+	s.executed[tk.id] = tk.points
 	if s.opts.Record {
-		s.event(EvPoint, tk, op, obj, s.caller(), 0)
+		c, unwinding := s.caller()
+		s.event(EvPoint, tk, op, obj, c, 0).Unwinding = unwinding
 	}
 }
 
@@ -359,7 +473,8 @@ func (s *scheduler) Block(t *ksync.Task, op ksync.Op, obj any, timeout time.Dura
 		}
 	}
 	if s.opts.Record {
-		s.event(EvBlock, tk, op, obj, s.caller(), 0)
+		c, unwinding := s.caller()
+		s.event(EvBlock, tk, op, obj, c, 0).Unwinding = unwinding
 		tk.blockEv = s.trace[len(s.trace)-1]
 	}
 	next := s.pick(-1)
@@ -368,6 +483,10 @@ func (s *scheduler) Block(t *ksync.Task, op ksync.Op, obj any, timeout time.Dura
 		panic(abortSentinel{})
 	}
 	s.switchTo(tk, next)
+	// Running again after a sleep counts as a step of the task's
+	// program, like a point: what it does next is placed after it.
+	tk.points++
+	s.executed[tk.id] = tk.points
 	if s.opts.Record {
 		k := EvWoken
 		if !tk.woken {
@@ -404,7 +523,8 @@ func (s *scheduler) Spawn(parent, child *ksync.Task, fn func(*ksync.Task)) {
 	child.SetID(len(s.tasks))
 	s.add(child, fn)
 	if s.opts.Record {
-		e := s.event(EvSpawn, ptk, 0, nil, s.caller(), child.ID())
+		c, _ := s.caller()
+		e := s.event(EvSpawn, ptk, 0, nil, c, child.ID())
 		e.Note = child.Name()
 	}
 }
@@ -418,6 +538,15 @@ func (s *scheduler) Note(t *ksync.Task, msg string) {
 	e.Note = msg
 }
 
+// Access implements ksync.Scheduler.
+func (s *scheduler) Access(t *ksync.Task, op ksync.Op, obj any) {
+	if s.aborting || !s.opts.Record {
+		return
+	}
+	c, unwinding := s.caller()
+	s.event(EvAccess, s.self(t), op, obj, c, 0).Unwinding = unwinding
+}
+
 // Now implements ksync.Scheduler.
 func (s *scheduler) Now() time.Duration { return s.now }
 
@@ -427,10 +556,15 @@ func (s *scheduler) event(k EventKind, tk *task, op ksync.Op, obj any, caller st
 	if !s.opts.Record {
 		return &Event{}
 	}
-	oid, oname := s.objName(obj)
-	s.trace = append(s.trace, Event{
+	o := s.objName(obj)
+	e := Event{
 		Step: len(s.trace), Time: s.now, Kind: k, Task: tk.id, TaskName: tk.t.Name(),
-		Op: op, Obj: oid, ObjName: oname, Caller: caller, Arg: arg,
-	})
+		Op: op, Obj: o.id, ObjName: o.name, Whole: o.whole, Caller: caller, Arg: arg,
+		Point: s.executed[tk.id],
+	}
+	if o.whole != 0 {
+		e.WholeName = s.wholeName(obj)
+	}
+	s.trace = append(s.trace, e)
 	return &s.trace[len(s.trace)-1]
 }

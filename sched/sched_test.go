@@ -16,7 +16,7 @@ import (
 func strategies(seed int64) map[string]func() sched.Strategy {
 	return map[string]func() sched.Strategy{
 		"random": func() sched.Strategy { return sched.Random(seed) },
-		"pct":    func() sched.Strategy { return sched.PCT(seed, 3, 20) },
+		"pct":    func() sched.Strategy { return sched.PCT(seed, 3, 8) }, // lostUpdate passes 8 points
 	}
 }
 
@@ -445,7 +445,7 @@ func TestNamer(t *testing.T) {
 		mu.Lock(t)
 		mu.Unlock(t)
 	})
-	if out := formatted(t, r); !strings.Contains(out, "lock si->lock#1") {
+	if out := formatted(t, r); !strings.Contains(out, "lock si->lock\n") && !strings.Contains(out, "lock si->lock ") {
 		t.Fatalf("namer not used:\n%s", out)
 	}
 }
@@ -519,7 +519,7 @@ func BenchmarkPoints(b *testing.B) {
 }
 
 // TestNamerLate: an object the Namer could not name at its first
-// appearance is named once the Namer knows it, with the same id.
+// appearance is named, in every event, once the Namer knows it.
 func TestNamerLate(t *testing.T) {
 	var mu ksync.Mutex
 	mu.Init(ksync.RankTestLeaf)
@@ -536,9 +536,10 @@ func TestNamerLate(t *testing.T) {
 		mu.Lock(t)
 		mu.Unlock(t)
 	})
+	// The name learned later applies to the whole trace.
 	out := formatted(t, r)
-	if !strings.Contains(out, "lock Mutex#1") || !strings.Contains(out, "lock ptl#1") {
-		t.Fatalf("late name not used:\n%s", out)
+	if strings.Contains(out, "Mutex#1") || strings.Count(out, "lock ptl ") != 4 {
+		t.Fatalf("late name not used throughout:\n%s", out)
 	}
 }
 

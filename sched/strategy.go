@@ -9,12 +9,22 @@ import (
 type Decision struct {
 	// Index is the number of decisions made before this one in the run.
 	Index int
+	// Step is the number of scheduling points passed in the run so far
+	// (Result.Steps at this moment).
+	Step int
 	// Current is the id of the task that reached the point and could go
 	// on running, or -1 when it blocked or returned.
 	Current int
 	// Runnable holds the ids of the tasks that may run, in increasing
-	// order; it is never empty. The slice is reused: do not keep it.
+	// order; it always has two or more: where only one task can run
+	// there is nothing to decide, and no decision is made. The slice is
+	// reused: do not keep it.
 	Runnable []int
+	// Executed is, by task id, the number of steps the task has passed
+	// (Event.Point: its scheduling points and returns from sleeps), or
+	// -1 before it first ran; Current has not passed the point it stands
+	// at. The slice is the scheduler's: do not keep or change it.
+	Executed []int
 }
 
 // A Strategy picks the next task at each decision. Implementations need
@@ -44,13 +54,21 @@ func (r *randomWalk) Pick(d *Decision) int {
 
 // PCT returns probabilistic concurrency testing (Burckhardt et al., 2010):
 // every task gets a random distinct priority when it is spawned, and
-// depth-1 change points are drawn among decisions [1, steps). The
-// highest-priority runnable task runs; at a change point the current task's
-// priority drops below every other. After steps decisions the strategy
-// turns into a fair random walk, so that back-off-and-retry loops, which
-// strict priorities would starve forever, end.
+// depth-1 change points are drawn among the steps [1, steps) counted
+// from the first decision (steps is the length of the racing part of a
+// run: the points a non-preemptive run passes after its first decision).
+// The highest-priority runnable task runs; at the first decision at or
+// after a change point the current task's priority drops below every
+// other. Past steps the strategy turns into a fair random walk, so that
+// back-off-and-retry loops, which strict priorities would starve
+// forever, end.
+//
+// Change points are placed by step, as the paper's k counts instructions,
+// and not by decision: a stretch where one task runs alone (another
+// sleeps, or returned) makes no decisions, but it is part of the run a
+// change point must be able to land after.
 func PCT(seed int64, depth, steps int) Strategy {
-	p := &pct{rng: newRand(seed), steps: steps}
+	p := &pct{rng: newRand(seed), steps: steps, base: -1}
 	if steps > 1 {
 		for i := 0; i < depth-1; i++ {
 			p.changes = append(p.changes, 1+p.rng.IntN(steps-1))
@@ -63,7 +81,8 @@ func PCT(seed int64, depth, steps int) Strategy {
 type pct struct {
 	rng     *rand.Rand
 	steps   int
-	changes []int   // sorted decision indices where the current task drops
+	base    int     // Decision.Step of the first decision; -1 before it
+	changes []int   // sorted steps (from base) where the current task drops
 	prio    []int64 // by task id; higher runs first
 	low     int64   // the last demoted priority; all demotions are <= 0
 }
@@ -77,11 +96,15 @@ func (p *pct) Spawned(id int) {
 }
 
 func (p *pct) Pick(d *Decision) int {
-	if d.Index >= p.steps {
+	if p.base < 0 {
+		p.base = d.Step
+	}
+	step := d.Step - p.base
+	if step >= p.steps {
 		return d.Runnable[p.rng.IntN(len(d.Runnable))]
 	}
-	for len(p.changes) > 0 && p.changes[0] <= d.Index {
-		if p.changes[0] == d.Index && d.Current >= 0 {
+	for len(p.changes) > 0 && p.changes[0] <= step {
+		if d.Current >= 0 {
 			p.low--
 			p.prio[d.Current] = p.low
 		}

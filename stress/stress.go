@@ -74,6 +74,9 @@ type Config struct {
 	FilePages int
 	// NoController turns off swapoff/swapon cycles and limit changes.
 	NoController bool
+	// Fixes chooses the variant of every race fix (the zero Set is the
+	// kernel's).
+	Fixes fixes.Set
 	// Progress, if set, gets a line per checkpoint.
 	Progress io.Writer
 	// Context, if set, stops the run when done: the tasks stop between
@@ -234,6 +237,9 @@ func (c *Config) Validate() error {
 	if c.Checkpoint < 0 {
 		return fmt.Errorf("stress: checkpoint every %d ops: must not be negative", c.Checkpoint)
 	}
+	if err := c.Fixes.CheckDesign(c.Design); err != nil {
+		return fmt.Errorf("stress: %s design: %w", c.Design, err)
+	}
 	return nil
 }
 
@@ -304,7 +310,7 @@ func Run(cfg Config) (*Report, error) {
 	scfg := system.Config{
 		Frames:      cfg.Frames,
 		MemcgLimit:  cfg.Limit,
-		Fixes:       fixes.Default(),
+		Fixes:       cfg.Fixes,
 		PageCluster: 3,
 		Design:      cfg.Design,
 	}

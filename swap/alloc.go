@@ -3,6 +3,7 @@ package swap
 import (
 	"slices"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 )
@@ -38,11 +39,11 @@ func (c *Core) getSwapEntry(t *ksync.Task, folio *mem.Folio) mem.SwpEntry {
 // swapAllocFast is swap_alloc_fast(): try the CPU's current cluster on its
 // current device. pcp.lock is held.
 func (c *Core) swapAllocFast(t *ksync.Task, pcp *pcpSlot, folio *mem.Folio) mem.SwpEntry {
-	si, offset := pcp.si, pcp.offset
-	if si == nil || offset == 0 || !si.users.TryGetLive(t) {
+	si, offset := pcp.si.Load(t), pcp.offset
+	if si == nil || offset == 0 || !c.getSwapDeviceInfo(t, si) {
 		return 0
 	}
-	defer si.users.Put(t)
+	defer c.putSwapDeviceInfo(t, si)
 	idx := int32(offset / ClusterSize)
 	ci := si.lockCluster(t, offset)
 	if !clusterIsUsable(ci) {
@@ -79,13 +80,41 @@ func (c *Core) swapAllocSlow(t *ksync.Task, pcp *pcpSlot, folio *mem.Folio) mem.
 		tried[si.typ] = true
 		c.requeueAvailLocked(t, si)
 		c.availLock.Unlock(t)
-		if si.users.TryGetLive(t) {
+		if c.getSwapDeviceInfo(t, si) {
 			off := si.clusterAllocSwapEntry(t, folio, pcp)
-			si.users.Put(t)
+			c.putSwapDeviceInfo(t, si)
 			if off != 0 {
 				return mem.SwpEntryOf(si.typ, off)
 			}
 		}
+	}
+}
+
+// getSwapDeviceInfo is get_swap_device_info(): the allocator holds the
+// device's si->users while it allocates on it, so that swapoff, which
+// kills the reference and waits for it before it frees swap_map, cannot
+// free the maps under the allocation; it fails for a device being
+// swapped off.
+//
+// With the alloc-scanning fix reverted the allocator only checks, once,
+// that the device is writable (get_swap_pages()'s SWP_WRITEOK check of
+// v6.12, made under si->lock, which the allocation then drops), takes no
+// reference, and clusterAllocRange does not check SWP_WRITEOK again: an
+// allocation in flight when swapoff clears the flag takes its slot after
+// try_to_unuse has emptied the device, or touches swap_map after swapoff
+// freed it. That is the race of scenario swapoff-alloc (drawn in
+// explore/testdata/scenarios/swapoff-alloc.txt).
+func (c *Core) getSwapDeviceInfo(t *ksync.Task, si *SwapInfo) bool {
+	if c.fixes.Get(fixes.AllocScanning) == fixes.AllocScanningNone {
+		return si.flags.Load(t)&swpWriteOK != 0
+	}
+	return si.users.TryGetLive(t)
+}
+
+// putSwapDeviceInfo drops what getSwapDeviceInfo took.
+func (c *Core) putSwapDeviceInfo(t *ksync.Task, si *SwapInfo) {
+	if c.fixes.Get(fixes.AllocScanning) != fixes.AllocScanningNone {
+		si.users.Put(t)
 	}
 }
 
@@ -134,6 +163,7 @@ func (si *SwapInfo) clusterAllocSwapEntry(t *ksync.Task, folio *mem.Folio, pcp *
 // unlock the cluster, and remember where the next allocation on this CPU
 // should look. It returns the slot, or 0.
 func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64, folio *mem.Folio, pcp *pcpSlot) uint64 {
+	si.traceClusters(t)
 	ci := &si.clusters[idx]
 	start := uint64(idx) * ClusterSize
 	end := min(start+ClusterSize, si.max)
@@ -167,7 +197,8 @@ func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64
 	}
 	si.relocateCluster(t, idx)
 	ci.lock.Unlock(t)
-	pcp.si, pcp.offset = si, next
+	pcp.si.Store(t, si)
+	pcp.offset = next
 	return found
 }
 
@@ -182,12 +213,15 @@ func (si *SwapInfo) clusterReclaimSlot(t *ksync.Task, ci *cluster, offset uint64
 }
 
 // clusterAllocRange is cluster_alloc_range() for one slot: the design
-// records the slot as folio's (allocSlotLocked).
+// records the slot as folio's (allocSlotLocked). It fails on a device
+// that swapoff has cleared SWP_WRITEOK on (commit 0ec8bc9e880e; not with
+// the alloc-scanning fix reverted: see getSwapDeviceInfo).
 func (si *SwapInfo) clusterAllocRange(t *ksync.Task, ci *cluster, offset uint64, folio *mem.Folio) bool {
-	if si.flags.Load(t)&swpWriteOK == 0 {
+	if si.flags.Load(t)&swpWriteOK == 0 && si.core.fixes.Get(fixes.AllocScanning) != fixes.AllocScanningNone {
 		return false
 	}
 	si.core.slots.allocSlotLocked(t, si, ci, offset, folio)
+	si.traceCountWrite(t, int32(offset/ClusterSize))
 	ci.count++
 	si.swapRangeAlloc(t)
 	return true
@@ -225,6 +259,7 @@ func (si *SwapInfo) swapReclaimFullClusters(t *ksync.Task, force bool) {
 		if idx < 0 {
 			return
 		}
+		si.traceClusters(t)
 		ci := &si.clusters[idx]
 		start := uint64(idx) * ClusterSize
 		end := min(si.max, start+ClusterSize)
@@ -264,7 +299,27 @@ func (c *Core) delFromAvail(t *ksync.Task, si *SwapInfo) {
 }
 
 // addToAvail is add_to_avail_list(): the device has a free slot again.
+// SWP_WRITEOK is checked under swap_avail_lock, which swapoff's clearing
+// of it precedes its taking the device off the list: a free that races
+// swapoff either sees the flag cleared or puts the device back before
+// swapoff takes it off.
+//
+// With the avail-writeok fix reverted the free checks SWP_WRITEOK first
+// (under si->lock in the kernel of the time, which swapoff did not hold
+// while it took the device off the list) and adds the device after, and
+// swapoff clears the flag only after taking the device off: the device
+// can be put back in between and stay on the list after swapoff, the
+// race of scenario swapoff-avail-readd (drawn in
+// explore/testdata/scenarios/swapoff-avail-readd.txt).
 func (c *Core) addToAvail(t *ksync.Task, si *SwapInfo) {
+	if c.fixes.Get(fixes.AvailWriteOK) == fixes.AvailWriteOKNone {
+		if si.flags.Load(t)&swpWriteOK != 0 {
+			c.availLock.Lock(t)
+			c.insertAvailLocked(t, si)
+			c.availLock.Unlock(t)
+		}
+		return
+	}
 	c.availLock.Lock(t)
 	if uint64(si.inuse.Load(t)) < si.pages && si.flags.Load(t)&swpWriteOK != 0 {
 		c.insertAvailLocked(t, si)

@@ -18,7 +18,8 @@ import (
 //     available list agree with the devices; the overflow of large counts
 //     agrees with the slots (classic: continuation digits with
 //     COUNT_CONTINUED; table: the extend table with the saturated entry
-//     counts); no device reference is held.
+//     counts); no device reference is held and no get_swap_device()
+//     section is open.
 //   - swap-cache: classic: SWAP_HAS_CACHE is set iff the swap cache has a
 //     folio for the slot; table: the entry holds a folio's PFN iff that
 //     folio is in the swap cache for it, and no shadow entry has count 0;
@@ -38,6 +39,12 @@ func (c *Core) Audit(t *ksync.Task) []invariant.Violation {
 		add(invariant.NoKernelBug, "swap core", "recorded bug: %s", b)
 	}
 	c.bugsLock.Unlock(t)
+	if n := c.preempt.Open(); n != 0 {
+		add(invariant.SlotAccounting, "swap core", "%d get_swap_device() preempt-disabled sections open at quiescence", n)
+	}
+	if n := c.rcu.Readers(); n != 0 {
+		add(invariant.SlotAccounting, "swap core", "%d get_swap_device() RCU-sched read-side sections open at quiescence", n)
+	}
 
 	var wantFree, wantTotal int64
 	for typ := range c.info {
@@ -73,6 +80,12 @@ func (c *Core) Audit(t *ksync.Task) []invariant.Violation {
 	for i, si := range c.avail {
 		if seen[si] {
 			add(invariant.SlotAccounting, si.name, "on the available list twice")
+		}
+		if si.flags.Load(t)&swpWriteOK == 0 || c.info[si.typ].Load(t) != si {
+			// get_swap_pages()'s "in list but !SWP_WRITEOK"; the
+			// kernel reuses the swap_info_struct at the next swapon,
+			// whose plist_add() then corrupts the list.
+			add(invariant.SlotAccounting, si.name, "on the available list but not writable (swapped off, or being swapped off)")
 		}
 		seen[si] = true
 		if i > 0 && c.avail[i-1].prio < si.prio {
@@ -184,6 +197,9 @@ func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []in
 	if m&^SwapHasCache == SwapMapBad {
 		return nil
 	}
+	if m == SwapMapLock {
+		return []invariant.Violation{invariant.Newf(invariant.SlotAccounting, obj, "SWAP_MAP_LOCK (map-lock's swap-in) held at quiescence")}
+	}
 	var folio *mem.Folio
 	if ci.table != nil {
 		folio = ci.table.folios[off%ClusterSize]
@@ -200,9 +216,9 @@ func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []in
 	}
 	if m&CountContinued != 0 {
 		si.contLock.Lock(t)
-		pages := si.cont[off/contPageSize]
+		first := si.cont[off/contPageSize].next.Load(t)
 		si.contLock.Unlock(t)
-		if len(pages) == 0 {
+		if first == nil {
 			vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "COUNT_CONTINUED with no continuation page"))
 		} else if si.swapCountLocked(t, off) <= SwapMapMax {
 			vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "COUNT_CONTINUED but the count is only %d", si.swapCountLocked(t, off)))

@@ -23,12 +23,18 @@ func (cl classicSlots) setupSlots(si *SwapInfo, bad []uint64) {
 		m[b] = SwapMapBad
 	}
 	si.swapMap = m
+	si.cont = make([]contHead, (si.max+contPageSize-1)/contPageSize)
+}
+
+func (cl classicSlots) releaseSlotsLocked(t *ksync.Task, si *SwapInfo) {
+	si.lock.AssertHeld(t)
+	if t.Traced() {
+		ksync.Access(t, ksync.OpFree, mapKey{si})
+	}
+	si.swapMap = nil
 }
 
 func (cl classicSlots) releaseSlots(t *ksync.Task, si *SwapInfo) {
-	si.lock.Lock(t)
-	si.swapMap = nil
-	si.lock.Unlock(t)
 	si.contLock.Lock(t)
 	si.cont = nil
 	si.contLock.Unlock(t)
@@ -36,6 +42,7 @@ func (cl classicSlots) releaseSlots(t *ksync.Task, si *SwapInfo) {
 
 func (cl classicSlots) scanSlotLocked(t *ksync.Task, si *SwapInfo, ci *cluster, off uint64) (ok, needReclaim bool) {
 	ci.lock.AssertHeld(t)
+	si.traceMapRead(t, off)
 	switch si.swapMap[off] {
 	case 0:
 		return true, false
@@ -49,6 +56,7 @@ func (cl classicSlots) scanSlotLocked(t *ksync.Task, si *SwapInfo, ci *cluster, 
 
 func (cl classicSlots) slotFreeLocked(t *ksync.Task, si *SwapInfo, ci *cluster, off uint64) bool {
 	ci.lock.AssertHeld(t)
+	si.traceMapRead(t, off)
 	return si.swapMap[off] == 0
 }
 
@@ -59,11 +67,13 @@ func (cl classicSlots) allocSlotLocked(t *ksync.Task, si *SwapInfo, ci *cluster,
 	if ci.table == nil {
 		ci.table = si.allocClusterTable(t)
 	}
+	si.traceMapWrite(t, off)
 	si.swapMap[off] = SwapHasCache
 }
 
 func (cl classicSlots) onlyCachedLocked(t *ksync.Task, si *SwapInfo, ci *cluster, off uint64) bool {
 	ci.lock.AssertHeld(t)
+	si.traceMapRead(t, off)
 	return si.swapMap[off] == SwapHasCache
 }
 
@@ -112,19 +122,8 @@ func (cl classicSlots) swapPutEntriesDirect(t *ksync.Task, entry mem.SwpEntry) {
 	cl.c.FreeSwapAndCache(t, entry)
 }
 
-func (cl classicSlots) swapCacheGetFolio(t *ksync.Task, entry mem.SwpEntry) *mem.Folio {
-	si := cl.c.swapInfoOf(t, entry)
-	off := entry.Offset()
-	ci := si.lockCluster(t, off)
-	var f *mem.Folio
-	if ci.table != nil {
-		f = ci.table.folios[off%ClusterSize]
-		if f != nil && !f.TryGet(t) {
-			f = nil
-		}
-	}
-	ci.lock.Unlock(t)
-	return f
+func (cl classicSlots) swapCacheGetFolio(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) *mem.Folio {
+	return si.swapCacheLookup(t, entry.Offset())
 }
 
 func (cl classicSlots) swapCacheDelFolioLocked(t *ksync.Task, si *SwapInfo, folio *mem.Folio, entry mem.SwpEntry) {
@@ -135,19 +134,17 @@ func (cl classicSlots) deleteIfOnlyCached(t *ksync.Task, si *SwapInfo, folio *me
 	return si.deleteIfOnlyCached(t, folio, entry)
 }
 
-// swapEntrySwapped is swap_entry_swapped(): swap_count() of the map byte,
-// SWAP_HAS_CACHE masked, is neither 0 nor SWAP_MAP_BAD.
+// swapEntrySwapped is swap_entry_swapped(): __swap_count() of the map
+// byte, SWAP_HAS_CACHE masked, is not 0 (a bad slot is never in a PTE).
+// It is SwapCount, so that it opens the -V5a/-V5b get_swap_device()
+// section and waits out a SWAP_MAP_LOCK as __swap_count() does.
 func (cl classicSlots) swapEntrySwapped(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) bool {
-	off := entry.Offset()
-	ci := si.lockCluster(t, off)
-	count := si.swapMap[off] &^ SwapHasCache
-	ci.lock.Unlock(t)
-	return count != 0 && count != SwapMapBad
+	return cl.c.SwapCount(t, entry) != 0
 }
 
 func (cl classicSlots) swpSwapcount(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) int {
 	off := entry.Offset()
-	ci := si.lockCluster(t, off)
+	ci := si.lockClusterUnlocked(t, off)
 	defer ci.lock.Unlock(t)
 	return si.swapCountLocked(t, off)
 }
@@ -167,10 +164,15 @@ func (cl classicSlots) memcgLookup(t *ksync.Task, si *SwapInfo, offset uint64) u
 	return ci.table.memcg[offset%ClusterSize]
 }
 
-// swapinReserve is swapcache_prepare(): SWAP_HAS_CACHE pins the entry; the
-// folio enters the swap cache only at swapinCommit.
+// swapinReserve is swapcache_prepare(): SWAP_HAS_CACHE pins the entry,
+// then the folio, which nobody can see yet, is locked
+// (__folio_set_locked); it enters the swap cache only at swapinCommit.
 func (cl classicSlots) swapinReserve(t *ksync.Task, si *SwapInfo, folio *mem.Folio, entry mem.SwpEntry) error {
-	return cl.c.SwapcachePrepare(t, entry)
+	if err := cl.c.SwapcachePrepare(t, entry); err != nil {
+		return err
+	}
+	folio.Lock(t)
+	return nil
 }
 
 // swapinCommit is add_to_swap_cache() under the pin.
@@ -192,7 +194,7 @@ func (cl classicSlots) swapinCancel(t *ksync.Task, si *SwapInfo, folio *mem.Foli
 // schedule_timeout_uninterruptible(1): whoever holds the pin has no folio
 // in the swap cache to wait on yet.
 func (cl classicSlots) swapinBackoff(t *ksync.Task) {
-	ksync.ScheduleTimeout(t, time.Millisecond)
+	ksync.ScheduleTimeout(t, time.Millisecond) // one jiffy
 }
 
 // chooseSwapin is v6.15's do_swap_page(): skip the swap cache on an

@@ -77,12 +77,14 @@ func (si *SwapInfo) listDelLocked(t *ksync.Task, l *clusterList, idx int32) {
 // moveCluster is move_cluster(): put a locked cluster at the tail of the
 // list for newFlags.
 func (si *SwapInfo) moveCluster(t *ksync.Task, idx int32, newFlags uint8) {
+	si.traceClusters(t)
 	ci := &si.clusters[idx]
 	ci.lock.AssertHeld(t)
 	if ci.flags == newFlags {
 		panic(fmt.Sprintf("swap: cluster %d moved to its own list %s", idx, clusterFlagNames[newFlags]))
 	}
 	si.lock.Lock(t)
+	si.traceClusters(t)
 	if old := si.listOf(ci.flags); old != nil {
 		si.listDelLocked(t, old, idx)
 	}
@@ -106,6 +108,7 @@ func (si *SwapInfo) isolateLockCluster(t *ksync.Task, l *clusterList) int32 {
 	if si.flags.Load(t)&swpWriteOK == 0 {
 		return -1
 	}
+	si.traceClusters(t)
 	for idx := l.head; idx >= 0; idx = si.clusters[idx].next {
 		ci := &si.clusters[idx]
 		if !ci.lock.TryLock(t) {
@@ -124,6 +127,7 @@ func (si *SwapInfo) isolateLockCluster(t *ksync.Task, l *clusterList) int32 {
 // relocateCluster is relocate_cluster(): after allocation from a locked
 // cluster, put it on the list its count calls for.
 func (si *SwapInfo) relocateCluster(t *ksync.Task, idx int32) {
+	si.traceClusters(t)
 	ci := &si.clusters[idx]
 	switch {
 	case ci.count == 0:
@@ -144,6 +148,7 @@ func (si *SwapInfo) relocateCluster(t *ksync.Task, idx int32) {
 // freeCluster is free_cluster(): the locked cluster's count reached zero.
 // Its tables go with it.
 func (si *SwapInfo) freeCluster(t *ksync.Task, idx int32) {
+	si.traceClusters(t)
 	ci := &si.clusters[idx]
 	if ci.count != 0 {
 		panic(fmt.Sprintf("swap: freeing cluster %d with count %d", idx, ci.count))
@@ -173,6 +178,7 @@ func (si *SwapInfo) freeClusterTable(t *ksync.Task, tab *clusterTable) {
 // partialFreeCluster is partial_free_cluster(): a slot of a locked cluster
 // was freed and some remain in use.
 func (si *SwapInfo) partialFreeCluster(t *ksync.Task, idx int32) {
+	si.traceClusters(t)
 	if ci := &si.clusters[idx]; ci.flags != clusterFlagNonfull {
 		si.moveCluster(t, idx, clusterFlagNonfull)
 	}
@@ -180,6 +186,7 @@ func (si *SwapInfo) partialFreeCluster(t *ksync.Task, idx int32) {
 
 // lockCluster is lock_cluster(): lock the cluster that holds offset.
 func (si *SwapInfo) lockCluster(t *ksync.Task, offset uint64) *cluster {
+	si.traceClusters(t)
 	ci := &si.clusters[offset/ClusterSize]
 	ci.lock.Lock(t)
 	return ci

@@ -56,4 +56,8 @@ const (
 	swpUsed        uint32 = 1 << iota // SWP_USED: the type slot is taken
 	swpWriteOK                        // SWP_WRITEOK: slots may be allocated
 	swpSynchronous                    // SWP_SYNCHRONOUS_IO: swap-in may bypass the swap cache
+	// swpValid is SWP_VALID of the -V5a/-V5b patches and of v5.1 to
+	// v5.13: get_swap_device() may use the device. Swapoff clears it
+	// after try_to_unuse(), then waits for the sections that saw it set.
+	swpValid
 )

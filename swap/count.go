@@ -3,6 +3,7 @@ package swap
 import (
 	"fmt"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 )
@@ -13,8 +14,11 @@ import (
 // counts (swp_swapcount()). The table design's are in table.go.
 //
 // Every function here needs the entry's device to stay swapped on: the
-// caller holds a GetSwapDevice reference (or, with the swap-device-ref fix
-// reverted, holds nothing, which is the race of seed 003).
+// caller holds a GetSwapDevice reference (percpu-ref), or the function
+// opens a get_swap_device() section itself where the -V5a/-V5b patches
+// put one, or something else holds swapoff back (the PTE under its PTL,
+// a locked swap cache folio, a SWAP_HAS_CACHE pin), or nothing does:
+// the races of seed 003 (see device.go).
 
 // swapInfoOf is swp_swap_info(): the device of entry, with no reference
 // taken and no check that it is still swapped on.
@@ -30,6 +34,7 @@ func (c *Core) swapInfoOf(t *ksync.Task, entry mem.SwpEntry) *SwapInfo {
 // locked: add usage (1, or SwapHasCache to pin the entry).
 func (si *SwapInfo) swapDuplicateLocked(t *ksync.Task, offset uint64, usage uint8) error {
 	si.assertClusterLocked(t, offset)
+	si.traceMapRead(t, offset)
 	count := si.swapMap[offset]
 	// swapin_readahead() does not check that an entry is valid: it
 	// may be bad.
@@ -55,17 +60,26 @@ func (si *SwapInfo) swapDuplicateLocked(t *ksync.Task, offset uint64, usage uint
 	default:
 		return errNeedCont
 	}
+	si.traceMapWrite(t, offset)
 	si.swapMap[offset] = count | hasCache
 	return nil
 }
 
+// swapDuplicate is __swap_duplicate(), inside a get_swap_device()
+// section for the variants that have one (-V5a/-V5b put it here): a
+// device that is no longer valid gives ErrNoEnt, as a freed entry does.
 func (c *Core) swapDuplicate(t *ksync.Task, entry mem.SwpEntry, usage uint8) error {
-	si := c.swapInfoOf(t, entry)
+	sec, ok := c.enterSection(t, entry)
+	if !ok {
+		return ErrNoEnt
+	}
+	defer c.exitSection(t, sec)
+	si := sec.si
 	off := entry.Offset()
 	if off >= si.max {
 		return ErrBadEntry
 	}
-	ci := si.lockCluster(t, off)
+	ci := si.lockClusterUnlocked(t, off)
 	err := si.swapDuplicateLocked(t, off, usage)
 	ci.lock.Unlock(t)
 	return err
@@ -93,36 +107,64 @@ func (c *Core) SwapcachePrepare(t *ksync.Task, entry mem.SwpEntry) error {
 }
 
 // addSwapCountContinuation is add_swap_count_continuation(): give the
-// entry's map page one more digit page, unless a racer already did or the
-// count no longer needs it.
+// entry's map page one more continuation page, unless a racer already did
+// or the count no longer needs it. The first page marks the map page
+// (set_page_private(head, SWP_CONTINUED)) before it is linked.
+//
+// With the cont-lock fix reverted the adders are serialized (by si->lock
+// in the kernel of the time; here by contLock, uswap's si->lock ranking
+// below the cluster locks), but swapCountContinued walks without the
+// lock: see there.
 func (c *Core) addSwapCountContinuation(t *ksync.Task, entry mem.SwpEntry) {
-	si := c.swapInfoOf(t, entry)
+	sec, ok := c.enterSection(t, entry)
+	if !ok {
+		return // swapped off meanwhile: the caller's retry sees it
+	}
+	defer c.exitSection(t, sec)
+	si := sec.si
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
 	defer ci.lock.Unlock(t)
+	si.traceMapRead(t, off)
 	count := si.swapMap[off] &^ SwapHasCache
 	if count&^CountContinued != SwapMapMax {
 		return
 	}
 	si.contLock.Lock(t)
 	defer si.contLock.Unlock(t)
-	page, in := off/contPageSize, off%contPageSize
-	pages := si.cont[page]
-	for _, p := range pages {
+	head, in := &si.cont[off/contPageSize], off%contPageSize
+	if head.private.Load(t) != swpContinued {
+		if count&CountContinued != 0 {
+			panic(fmt.Sprintf("swap: slot %d:%d is COUNT_CONTINUED with no continuation page", si.typ, off))
+		}
+		head.private.Store(t, swpContinued)
+	}
+	link := &head.next
+	for p := link.Load(t); p != nil; p = link.Load(t) {
 		// A racer added a page, or a digit has room: nothing to add.
 		if count&CountContinued == 0 {
 			return
 		}
-		count = p[in]
+		count = p.digits[in]
 		if count&^CountContinued != SwapContMax {
 			return
 		}
+		link = &p.next
 	}
-	if si.cont == nil {
-		si.cont = make(map[uint64][]*[contPageSize]uint8)
-	}
-	si.cont[page] = append(pages, new([contPageSize]uint8))
+	// list_add_tail(); the kernel does not zero the page (a digit is
+	// set before it is read), Go does.
+	link.Store(t, new(contPage))
 	c.Stats.ContAdded.Inc(t)
+}
+
+// contDigits is the walk of a map page's continuation list for one map
+// byte: its digit on each page, lowest first.
+func contDigits(t *ksync.Task, head *contHead, in uint64) []*uint8 {
+	var d []*uint8
+	for p := head.next.Load(t); p != nil; p = p.next.Load(t) {
+		d = append(d, &p.digits[in])
+	}
+	return d
 }
 
 // swapCountContinued is swap_count_continued(): carry an increment into,
@@ -130,58 +172,75 @@ func (c *Core) addSwapCountContinuation(t *ksync.Task, entry mem.SwpEntry) {
 // map count (SwapHasCache masked) is count. The cluster lock is held.
 // Incrementing, it reports false when a new continuation page is needed;
 // decrementing, whether any continuation digit remains non-zero.
+//
+// The walk is under contLock (commit 2628bd6fc052): the list is shared
+// with the slots of the map page's other clusters, whose adders link
+// pages into it under their own cluster locks. With the cont-lock fix
+// reverted the walk takes no lock, and a carry that finds the map page
+// marked but its list still empty (an adder between set_page_private()
+// and list_add_tail()) takes list_next_entry(head), the map page itself,
+// for its first continuation page: it writes its digit into its own map
+// byte, which the caller then overwrites with COUNT_CONTINUED. The count
+// is lost: the race of scenario cont-lock-carry (drawn in
+// explore/testdata/scenarios/cont-lock-carry.txt).
 func (si *SwapInfo) swapCountContinued(t *ksync.Task, offset uint64, count uint8) bool {
-	si.contLock.Lock(t)
-	defer si.contLock.Unlock(t)
-	pages := si.cont[offset/contPageSize]
-	in := offset % contPageSize
-	if len(pages) == 0 {
+	head, in := &si.cont[offset/contPageSize], offset%contPageSize
+	if head.private.Load(t) != swpContinued {
 		if count&CountContinued != 0 {
 			panic(fmt.Sprintf("swap: slot %d:%d is COUNT_CONTINUED with no continuation page", si.typ, offset))
 		}
-		return false
+		return false // add_swap_count_continuation() first
+	}
+	if si.core.fixes.Get(fixes.ContLock) != fixes.ContLockNone {
+		si.contLock.Lock(t)
+		defer si.contLock.Unlock(t)
+	}
+	pages := contDigits(t, head, in)
+	if len(pages) == 0 {
+		// list_next_entry(head) is head: the map page's own byte.
+		pages = []*uint8{&si.swapMap[offset]}
 	}
 	i := 0
 	switch count {
 	case SwapMapMax: // the first carry out of the map byte
-		pages[0][in] = 1
+		*pages[0] = 1
 		return true
 	case SwapMapMax | CountContinued: // increment: add 1 to 999
-		for pages[i][in] == SwapContMax|CountContinued {
+		for *pages[i] == SwapContMax|CountContinued {
 			i++
 			if i == len(pages) {
 				panic(fmt.Sprintf("swap: slot %d:%d continuation runs off its last page", si.typ, offset))
 			}
 		}
-		if pages[i][in] == SwapContMax {
+		if *pages[i] == SwapContMax {
 			i++
 			if i == len(pages) {
 				return false
 			}
-			pages[i][in] = 0
+			*pages[i] = 0
 		}
-		pages[i][in]++
+		*pages[i]++
 		for j := i - 1; j >= 0; j-- {
-			pages[j][in] = CountContinued
+			*pages[j] = CountContinued
 		}
 		return true
 	case CountContinued: // decrement: take 1 from 1000
-		for pages[i][in] == CountContinued {
+		for *pages[i] == CountContinued {
 			i++
 			if i == len(pages) {
 				panic(fmt.Sprintf("swap: slot %d:%d continuation runs off its last page", si.typ, offset))
 			}
 		}
-		if pages[i][in] == 0 {
+		if *pages[i] == 0 {
 			panic(fmt.Sprintf("swap: slot %d:%d continuation digit underflow", si.typ, offset))
 		}
-		pages[i][in]--
+		*pages[i]--
 		carry := uint8(CountContinued)
-		if pages[i][in] == 0 {
+		if *pages[i] == 0 {
 			carry = 0
 		}
 		for j := i - 1; j >= 0; j-- {
-			pages[j][in] = SwapContMax | carry
+			*pages[j] = SwapContMax | carry
 			carry = CountContinued
 		}
 		return carry == CountContinued
@@ -194,6 +253,7 @@ func (si *SwapInfo) swapCountContinued(t *ksync.Task, offset uint64, count uint8
 // locked, and free the slot when nothing is left. It returns what is left.
 func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, usage uint8) uint8 {
 	si.assertClusterLocked(t, offset)
+	si.traceMapRead(t, offset)
 	count := si.swapMap[offset]
 	hasCache := count & SwapHasCache
 	count &^= SwapHasCache
@@ -215,6 +275,7 @@ func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, 
 	}
 	left := count | hasCache
 	if left != 0 {
+		si.traceMapWrite(t, offset)
 		si.swapMap[offset] = left
 	} else {
 		si.swapEntriesFree(t, idx, offset)
@@ -225,11 +286,14 @@ func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, 
 // swapEntriesFree is swap_entries_free() for one slot whose map byte is
 // down to nothing: free it, uncharge its cgroup, and move its cluster.
 func (si *SwapInfo) swapEntriesFree(t *ksync.Task, idx int32, offset uint64) {
+	si.traceClusters(t)
 	ci := &si.clusters[idx]
+	si.traceMapWrite(t, offset)
 	si.swapMap[offset] = 0
 	var memcgID uint16
 	if tab := ci.table; tab != nil {
 		i := offset % ClusterSize
+		si.traceTable(t, ksync.OpRead, offset)
 		if f := tab.folios[i]; f != nil {
 			panic(fmt.Sprintf("swap: freeing slot %d:%d with %v still in the swap cache", si.typ, offset, f))
 		}
@@ -244,6 +308,7 @@ func (si *SwapInfo) swapEntriesFree(t *ksync.Task, idx int32, offset uint64) {
 // move the cluster, which lets its tables go if it is empty.
 func (si *SwapInfo) slotFreedLocked(t *ksync.Task, idx int32, offset uint64, memcgID uint16) {
 	ci := &si.clusters[idx]
+	si.traceCountWrite(t, idx)
 	ci.count--
 	if memcgID != 0 {
 		if acc := si.core.accounting; acc != nil {
@@ -268,8 +333,9 @@ func (c *Core) swapEntryPut(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry, usa
 		c.reportBug(t, "swap_free: bad offset %v (device max %d)", entry, si.max)
 		return 0
 	}
-	ci := si.lockCluster(t, off)
+	ci := si.lockClusterUnlocked(t, off)
 	defer ci.lock.Unlock(t)
+	si.traceMapRead(t, off)
 	m := si.swapMap[off]
 	if m == 0 || m&^SwapHasCache == SwapMapBad || (usage != SwapHasCache && m&^SwapHasCache == 0) {
 		c.reportBug(t, "swap_free: unused swap entry %v (map %#x, dropping %#x)", entry, m, usage)
@@ -323,12 +389,52 @@ func (c *Core) FreeSwapAndCache(t *ksync.Task, entry mem.SwpEntry) {
 	}
 }
 
+// FreeSwapAndCacheLocking is free_swap_and_cache() as the lock-in-undo
+// variant of fixes.ShmemSwapin has shmem_undo_range() call it (Joonsoo
+// Kim's proposal in seed 004's thread): a folio that a racing swap-in has
+// locked is waited for, not only tried, so that it is deleted here
+// rather than left stranded. It sleeps: the caller holds no spinlock.
+//
+// It cannot wait for what is not there yet: a swap-in that pinned the
+// entry (swapcache_prepare) and has not added its folio to the swap cache
+// is not found, and its folio may still be left behind.
+func (c *Core) FreeSwapAndCacheLocking(t *ksync.Task, entry mem.SwpEntry) {
+	si := c.GetSwapDevice(t, entry)
+	if si == nil {
+		return
+	}
+	defer c.PutSwapDevice(t, si)
+	if c.swapEntryPut(t, si, entry, 1) != SwapHasCache {
+		return
+	}
+	folio := c.SwapCacheGetFolio(t, entry)
+	if folio == nil {
+		return
+	}
+	defer folio.Put(t)
+	folio.Lock(t)
+	defer folio.Unlock(t)
+	if folio.Test(t, mem.PGSwapCache) && folio.Swap() == entry {
+		folio.Flags.WaitOnBit(t, mem.PGWriteback)
+		c.FolioFreeSwap(t, folio)
+	}
+}
+
 // SwapCount is __swap_count(): the map count of entry without
 // continuation (SWAP_HAS_CACHE masked; COUNT_CONTINUED may be set).
+//
+// In a get_swap_device() section for the variants that have one; a
+// device that is no longer valid counts 0, as the patch's did.
 func (c *Core) SwapCount(t *ksync.Task, entry mem.SwpEntry) int {
-	si := c.swapInfoOf(t, entry)
+	sec, ok := c.enterSection(t, entry)
+	if !ok {
+		return 0
+	}
+	defer c.exitSection(t, sec)
+	si := sec.si
 	off := entry.Offset()
-	ci := si.lockCluster(t, off)
+	ci := si.lockClusterUnlocked(t, off)
+	si.traceMapRead(t, off)
 	m := si.swapMap[off]
 	ci.lock.Unlock(t)
 	return int(m &^ SwapHasCache)
@@ -337,6 +443,7 @@ func (c *Core) SwapCount(t *ksync.Task, entry mem.SwpEntry) int {
 // swapCountLocked is the full count of a slot whose cluster is locked.
 func (si *SwapInfo) swapCountLocked(t *ksync.Task, offset uint64) int {
 	si.assertClusterLocked(t, offset)
+	si.traceMapRead(t, offset)
 	m := si.swapMap[offset] &^ SwapHasCache
 	if m == SwapMapBad {
 		return 0
@@ -348,9 +455,8 @@ func (si *SwapInfo) swapCountLocked(t *ksync.Task, offset uint64) int {
 	si.contLock.Lock(t)
 	defer si.contLock.Unlock(t)
 	n := SwapMapMax + 1
-	in := offset % contPageSize
-	for _, p := range si.cont[offset/contPageSize] {
-		d := p[in]
+	for _, p := range contDigits(t, &si.cont[offset/contPageSize], offset%contPageSize) {
+		d := *p
 		count += int(d&^CountContinued) * n
 		n *= SwapContMax + 1
 		if d&CountContinued == 0 {

@@ -4,23 +4,54 @@ import (
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
+	"uswap/swapdev"
 )
 
-// GetSwapDevice is get_swap_device(): the device of entry, kept from being
-// swapped off until PutSwapDevice, or nil if the entry names no device
-// that is swapped on or an offset past its end.
+// How a swap operation keeps swapoff from freeing the device under it is
+// seed 003's question, and fixes.SwapDevice chooses the answer. The races
+// are scenarios swapoff-swapin, shmem-swapoff and swapoff-free, each
+// drawn in its script in explore/testdata/scenarios.
 //
-// With the swap-device-ref fix reverted it takes no reference, as before
-// commit eb085574a752, and the seed-003 race is open: swapoff frees
-// swap_map under a swap-in (scenarios swapoff-swapin and shmem-swapoff)
-// or under free_swap_and_cache() (scenario swapoff-free); each is drawn
-// in its script in explore/testdata/scenarios.
+//   - none (before v5.1): nothing. GetSwapDevice only looks the device
+//     up, and swapoff frees swap_map under a swap-in or under
+//     free_swap_and_cache().
+//
+//   - stop-machine (-V5b) and rcu-sched (-V5a, merged as eb085574a752):
+//     get_swap_device() opens a section that cannot sleep (preemption
+//     disabled, or an RCU-sched read-side section), checks SWP_VALID and
+//     closes it again around each access to swap_map, the counts or the
+//     swap cache: enterSection below, at the places the patch put it
+//     (__swap_duplicate, __swap_count, __swp_swapcount,
+//     lookup_swap_cache, add_swap_count_continuation). Swapoff clears
+//     SWP_VALID after try_to_unuse() and waits, with stop_machine() or
+//     synchronize_sched(), for every section that may have seen it set,
+//     so that an access in a section either sees the device invalid or
+//     ends before swap_map is freed. Nothing may sleep in a section, so
+//     the long holds below (the whole of do_swap_page(), of shmem's
+//     swap-in) take nothing: GetSwapDevice only looks the device up, as
+//     swp_swap_info() did, and the code between the sections relies on
+//     what else holds swapoff back (the PTE under the PTL, a locked swap
+//     cache folio, a SWAP_HAS_CACHE pin), or on nothing.
+//
+//   - percpu-ref (63d8620ecf93, today's kernel): GetSwapDevice takes
+//     si->users, which may be held across a sleep; the swap-in paths and
+//     free_swap_and_cache() hold it from the PTE (or shmem index) read to
+//     the end, and swapoff kills it and waits for it to drain.
+
+// GetSwapDevice is get_swap_device() as the callers that hold it across
+// a whole operation use it (do_swap_page, shmem's swap-in,
+// free_swap_and_cache, pageout, readahead): the device of entry, kept
+// from being swapped off until PutSwapDevice, or nil if the entry names
+// no device that is swapped on or an offset past its end. Only the
+// percpu-ref variant keeps it; the others only look it up (see above).
 func (c *Core) GetSwapDevice(t *ksync.Task, entry mem.SwpEntry) *SwapInfo {
 	si := c.info[entry.Type()].Load(t)
 	if si == nil {
 		return nil
 	}
-	if c.fixes.Get(fixes.SwapDevice) == fixes.SwapDeviceNone {
+	if c.fixes.Get(fixes.SwapDevice) != fixes.SwapDevicePercpuRef {
+		// swp_swap_info() with a racy check, which narrows the window
+		// and closes nothing.
 		if si.flags.Load(t)&swpUsed == 0 {
 			return nil
 		}
@@ -40,8 +71,82 @@ func (c *Core) GetSwapDevice(t *ksync.Task, entry mem.SwpEntry) *SwapInfo {
 
 // PutSwapDevice is put_swap_device().
 func (c *Core) PutSwapDevice(t *ksync.Task, si *SwapInfo) {
-	if c.fixes.Get(fixes.SwapDevice) != fixes.SwapDeviceNone {
+	if c.fixes.Get(fixes.SwapDevice) == fixes.SwapDevicePercpuRef {
 		si.users.Put(t)
+	}
+}
+
+// section is what enterSection opened.
+type section struct {
+	si  *SwapInfo
+	how fixes.Variant // SwapDeviceStopMachine or SwapDeviceRCUSched; other values opened nothing
+	tok ksync.RCUToken
+}
+
+// enterSection is get_swap_device() of the stop-machine and rcu-sched
+// variants, around one access to swap_map, the counts or the swap cache
+// that does not sleep: preempt_disable() or rcu_read_lock_sched(), then
+// the SWP_VALID and offset checks. It reports false (and holds nothing)
+// if the device is not valid. With the other variants it opens nothing
+// and only finds the device: with percpu-ref the caller holds si->users
+// already; with none, nothing holds anything.
+func (c *Core) enterSection(t *ksync.Task, entry mem.SwpEntry) (section, bool) {
+	if !c.hasSections() {
+		return section{si: c.swapInfoOf(t, entry)}, true
+	}
+	si := c.info[entry.Type()].Load(t)
+	if si == nil {
+		return section{}, false
+	}
+	return c.enterSectionOf(t, si, entry)
+}
+
+// hasSections reports whether get_swap_device() opens sections (the
+// stop-machine and rcu-sched variants).
+func (c *Core) hasSections() bool {
+	how := c.fixes.Get(fixes.SwapDevice)
+	return how == fixes.SwapDeviceStopMachine || how == fixes.SwapDeviceRCUSched
+}
+
+// enterSectionOf is enterSection for a caller that found si already.
+func (c *Core) enterSectionOf(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) (section, bool) {
+	if !c.hasSections() {
+		return section{si: si}, true
+	}
+	s := section{si: si, how: c.fixes.Get(fixes.SwapDevice)}
+	if s.how == fixes.SwapDeviceStopMachine {
+		c.preempt.Disable(t)
+	} else {
+		s.tok = c.rcu.ReadLock(t)
+	}
+	if si.flags.Load(t)&swpValid == 0 || entry.Offset() >= si.max || entry.Offset() == 0 {
+		c.exitSection(t, s)
+		return section{}, false
+	}
+	return s, true
+}
+
+// exitSection is put_swap_device() of the stop-machine and rcu-sched
+// variants.
+func (c *Core) exitSection(t *ksync.Task, s section) {
+	switch s.how {
+	case fixes.SwapDeviceStopMachine:
+		c.preempt.Enable(t)
+	case fixes.SwapDeviceRCUSched:
+		c.rcu.ReadUnlock(t, s.tok)
+	}
+}
+
+// waitForSections is swapoff's wait, after it cleared SWP_VALID, for
+// every section that may have seen it set: stop_machine() with the
+// empty swap_onoff_stop() of -V5b, or synchronize_sched() (-V5a; the
+// merged form's synchronize_rcu()).
+func (c *Core) waitForSections(t *ksync.Task) {
+	switch c.fixes.Get(fixes.SwapDevice) {
+	case fixes.SwapDeviceStopMachine:
+		c.preempt.StopMachine(t, nil)
+	case fixes.SwapDeviceRCUSched:
+		c.rcu.Synchronize(t)
 	}
 }
 
@@ -53,6 +158,21 @@ func (si *SwapInfo) Name() string { return si.name }
 
 // Device is the device under the swap info.
 func (si *SwapInfo) Device() Device { return si.dev }
+
+// SlotFreeNotify calls the block driver's swap_slot_free_notify hook
+// for the slot of entry, which stays allocated: the device frees the
+// slot's data, and until the slot is written again it reads as zeros.
+// Only zram has the hook (swapdev.HasSlotFreeNotify); SlotFreeNotify
+// reports whether the device has it. mm/page_io.c called it after a
+// swap cache read from v3.11 to v5.17 (fix keep-slot-on-read). The
+// caller holds a device reference.
+func (si *SwapInfo) SlotFreeNotify(t *ksync.Task, entry mem.SwpEntry) bool {
+	if d, ok := si.dev.(swapdev.Device); !ok || !swapdev.HasSlotFreeNotify(d) {
+		return false
+	}
+	si.dev.Discard(t, entry.Offset())
+	return true
+}
 
 // Pages is the number of usable slots.
 func (si *SwapInfo) Pages() uint64 { return si.pages }

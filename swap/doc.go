@@ -20,9 +20,9 @@
 // The mm layer calls one API (slots.go) named as the kernel names it since
 // the swap table series: FolioAllocSwap, FolioDupSwap, FolioPutSwap,
 // SwapDupEntryDirect, SwapPutEntriesDirect, SwapCacheGetFolio,
-// SwapCacheDelFolio, RemoveMapping, FolioFreeSwap, and the swap-in
-// reservation (SwapinReserve, SwapinCommit, SwapinCancel, SwapinBackoff)
-// with ChooseSwapin; what each does in each design is at its doc comment.
+// SwapCacheDelFolio, FolioPutSwapDel, RemoveMapping, FolioFreeSwap, and
+// the swap-in reservation (SwapinReserve, SwapinCommit, SwapinCancel,
+// SwapinBackoff) with ChooseSwapin; what each does in each design is at its doc comment.
 // Classic-only entry points (SwapcachePrepare, SwapcacheClear,
 // WaitSwapcache, SwapFree of a pinned entry: do_swap_page's bypass, seed
 // 000) are reached only from the classic design's paths.
@@ -82,5 +82,8 @@
 // A swap device stays usable while a task holds a reference from
 // GetSwapDevice (percpu_ref si->users); swapoff kills the reference,
 // waits for it to drain, and only then frees swap_map. Code that reads a
-// slot's state must hold that reference (seed 003).
+// slot's state must hold that reference (seed 003). The fix's earlier
+// forms (fixes.SwapDevice: no reference; -V5b's preempt-disabled
+// sections and stop_machine(); -V5a's RCU-sched sections and grace
+// period) are in device.go.
 package swap

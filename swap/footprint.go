@@ -10,7 +10,8 @@ import (
 // sizes of the real structures.
 
 func (cl classicSlots) footprint(t *ksync.Task, si *SwapInfo, f *Footprint) {
-	f.Static += uint64(len(si.swapMap)) + uint64(len(si.clusters))*uint64(unsafe.Sizeof(cluster{}))
+	f.Static += uint64(len(si.swapMap)) + uint64(len(si.clusters))*uint64(unsafe.Sizeof(cluster{})) +
+		uint64(len(si.cont))*uint64(unsafe.Sizeof(contHead{}))
 	for i := range si.clusters {
 		ci := &si.clusters[i]
 		ci.lock.Lock(t)
@@ -21,8 +22,8 @@ func (cl classicSlots) footprint(t *ksync.Task, si *SwapInfo, f *Footprint) {
 		ci.lock.Unlock(t)
 	}
 	si.contLock.Lock(t)
-	for _, pages := range si.cont {
-		f.Overflow += uint64(len(pages)) * contPageSize
+	for i := range si.cont {
+		f.Overflow += uint64(len(contDigits(t, &si.cont[i], 0))) * uint64(unsafe.Sizeof(contPage{}))
 	}
 	si.contLock.Unlock(t)
 }

@@ -286,7 +286,7 @@ func testSwapoffFlushesPerCPUCluster(t *testing.T, d design.Design) {
 	si := r.devs[0]
 	other := ksync.NewTask("other", 1)
 	e := r.allocSlot(other)
-	if r.c.pcp[other.CPU()].si != si {
+	if r.c.pcp[other.CPU()].si.Peek() != si {
 		t.Fatal("per-CPU cluster not set by the allocation")
 	}
 	err := r.c.Swapoff(r.t, si, unuseFunc(func(t *ksync.Task, _ *SwapInfo) error {
@@ -297,7 +297,7 @@ func testSwapoffFlushesPerCPUCluster(t *testing.T, d design.Design) {
 		t.Fatal(err)
 	}
 	for i := range r.c.pcp {
-		if r.c.pcp[i].si == si {
+		if r.c.pcp[i].si.Peek() == si {
 			t.Fatalf("CPU %d still caches the swapped-off device", i)
 		}
 	}

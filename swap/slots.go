@@ -27,7 +27,11 @@ type slotOps interface {
 	// bad lists the slots never to allocate (the header and bad pages),
 	// sorted; the clusters exist and count them.
 	setupSlots(si *SwapInfo, bad []uint64)
-	// releaseSlots frees it at swapoff, once no reference is left.
+	// releaseSlotsLocked frees it at swapoff, once no reference is
+	// left, under si->lock with the clusters; releaseSlots frees what
+	// goes after si->lock is dropped (classic: the continuation lists,
+	// under cont_lock).
+	releaseSlotsLocked(t *ksync.Task, si *SwapInfo)
 	releaseSlots(t *ksync.Task, si *SwapInfo)
 
 	// The allocator, with the slot's cluster ci (index idx) locked.
@@ -55,7 +59,7 @@ type slotOps interface {
 	folioPutSwap(t *ksync.Task, folio *mem.Folio)
 	swapDupEntryDirect(t *ksync.Task, entry mem.SwpEntry) error
 	swapPutEntriesDirect(t *ksync.Task, entry mem.SwpEntry)
-	swapCacheGetFolio(t *ksync.Task, entry mem.SwpEntry) *mem.Folio
+	swapCacheGetFolio(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) *mem.Folio
 	swapCacheDelFolioLocked(t *ksync.Task, si *SwapInfo, folio *mem.Folio, entry mem.SwpEntry)
 	deleteIfOnlyCached(t *ksync.Task, si *SwapInfo, folio *mem.Folio, entry mem.SwpEntry) bool
 	swapEntrySwapped(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) bool
@@ -181,8 +185,18 @@ func (c *Core) SwapPutEntriesDirect(t *ksync.Task, entry mem.SwpEntry) {
 // (folio_matches_swap_entry). Classic: under the cluster lock. Table:
 // lockless, an atomic read of the entry. The caller holds a device
 // reference.
+//
+// It is lookup_swap_cache(), so the -V5a/-V5b variants of seed 003 do the
+// lookup in a get_swap_device() section, and find nothing on a device
+// that is no longer valid (in both designs: the device reference is
+// shared).
 func (c *Core) SwapCacheGetFolio(t *ksync.Task, entry mem.SwpEntry) *mem.Folio {
-	f := c.slots.swapCacheGetFolio(t, entry)
+	sec, ok := c.enterSection(t, entry)
+	if !ok {
+		return nil
+	}
+	f := c.slots.swapCacheGetFolio(t, sec.si, entry)
+	c.exitSection(t, sec)
 	c.Stats.CacheFind.Inc(t)
 	if f != nil {
 		c.Stats.CacheHit.Inc(t)
@@ -200,6 +214,33 @@ func (c *Core) SwapCacheDelFolio(t *ksync.Task, folio *mem.Folio) {
 	folio.RefSub(t, 1)
 }
 
+// FolioPutSwapDel is what shmem_swapin_folio() and
+// shmem_set_folio_swapin_error() do once the index no longer holds the
+// entry of a locked swap cache folio (the folio replaced it, or the
+// swapin-error marker did): the index's count on the slot goes and the
+// folio leaves the swap cache, which frees the slot; with dirty the folio
+// is marked dirty (folio_mark_dirty: it is the only copy now). The order
+// is the design's: classic (v6.15) delete_from_swap_cache(),
+// folio_mark_dirty(), then swap_free() of the entry; table (phase II)
+// folio_put_swap(), swap_cache_del_folio(), then folio_mark_dirty(). The
+// caller holds a reference besides the cache's.
+func (c *Core) FolioPutSwapDel(t *ksync.Task, folio *mem.Folio, dirty bool) {
+	if c.design == design.Classic {
+		entry := folio.Swap()
+		c.SwapCacheDelFolio(t, folio)
+		if dirty {
+			folio.Flags.Set(t, mem.PGDirty)
+		}
+		c.SwapFree(t, entry)
+		return
+	}
+	c.FolioPutSwap(t, folio)
+	c.SwapCacheDelFolio(t, folio)
+	if dirty {
+		folio.Flags.Set(t, mem.PGDirty)
+	}
+}
+
 // RemoveMapping is __remove_mapping() for a locked swap cache folio that
 // reclaim wants to free: with the slot's cluster lock held (the kernel's
 // swap_cluster_get_and_lock_irq; v6.15's xa_lock of the swap address
@@ -213,8 +254,26 @@ func (c *Core) SwapCacheDelFolio(t *ksync.Task, folio *mem.Folio) {
 // sees the frozen folio (its lookup's folio_try_get fails) and tries to
 // insert its own folio waits on the lock until the old one is gone,
 // instead of spinning between a failed lookup and a failed insertion.
+//
+// The classic design keeps the order uswap's classic engine has always
+// had, the freeze before the cluster lock (the classic scenarios' budgets
+// are measured on it): there a swap-in that meets the frozen folio
+// misses, finds SWAP_HAS_CACHE still set by the slot, and sleeps a tick
+// (SwapinBackoff) rather than spinning, so the order decides no
+// livelock.
 func (c *Core) RemoveMapping(t *ksync.Task, folio *mem.Folio, refs int32) bool {
 	entry := folio.Swap()
+	if c.design == design.Classic {
+		if !folio.RefFreeze(t, refs) {
+			return false
+		}
+		if folio.Test(t, mem.PGDirty) {
+			folio.RefUnfreeze(t, refs)
+			return false
+		}
+		c.swapCacheDelFolioFrozen(t, folio)
+		return true
+	}
 	si := c.swapInfoOf(t, entry)
 	ci := si.lockCluster(t, entry.Offset())
 	defer ci.lock.Unlock(t)
@@ -266,6 +325,11 @@ func (c *Core) SwpSwapcount(t *ksync.Task, entry mem.SwpEntry) int {
 		return 0
 	}
 	defer c.PutSwapDevice(t, si)
+	sec, ok := c.enterSectionOf(t, si, entry)
+	if !ok {
+		return 0
+	}
+	defer c.exitSection(t, sec)
 	return c.slots.swpSwapcount(t, si, entry)
 }
 
@@ -289,8 +353,8 @@ func (si *SwapInfo) swapCgroupRecord(t *ksync.Task, offset uint64, id uint16) {
 //
 //	loop:  folio = SwapCacheGetFolio(entry); found: done
 //	       SwapEntrySwapped(entry) is false: the entry is gone
-//	       allocate a folio, lock it
-//	       SwapinReserve(folio, entry):
+//	       allocate a folio
+//	       SwapinReserve(folio, entry): the folio locked, or
 //	         ErrExist: SwapinBackoff, put the folio, loop
 //	         ErrNoEnt: the entry is gone
 //	charge the folio; failed: SwapinCancel, unlock, put
@@ -308,10 +372,12 @@ func (si *SwapInfo) swapCgroupRecord(t *ksync.Task, offset uint64, id uint16) {
 // SwapinCommit has nothing left to do; SwapinCancel is
 // swap_cache_del_folio().
 
-// SwapinReserve claims entry for a swap-in into folio (locked, swap-backed,
-// not in the swap cache): nil, or ErrExist if another swap-in holds it
-// (retry), or ErrNoEnt if no reference holds it any more. The caller holds
-// a device reference.
+// SwapinReserve claims entry for a swap-in into folio (new, unlocked, not
+// in the swap cache): nil with the folio locked, or ErrExist if another
+// swap-in holds it (retry), or ErrNoEnt if no reference holds it any
+// more, the folio left unlocked. The caller holds a device reference.
+// Classic: the pin, then the lock; table: the lock, then the folio in
+// the table.
 func (c *Core) SwapinReserve(t *ksync.Task, si *SwapInfo, folio *mem.Folio, entry mem.SwpEntry) error {
 	return c.slots.swapinReserve(t, si, folio, entry)
 }

@@ -168,7 +168,6 @@ func (w *stressWorker) swapin() {
 		return
 	}
 	f.Flags.Set(w.t, mem.PGSwapBacked)
-	f.Lock(w.t)
 	switch err := c.SwapinReserve(w.t, si, f, e); err {
 	case nil:
 		if w.rnd.IntN(4) == 0 {
@@ -182,12 +181,11 @@ func (w *stressWorker) swapin() {
 		f.Unlock(w.t)
 		w.cached = append(w.cached, f)
 	case ErrExist:
-		// Another worker's swap-in holds it.
-		f.Unlock(w.t)
+		// Another worker's swap-in holds it; the folio was left
+		// unlocked.
 		f.Put(w.t)
 	default:
 		w.fail("SwapinReserve(%v) with a reference held: %v", e, err)
-		f.Unlock(w.t)
 		f.Put(w.t)
 	}
 }

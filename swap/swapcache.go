@@ -23,9 +23,11 @@ func (c *Core) AddToSwapCache(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntr
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
 	defer ci.lock.Unlock(t)
+	si.traceMapRead(t, off)
 	if si.swapMap[off]&SwapHasCache == 0 || ci.table == nil {
 		panic(fmt.Sprintf("swap: add_to_swap_cache(%v, %v) without SWAP_HAS_CACHE (map %#x)", folio, entry, si.swapMap[off]))
 	}
+	si.traceTable(t, ksync.OpRead, off)
 	slot := &ci.table.folios[off%ClusterSize]
 	if *slot != nil {
 		return ErrExist
@@ -33,6 +35,7 @@ func (c *Core) AddToSwapCache(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntr
 	folio.RefAdd(t, 1)
 	folio.Flags.Set(t, mem.PGSwapCache)
 	folio.SetSwap(entry)
+	si.traceTable(t, ksync.OpWrite, off)
 	*slot = folio
 	c.Stats.CacheAdd.Inc(t)
 	return nil
@@ -42,18 +45,44 @@ func (c *Core) AddToSwapCache(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntr
 // put_swap_folio(), with the slot's cluster locked and the folio locked.
 func (si *SwapInfo) deleteFromSwapCacheLocked(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntry) {
 	off := entry.Offset()
+	si.traceClusters(t)
 	ci := &si.clusters[off/ClusterSize]
 	ci.lock.AssertHeld(t)
 	folio.AssertLocked(t)
+	si.traceTable(t, ksync.OpWrite, off)
 	slot := &ci.table.folios[off%ClusterSize]
 	if *slot != folio {
 		panic(fmt.Sprintf("swap: deleting %v from the swap cache at %v, which holds %v", folio, entry, *slot))
 	}
 	*slot = nil
+	if since, ok := si.clearStrayLocked(t, ci, off, folio); ok {
+		si.core.Stats.StrayFreed.Inc(t)
+		si.core.Stats.StrayLifetime.Add(t, uint64(ksync.Now(t)-since))
+	}
 	folio.SetSwap(0)
 	folio.Flags.Clear(t, mem.PGSwapCache)
 	si.core.Stats.CacheDel.Inc(t)
 	si.swapEntryPutLocked(t, int32(off/ClusterSize), off, SwapHasCache)
+}
+
+// swapCacheLookup is find_get_page() on the swap address space (classic):
+// the folio cached at offset, with a reference taken, or nil. A folio
+// whose refcount reclaim has frozen counts as absent. No get_swap_device()
+// section: SwapCacheGetFolio opens one for the variants that have one;
+// its other callers are on their own (__try_to_reclaim_swap was, until
+// 82b1c07a0af6).
+func (si *SwapInfo) swapCacheLookup(t *ksync.Task, off uint64) *mem.Folio {
+	ci := si.lockCluster(t, off)
+	defer ci.lock.Unlock(t)
+	if ci.table == nil {
+		return nil
+	}
+	si.traceTable(t, ksync.OpRead, off)
+	f := ci.table.folios[off%ClusterSize]
+	if f != nil && !f.TryGet(t) {
+		return nil
+	}
+	return f
 }
 
 // deleteIfOnlyCached (classic) deletes a locked swap cache folio whose slot nothing
@@ -63,6 +92,7 @@ func (si *SwapInfo) deleteFromSwapCacheLocked(t *ksync.Task, folio *mem.Folio, e
 func (si *SwapInfo) deleteIfOnlyCached(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntry) bool {
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
+	si.traceMapRead(t, off)
 	if si.swapMap[off] != SwapHasCache {
 		ci.lock.Unlock(t)
 		return false
@@ -94,7 +124,11 @@ const (
 func (si *SwapInfo) tryToReclaimSwap(t *ksync.Task, offset uint64, flags int) bool {
 	c := si.core
 	entry := mem.SwpEntryOf(si.typ, offset)
-	folio := c.SwapCacheGetFolio(t, entry)
+	// find_get_page(swap_address_space(entry), offset) (table:
+	// swap_cache_get_folio()): the address space is found through the
+	// entry's type, as swapInfoOf does, with no get_swap_device()
+	// section.
+	folio := c.slots.swapCacheGetFolio(t, c.swapInfoOf(t, entry), entry)
 	if folio == nil {
 		return false
 	}

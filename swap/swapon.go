@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/swapdev"
@@ -17,6 +18,9 @@ func NewCore(cfg Config) *Core {
 	c.swapLock.Init(ksync.RankSwapLock)
 	c.availLock.Init(ksync.RankSwapAvail)
 	c.bugsLock.Init(ksync.RankSwapBugs)
+	c.preempt.Init()
+	c.rcu.Init()
+	c.strays.mu.Init(ksync.RankSwapStrays)
 	for i := range c.pcp {
 		c.pcp[i].lock.Init(ksync.RankPcpCluster)
 	}
@@ -174,7 +178,7 @@ func (c *Core) enableSwapInfo(t *ksync.Task, si *SwapInfo, opts SwaponOptions, s
 func (c *Core) setupSwapInfoLocked(t *ksync.Task, si *SwapInfo, sync bool) {
 	c.swapLock.AssertHeld(t)
 	si.lock.Lock(t)
-	fl := swpUsed | swpWriteOK
+	fl := swpUsed | swpWriteOK | swpValid
 	if sync {
 		fl |= swpSynchronous
 	}
@@ -205,10 +209,21 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 		c.swapLock.Unlock(t)
 		return fmt.Errorf("swapoff %s: %w: not swapped on, or being swapped off", si.name, ErrBusy)
 	}
-	si.lock.Lock(t)
-	si.flags.Store(t, si.flags.Load(t)&^swpWriteOK)
-	si.lock.Unlock(t)
-	c.delFromAvail(t, si)
+	if c.fixes.Get(fixes.AvailWriteOK) == fixes.AvailWriteOKNone {
+		// Before commit 6fe7d6b99211: off the list first, SWP_WRITEOK
+		// cleared after, under si->lock (see addToAvail).
+		c.availLock.Lock(t)
+		c.removeAvailLocked(t, si)
+		c.availLock.Unlock(t)
+		si.lock.Lock(t)
+		si.flags.Store(t, si.flags.Load(t)&^swpWriteOK)
+		si.lock.Unlock(t)
+	} else {
+		si.lock.Lock(t)
+		si.flags.Store(t, si.flags.Load(t)&^swpWriteOK)
+		si.lock.Unlock(t)
+		c.delFromAvail(t, si)
+	}
 	c.removeActiveLocked(t, si)
 	// All pages, as the kernel does, not only the free ones: every slot
 	// that try_to_unuse frees from now on adds one back in
@@ -218,7 +233,9 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	c.totalSwapPages.Add(t, -int64(si.pages))
 	c.swapLock.Unlock(t)
 
-	c.flushPercpuSwapCluster(t, si)
+	if c.fixes.Get(fixes.AllocScanning) != fixes.AllocScanningNone {
+		si.waitForAllocation(t)
+	}
 
 	err := c.tryToUnuse(t, si, unuse)
 	if err != nil {
@@ -226,18 +243,37 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 		return fmt.Errorf("swapoff %s: %w", si.name, err)
 	}
 
-	// Wait for everything that holds the device (get_swap_device, the
-	// allocator) to let go. The allocator always takes the reference;
-	// with the swap-device-ref fix reverted the swap-in paths do not,
-	// and nothing here waits for them.
+	// The stop-machine and rcu-sched variants of get_swap_device(): no
+	// new section may use the device, and the ones that saw it valid
+	// end before anything is freed (device.go).
+	if c.hasSections() {
+		si.lock.Lock(t)
+		si.flags.Store(t, si.flags.Load(t)&^swpValid)
+		si.lock.Unlock(t)
+		c.waitForSections(t)
+	}
+
+	// Wait for everything that holds si->users (get_swap_device of the
+	// percpu-ref variant, and the allocator unless fix alloc-scanning is
+	// reverted) to let go. With the other variants of swap-device the
+	// swap-in paths take no reference, and nothing here waits for them.
 	si.users.Kill(t)
 	si.users.WaitForZero(t)
+	c.flushPercpuSwapCluster(t, si)
 
 	c.swaponMutex.Lock(t)
 	c.swapLock.Lock(t)
 	si.lock.Lock(t)
+	c.slots.releaseSlotsLocked(t, si)
+	if t.Traced() {
+		ksync.Access(t, ksync.OpFree, clusterInfoKey{si})
+	}
 	si.clusters = nil
 	si.max = 0
+	// p->swap_file = NULL (and bdev): the device is closed. A read that
+	// still uses it is a use after swapoff (the race of scenario
+	// swapoff-bypass).
+	si.dev = nil
 	si.lock.Unlock(t)
 	c.slots.releaseSlots(t, si)
 	si.flags.Store(t, 0)
@@ -309,15 +345,26 @@ func (c *Core) reinsertSwapInfo(t *ksync.Task, si *SwapInfo) {
 	c.swapLock.Unlock(t)
 }
 
-// flushPercpuSwapCluster is flush_percpu_swap_cluster(): no CPU may keep
-// allocating from si's clusters.
+// waitForAllocation is wait_for_allocation(): SWP_WRITEOK is clear;
+// lock and unlock every cluster, so that an allocation that took a
+// cluster before it saw the flag cleared is done with it before
+// try_to_unuse looks for the slots in use. (An allocation that dropped
+// the cluster lock to reclaim a slot finds SWP_WRITEOK clear when it
+// takes it again, in clusterAllocRange.)
+func (si *SwapInfo) waitForAllocation(t *ksync.Task) {
+	for i := range si.clusters {
+		ci := &si.clusters[i]
+		ci.lock.Lock(t)
+		ci.lock.Unlock(t)
+	}
+}
+
+// flushPercpuSwapCluster is flush_percpu_swap_cluster(): si's reference
+// is dead and drained, so no allocation uses it any more; forget it as
+// any CPU's current device. A compare-and-swap, not the CPU's lock: the
+// lock is the CPU's own (local_lock).
 func (c *Core) flushPercpuSwapCluster(t *ksync.Task, si *SwapInfo) {
 	for i := range ksync.NumCPU { // tasks only use the first NumCPU slots
-		p := &c.pcp[i]
-		p.lock.Lock(t)
-		if p.si == si {
-			p.si, p.offset = nil, 0
-		}
-		p.lock.Unlock(t)
+		c.pcp[i].si.CompareAndSwap(t, si, nil)
 	}
 }

@@ -92,6 +92,10 @@ func (ts tableSlots) setupSlots(si *SwapInfo, bad []uint64) {
 
 // releaseSlots has nothing of its own to free at swapoff: the tables and
 // extend tables go with the clusters.
+// releaseSlotsLocked and releaseSlots have nothing to free: the tables of
+// a device emptied by try_to_unuse went with its clusters' last slots.
+func (ts tableSlots) releaseSlotsLocked(t *ksync.Task, si *SwapInfo) {}
+
 func (ts tableSlots) releaseSlots(t *ksync.Task, si *SwapInfo) {}
 
 func (ts tableSlots) scanSlotLocked(t *ksync.Task, si *SwapInfo, ci *cluster, off uint64) (ok, needReclaim bool) {
@@ -336,8 +340,7 @@ func (ts tableSlots) swapPutEntriesDirect(t *ksync.Task, entry mem.SwpEntry) {
 // swapCacheGetFolio is swap_cache_get_folio(): a lockless read of the
 // entry (swap_table_get), then folio_try_get(). The table pointer and the
 // entry are atomics; the cluster lock is not taken.
-func (ts tableSlots) swapCacheGetFolio(t *ksync.Task, entry mem.SwpEntry) *mem.Folio {
-	si := ts.c.swapInfoOf(t, entry)
+func (ts tableSlots) swapCacheGetFolio(t *ksync.Task, si *SwapInfo, entry mem.SwpEntry) *mem.Folio {
 	off := entry.Offset()
 	tab := si.clusters[off/ClusterSize].tb.Load(t)
 	if tab == nil {
@@ -433,6 +436,18 @@ func (ts tableSlots) memcgLookup(t *ksync.Task, si *SwapInfo, offset uint64) uin
 // there (the caller's lookup will find it and wait on its lock); ErrNoEnt:
 // the count is 0, or the cluster has no table, or the slot is bad.
 func (ts tableSlots) swapinReserve(t *ksync.Task, si *SwapInfo, folio *mem.Folio, entry mem.SwpEntry) error {
+	// __folio_set_locked(): the folio is seen locked from the moment it
+	// is in the table.
+	folio.Lock(t)
+	if err := ts.swapCacheAddFolio(t, si, folio, entry); err != nil {
+		folio.Unlock(t)
+		return err
+	}
+	return nil
+}
+
+// swapCacheAddFolio is swap_cache_add_folio() for a locked folio.
+func (ts tableSlots) swapCacheAddFolio(t *ksync.Task, si *SwapInfo, folio *mem.Folio, entry mem.SwpEntry) error {
 	off := entry.Offset()
 	ci := si.lockCluster(t, off)
 	defer ci.lock.Unlock(t)

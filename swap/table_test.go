@@ -142,11 +142,10 @@ func TestTableSwapinReserve(t *testing.T) {
 	}
 	f := r.pool.Alloc(r.t)
 	f.Flags.Set(r.t, mem.PGSwapBacked)
-	f.Lock(r.t)
 	if err := r.c.SwapinReserve(r.t, si, f, e); err != nil {
 		t.Fatalf("reserve a swapped-out slot: %v", err)
 	}
-	if got := r.entry(e); got != folioToSwpTb(f, 2) || !f.Test(r.t, mem.PGSwapCache) || f.Swap() != e {
+	if got := r.entry(e); got != folioToSwpTb(f, 2) || !f.Test(r.t, mem.PGSwapCache) || f.Swap() != e || !f.Test(r.t, mem.PGLocked) {
 		t.Fatalf("reserved slot %s, folio swap %v", swpTbString(got), f.Swap())
 	}
 	// A racing swap-in, on a task of its own (a task holds one folio
@@ -154,9 +153,8 @@ func TestTableSwapinReserve(t *testing.T) {
 	racer := ksync.NewTask("racer", 1)
 	g := r.pool.Alloc(racer)
 	g.Flags.Set(racer, mem.PGSwapBacked)
-	g.Lock(racer)
-	if err := r.c.SwapinReserve(racer, si, g, e); !errors.Is(err, ErrExist) {
-		t.Fatalf("second reservation: %v, want ErrExist", err)
+	if err := r.c.SwapinReserve(racer, si, g, e); !errors.Is(err, ErrExist) || g.Test(racer, mem.PGLocked) {
+		t.Fatalf("second reservation: %v (locked %v), want ErrExist and the folio unlocked", err, g.Test(racer, mem.PGLocked))
 	}
 	if found := r.c.SwapCacheGetFolio(racer, e); found != f {
 		t.Fatalf("the racer's lookup found %v, want %v", found, f)
@@ -178,7 +176,6 @@ func TestTableSwapinReserve(t *testing.T) {
 	if r.c.SwapEntrySwapped(r.t, si, e) {
 		t.Fatal("a free slot is swapped")
 	}
-	g.Unlock(racer)
 	g.Put(racer)
 	r.audit()
 }

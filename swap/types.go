@@ -15,7 +15,9 @@ type Device interface {
 	ReadPage(t *ksync.Task, offset uint64, dst []byte) error
 	WritePage(t *ksync.Task, offset uint64, src []byte) error
 	// Discard frees a slot's content (zram_slot_free_notify). It is
-	// called with the slot's cluster lock held and must not sleep.
+	// called with the slot's cluster lock held when the slot is freed,
+	// and without it after a read in the code of fix keep-slot-on-read
+	// reverted (SlotFreeNotify); it must not sleep.
 	Discard(t *ksync.Task, offset uint64)
 	Synchronous() bool
 }
@@ -86,10 +88,20 @@ type Core struct {
 	// pcp[i].lock.
 	pcp [64]pcpSlot
 
+	// preempt and rcu are the machine's preempt-disabled sections and
+	// its RCU-sched domain: get_swap_device() of the stop-machine and
+	// rcu-sched variants of fixes.SwapDevice opens a section of one of
+	// them, and swapoff waits for them (device.go).
+	preempt ksync.Preemption
+	rcu     ksync.RCUSched
+
 	// swapcacheWQ is swapcache_wq: do_swap_page waits here when it
 	// cannot pin an entry (seed 000), and swapcache_clear wakes it.
 	// Classic design only.
 	swapcacheWQ ksync.WaitQueue
+
+	// strays are the stranded swap cache folios (stray.go).
+	strays strayLog
 
 	// bugsLock guards bugs: conditions the kernel would pr_err() about
 	// (a free of an unused entry), which the audit reports.
@@ -113,6 +125,12 @@ type Stats struct {
 	ContAdded  ksync.Stat // count continuation pages added (classic)
 	ExtendAdd  ksync.Stat // extend tables allocated (table)
 	ReadErrors ksync.Stat // device read errors
+	// Stranded swap cache folios (stray.go): marked by the swap-in that
+	// left them; freed (by reclaim, swapoff or the allocator), with
+	// their total time in the cache in nanoseconds.
+	StrayMarked   ksync.Stat
+	StrayFreed    ksync.Stat
+	StrayLifetime ksync.Stat
 }
 
 // SwapInfo is struct swap_info_struct: one swap device that is (or was)
@@ -125,7 +143,7 @@ type SwapInfo struct {
 	// swapLock and lock, read without them (data_race in the kernel).
 	flags ksync.Uint32
 	prio  int    // written with Core.swapLock and Core.availLock held; read under either
-	dev   Device // immutable between swapon and swapoff
+	dev   Device // immutable between swapon and swapoff, which clears it
 	name  string // immutable
 
 	// max is the number of map bytes (header included); pages the number
@@ -150,12 +168,41 @@ type SwapInfo struct {
 	fragNr   int         // frag_cluster_nr[0]
 	inuse    ksync.Int64 // inuse_pages: changes under a cluster lock
 	users    ksync.LiveRef
-	contLock ksync.SpinLock // cont_lock: guards cont (classic)
-	// cont holds the count continuation pages: for each page of swap_map
-	// (contPageSize bytes) that has any, the list of digit pages, lowest
-	// digit first. Guarded by contLock, with the slot's cluster lock held.
-	cont map[uint64][]*[contPageSize]uint8
+	contLock ksync.SpinLock // cont_lock: guards the lists of cont (classic)
+	// cont holds, for each page of swap_map (contPageSize bytes), what
+	// count continuation keeps in its struct page: whether it has
+	// continuation pages and their list. Allocated at swapon (classic
+	// design only: the table design has none), freed at swapoff under
+	// contLock; see contHead.
+	cont []contHead
 }
+
+// contHead is the struct page of one page of swap_map as count
+// continuation uses it (vmalloc_to_page(si->swap_map + offset)):
+// page_private() and the head of the lru list of continuation pages.
+// The map page holds the counts of several clusters, so its list is
+// shared by slots under different cluster locks: contLock guards it.
+type contHead struct {
+	// private is page_private(head): SWP_CONTINUED once the page has
+	// continuation pages. Set under contLock; read without it by
+	// swap_count_continued()'s first check.
+	private ksync.Uint32
+	// next is head->lru.next: the first continuation page (the lowest
+	// digits), nil while the list is empty. Linked under contLock.
+	next ksync.Pointer[contPage]
+}
+
+// contPage is one count continuation page: a digit for each map byte of
+// its map page, and the link to the next page of the list.
+type contPage struct {
+	// digits[i] is guarded by the cluster lock of the slot it counts.
+	digits [contPageSize]uint8
+	next   ksync.Pointer[contPage] // page->lru.next: linked under contLock
+}
+
+// swpContinued is SWP_CONTINUED, the value of a map page's
+// page_private() once it has continuation pages.
+const swpContinued = 1
 
 // cluster is struct swap_cluster_info.
 type cluster struct {
@@ -191,6 +238,8 @@ type cluster struct {
 type clusterTable struct {
 	folios [ClusterSize]*mem.Folio
 	memcg  [ClusterSize]uint16
+	// stray marks the slots whose folio was left stranded (stray.go).
+	stray [ClusterSize / 64]uint64
 }
 
 // clusterList is a list_head of clusters, linked through cluster.prev
@@ -201,11 +250,13 @@ type clusterList struct {
 }
 
 // pcpSlot is one CPU's entry of percpu_swap_cluster: the device and the
-// offset its next allocation tries first. Guarded by lock (local_lock).
+// offset its next allocation tries first. Guarded by lock (local_lock),
+// which only the CPU's own allocations take; swapoff clears si from any
+// CPU with a compare-and-swap (flush_percpu_swap_cluster()).
 type pcpSlot struct {
 	lock   ksync.SpinLock
-	si     *SwapInfo
-	offset uint64
+	si     ksync.Pointer[SwapInfo] // written under lock, or cleared by swapoff
+	offset uint64                  // guarded by lock
 	// spareTable is one clean swap table kept back from a cluster that
 	// became free on this CPU, for the next cluster that comes into use
 	// here (what the kernel's swap table kmem_cache does for it):

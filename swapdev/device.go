@@ -24,6 +24,25 @@ type Device interface {
 	Close() error
 }
 
+// HasSlotFreeNotify reports whether d, or the device it wraps (Async,
+// Faulty), is zram: the one block driver with the swap_slot_free_notify
+// hook, whose Discard frees the slot's data (RAM.Discard). A swap file's
+// Discard keeps it.
+func HasSlotFreeNotify(d Device) bool {
+	for {
+		switch x := d.(type) {
+		case *RAM:
+			return true
+		case Async:
+			d = x.Device
+		case *Faulty:
+			d = x.Device
+		default:
+			return false
+		}
+	}
+}
+
 // Sentinel errors. Every error a device returns wraps one of them and
 // names the device and the offset (or the path, for files).
 var (

@@ -204,3 +204,46 @@ func TestAsyncIsNotSynchronous(t *testing.T) {
 		t.Fatalf("Async: sync %v, pages %d, name %q", a.Synchronous(), a.Pages(), a.Name())
 	}
 }
+
+// TestHasSlotFreeNotify: zram has the hook, through its wrappers, and a
+// RAM device's Discard frees the data (a read gives zeros); a swap file
+// has no hook.
+func TestHasSlotFreeNotify(t *testing.T) {
+	ram, err := NewRAM("zram9", 16, "lz4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/swap"
+	if err := Mkswap(path, 16*PageSize, MkswapOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	file, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	for _, c := range []struct {
+		name string
+		dev  Device
+		want bool
+	}{
+		{"ram", ram, true},
+		{"async ram", Async{ram}, true},
+		{"faulty async ram", NewFaulty(Async{ram}, 1), true},
+		{"file", file, false},
+		{"faulty file", NewFaulty(file, 1), false},
+	} {
+		if got := HasSlotFreeNotify(c.dev); got != c.want {
+			t.Errorf("%s: HasSlotFreeNotify = %v, want %v", c.name, got, c.want)
+		}
+	}
+	tk := ksync.NewTask("test", 0)
+	if err := ram.WritePage(tk, 3, fpage(7)); err != nil {
+		t.Fatal(err)
+	}
+	ram.Discard(tk, 3)
+	got := make([]byte, PageSize)
+	if err := ram.ReadPage(tk, 3, got); err != nil || !bytes.Equal(got, make([]byte, PageSize)) {
+		t.Fatalf("a discarded zram slot reads %v (first bytes %v), want zeros", err, got[:4])
+	}
+}

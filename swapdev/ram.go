@@ -85,7 +85,7 @@ func NewRAM(name string, pages uint64, comp string) (*RAM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("swapdev %s: %w", name, err)
 	}
-	z := &RAM{name: name, table: make([]zramSlot, pages), comp: zc, pool: newZsPool()}
+	z := &RAM{name: name, table: make([]zramSlot, pages), comp: zc, pool: newZsPool(pages)}
 	for i := range z.table {
 		z.table[i].flags.InitRank(ksync.RankZramSlot)
 	}

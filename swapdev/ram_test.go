@@ -159,7 +159,7 @@ func TestRAMDiscardFreesPool(t *testing.T) {
 			t.Errorf("class %d: %d chunks after discarding everything, spare %d", c.size, c.nrChunks, c.spare)
 		}
 	}
-	if m.MemUsedTotal != uint64(spares)*zsChunkSize || m.MemUsedTotal > peak.MemUsedTotal/10 || m.MemUsedMax != peak.MemUsedMax {
+	if m.MemUsedTotal != uint64(spares)*uint64(z.pool.chunkSize) || m.MemUsedTotal > peak.MemUsedTotal/10 || m.MemUsedMax != peak.MemUsedMax {
 		t.Errorf("mem_used_total %d after discard (peak %d), want %d spare chunks", m.MemUsedTotal, peak.MemUsedTotal, spares)
 	}
 	if z.IOStat().NotifyFree != 4096 {

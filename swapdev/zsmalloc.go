@@ -13,9 +13,12 @@ import (
 //
 //  1. An object's size is rounded up to its size class (zsSizeClassDelta
 //     steps, zs_size_classes). Each class owns its chunks (zsmalloc's
-//     zspages); a chunk of zsChunkSize bytes holds objsPerChunk objects of
-//     the class size; the remainder of a chunk is wasted, as at the end
-//     of a zspage.
+//     zspages); a chunk of the pool's chunkSize bytes holds objsPerChunk
+//     objects of the class size; the remainder of a chunk is wasted, as
+//     at the end of a zspage. A pool's chunks are zsChunkMax bytes, or
+//     an eighth of the device when that is smaller (at least a page): a
+//     ten-page device, as the explorer's scenarios make one per schedule,
+//     does not allocate 64 KiB for its header page.
 //  2. Each chunk keeps a free list of its objects, threaded through the
 //     free objects' first 4 bytes (zsmalloc's link_free), and an in-use
 //     count. A class keeps the chunks that have a free object on a
@@ -34,14 +37,14 @@ import (
 //
 // There is no compaction (pages_compacted stays 0).
 const (
-	zsChunkSize            = 64 << 10
+	zsChunkMax             = 64 << 10
 	zsSizeClassDelta       = 32
 	zsNumClasses           = PageSize / zsSizeClassDelta // classes 32, 64, ..., 4096
 	zsHandleValid          = 1 << 63
 	zsObjBits              = 16
 	zsChunkBits            = 32
 	zsNone           int32 = -1
-	// zsChunkCacheMax is how many released chunks (64 KiB each) the pool
+	// zsChunkCacheMax is how many released chunks (64 KiB each at most) the pool
 	// keeps for reuse: 4 MiB.
 	zsChunkCacheMax = 64
 )
@@ -68,6 +71,11 @@ type zsChunk struct {
 	onPartial  bool
 }
 
+// noChunks is a class's table before its first chunk. It is shared:
+// writers replace a table to grow it and only set entries below its
+// length, which this one has none of.
+var noChunks []*zsChunk
+
 // sizeClass is struct size_class.
 type sizeClass struct {
 	lock ksync.SpinLock
@@ -90,7 +98,8 @@ type sizeClass struct {
 
 // zsPool is struct zs_pool.
 type zsPool struct {
-	classes [zsNumClasses]sizeClass
+	classes   [zsNumClasses]sizeClass
+	chunkSize int // immutable: bytes per chunk, a power of two
 
 	// cacheLock guards cache: the memory of released chunks, kept for
 	// any class to reuse (the page allocator's free lists, to zsmalloc's
@@ -105,18 +114,20 @@ type zsPool struct {
 	maxUsed   ksync.Uint64 // high-water mark of pagesUsed (mem_used_max), updated with cmpxchg
 }
 
-func newZsPool() *zsPool {
-	p := &zsPool{}
+func newZsPool(pages uint64) *zsPool {
+	p := &zsPool{chunkSize: zsChunkMax}
+	for p.chunkSize > PageSize && uint64(p.chunkSize)*8 > pages*PageSize {
+		p.chunkSize /= 2
+	}
 	p.cacheLock.Init(ksync.RankZsCache)
 	for i := range p.classes {
 		c := &p.classes[i]
 		c.lock.Init(ksync.RankZsClass)
 		c.size = (i + 1) * zsSizeClassDelta
-		c.objsPerChunk = zsChunkSize / c.size
+		c.objsPerChunk = p.chunkSize / c.size
 		c.partialHead = zsNone
 		c.spare = zsNone
-		empty := []*zsChunk{}
-		c.table.Init(&empty)
+		c.table.Init(&noChunks)
 	}
 	return p
 }
@@ -166,7 +177,7 @@ func (p *zsPool) newChunkLocked(t *ksync.Task, c *sizeClass, ci int) int32 {
 	} else {
 		ch = &zsChunk{mem: p.chunkMem(t)}
 		c.nrChunks++
-		p.pagesUsed.Add(t, zsChunkSize/PageSize)
+		p.pagesUsed.Add(t, uint64(p.chunkSize/PageSize))
 		p.noteMax(t)
 		if n := len(c.freeIdx); n > 0 {
 			idx = c.freeIdx[n-1]
@@ -206,7 +217,7 @@ func (p *zsPool) chunkMem(t *ksync.Task) []byte {
 		return m
 	}
 	p.cacheLock.Unlock(t)
-	return make([]byte, zsChunkSize)
+	return make([]byte, p.chunkSize)
 }
 
 // releaseChunkMem keeps a released chunk's memory for reuse, if the
@@ -258,7 +269,7 @@ func (p *zsPool) free(t *ksync.Task, h zsHandle) {
 			tbl[idx] = nil
 			c.freeIdx = append(c.freeIdx, int32(idx))
 			c.nrChunks--
-			p.pagesUsed.Sub(t, zsChunkSize/PageSize)
+			p.pagesUsed.Sub(t, uint64(p.chunkSize/PageSize))
 		}
 	}
 	c.lock.Unlock(t)
@@ -291,11 +302,10 @@ func (p *zsPool) destroy(t *ksync.Task) {
 		c.lock.Lock(t)
 		for _, ch := range *c.table.Load(t) {
 			if ch != nil {
-				p.pagesUsed.Sub(t, zsChunkSize/PageSize)
+				p.pagesUsed.Sub(t, uint64(p.chunkSize/PageSize))
 			}
 		}
-		empty := []*zsChunk{}
-		c.table.Store(t, &empty)
+		c.table.Store(t, &noChunks)
 		c.partialHead, c.spare, c.freeIdx, c.nrChunks = zsNone, zsNone, nil, 0
 		c.lock.Unlock(t)
 	}

@@ -77,6 +77,9 @@ type Config struct {
 	// Readahead is "cluster" or "vma" ("" = vma).
 	Readahead string
 	Kswapd    bool
+	// MemcgBgReclaim starts uswap's background memcg reclaim (see
+	// mm.Config.MemcgBgReclaim); Shutdown stops it.
+	MemcgBgReclaim bool
 	// Watermarks in frames; zero means derived from Frames.
 	WatermarkMin, WatermarkLow, WatermarkHigh int
 }
@@ -112,6 +115,9 @@ func New(t *ksync.Task, cfg Config) (*System, error) {
 	}
 	if !slices.Contains(design.All(), cfg.Design) {
 		return nil, fmt.Errorf("system: unknown swap design %v (want one of %v)", cfg.Design, design.All())
+	}
+	if err := cfg.Fixes.CheckDesign(cfg.Design); err != nil {
+		return nil, fmt.Errorf("system: %s design: %w", cfg.Design, err)
 	}
 	if cfg.MemcgLimit > int64(cfg.Frames) {
 		return nil, fmt.Errorf("system: memcg limit %d pages is above the %d frames of the machine", cfg.MemcgLimit, cfg.Frames)
@@ -155,7 +161,7 @@ func New(t *ksync.Task, cfg Config) (*System, error) {
 	node, err := mm.NewNode(t, pool, core, root, mm.Config{
 		Fixes: cfg.Fixes, PageCluster: cfg.PageCluster, Readahead: cfg.Readahead,
 		WatermarkMin: cfg.WatermarkMin, WatermarkLow: cfg.WatermarkLow, WatermarkHigh: cfg.WatermarkHigh,
-		Kswapd: cfg.Kswapd,
+		Kswapd: cfg.Kswapd, MemcgBgReclaim: cfg.MemcgBgReclaim,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("system: %w", err)
@@ -294,10 +300,12 @@ func (s *System) SwapInfo(t *ksync.Task, i int) *swap.SwapInfo {
 	return s.swapInfos[i]
 }
 
-// Shutdown stops kswapd, swaps every device off and closes it. Address
-// spaces should have exited; what they still hold is brought in.
+// Shutdown stops kswapd and the background memcg reclaimer, swaps every
+// device off and closes it. Address spaces should have exited; what they
+// still hold is brought in.
 func (s *System) Shutdown(t *ksync.Task) error {
 	if s.node != nil {
+		s.node.StopMemcgReclaim(t)
 		s.node.StopKswapd(t)
 	}
 	var errs []error

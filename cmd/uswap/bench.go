@@ -15,7 +15,9 @@ import (
 	"golang.org/x/term"
 
 	"uswap/bench"
+	"uswap/fixes"
 	"uswap/swapdev"
+	"uswap/workload"
 )
 
 // bench usemem and bench compare: usemem's work (../shared/bench) on
@@ -24,12 +26,18 @@ import (
 // benchFlags are the flags common to usemem and compare.
 type benchFlags struct {
 	opts        bench.Options
+	fixes       fixFlags
 	size, limit int64 // bytes
 	jsonOut     string
 	plotFile    string
 	cpuProf     string
 	design      string
+	bgReclaim   string // on, off, or (compare) both
+	rounds      int    // compare
 }
+
+// bgReclaimWords are --memcg-bg-reclaim's values.
+var bgReclaimWords = map[string][]bool{"on": {true}, "off": {false}, "both": {true, false}}
 
 func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
 	f.opts = bench.DefaultOptions()
@@ -41,7 +49,7 @@ func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
 	fl.BoolVarP(&f.opts.Random, "random", "r", false, "visit pages in usemem's random order (Fisher-Yates, splitmix64 seed 42)")
 	fl.BoolVarP(&f.opts.Write, "write", "w", false, "flip bit 0 of byte 8 of every visited page")
 	fl.StringVarP(&f.opts.Pattern, "pattern", "P", f.opts.Pattern, "page content: mixed, zero or random")
-	fl.StringVarP(&f.opts.Comp, "comp", "c", f.opts.Comp, "compressor of the RAM device: lz4 or zstd for uswap; what the kernel's zram offers for the kernel engine")
+	fl.StringVarP(&f.opts.Comp, "comp", "c", f.opts.Comp, "compressor of the RAM device: "+strings.Join(swapdev.Compressors, ", ")+" for uswap (`uswap bench comp` measures them); what the kernel's zram offers for the kernel engine")
 	fl.StringVar(&f.opts.Device, "device", f.opts.Device, "swap device: ram (compressed RAM; zram for the kernel) or file")
 	fl.StringVar(&f.opts.DevicePath, "swapfile", "", "the swap file with --device file: a path that does not exist yet (made, then removed) or a swap area uswap made (reused, kept); default: one in a private temporary directory")
 	fl.BoolVar(&f.opts.BlockDevice, "block-device", false, "let --swapfile be a block device holding zeros or a swap area uswap made: its content is overwritten")
@@ -51,8 +59,13 @@ func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
 	fl.StringVar(&f.plotFile, "plot", "", "draw pages/s per pass and the fault-latency distribution into this PNG file")
 	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) into this file")
 	addDesignFlag(fl, &f.design, false)
+	f.fixes.register(fl)
 	if withEngine {
-		fl.StringVar(&f.opts.Engine, "engine", "uswap", "uswap (embedded, no root) or kernel (anonymous memory in a memory cgroup, a zram device of its own as swap; needs root)")
+		fl.StringVar(&f.opts.Engine, "engine", "uswap", "uswap (embedded, no root), kernel (anonymous memory in a memory cgroup, a zram device of its own as swap; needs root) or realmem (real memory paged by uswap through a userfaultfd; needs userfaultfd)")
+		fl.StringVar(&f.bgReclaim, "memcg-bg-reclaim", "on", "uswap's background memcg reclaim near the limit, on or off (off: the faulting task reclaims, as in the kernel); the kernel engine ignores it")
+	} else {
+		fl.StringVar(&f.bgReclaim, "memcg-bg-reclaim", "both", "uswap's background memcg reclaim near the limit: on, off, or both (each round runs uswap with it on and with it off)")
+		fl.IntVar(&f.rounds, "rounds", 5, "rounds, each running every engine in turn (kernel, uswap, kernel, uswap, ...), 1 to 100")
 	}
 }
 
@@ -74,6 +87,24 @@ func (f *benchFlags) options(cmd *cobra.Command, engines ...string) (bench.Optio
 	}
 	o.Design = d
 	o.Progress = showProgress(cmd, f.jsonOut)
+	bg, ok := bgReclaimWords[f.bgReclaim]
+	if !ok || (len(bg) > 1 && cmd.Flags().Lookup("rounds") == nil) {
+		want := "on or off"
+		if cmd.Flags().Lookup("rounds") != nil {
+			want = "on, off or both"
+		}
+		return o, usagef("--memcg-bg-reclaim %q: want %s", f.bgReclaim, want)
+	}
+	o.MemcgBgReclaim = bg[0]
+	if fl := cmd.Flags().Lookup("rounds"); fl != nil && (f.rounds < 1 || f.rounds > 100) {
+		return o, usagef("--rounds %d: want 1 to 100", f.rounds)
+	}
+	if o.Fixes, err = f.fixes.set(); err != nil {
+		return o, err
+	}
+	if o.Fixes != (fixes.Set{}) && slices.Contains(engines, "kernel") && !slices.Contains(engines, "uswap") {
+		return o, usagef("--fix and --revert choose uswap's code; the kernel engine runs the kernel's")
+	}
 	for _, e := range engines {
 		o.Engine = e
 		if err := o.Validate(); err != nil {
@@ -189,7 +220,8 @@ What it touches on the host: the uswap engine, nothing but its own
 memory and, with --device file, its swap file (see --swapfile). The kernel
 engine needs root and adds a zram device of its own (hot_add, removed with
 hot_remove after) or swaps on its swap file, at priority 32767; makes a
-memory cgroup uswap-bench-PID (v1 or v2) and removes it; with
+memory cgroup uswap-bench-PID (v1 or v2; with v1 also a cpuacct cgroup of
+the same name, to read its CPU time) and removes it; with
 --page-cluster sets vm.page-cluster and writes the old value back. It never
 touches a zram device or swap area it did not add. While other swap is
 active it refuses to run (the kernel would spread the workload over it),
@@ -214,7 +246,7 @@ pages filled with a deterministic pattern, at most --limit resident, then
 passes that read (or write) one word per page and check it. The last line of
 every run has the form of usemem's result line.`,
 	}
-	benchCmd.AddCommand(useMemCmd(), compareCmd(), compareDesignsCmd())
+	benchCmd.AddCommand(useMemCmd(), compareCmd(), compareDesignsCmd(), compCmd(), swapinCmd())
 	return benchCmd
 }
 
@@ -236,13 +268,23 @@ with --engine kernel, the Linux kernel's own swap (needs root).
 			if err != nil {
 				return err
 			}
-			if o.Engine == "kernel" {
+			switch o.Engine {
+			case "kernel":
 				if err := checkKernel(o); err != nil {
+					return err
+				}
+			case "realmem":
+				if err := bench.RealmemAvailable(); err != nil {
 					return err
 				}
 			}
 			return runBench(cmd, f, "bench usemem", func(ctx context.Context) ([]*bench.Report, error) {
+				w := bench.WatchMachine(bench.OwnThreads(o))
 				rep, err := runEngine(ctx, o.Engine, o)
+				m := w.Stop()
+				if rep != nil {
+					rep.Machine = &m
+				}
 				return []*bench.Report{rep}, err
 			})
 		},
@@ -257,10 +299,18 @@ func compareCmd() *cobra.Command {
 	var f benchFlags
 	cmd := &cobra.Command{
 		Use:   "compare",
-		Short: "run usemem's work on the kernel engine, then on uswap, and print the ratio (needs root)",
-		Long: `Run usemem's work on the kernel engine (needs root), then on uswap, with the
-same flags, and print both reports and the ratio of uswap's pages/s to the
-kernel's.
+		Short: "run usemem's work on the kernel engine, uswap and realmem in alternate rounds, and print the figures and ratios (needs root)",
+		Long: `Run usemem's work on the kernel engine (needs root) and on uswap, with the
+same flags, in --rounds rounds: each round runs the kernel engine, then
+uswap (with --memcg-bg-reclaim both, uswap with its background memcg
+reclaim on, then off), then realmem (real memory paged by uswap through a
+userfaultfd; left out, saying why, where userfaultfd is missing), so that a change in the machine's speed hits every
+engine alike. It prints a line per run, the compressor's own cost on the
+same pages, the machine (CPU, cores, kernel, load before, during and
+after, and whether the figures are to be trusted), and for each engine
+the median pages/s with its range, CPU time per page (user and system),
+the fraction of the compressor's bound reached, and the median of the
+per-round ratios of uswap's pages/s to the kernel's, with its range.
 ` + benchHostHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -271,18 +321,72 @@ kernel's.
 			if err := checkKernel(o); err != nil { // before the long kernel run
 				return fmt.Errorf("bench compare: %w", err)
 			}
-			return runBench(cmd, f, "bench compare", func(ctx context.Context) ([]*bench.Report, error) {
-				k, err := runEngine(ctx, "kernel", o)
-				if err != nil || k.Interrupted {
-					return []*bench.Report{k}, err
-				}
-				u, err := runEngine(ctx, "uswap", o)
-				return []*bench.Report{k, u}, err
-			})
+			variants := []bench.Variant{{Engine: "kernel"}}
+			for _, bg := range bgReclaimWords[f.bgReclaim] {
+				variants = append(variants, bench.Variant{Engine: "uswap", MemcgBgReclaim: bg})
+			}
+			if rerr := bench.RealmemAvailable(); rerr != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "uswap bench compare: realmem left out: %v\n", rerr)
+			} else {
+				variants = append(variants, bench.Variant{Engine: "realmem"})
+			}
+			return runCompare(cmd, f, o, variants)
 		},
 	}
 	f.register(cmd, false)
 	return cmd
+}
+
+// runCompare runs the comparison under a CPU profile, prints it (what
+// ran, when interrupted), writes the plot (of the last round) and the
+// JSON, and returns the exit status's error.
+func runCompare(cmd *cobra.Command, f benchFlags, o bench.Options, variants []bench.Variant) error {
+	stop, err := startCPUProfile(f.cpuProf)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	w := cmd.OutOrStdout()
+	// The text goes out as the runs end: a comparison takes minutes.
+	var onRun func(string)
+	if !jsonOnly(f.jsonOut) {
+		fmt.Fprintln(w, bench.HeaderLine(o, f.rounds))
+		onRun = func(line string) { fmt.Fprintln(w, line) }
+	}
+	c, err := bench.Compare(ctx, o, f.rounds, variants, runEngine, onRun)
+	if perr := stop(); err == nil {
+		err = perr
+	}
+	if c != nil && len(c.Runs) > 0 {
+		if perr := printComparison(w, f, c, len(variants)); err == nil {
+			err = perr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if n := c.Corrupt(); n > 0 {
+		return failedf("bench: corrupt pages: %d visits read a wrong index", n)
+	}
+	if c.Interrupt || ctx.Err() != nil {
+		return errInterrupted
+	}
+	return nil
+}
+
+// printComparison prints the comparison as text or JSON and draws the
+// last round's runs.
+func printComparison(w io.Writer, f benchFlags, c *bench.Comparison, perRound int) error {
+	if f.plotFile != "" {
+		last := c.Runs[max(len(c.Runs)-perRound, 0):]
+		if err := writeOutput(f.plotFile, func(w io.Writer) error { return bench.Plot(w, last...) }); err != nil {
+			return err
+		}
+	}
+	if err := emitJSON(w, f.jsonOut, "bench compare", c); err != nil || jsonOnly(f.jsonOut) {
+		return err
+	}
+	return c.WriteTail(w) // the header and the runs' lines went out as they ran
 }
 
 // runBench runs the engines under a CPU profile, then prints the reports
@@ -325,31 +429,15 @@ func runBench(cmd *cobra.Command, f benchFlags, name string, run func(context.Co
 	return nil
 }
 
-// compareJSON is compare's --json output.
-type compareJSON struct {
-	Kernel      *bench.Report `json:"kernel"`
-	Uswap       *bench.Report `json:"uswap,omitempty"`
-	Ratio       float64       `json:"ratio_uswap_kernel"`
-	Interrupted bool          `json:"interrupted,omitempty"`
-}
-
-// printReports prints one report (usemem) or the kernel's and uswap's
-// with their ratio (compare), as text or JSON, and draws the plot.
+// printReports prints usemem's report as text or JSON, and draws the
+// plot.
 func printReports(w io.Writer, f benchFlags, name string, reps ...*bench.Report) error {
 	if f.plotFile != "" {
 		if err := writeOutput(f.plotFile, func(w io.Writer) error { return bench.Plot(w, reps...) }); err != nil {
 			return err
 		}
 	}
-	var v any = reps[0]
-	if name == "bench compare" {
-		c := compareJSON{Kernel: reps[0], Interrupted: reps[len(reps)-1].Interrupted || len(reps) < 2}
-		if len(reps) == 2 {
-			c.Uswap, c.Ratio = reps[1], ratioOf(reps[1], reps[0])
-		}
-		v = c
-	}
-	if err := emitJSON(w, f.jsonOut, name, v); err != nil || jsonOnly(f.jsonOut) {
+	if err := emitJSON(w, f.jsonOut, name, reps[0]); err != nil || jsonOnly(f.jsonOut) {
 		return err
 	}
 	for i, r := range reps {
@@ -360,22 +448,7 @@ func printReports(w io.Writer, f benchFlags, name string, reps ...*bench.Report)
 			return err
 		}
 	}
-	if len(reps) == 2 {
-		_, err := fmt.Fprintf(w, "\nratio uswap/kernel=%.2f\n", ratioOf(reps[1], reps[0]))
-		return err
-	}
-	if name == "bench compare" {
-		_, err := fmt.Fprintln(w, "\ninterrupted: the uswap engine did not run")
-		return err
-	}
 	return nil
-}
-
-func ratioOf(a, b *bench.Report) float64 {
-	if b.PagesPerS == 0 {
-		return 0
-	}
-	return a.PagesPerS / b.PagesPerS
 }
 
 // startCPUProfile starts a CPU profile into path, if one is asked for, and
@@ -533,4 +606,77 @@ func runCompareDesigns(cmd *cobra.Command, f designsFlags) error {
 		return errInterrupted
 	}
 	return nil
+}
+
+func compCmd() *cobra.Command {
+	var (
+		size    int64
+		pattern string
+		jsonOut string
+	)
+	cmd := &cobra.Command{
+		Use:   "comp",
+		Short: "measure every compressor of uswap's RAM device on usemem's pages: ratio, compress and decompress CPU time per page",
+		Long: `Measure each compressor uswap's RAM device offers (--comp) on a sample of
+usemem's pages (2048 pages spread over --size, with --pattern's content),
+with the code the device runs, in the measuring thread's CPU time (the
+median of five rounds): the compression ratio, and the compress and
+decompress time per page. The lz4 row is the bound bench reports set
+their figures beside. It needs nothing and touches nothing on the host.
+
+Exit status: 0 done, 2 a bad flag, 3 any other error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if size <= 0 || size%mib != 0 {
+				return usagef("--size %s: a whole number of MiB, at least 1", formatSize(size))
+			}
+			if _, err := workload.ParsePattern(pattern); err != nil {
+				return usagef("--pattern %q: want mixed, zero or random", pattern)
+			}
+			if err := checkJSONFlag(jsonOut); err != nil {
+				return err
+			}
+			pages := uint64(size) / bench.PageSize
+			var out compJSON
+			for _, c := range swapdev.Compressors {
+				cc, err := bench.MeasureCompCost(c, pattern, pages)
+				if err != nil {
+					return err
+				}
+				out.Compressors = append(out.Compressors, cc)
+			}
+			out.Pattern, out.SizeMiB = pattern, uint64(size/mib)
+			w := cmd.OutOrStdout()
+			if err := emitJSON(w, jsonOut, "bench comp", out); err != nil || jsonOnly(jsonOut) {
+				return err
+			}
+			for _, cc := range out.Compressors {
+				per := (cc.CompressNs + cc.DecompressNs) / 1e3
+				fmt.Fprintf(w, "comp=%-9s ratio=%5.2f compress_us=%6.3f decompress_us=%6.3f per_page_us=%6.3f compress_mb_s=%5.0f decompress_mb_s=%5.0f impl=%q\n",
+					cc.Comp, cc.Ratio, cc.CompressNs/1e3, cc.DecompressNs/1e3, per,
+					mbPerS(cc.CompressNs), mbPerS(cc.DecompressNs), cc.Impl)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	sizeFlag(fl, &size, "size", "s", 1024*mib, "working set the sample pages are spread over (usemem -s)")
+	fl.StringVarP(&pattern, "pattern", "P", "mixed", "page content: mixed, zero or random")
+	addJSONFlag(cmd, &jsonOut)
+	return cmd
+}
+
+// compJSON is bench comp's --json output.
+type compJSON struct {
+	Pattern     string           `json:"pattern"`
+	SizeMiB     uint64           `json:"size_mib"`
+	Compressors []bench.CompCost `json:"compressors"`
+}
+
+// mbPerS is MB/s (10^6 bytes) of pages handled at ns per page.
+func mbPerS(ns float64) float64 {
+	if ns <= 0 {
+		return 0
+	}
+	return bench.PageSize / ns * 1e3
 }

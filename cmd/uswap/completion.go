@@ -58,10 +58,12 @@ func registerCompletions(cmd *cobra.Command) {
 		"fix":      fixes.Completions,
 		"strategy": strategyNames,
 		"comp":     compressorNames,
-		"engine":   words("uswap\tembedded, no root", "kernel\tthe Linux kernel's swap, needs root"),
+		"engine":   words("uswap\tembedded, no root", "kernel\tthe Linux kernel's swap, needs root", "realmem\treal memory paged by uswap, needs userfaultfd"),
 		"device":   words("ram\tcompressed RAM (zram)", "file\ta swap file"),
 		"pattern":  words("mixed", "zero", "random"),
-		"design":   designCompletions,
+		"memcg-bg-reclaim": words("on\tuswap's background memcg reclaim (the default)", "off\treclaim in the charging task, as the kernel does",
+			"both\tbench compare: every round runs uswap with it on and off"),
+		"design": designCompletions,
 	} {
 		if cmd.Flags().Lookup(flag) != nil {
 			_ = cmd.RegisterFlagCompletionFunc(flag, completeWith(list))

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"uswap/design"
+	"uswap/fixes"
 )
 
 // --design: which design of the swap core a command's machine runs
@@ -58,4 +59,16 @@ func parseDesigns(s string) ([]design.Design, error) {
 		return nil, usagef("--design: %v, a comma-separated list of them, or both", err)
 	}
 	return ds, nil
+}
+
+// checkDesignFixes refuses, as a usage error, fixes that a machine of
+// each design of ds cannot run (a classic-only variant with --design
+// table: fixes.Set.CheckDesign).
+func checkDesignFixes(fx fixes.Set, ds ...design.Design) error {
+	for _, d := range ds {
+		if err := fx.CheckDesign(d); err != nil {
+			return usagef("--design %s: %v", d, err)
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -24,8 +25,7 @@ func init() { addCommand(newExploreCmd) }
 
 type exploreFlags struct {
 	scenario string
-	reverts  []string
-	choices  []string
+	fixes    fixFlags
 	strategy string
 	runs     int
 	dur      time.Duration
@@ -35,6 +35,8 @@ type exploreFlags struct {
 	jsonOut  string
 	list     bool
 	quiet    bool
+	full     bool
+	workers  int
 	scripts  []string
 	budgets  bool
 	design   string
@@ -50,14 +52,19 @@ const strategyHelp = "random, walk:P (0 <= P < 1), pct:D (1 <= D <= 64) or dfs:B
 func newExploreCmd() *cobra.Command {
 	var f exploreFlags
 	cmd := &cobra.Command{
-		Use:   "explore --scenario NAME|--script FILE [--revert FIX] [--strategy random|walk:P|pct:D|dfs:B] [--runs N | --duration D] [--seed S]",
+		Use:   "explore --scenario NAME|--script FILE [--revert FIX] [--strategy random|walk:P|pct:D|dfs:B] [--runs N | --duration D] [--seed S] [--workers N]",
 		Short: "find the races of a scenario under the controlled scheduler, replay and draw them",
 		Long: `explore runs a race scenario again and again under the controlled
 scheduler, one schedule at a time, until a schedule fails (a panic, a
 deadlock, a livelock, or the scenario's check and the audit) or the budget
-is spent. A failure is reported with its seed, strategy and exact list of
-choices, which --replay runs again to the same trace, drawn as columns,
-one per task (and with --html as a page).
+is spent. The failing schedule is shrunk (fewer preemptions, then fewer
+switches, failing the same way) and reported with what broke, its size
+before and after, its exact list of choices (which --replay runs again to
+the same trace), the conflict that decides it (the accesses of two tasks
+to one kernel object whose order, swapped, makes the failure go away),
+and the steps that matter drawn as CPU columns; a livelock is reported
+with the loop that spins and what it waits for. --full adds the whole
+trace; --html writes it as a page with those steps highlighted.
 
 --revert NAME runs a fix's code from before any fix (all: every fix's),
 --fix NAME=VARIANT runs one of its variants (--list shows them); --scenario
@@ -65,18 +72,21 @@ all runs every scenario in turn, --runs and --duration counting per
 scenario. Scenarios are scripts (docs/scenarios.md) built into the
 binary from explore/testdata/scenarios; --script FILE runs one from disk,
 and --budgets runs scenarios' own explore lines and checks their
-verdicts.
+verdicts. --workers runs that many schedules at once (0, the default:
+one per CPU); the result is the one a single worker gives.
 --design runs the scenarios' machines in one design of the swap core or
-in several (both: each scenario in turn in each); a scenario whose fix
-has no code in a design (seed 000's pin in the table design) runs there
-too, its fix's variants changing nothing, and a scenario that applies to
-one design only (a script's design=) is skipped in the other.
+in several (both: each scenario in turn in each); a scenario that
+applies to one design only (a script's design=) is skipped in the
+other. A --revert or --fix of a variant whose code only the classic
+design has (seed 000's pins, SWAP_MAP_LOCK, count continuation; --list
+marks them) is refused with the table design.
 --prove runs both halves of each scenario's proof in each design: its
 race must be found with its fix reverted (within --runs schedules, or
 --duration) where a budget of the scenario finds it, and nothing may
-fail with every fix on (nor, where the design has no code of the fix,
-with it reverted); it prints one line per half, and exits 1 if any half
-fails.
+fail with every fix on; where the design has no code of the fix to
+revert (seed 000's bypass in the table design) the reverted half is
+skipped with a line that says why. It prints one line per half, and
+exits 1 if any half fails.
 Strategies: random (a uniform random walk), walk:P (a random walk that
 keeps the running task with probability P, 0 <= P < 1; default 0.99),
 pct:D (probabilistic concurrency testing of depth D, 1 to 64), dfs:B
@@ -99,8 +109,7 @@ strategy, a bad script, --replay choices that do not fit the scenario),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.scenario, "scenario", "", "scenario to run, or all")
-	fl.StringArrayVar(&f.reverts, "revert", nil, "run this fix's code from before any fix, or all of them with \"all\" (repeatable)")
-	fl.StringArrayVar(&f.choices, "fix", nil, "run a fix as VARIANT: NAME=VARIANT (repeatable; --list shows them)")
+	f.fixes.register(fl)
 	fl.StringVar(&f.strategy, "strategy", "pct:3", strategyHelp)
 	fl.IntVar(&f.runs, "runs", 0, fmt.Sprintf("schedules to run per scenario (default %d unless --duration)", explore.DefaultRuns))
 	fl.DurationVar(&f.dur, "duration", 0, "explore for this long per scenario")
@@ -111,6 +120,8 @@ strategy, a bad script, --replay choices that do not fit the scenario),
 	fl.StringVar(&f.html, "html", "", "also write the failing trace as an HTML page to this file")
 	fl.BoolVar(&f.list, "list", false, "list the scenarios and fixes")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line")
+	fl.BoolVar(&f.full, "full", false, "print the whole trace after the report")
+	fl.IntVar(&f.workers, "workers", 0, "schedules to run at once, 0 for one per CPU; the result does not depend on it (dfs runs on one)")
 	fl.StringArrayVar(&f.scripts, "script", nil, "run the scenario script FILE (docs/scenarios.md) from disk; with --list, list it too (repeatable)")
 	fl.BoolVar(&f.budgets, "budgets", false, "run each scenario's own budgets (a script's explore lines) and compare what they find with what they expect")
 	fl.BoolVar(&f.prove, "prove", false, "check both halves of each scenario's proof in each design: found with its fix reverted, nothing with the fixes on")
@@ -134,7 +145,8 @@ func listScenarios(w io.Writer, extra []*explore.Scenario) {
 		}
 		fmt.Fprintf(w, "  %-20s seed %-4s fix %-14s %-13s %s\n", s.Name, seed, fix, commit, firstLine(s.Doc))
 	}
-	fmt.Fprintln(w, "fixes (--fix NAME=VARIANT; --revert NAME runs the unfixed variant; * marks the default):")
+	fmt.Fprintln(w, "fixes (--fix NAME=VARIANT in explore, stress, bench and fixes compare; --revert NAME runs the unfixed")
+	fmt.Fprintln(w, "variant; * marks the default, the kernel's; [status] says what became of each in the kernel):")
 	for _, fx := range fixes.All() {
 		in := fx.Info()
 		fmt.Fprintf(w, "  %-24s %s\n", fx, in.Race)
@@ -143,7 +155,11 @@ func listScenarios(w io.Writer, extra []*explore.Scenario) {
 			if fixes.Variant(i) == in.Merged {
 				mark = "*"
 			}
-			fmt.Fprintf(w, "    %s %-20s %s\n", mark, v.Name, v.Doc)
+			doc := v.Doc
+			if v.ClassicOnly != "" {
+				doc += " (classic design only: " + v.ClassicOnly + ")"
+			}
+			fmt.Fprintf(w, "    %s %-17s %-19s %s\n", mark, v.Name, "["+v.Status.String()+"]", doc)
 		}
 	}
 }
@@ -203,21 +219,11 @@ func (f exploreFlags) check() (exploreRun, error) {
 			r.scs = []*explore.Scenario{sc}
 		}
 	}
-	if f.budgets && (f.replay != "" || len(f.reverts) > 0 || len(f.choices) > 0 || f.runs != 0 || f.dur != 0 || f.html != "" || f.jsonOut != "") {
+	if f.budgets && (f.replay != "" || f.fixes.given() || f.runs != 0 || f.dur != 0 || f.html != "" || f.jsonOut != "") {
 		return r, usagef("--budgets runs the scenarios' own budgets: no --replay, --revert, --fix, --runs, --duration, --html or --json with it")
 	}
-	r.fx = fixes.Default()
-	for _, name := range f.reverts {
-		var err error
-		if r.fx, err = r.fx.RevertName(name); err != nil {
-			return r, usagef("--revert: %v", err)
-		}
-	}
-	for _, c := range f.choices {
-		var err error
-		if r.fx, err = r.fx.Choose(c); err != nil {
-			return r, usagef("--fix: %v", err)
-		}
+	if r.fx, err = f.fixes.set(); err != nil {
+		return r, err
 	}
 	spec, err := explore.ParseSpec(f.strategy)
 	if err != nil {
@@ -226,6 +232,9 @@ func (f exploreFlags) check() (exploreRun, error) {
 	r.spec = spec
 	if f.runs < 0 || f.dur < 0 {
 		return r, usagef("--runs %d and --duration %v: must not be negative", f.runs, f.dur)
+	}
+	if f.workers < 0 {
+		return r, usagef("--workers %d: must not be negative", f.workers)
 	}
 	if err := checkOutput("html", f.html); err != nil {
 		return r, err
@@ -236,7 +245,10 @@ func (f exploreFlags) check() (exploreRun, error) {
 	if r.designs, err = parseDesigns(f.design); err != nil {
 		return r, err
 	}
-	if f.prove && (f.replay != "" || len(f.reverts) > 0 || len(f.choices) > 0 || f.budgets) {
+	if err := checkDesignFixes(r.fx, r.designs...); err != nil {
+		return r, err
+	}
+	if f.prove && (f.replay != "" || f.fixes.given() || f.budgets) {
 		return r, usagef("--prove chooses which fix to revert itself: it goes with neither --replay, --revert, --fix nor --budgets")
 	}
 	if f.budgets && f.designSet {
@@ -272,6 +284,7 @@ type scenarioJSON struct {
 	Fixes     string       `json:"fixes"`
 	Strategy  string       `json:"strategy"`
 	Seed      int64        `json:"seed"`
+	Workers   int          `json:"workers"`
 	Schedules int          `json:"schedules"`
 	Steps     int64        `json:"steps"`
 	Seconds   float64      `json:"seconds"`
@@ -282,19 +295,35 @@ type scenarioJSON struct {
 
 // failureJSON is a failing schedule.
 type failureJSON struct {
-	Run      int    `json:"run"`
-	Seed     int64  `json:"seed"`
-	Strategy string `json:"strategy"`
-	Choices  string `json:"choices"`
-	Broken   string `json:"broken"`
-	Replay   string `json:"replay"`
+	Run       int          `json:"run"`
+	Seed      int64        `json:"seed"`
+	Strategy  string       `json:"strategy"`
+	Choices   string       `json:"choices"`
+	Broken    string       `json:"broken"`
+	Replay    string       `json:"replay"`
+	Schedule  scheduleJSON `json:"schedule"`
+	Found     scheduleJSON `json:"found"`
+	Conflicts []string     `json:"conflicts"`
+}
+
+// scheduleJSON sizes a schedule.
+type scheduleJSON struct {
+	Switches    int `json:"switches"`
+	Preemptions int `json:"preemptions"`
+	Decisions   int `json:"decisions"`
+	Steps       int `json:"steps"`
+}
+
+func scheduleOf(s explore.Schedule) scheduleJSON {
+	return scheduleJSON{s.Switches, s.Preemptions, s.Decisions, s.Steps}
 }
 
 func failureOf(rep *explore.Report) *failureJSON {
 	if rep == nil || rep.Result.Failure == nil {
 		return nil
 	}
-	return &failureJSON{rep.Run, rep.Seed, rep.Strategy, rep.Choices, rep.Broken(), rep.ReplayCommand()}
+	return &failureJSON{rep.Run, rep.Seed, rep.Strategy, rep.Choices, rep.Broken(), rep.ReplayCommand(),
+		scheduleOf(rep.Schedule()), scheduleOf(rep.Found), rep.ConflictLines()}
 }
 
 func runExplore(cmd *cobra.Command, f exploreFlags) error {
@@ -311,9 +340,16 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	if err != nil {
 		return err
 	}
+	// A schedule's machine is a few hundred kilobytes of short-lived
+	// allocations: collecting less often is a fifth faster, and the heap
+	// stays small.
+	debug.SetGCPercent(400)
+	workers := f.workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
 	if f.budgets {
-		runtime.GOMAXPROCS(1)
-		return runBudgets(cmd, out, r.scs)
+		return runBudgets(cmd, out, r.scs, workers)
 	}
 	text := !jsonOnly(f.jsonOut)
 	var results []scenarioJSON
@@ -328,8 +364,8 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		if err != nil {
 			return err
 		}
-		results = append(results, scenarioJSON{Scenario: r.scs[0].Name, Design: r.designs[0].String(), Fixes: r.fx.String(), Strategy: "replay", Schedules: 1, Failure: failureOf(rep)})
-		if err := writeReport(out, text, f.html, rep); err != nil {
+		results = append(results, scenarioJSON{Scenario: r.scs[0].Name, Design: r.designs[0].String(), Fixes: r.fx.String(), Strategy: "replay", Workers: 1, Schedules: 1, Failure: failureOf(rep)})
+		if err := writeReport(out, text, f.html, f.full, rep); err != nil {
 			return err
 		}
 		if err := emit(false); err != nil {
@@ -341,16 +377,11 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		return nil
 	}
 
-	// One schedule runs at a time and exactly one of its goroutines at a
-	// time: a single P makes every hand-off a direct switch, two to three
-	// times faster than waking another P. Results do not depend on it.
-	runtime.GOMAXPROCS(1)
-
 	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
 	progress := !f.quiet && stderr == os.Stderr && term.IsTerminal(int(os.Stderr.Fd()))
 	run := func(cfg explore.Config) (explore.Outcome, error) {
-		cfg.Context, cfg.Seed, cfg.Strategy, cfg.Duration = ctx, f.seed, r.spec, f.dur
+		cfg.Context, cfg.Seed, cfg.Strategy, cfg.Duration, cfg.Workers = ctx, f.seed, r.spec, f.dur, workers
 		if progress {
 			var last time.Duration
 			cfg.Progress = func(runs int, el time.Duration) {
@@ -382,14 +413,14 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 			if err != nil {
 				return err
 			}
-			results = append(results, scenarioJSON{sc.Name, d.String(), r.fx.String(), r.spec.String(), f.seed, o.Runs, o.Steps,
+			results = append(results, scenarioJSON{sc.Name, d.String(), r.fx.String(), r.spec.String(), f.seed, o.Workers, o.Runs, o.Steps,
 				o.Elapsed.Seconds(), o.PerSecond(), o.Exhausted, failureOf(o.Failure)})
 			if o.Failure != nil {
-				if err := writeReport(out, text, f.html, o.Failure); err != nil {
+				if err := writeReport(out, text, f.html, f.full, o.Failure); err != nil {
 					return err
 				}
 				if text {
-					fmt.Fprintf(out, "\n%d schedules in %v before the failure\n", o.Runs, o.Elapsed.Round(time.Millisecond))
+					fmt.Fprintf(out, "\n%d schedules in %v before the failure (%s)\n", o.Runs, o.Elapsed.Round(time.Millisecond), plural(o.Workers, "worker"))
 				}
 				if err := emit(false); err != nil {
 					return err
@@ -403,12 +434,9 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 			case o.Exhausted:
 				what = fmt.Sprintf(" (every schedule within %d preemptions)", r.spec.Param)
 			}
-			if !sc.NoFix && !sc.RaceIn(d) && r.fx.Get(sc.Fix) != fixes.Default().Get(sc.Fix) {
-				what += fmt.Sprintf(" (the %s design has no code of fix %s: its variants change nothing)", d, sc.Fix)
-			}
 			if text {
-				fmt.Fprintf(out, "scenario %s, design %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s), no failure\n",
-					sc.Name, d, r.fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond())
+				fmt.Fprintf(out, "scenario %s, design %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s, %s), no failure\n",
+					sc.Name, d, r.fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond(), plural(o.Workers, "worker"))
 			}
 			if o.Interrupted {
 				if text {
@@ -424,9 +452,10 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	return emit(false)
 }
 
-// runBudgets runs every budget of every scenario and prints what each
-// found against what it expects; a difference is exit status 1.
-func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario) error {
+// runBudgets runs every budget of every scenario, on workers goroutines,
+// and prints what each found against what it expects; a difference is
+// exit status 1. It needs only verdicts: failures are reported as found.
+func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario, workers int) error {
 	bad := 0
 	for _, sc := range scs {
 		if len(sc.Budgets) == 0 {
@@ -444,7 +473,8 @@ func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario) error 
 				return err
 			}
 			for _, d := range b.Designs(sc) {
-				o, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Design: d, Strategy: spec, Runs: b.Runs, Seed: b.Seed, Context: cmd.Context()})
+				o, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Design: d, Strategy: spec, Runs: b.Runs, Seed: b.Seed, Context: cmd.Context(),
+					Workers: workers, AsFound: true})
 				if err != nil {
 					return err
 				}
@@ -471,12 +501,26 @@ func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario) error 
 	return nil
 }
 
-// writeReport prints the report (as text unless JSON replaces it) and,
-// with a file name, writes the page.
-func writeReport(w io.Writer, text bool, htmlFile string, rep *explore.Report) error {
+// plural is "1 worker", "2 workers".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// writeReport prints the report (as text unless JSON replaces it; with
+// the whole trace if full) and, with a file name, writes the page.
+func writeReport(w io.Writer, text bool, htmlFile string, full bool, rep *explore.Report) error {
 	if text {
 		if err := explore.WriteReport(w, rep); err != nil {
 			return err
+		}
+		if full {
+			fmt.Fprintln(w)
+			if err := explore.WriteTrace(w, rep); err != nil {
+				return err
+			}
 		}
 	}
 	if htmlFile == "" {

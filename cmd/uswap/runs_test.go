@@ -160,25 +160,35 @@ func TestStressRuns(t *testing.T) {
 
 func TestExploreFindsAndReplays(t *testing.T) {
 	page := filepath.Join(t.TempDir(), "trace.html")
-	out, status := runUswap(t, "explore", "--scenario", "swapoff-free", "--revert", "swap-device", "--strategy", "pct:3", "--runs", "2000", "--html", page)
+	out, status := runUswap(t, "explore", "--scenario", "swapoff-free", "--revert", "swap-device", "--strategy", "pct:3", "--runs", "2000", "--html", page, "--full")
 	if status != 1 {
 		t.Fatalf("status %d, want 1:\n%s", status, out)
 	}
-	for _, want := range []string{"strategy pct:3, seed ", "choices  ", "no-use-after-swapoff", "zap[1]", "swapoff[2]"} {
+	for _, want := range []string{"strategy pct:3, seed ", "choices  ", "no-use-after-swapoff", "shrunk from", "conflict si0->", "swapoff free in swapoff", "lock_cluster", "zap[1]", "swapoff[2]"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if h, err := os.ReadFile(page); err != nil || !bytes.Contains(h, []byte("swapoff[2]")) {
-		t.Errorf("HTML page: %v", err)
+	if h, err := os.ReadFile(page); err != nil || !bytes.Contains(h, []byte("swapoff[2]")) || !bytes.Contains(h, []byte(`<tr class="key">`)) {
+		t.Errorf("HTML page: %v, or no highlighted step", err)
 	}
 	m := regexp.MustCompile(`(?m)^  choices  (\S+)$`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatal("no choices line")
 	}
-	rout, rstatus := runUswap(t, "explore", "--scenario", "swapoff-free", "--revert", "swap-device", "--replay", m[1])
+	rout, rstatus := runUswap(t, "explore", "--scenario", "swapoff-free", "--revert", "swap-device", "--replay", m[1], "--full")
 	if rstatus != 1 || !strings.Contains(rout, "broken") {
 		t.Fatalf("replay status %d:\n%s", rstatus, rout)
+	}
+	// The replay prints the same conflict, drawing and full trace.
+	body := func(s string) string {
+		_, after, _ := strings.Cut(s, "\n  conflict ")
+		before, _, _ := strings.Cut(after, "\ntrace written")
+		before, _, _ = strings.Cut(before, "\nuswap:")
+		return strings.TrimSpace(before)
+	}
+	if a, b := body(out), body(rout); a == "" || a != b {
+		t.Fatalf("replay differs:\n%s\n---\n%s", a, b)
 	}
 	// The same choices under another scenario do not fit it.
 	if out, status := runUswap(t, "explore", "--scenario", "swapcache-pin", "--revert", "swapcache", "--replay", m[1]); status != 2 {
@@ -199,25 +209,47 @@ func TestExploreFindsAndReplays(t *testing.T) {
 
 // TestExploreProve: --prove on both designs finds seed 003's race with
 // its fix reverted in each, and nothing with it on; seed 000's scenario
-// finds nothing in the table design even with the pin reverted (the
-// design has no code of it), and that half holds.
+// in the table design skips the reverted half (the design has no code of
+// the pin: every variant but the default is classic-only) and finds
+// nothing with the fixes on.
 func TestExploreProve(t *testing.T) {
-	out, status := runUswap(t, "explore", "--scenario", "swapoff-free", "--design", "both", "--prove", "--strategy", "pct:3", "--runs", "300", "-q")
+	out, status := runUswap(t, "explore", "--scenario", "swapoff-free", "--design", "both", "--prove", "--strategy", "dfs:1", "--runs", "500", "-q")
 	if status != 0 {
 		t.Fatalf("status %d:\n%s", status, out)
 	}
 	for _, want := range []string{
 		"swapoff-free     classic  reverted  found after",
 		"swapoff-free     table    reverted  found after",
-		"swapoff-free     table    fixed     nothing in 300 schedules",
+		"swapoff-free     table    fixed     nothing in",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	out, status = runUswap(t, "explore", "--scenario", "swapcache-pin", "--design", "table", "--prove", "--strategy", "pct:3", "--runs", "50", "-q")
-	if status != 0 || !strings.Contains(out, "swapcache-pin    table    reverted  nothing in 50 schedules") || !strings.Contains(out, "no code of fix swapcache in this design") {
+	if status != 0 || !strings.Contains(out, "swapcache-pin    table    reverted  skipped: fix swapcache=none runs in the classic design only") ||
+		!strings.Contains(out, "swapcache-pin    table    fixed     nothing in 50 schedules") {
 		t.Fatalf("status %d:\n%s", status, out)
+	}
+}
+
+// TestClassicOnlyVariantRefused: a variant whose code only the classic
+// design has is a usage error with --design table, before any work, in
+// every command that builds a machine; the classic design runs it.
+func TestClassicOnlyVariantRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"explore", "--scenario", "swapcache-pin", "--design", "table", "--revert", "swapcache", "--runs", "5", "-q"},
+		{"explore", "--scenario", "cont-lock-carry", "--design", "both", "--fix", "cont-lock=none", "--runs", "5", "-q"},
+		{"stress", "--design", "table", "--fix", "swapcache=map-lock", "--ops", "10"},
+		{"bench", "usemem", "--design", "table", "--revert", "swapin-retry-sleep", "--size", "4M", "--limit", "2M"},
+	} {
+		out, status := runUswap(t, args...)
+		if status != 2 || !strings.Contains(out, "runs in the classic design only") {
+			t.Errorf("%q: status %d:\n%s", args, status, out)
+		}
+	}
+	if out, status := runUswap(t, "explore", "--scenario", "swapcache-pin", "--design", "classic", "--fix", "swapcache=map-lock", "--runs", "5", "-q"); status != 0 {
+		t.Errorf("map-lock in the classic design: status %d:\n%s", status, out)
 	}
 }
 

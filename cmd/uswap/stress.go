@@ -25,6 +25,7 @@ type stressFlags struct {
 	ram, limit, swapSize, mapSize, fileSize int64
 	jsonOut                                 string
 	design                                  string
+	fixes                                   fixFlags
 }
 
 func newStressCmd() *cobra.Command {
@@ -48,7 +49,8 @@ every file was deleted.
 --faults RULE (repeatable) injects device faults, in swapdev's syntax:
 OP[:key=value...] with OP read, write or rw and keys offset=N[,N...],
 after=N, rate=P, times=N, delay=DURATION, and the flag nofail; e.g.
---faults read:rate=0.001 --faults write:rate=0.01.
+--faults read:rate=0.001 --faults write:rate=0.01. --fix NAME=VARIANT runs
+a race fix as one of its variants (uswap explore --list shows them).
 
 SIGBUS on a page whose swap-in read failed (anonymous or shmem), SIGBUS
 through a shared mapping past EOF, OOM, and a swapoff that runs out of
@@ -81,6 +83,7 @@ audited and the summary printed).`,
 	fl.Int64Var(&f.cfg.Checkpoint, "checkpoint", 100000, "operations between audits (0: only at the end)")
 	fl.BoolVar(&f.cfg.NoController, "no-controller", false, "no swapoff/swapon cycles or limit changes")
 	addDesignFlag(fl, &f.design, false)
+	f.fixes.register(fl)
 	addJSONFlag(cmd, &f.jsonOut)
 	return cmd
 }
@@ -142,6 +145,12 @@ func (f *stressFlags) check() error {
 	if err != nil {
 		return usagef("--faults: %v", err)
 	}
+	if c.Fixes, err = f.fixes.set(); err != nil {
+		return err
+	}
+	if err := checkDesignFixes(c.Fixes, c.Design); err != nil {
+		return err
+	}
 	need := f.ram + 64*mib
 	if c.Device == "ram" {
 		need += 2 * f.swapSize
@@ -173,8 +182,8 @@ func runStress(cmd *cobra.Command, f *stressFlags) error {
 	text := !jsonOnly(f.jsonOut)
 	if text {
 		cfg.Progress = out
-		fmt.Fprintf(out, "uswap stress --seed %d --design %s: %d tasks, RAM %s, limit %s, 2 %s devices of %s, faults %v\n",
-			f.seed, cfg.Design, cfg.Tasks, formatSize(f.ram), formatSize(f.limit), cfg.Device, formatSize(f.swapSize), f.faults)
+		fmt.Fprintf(out, "uswap stress --seed %d --design %s: %d tasks, RAM %s, limit %s, 2 %s devices of %s, faults %v, fixes %s\n",
+			f.seed, cfg.Design, cfg.Tasks, formatSize(f.ram), formatSize(f.limit), cfg.Device, formatSize(f.swapSize), f.faults, cfg.Fixes)
 	}
 	cfg.Context = ctx
 	rep, err := stress.Run(cfg)

@@ -27,8 +27,8 @@ func RequireRoot(t testing.TB, what string) {
 
 // State is what uswap must leave as it found it: the active swap areas
 // (without their usage, which the host changes), the zram devices with
-// their size and compressor, vm.page-cluster, and the memory cgroups
-// uswap could make or change: the children of each hierarchy's root,
+// their size and compressor, vm.page-cluster, and the memory and cpuacct
+// cgroups uswap could make or change: the children of each hierarchy's root,
 // every cgroup named *uswap* at any depth, and the roots'
 // subtree_control. (Deeper cgroups belong to the host's own managers,
 // which make and remove them while a test runs.)
@@ -96,8 +96,8 @@ func (s State) Diff(after State) string {
 	return b.String()
 }
 
-// CgroupRoots are the mounted cgroup hierarchies with a memory
-// controller: v1's memory mount and any cgroup2 mount.
+// CgroupRoots are the mounted cgroup hierarchies uswap may make a
+// cgroup in: v1's memory and cpuacct mounts and any cgroup2 mount.
 func CgroupRoots() []string {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
@@ -116,7 +116,7 @@ func CgroupRoots() []string {
 		switch {
 		case g[0] == "cgroup2":
 			roots = append(roots, f[4])
-		case g[0] == "cgroup" && slices.Contains(strings.Split(g[2], ","), "memory"):
+		case g[0] == "cgroup" && slices.ContainsFunc(strings.Split(g[2], ","), func(c string) bool { return c == "memory" || c == "cpuacct" }):
 			roots = append(roots, f[4])
 		}
 	}

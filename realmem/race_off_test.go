@@ -1,0 +1,5 @@
+//go:build !race
+
+package realmem
+
+const opsScale = 1
