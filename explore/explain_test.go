@@ -1,6 +1,7 @@
 package explore
 
 import (
+	"fmt"
 	"regexp"
 	"runtime"
 	"strings"
@@ -273,6 +274,7 @@ func livelockScenario() *Scenario {
 		MaxSteps: 3000,
 		Setup: func(t *ksync.Task, env Env) (*Instance, error) {
 			var lock ksync.Flags
+			lock.InitRank(ksync.RankFolioLock)
 			var never, locked ksync.Completion
 			return &Instance{
 				Tasks: []Task{
@@ -332,6 +334,8 @@ func TestDeadlockReported(t *testing.T) {
 		Name: "test-deadlock",
 		Setup: func(t *ksync.Task, env Env) (*Instance, error) {
 			a, b = ksync.Mutex{}, ksync.Mutex{}
+			a.Init(ksync.RankTestOuter)
+			b.Init(ksync.RankTestInner)
 			lock2 := func(x, y *ksync.Mutex) func(*ksync.Task) {
 				return func(t *ksync.Task) {
 					x.Lock(t)
@@ -349,6 +353,16 @@ func TestDeadlockReported(t *testing.T) {
 	o, err := Explore(Config{Scenario: sc, Strategy: MustSpec("dfs:1"), Runs: 100})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ksync.Checked {
+		// With the lock order checked (-tags invariants), the
+		// inversion is caught as such when ba takes a under b, before
+		// it can deadlock.
+		if o.Failure == nil || o.Failure.Result.Failure.Kind != sched.Panic ||
+			!strings.Contains(fmt.Sprint(o.Failure.Result.Failure.Value), "lock order: ba[2] takes") {
+			t.Fatalf("no lock-order report: %+v", o.Failure)
+		}
+		return
 	}
 	if o.Failure == nil || o.Failure.Result.Failure.Kind != sched.Deadlock {
 		t.Fatalf("no deadlock: %+v", o.Failure)

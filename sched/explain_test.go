@@ -27,6 +27,7 @@ func spinner(mu *ksync.Mutex) func(*ksync.Task) {
 func TestLivelockLoop(t *testing.T) {
 	names := map[any]string{}
 	var mu ksync.Mutex
+	mu.Init(ksync.RankTestOuter)
 	var never ksync.Completion
 	names[&mu] = "ci0[0]->lock"
 	r := sched.Run(sched.Random(3), sched.Options{MaxSteps: 2000, Record: true, Namer: func(o any) string { return names[o] }}, func(t *ksync.Task) {
@@ -56,6 +57,7 @@ func TestLivelockLoop(t *testing.T) {
 // while it makes progress is reported as starved.
 func TestStarvation(t *testing.T) {
 	var mu ksync.Mutex
+	mu.Init(ksync.RankTestOuter)
 	objs := make([]ksync.Int64, 5000)
 	var locked ksync.Completion
 	r := sched.Run(sched.Random(1), sched.Options{MaxSteps: 3000, Record: true}, func(t *ksync.Task) {
