@@ -75,6 +75,7 @@ import (
 	"reflect"
 	"slices"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/invariant"
 	"uswap/ksync"
@@ -128,6 +129,10 @@ type Options struct {
 	// Fixes chooses the variant of each race fix (package fixes); the
 	// zero value runs every fix as the kernel merged it.
 	Fixes fixes.Set
+	// Design is the swap core's design (package design,
+	// docs/swap-table.md): the zero value is classic (swap_map and
+	// SWAP_HAS_CACHE), design.Table the swap table.
+	Design design.Design
 	// Kswapd starts the background reclaimer, which keeps free RAM
 	// above the low watermark on its own goroutine. Without it, only
 	// the memory limit and allocations that find no free frame reclaim,
@@ -176,6 +181,7 @@ func New(opts Options) (*Machine, error) {
 		Devices:     []system.DeviceConfig{{Kind: "ram", Pages: uint64(opts.Swap / PageSize), Comp: opts.Compressor, Priority: -1}},
 		MemcgLimit:  opts.Limit / PageSize,
 		Fixes:       opts.Fixes,
+		Design:      opts.Design,
 		PageCluster: -1,
 		Kswapd:      opts.Kswapd,
 	})
@@ -336,7 +342,8 @@ type SwapStats struct {
 	CacheFind  uint64 // swap cache lookups
 	CacheHit   uint64 // swap cache lookups that found a folio
 	AllocFail  uint64 // allocations that found no slot
-	ContAdded  uint64 // count continuation pages added
+	ContAdded  uint64 // count continuation pages added (classic design)
+	ExtendAdd  uint64 // extend tables allocated (table design)
 	ReadErrors uint64 // device read errors
 	// Seed 004's stranded folios: swap cache folios a shmem swap-in gave
 	// up on that nothing else holds (marked), those freed since, and
@@ -361,7 +368,7 @@ type VMStats struct {
 	CowFault     uint64 // copy-on-write faults that copied
 	KswapdWake   uint64 // kswapd wakeups
 	Stranded     uint64 // swap-cache pages nothing mapped, freed by reclaim
-	SwapinBypass uint64 // swap-ins that skipped the swap cache (a synchronous device)
+	SwapinBypass uint64 // swap-ins that skipped the swap cache (a synchronous device; classic design)
 	// ShmemChargeFail counts shmem swap-ins whose memcg charge failed.
 	ShmemChargeFail uint64
 }

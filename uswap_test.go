@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"uswap/design"
 	"uswap/ksync"
 	"uswap/mm"
 	"uswap/swap"
@@ -22,6 +23,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{Options{Limit: PageSize}, "Limit"},
 		{Options{Swap: PageSize}, "Swap"},
 		{Options{Compressor: "gzip"}, "gzip"},
+		{Options{Design: design.Design(9)}, "unknown swap design"},
 	}
 	for _, c := range cases {
 		if m, err := New(c.opts); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -101,4 +103,41 @@ func TestStatsCoverEveryCounter(t *testing.T) {
 		}
 	}()
 	sumStats(&vm, &swap.Stats{})
+}
+
+// TestDesigns: a machine of each design stores twice its limit, pushes
+// the rest out, loads every page back right and audits clean.
+func TestDesigns(t *testing.T) {
+	for _, d := range design.All() {
+		t.Run(d.String(), func(t *testing.T) {
+			m, err := New(Options{Memory: 4 << 20, Limit: 1 << 20, Design: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			mem, err := m.Map(2 << 20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := make([]byte, PageSize)
+			for off := int64(0); off < mem.Size(); off += PageSize {
+				page[0], page[1] = byte(off/PageSize), byte(off/PageSize>>8)
+				if err := mem.Store(off, page); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mem.PageOut()
+			for off := int64(0); off < mem.Size(); off += PageSize {
+				if err := mem.Load(off, page); err != nil || page[0] != byte(off/PageSize) || page[1] != byte(off/PageSize>>8) {
+					t.Fatalf("page at %d: %v, %x", off, err, page[:2])
+				}
+			}
+			if st := m.Stats(); st.Swap.PswpIn == 0 {
+				t.Errorf("nothing swapped in: %+v", st.Swap)
+			}
+			if vs := m.Audit(); len(vs) != 0 {
+				t.Errorf("audit: %v", vs)
+			}
+		})
+	}
 }

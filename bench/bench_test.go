@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"uswap/design"
 	"uswap/swapdev"
 	"uswap/workload"
 )
@@ -304,6 +305,7 @@ func TestValidate(t *testing.T) {
 		func(o *Options) { o.Comp = "gzip" },
 		func(o *Options) { o.Device = "tape" },
 		func(o *Options) { o.Engine = "bsd" },
+		func(o *Options) { o.Design = 9 },
 	} {
 		o := DefaultOptions()
 		mod(&o)
@@ -347,31 +349,34 @@ func TestUswapEngine(t *testing.T) {
 		t.Skipf("uswap engine unavailable: %v", err)
 	}
 	runEngineCases(t, "uswap", 8, []engineCase{
-		{DeviceRAM, false, 1, false},
-		{DeviceRAM, true, 2, true},
-		{DeviceFile, false, 2, false},
-		{DeviceFile, true, 1, true},
+		{DeviceRAM, false, 1, false, design.Classic},
+		{DeviceRAM, true, 2, true, design.Table},
+		{DeviceFile, false, 2, false, design.Table},
+		{DeviceFile, true, 1, true, design.Classic},
 	})
 }
 
-// engineCase is one short run of an engine's test.
+// engineCase is one short run of an engine's test; design is the uswap
+// engine's swap core design.
 type engineCase struct {
 	device  string
 	random  bool
 	threads int
 	write   bool
+	design  design.Design
 }
 
 // runEngineCases runs usemem's work on a 16 MiB working set limited to
 // limitMiB, two passes, for each case, on a fresh engine of that name,
 // and checks that it swapped, that no page came back wrong, that its
-// device and CPU time are reported, and that a swap file it made is gone.
+// device and CPU time are reported (and for uswap the swap core's
+// metadata in the case's design), and that a swap file it made is gone.
 func runEngineCases(t *testing.T, engine string, limitMiB uint64, cases []engineCase) {
 	t.Helper()
 	for _, tc := range cases {
 		o := DefaultOptions()
 		o.SizeMiB, o.LimitMiB, o.Passes, o.Engine = 16, limitMiB, 2, engine
-		o.Device, o.Random, o.Threads, o.Write = tc.device, tc.random, tc.threads, tc.write
+		o.Device, o.Random, o.Threads, o.Write, o.Design = tc.device, tc.random, tc.threads, tc.write, tc.design
 		if tc.device == DeviceFile {
 			o.DevicePath = filepath.Join(t.TempDir(), "swap")
 		}
@@ -397,11 +402,71 @@ func runEngineCases(t *testing.T, engine string, limitMiB uint64, cases []engine
 			t.Errorf("%+v: empty mm_stat %+v", tc, rep.Device)
 		}
 		checkCPUAndBound(t, rep)
+		if engine == "uswap" {
+			if md := rep.Metadata; md == nil || md.Design != tc.design.String() || md.PerUsedSlot <= md.PerFreeSlot || md.SlotsInUse == 0 {
+				t.Errorf("%+v: metadata %+v", tc, md)
+			}
+			if !strings.Contains(rep.EngineLine(), "design="+tc.design.String()) {
+				t.Errorf("%+v: engine line %q", tc, rep.EngineLine())
+			}
+		}
 		if tc.device == DeviceFile {
 			if _, err := os.Stat(o.DevicePath); err == nil {
 				t.Errorf("swap file %s left behind", o.DevicePath)
 			}
 		}
+	}
+}
+
+// TestCompareDesigns runs a small comparison: every row in both designs,
+// alternating, with the medians and the metadata filled in.
+func TestCompareDesigns(t *testing.T) {
+	base := DefaultOptions()
+	base.SizeMiB, base.LimitMiB, base.Passes = 8, 4, 1
+	rows := DesignRows(base)
+	if len(rows) != 6 || rows[4].Options.SizeMiB != 4*swapinLimitMiB || !rows[3].Options.Random || rows[3].Options.Threads != 2 {
+		t.Fatalf("rows %+v", rows)
+	}
+	var log strings.Builder
+	cmp, err := CompareDesigns(context.Background(), rows[:1], 2, nil, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), "\n"); n != 4 || !strings.Contains(log.String(), "table design, round 2") {
+		t.Fatalf("%d runs logged:\n%s", n, log.String())
+	}
+	row := cmp.Rows[0]
+	if len(row.Results) != 2 || row.Results[0].Design != design.Classic || row.Results[1].Design != design.Table {
+		t.Fatalf("results %+v", row.Results)
+	}
+	for _, r := range row.Results {
+		if r.Runs != 2 || r.PagesPerS <= 0 || r.CPUPerPageNs <= 0 || r.Latency.P99 < r.Latency.P50 || r.PerUsedSlot <= r.PerFreeSlot || r.Counters.Pswpin == 0 {
+			t.Errorf("%v: %+v", r.Design, r)
+		}
+	}
+	if c, tb := row.Results[0].PerFreeSlot, row.Results[1].PerFreeSlot; c-tb < 0.99 {
+		t.Errorf("bytes per free slot: classic %.3f, table %.3f: the table design keeps no swap_map byte", c, tb)
+	}
+	var text strings.Builder
+	if err := cmp.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(cmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + text.String())
+	if !strings.Contains(text.String(), "usemem seq, 1 thread") || !strings.Contains(text.String(), "corrupt=0") || !strings.Contains(string(js), `"design":"table"`) {
+		t.Errorf("text:\n%s\njson:\n%s", text.String(), js)
+	}
+	if _, err := CompareDesigns(context.Background(), rows, 0, nil, nil); err == nil {
+		t.Error("0 rounds accepted")
+	}
+	// Interrupted before the first run: no rows, Interrupted.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if cmp, err := CompareDesigns(ctx, rows, 1, nil, nil); err != nil || !cmp.Interrupted || len(cmp.Rows) != 0 {
+		t.Errorf("cancelled: %v, %+v", err, cmp)
 	}
 }
 

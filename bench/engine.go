@@ -18,6 +18,23 @@ type Memory interface {
 	Device() DeviceStats
 }
 
+// Metadata is what the swap core keeps per slot, as an engine measures it
+// (the uswap engine; the kernel's is not visible from outside).
+type Metadata struct {
+	Design        string  `json:"design"`
+	PerFreeSlot   float64 `json:"bytes_per_free_slot"`
+	PerUsedSlot   float64 `json:"bytes_per_used_slot"`
+	StaticBytes   uint64  `json:"static_bytes"`
+	TableBytes    uint64  `json:"table_bytes"`
+	OverflowBytes uint64  `json:"overflow_bytes"`
+	SlotsInUse    uint64  `json:"slots_in_use"`
+}
+
+// MetadataReporter is a Memory that can say what its swap keeps per slot.
+type MetadataReporter interface {
+	Metadata() Metadata
+}
+
 // Threaded is a Memory whose accesses from several goroutines each need
 // their own context (uswap's ksync.Task, the kernel's "current"): Run
 // walks with Thread(k) in goroutine k.

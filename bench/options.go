@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/swapdev"
 	"uswap/workload"
@@ -42,7 +43,10 @@ type Options struct {
 	DevicePath  string `json:"device_path"`  // the swap file for DeviceFile ("": one in a private temporary directory)
 	PageCluster int    `json:"page_cluster"` // readahead: 2^n pages (vm.page-cluster); -1 leaves the default
 	Engine      string `json:"engine"`       // "uswap", "kernel" or "realmem"
-	Progress    bool   `json:"progress"`     // draw a progress bar on standard error
+	// Design is the uswap engine's swap core design (the kernel engine
+	// runs whatever the running kernel is).
+	Design   design.Design `json:"design"`
+	Progress bool          `json:"progress"` // draw a progress bar on standard error
 	// MemcgBgReclaim runs uswap's background memcg reclaim
 	// (mm.Config.MemcgBgReclaim), which the kernel does not have for a
 	// hard limit: off, uswap reclaims as the kernel does, in the task
@@ -127,6 +131,15 @@ func (o Options) validate() error {
 	case "uswap", "kernel", "realmem":
 	default:
 		return fmt.Errorf("engine %q: want uswap, kernel or realmem", o.Engine)
+	}
+	if !slices.Contains(design.All(), o.Design) {
+		return fmt.Errorf("design %v: want one of %v", o.Design, design.All())
+	}
+	if o.Engine == "realmem" && o.Design != design.Classic {
+		return fmt.Errorf("design %v: the realmem engine's pager runs the classic swap core only", o.Design)
+	}
+	if err := o.Fixes.CheckDesign(o.Design); err != nil {
+		return fmt.Errorf("%s design: %w", o.Design, err)
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package bench
 
-import "testing"
+import (
+	"testing"
+
+	"uswap/design"
+)
 
 // TestRealmemEngine runs a short bench in real memory paged by uswap, on
 // a compressed RAM device and on a swap file, sequential and random,
@@ -10,7 +14,7 @@ func TestRealmemEngine(t *testing.T) {
 		t.Skipf("realmem engine unavailable: %v", err)
 	}
 	runEngineCases(t, "realmem", 4, []engineCase{
-		{DeviceRAM, false, 1, false},
-		{DeviceFile, true, 2, true},
+		{DeviceRAM, false, 1, false, design.Classic},
+		{DeviceFile, true, 2, true, design.Classic},
 	})
 }

@@ -103,6 +103,9 @@ type Report struct {
 	// plus system time per page visited in them.
 	CPU          CPUUse  `json:"cpu"`
 	CPUPerPageNs float64 `json:"cpu_per_page_ns"`
+	// Metadata is the swap core's per-slot memory at the end of the
+	// passes (uswap engine only).
+	Metadata *Metadata `json:"metadata,omitempty"`
 	// CgroupCPU is, for the kernel engine, the CPU time the kernel
 	// accounted to the child's cgroup over the whole run (fill and passes:
 	// cpuacct on v1, cpu.stat on v2); nil for uswap or when unreadable.
@@ -154,6 +157,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "latency_us count=%d mean=%.2f p50=%.2f p90=%.2f p99=%.2f p99.9=%.2f max=%.2f\n",
 		l.Count, l.Mean/1e3, us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max))
 	fmt.Fprintf(&b, "%s\n", r.CPULine())
+	if md := r.Metadata; md != nil {
+		fmt.Fprintf(&b, "metadata design=%s bytes_per_free_slot=%.3f bytes_per_used_slot=%.3f static=%d tables=%d overflow=%d slots_in_use=%d\n",
+			md.Design, md.PerFreeSlot, md.PerUsedSlot, md.StaticBytes, md.TableBytes, md.OverflowBytes, md.SlotsInUse)
+	}
 	if r.Bound != nil {
 		fmt.Fprintf(&b, "%s\n", r.Bound.Line())
 	}
@@ -225,6 +232,9 @@ func (r *Report) EngineLine() string {
 		dev += " comp=" + r.Device.Comp
 	}
 	s := fmt.Sprintf("engine=%s device=%s limit_mib=%d size_mib=%d", r.Engine, dev, r.Options.LimitMiB, r.Options.SizeMiB)
+	if r.Engine == "uswap" {
+		s += " design=" + r.Options.Design.String()
+	}
 	if r.Kernel != "" {
 		s += " kernel=" + r.Kernel
 	}

@@ -145,6 +145,10 @@ func RunOn(ctx context.Context, mem Memory, opts Options, progress Progress) (*R
 		hist.Merge(h)
 		rep.Interrupted = ph.Pages < pages
 	}
+	if mr, ok := mem.(MetadataReporter); ok {
+		md := mr.Metadata()
+		rep.Metadata = &md
+	}
 	rep.PagesPerS = medianRate(rep.Passes, pages)
 	rep.Latency = latencyOf(hist)
 	rep.CPU, rep.CPUPerPageNs = passesCPU(rep.Passes, pages)

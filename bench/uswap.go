@@ -49,6 +49,7 @@ func uswapConfig(opts Options, sf swapFile) system.Config {
 		MemcgLimit:  limit,
 		Fixes:       opts.Fixes,
 		PageCluster: opts.PageCluster,
+		Design:      opts.Design,
 		// Background memcg reclaim (like memory.high's async reclaim):
 		// the walker faults while another task compresses.
 		MemcgBgReclaim: opts.MemcgBgReclaim,
@@ -172,6 +173,17 @@ func (m *uswapMemory) Counters() Counters {
 		SwapRa: st.SwapRa.Sum(), SwapRaHit: st.SwapRaHit.Sum(),
 		Pgfault: st.PgFault.Sum(), Pgmajfault: st.PgMajFault.Sum(),
 	}
+}
+
+// Metadata is the swap core's per-slot memory now (swap.Footprint over
+// the devices swapped on).
+func (m *uswapMemory) Metadata() Metadata {
+	var f swap.Footprint
+	for _, si := range m.e.sys.Core().Active(m.t) {
+		f = f.Add(si.Footprint(m.t))
+	}
+	return Metadata{Design: m.e.sys.Core().Design().String(), PerFreeSlot: f.PerFreeSlot(), PerUsedSlot: f.PerUsedSlot(),
+		StaticBytes: f.Static, TableBytes: f.Tables, OverflowBytes: f.Overflow, SlotsInUse: f.InUse}
 }
 
 // Device is the swap device's statistics: mm_stat for the RAM device.

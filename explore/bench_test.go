@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"uswap/design"
 	"uswap/fixes"
 )
 
@@ -23,28 +24,33 @@ var benchSpecs = []string{"random", "walk:0.99", "pct:2", "pct:3", "dfs:1", "dfs
 //	go test -run XXX -bench 'Schedules/.*/random' ./explore/
 func BenchmarkSchedules(b *testing.B) {
 	for _, s := range Scenarios() {
-		for _, spec := range benchSpecs {
-			for _, workers := range slices.Compact([]int{1, runtime.GOMAXPROCS(0)}) {
-				b.Run(fmt.Sprintf("%s/%s/workers=%d", s.Name, spec, workers), func(b *testing.B) {
-					done := 0
-					var el time.Duration
-					cpu0 := cpuTime()
-					for done < b.N {
-						o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1, Workers: workers})
-						if err != nil {
-							b.Fatal(err)
+		for _, d := range design.All() {
+			if !s.AppliesIn(d) {
+				continue
+			}
+			for _, spec := range benchSpecs {
+				for _, workers := range slices.Compact([]int{1, runtime.GOMAXPROCS(0)}) {
+					b.Run(fmt.Sprintf("%s/%s/%s/workers=%d", s.Name, d, spec, workers), func(b *testing.B) {
+						done := 0
+						var el time.Duration
+						cpu0 := cpuTime()
+						for done < b.N {
+							o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Design: d, Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1, Workers: workers})
+							if err != nil {
+								b.Fatal(err)
+							}
+							if o.Failure != nil {
+								b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
+							}
+							done += o.Runs
+							el += o.Elapsed
 						}
-						if o.Failure != nil {
-							b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
-						}
-						done += o.Runs
-						el += o.Elapsed
-					}
-					b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
-					// CPU time per schedule holds on a loaded machine,
-					// where the wall-clock rate says how busy it is.
-					b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(done), "µs-cpu/schedule")
-				})
+						b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
+						// CPU time per schedule holds on a loaded machine,
+						// where the wall-clock rate says how busy it is.
+						b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(done), "µs-cpu/schedule")
+					})
+				}
 			}
 		}
 	}
@@ -81,51 +87,52 @@ func BenchmarkFirstFailure(b *testing.B) {
 		if s.NoFix {
 			continue // no race to find
 		}
-		fx := raceFixes(s)
-		for _, spec := range specs {
-			b.Run(s.Name+"/"+spec, func(b *testing.B) {
-				for range b.N {
-					n := seeds
-					if MustSpec(spec).Kind == DFS {
-						n = 1
-					}
-					var runs []float64
-					var ms []float64
-					missed := 0
-					var total int
-					var el time.Duration
-					for k := range n {
-						o, err := Explore(Config{Scenario: s, Fixes: fx, Strategy: MustSpec(spec), Runs: cap, Seed: int64(k)*1_000_003 + 1,
-							Workers: runtime.GOMAXPROCS(0), AsFound: true})
-						if err != nil {
-							b.Fatal(err)
+		for _, d := range design.All() {
+			if !s.RaceIn(d) {
+				continue
+			}
+			fx := raceFixes(s, d)
+			for _, spec := range specs {
+				b.Run(s.Name+"/"+d.String()+"/"+spec, func(b *testing.B) {
+					for range b.N {
+						n := seeds
+						if MustSpec(spec).Kind == DFS {
+							n = 1
 						}
-						total += o.Runs
-						el += o.Elapsed
-						if o.Failure == nil {
-							missed++
+						var runs []float64
+						var ms []float64
+						missed := 0
+						var total int
+						var el time.Duration
+						for k := range n {
+							o, err := Explore(Config{Scenario: s, Fixes: fx, Design: d, Strategy: MustSpec(spec), Runs: cap, Seed: int64(k)*1_000_003 + 1,
+								Workers: runtime.GOMAXPROCS(0), AsFound: true})
+							if err != nil {
+								b.Fatal(err)
+							}
+							total += o.Runs
+							el += o.Elapsed
+							if o.Failure == nil {
+								missed++
+							}
+							runs = append(runs, float64(o.Runs))
+							ms = append(ms, float64(o.Elapsed)/float64(time.Millisecond))
 						}
-						runs = append(runs, float64(o.Runs))
-						ms = append(ms, float64(o.Elapsed)/float64(time.Millisecond))
+						b.ReportMetric(median(runs), "runs-to-fail")
+						b.ReportMetric(median(ms), "ms-to-fail")
+						b.ReportMetric(float64(missed), "seeds-missed")
+						b.ReportMetric(float64(total)/el.Seconds(), "schedules/s")
 					}
-					b.ReportMetric(median(runs), "runs-to-fail")
-					b.ReportMetric(median(ms), "ms-to-fail")
-					b.ReportMetric(float64(missed), "seeds-missed")
-					b.ReportMetric(float64(total)/el.Seconds(), "schedules/s")
-				}
-			})
+				})
+			}
 		}
 	}
 }
 
-// raceFixes is the set of variants that a scenario's race is found
-// with: that of its first budget that reverts the scenario's fix and
-// expects a failure (the zram scripts revert swapcache too: their race
-// needs the bypass without its pin), or the fix reverted alone.
-func raceFixes(s *Scenario) fixes.Set {
+func raceFixes(s *Scenario, d design.Design) fixes.Set {
 	for _, b := range s.Budgets {
 		fx, err := b.FixSet()
-		if err == nil && fx.Unfixed(s.Fix) && b.Want != NothingFound {
+		if err == nil && fx.Unfixed(s.Fix) && b.RunsIn(s, d) && b.WantIn(d) != NothingFound {
 			return fx
 		}
 	}

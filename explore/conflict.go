@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"uswap/fixes"
 	"uswap/invariant"
 	"uswap/ksync"
 	"uswap/sched"
@@ -82,7 +81,7 @@ type access struct {
 
 // findConflicts returns the conflicts of the failing, recorded run r,
 // most telling first, or a note saying why there are none.
-func findConflicts(rn *sched.Runner, sc *Scenario, fx fixes.Set, r sched.Result, pm invariant.ID) ([]Conflict, string) {
+func findConflicts(rn *sched.Runner, sc *Scenario, env Env, r sched.Result, pm invariant.ID) ([]Conflict, string) {
 	if r.Deviations == 0 {
 		return nil, "the failure needs no interleaving: the run that never preempts fails"
 	}
@@ -90,7 +89,7 @@ func findConflicts(rn *sched.Runner, sc *Scenario, fx fixes.Set, r sched.Result,
 	steps := sched.Steps(r.Trace)
 	// The unswapped order must replay the failure, or nothing can be
 	// learned by swapping it.
-	if base, _, err := runOn(rn, sc, fx, sched.Order(steps), false); err != nil || failureKey(base, pm) != key {
+	if base, _, err := runOn(rn, sc, env, sched.Order(steps), false); err != nil || failureKey(base, pm) != key {
 		return nil, "replaying the schedule by task order does not reproduce the failure"
 	}
 	data, locks := candidatePairs(r.Trace)
@@ -114,7 +113,7 @@ func findConflicts(rn *sched.Runner, sc *Scenario, fx fixes.Set, r sched.Result,
 				continue
 			}
 			runs++
-			res, _, err := runOn(rn, sc, fx, sched.Order(swapped), false)
+			res, _, err := runOn(rn, sc, env, sched.Order(swapped), false)
 			if err != nil {
 				continue
 			}

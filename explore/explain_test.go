@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/sched"
@@ -55,7 +56,7 @@ func TestShrunkReplaysSameFailure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, inst, err := runOnce(s, fx, sched.Replay(choices), false)
+			again, inst, err := runOnce(s, Env{Fixes: fx}, sched.Replay(choices), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +68,7 @@ func TestShrunkReplaysSameFailure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before, inst, err := runOnce(s, fx, sched.Replay(orig), false)
+			before, inst, err := runOnce(s, Env{Fixes: fx}, sched.Replay(orig), false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,21 +172,43 @@ func TestSeedConflicts(t *testing.T) {
 // anonymous matches a name the namers did not give: a type and a number.
 var anonymous = regexp.MustCompile(`#\d+\b`)
 
-// TestObjectsNamed: every object in every scenario's traces, with its
-// fix reverted (the failing run) and with every fix on (a recorded run
-// of a few schedules), has a kernel name, not a type and a number.
+// TestObjectsNamed: every object in every scenario's traces, in every
+// design the scenario applies to, with its fix reverted (the failing run:
+// shrunk in the classic design; as found in the table design, where the
+// race is) and with every fix on (a recorded run of a few schedules),
+// has a kernel name, not a type and a number.
 func TestObjectsNamed(t *testing.T) {
 	for _, s := range Scenarios() {
 		var runs []sched.Result
 		if _, ok := findBudget(s); ok {
 			runs = append(runs, reportOf(t, s).Result)
 		}
-		for seed := int64(1); seed <= 3; seed++ {
-			r, _, err := runOnce(s, fixes.Default(), sched.Walk(seed, 0.9), true)
+		if b, ok := findBudgetIn(s, design.Table); ok {
+			fx, err := b.FixSet()
 			if err != nil {
 				t.Fatal(err)
 			}
-			runs = append(runs, r)
+			o, err := Explore(Config{Scenario: s, Fixes: fx, Design: design.Table, Strategy: MustSpec(b.Strategy), Runs: b.Runs, Seed: b.Seed,
+				Workers: runtime.GOMAXPROCS(0), AsFound: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Failure == nil {
+				t.Fatalf("%s: no failure with %v in the table design", s.Name, b)
+			}
+			runs = append(runs, o.Failure.Result)
+		}
+		for _, d := range design.All() {
+			if !s.AppliesIn(d) {
+				continue
+			}
+			for seed := int64(1); seed <= 3; seed++ {
+				r, _, err := runOnce(s, Env{Fixes: fixes.Default(), Design: d}, sched.Walk(seed, 0.9), true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				runs = append(runs, r)
+			}
 		}
 		seen := map[string]bool{}
 		for _, r := range runs {

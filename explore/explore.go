@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/invariant"
 	"uswap/ksync"
@@ -28,6 +29,8 @@ const DefaultMaxSteps = 100_000
 type Config struct {
 	Scenario *Scenario
 	Fixes    fixes.Set
+	// Design is the swap core's design the scenario's machine runs.
+	Design   design.Design
 	Strategy Spec
 	// Runs bounds the number of schedules; Duration bounds the wall time
 	// (checked between batches of schedules). With both, the first
@@ -55,10 +58,14 @@ type Config struct {
 	Context context.Context
 }
 
+// env is the machine a schedule of cfg runs: its fixes and design.
+func (cfg *Config) env() Env { return Env{Fixes: cfg.Fixes, Design: cfg.Design} }
+
 // Outcome is what Explore found.
 type Outcome struct {
 	Scenario  *Scenario
 	Fixes     fixes.Set
+	Design    design.Design
 	Strategy  Spec
 	Seed      int64
 	Workers   int           // goroutines that ran schedules
@@ -120,6 +127,7 @@ func plural(n int, what string) string {
 type Report struct {
 	Scenario *Scenario
 	Fixes    fixes.Set
+	Design   design.Design
 	Strategy string // "random", "pct:3", "dfs:2", or "replay"
 	Seed     int64  // the strategy's seed for this run (random, PCT)
 	Run      int    // 1-based index of the run in its exploration
@@ -155,18 +163,18 @@ func (r *Report) Schedule() Schedule { return scheduleOf(r.Result) }
 var errSetup = errors.New("scenario setup failed")
 
 // runOnce runs one schedule of sc on a fresh runner.
-func runOnce(sc *Scenario, fx fixes.Set, st sched.Strategy, record bool) (sched.Result, *Instance, error) {
+func runOnce(sc *Scenario, env Env, st sched.Strategy, record bool) (sched.Result, *Instance, error) {
 	var rn sched.Runner
 	defer rn.Close()
-	return runOn(&rn, sc, fx, st, record)
+	return runOn(&rn, sc, env, st, record)
 }
 
 // runOn runs one schedule of sc on rn.
-func runOn(rn *sched.Runner, sc *Scenario, fx fixes.Set, st sched.Strategy, record bool) (sched.Result, *Instance, error) {
+func runOn(rn *sched.Runner, sc *Scenario, env Env, st sched.Strategy, record bool) (sched.Result, *Instance, error) {
 	var inst *Instance
 	var setupErr error
 	main := func(t *ksync.Task) {
-		inst, setupErr = sc.Setup(t, Env{Fixes: fx})
+		inst, setupErr = sc.Setup(t, env)
 		if setupErr != nil {
 			return
 		}
@@ -236,9 +244,9 @@ func (inst *Instance) name(obj any) string {
 // sc passes from its first decision on (its setup, where only the main
 // task runs, makes none): the horizon over which PCT draws its change
 // points.
-func racingSteps(sc *Scenario, fx fixes.Set) (int, error) {
+func racingSteps(sc *Scenario, env Env) (int, error) {
 	first := &firstStep{Strategy: sched.Replay(nil), step: -1}
-	r, _, err := runOnce(sc, fx, first, false)
+	r, _, err := runOnce(sc, env, first, false)
 	if err != nil {
 		return 0, err
 	}
@@ -293,7 +301,7 @@ type found struct {
 // are those of one worker. Results do not depend on GOMAXPROCS either.
 func Explore(cfg Config) (Outcome, error) {
 	sc := cfg.Scenario
-	out := Outcome{Scenario: sc, Fixes: cfg.Fixes, Strategy: cfg.Strategy, Seed: cfg.Seed, Workers: max(cfg.Workers, 1)}
+	out := Outcome{Scenario: sc, Fixes: cfg.Fixes, Design: cfg.Design, Strategy: cfg.Strategy, Seed: cfg.Seed, Workers: max(cfg.Workers, 1)}
 	runs := cfg.Runs
 	if runs <= 0 && cfg.Duration <= 0 {
 		runs = DefaultRuns
@@ -301,7 +309,7 @@ func Explore(cfg Config) (Outcome, error) {
 	var steps int
 	switch cfg.Strategy.Kind {
 	case PCT:
-		n, err := racingSteps(sc, cfg.Fixes)
+		n, err := racingSteps(sc, cfg.env())
 		if err != nil {
 			return out, err
 		}
@@ -326,9 +334,9 @@ func Explore(cfg Config) (Outcome, error) {
 	}
 	var rep *Report
 	if cfg.AsFound {
-		rep, err = replayAsFound(sc, cfg.Fixes, f.choices)
+		rep, err = replayAsFound(sc, cfg.env(), f.choices)
 	} else {
-		rep, err = reportFound(sc, cfg.Fixes, f.choices, f.inst)
+		rep, err = reportFound(sc, cfg.env(), f.choices, f.inst)
 	}
 	if err != nil {
 		return out, err
@@ -364,7 +372,7 @@ func exploreDFS(cfg *Config, out *Outcome, runs int, start time.Time) (*found, e
 			out.Exhausted = true
 			break
 		}
-		r, inst, err := runOn(&rn, cfg.Scenario, cfg.Fixes, st, false)
+		r, inst, err := runOn(&rn, cfg.Scenario, cfg.env(), st, false)
 		out.Runs++
 		out.Steps += int64(r.Steps)
 		if err != nil {
@@ -464,7 +472,7 @@ func (x *seedExploration) work(cfg *Config, runs, steps int, start time.Time) {
 		n := 0
 		for i := first; i < end; i++ {
 			st := strategyFor(cfg.Strategy, cfg.Seed+int64(i), steps)
-			r, inst, err := runOn(&rn, cfg.Scenario, cfg.Fixes, st, false)
+			r, inst, err := runOn(&rn, cfg.Scenario, cfg.env(), st, false)
 			n++
 			pts += int64(r.Steps)
 			if err != nil || r.Failure != nil {
@@ -492,10 +500,10 @@ func (x *seedExploration) work(cfg *Config, runs, steps int, start time.Time) {
 }
 
 // reportFound shrinks a failing run's choices and reports the shrunk run.
-func reportFound(sc *Scenario, fx fixes.Set, choices []int, inst *Instance) (*Report, error) {
+func reportFound(sc *Scenario, env Env, choices []int, inst *Instance) (*Report, error) {
 	var rn sched.Runner
 	defer rn.Close()
-	orig, oinst, err := runOn(&rn, sc, fx, sched.Replay(choices), false)
+	orig, oinst, err := runOn(&rn, sc, env, sched.Replay(choices), false)
 	if err != nil {
 		return nil, err
 	}
@@ -506,8 +514,8 @@ func reportFound(sc *Scenario, fx fixes.Set, choices []int, inst *Instance) (*Re
 		inst = oinst
 	}
 	pm := panicMeans(inst)
-	sh := shrink(&rn, sc, fx, orig, pm)
-	rep, err := replayReport(&rn, sc, fx, sh.choices)
+	sh := shrink(&rn, sc, env, orig, pm)
+	rep, err := replayReport(&rn, sc, env, sh.choices)
 	if err != nil {
 		return nil, err
 	}
@@ -523,12 +531,12 @@ func reportFound(sc *Scenario, fx fixes.Set, choices []int, inst *Instance) (*Re
 
 // replayAsFound reports a failing run's choices replayed with the trace,
 // as found.
-func replayAsFound(sc *Scenario, fx fixes.Set, choices []int) (*Report, error) {
-	r, inst, err := runOnce(sc, fx, sched.Replay(choices), true)
+func replayAsFound(sc *Scenario, env Env, choices []int) (*Report, error) {
+	r, inst, err := runOnce(sc, env, sched.Replay(choices), true)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Scenario: sc, Fixes: fx, Choices: EncodeChoices(r.Choices[:r.LastDeviation]), Result: r, PanicMeans: panicMeans(inst)}
+	rep := &Report{Scenario: sc, Fixes: env.Fixes, Design: env.Design, Choices: EncodeChoices(r.Choices[:r.LastDeviation]), Result: r, PanicMeans: panicMeans(inst)}
 	rep.Found, rep.FoundChoices, rep.Roles = scheduleOf(r), rep.Choices, roles(r, inst)
 	return rep, nil
 }
@@ -536,18 +544,18 @@ func replayAsFound(sc *Scenario, fx fixes.Set, choices []int) (*Report, error) {
 // Replay runs sc once with the given choices (as Explore reports them),
 // with the trace recorded, and looks for the conflict that decides its
 // failure, if it fails.
-func Replay(sc *Scenario, fx fixes.Set, choices []int) (*Report, error) {
+func Replay(sc *Scenario, env Env, choices []int) (*Report, error) {
 	var rn sched.Runner
 	defer rn.Close()
-	return replayReport(&rn, sc, fx, choices)
+	return replayReport(&rn, sc, env, choices)
 }
 
-func replayReport(rn *sched.Runner, sc *Scenario, fx fixes.Set, choices []int) (*Report, error) {
-	r, inst, err := runOn(rn, sc, fx, sched.Replay(choices), true)
+func replayReport(rn *sched.Runner, sc *Scenario, env Env, choices []int) (*Report, error) {
+	r, inst, err := runOn(rn, sc, env, sched.Replay(choices), true)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Scenario: sc, Fixes: fx, Strategy: "replay", Choices: EncodeChoices(r.Choices[:r.LastDeviation]), Result: r, PanicMeans: panicMeans(inst)}
+	rep := &Report{Scenario: sc, Fixes: env.Fixes, Design: env.Design, Strategy: "replay", Choices: EncodeChoices(r.Choices[:r.LastDeviation]), Result: r, PanicMeans: panicMeans(inst)}
 	rep.Found, rep.FoundChoices, rep.Roles = scheduleOf(r), rep.Choices, roles(r, inst)
 	switch {
 	case r.Failure == nil:
@@ -556,7 +564,7 @@ func replayReport(rn *sched.Runner, sc *Scenario, fx fixes.Set, choices []int) (
 		// (Failure.Loop) is what explains a livelock.
 		rep.ConflictNote = "a livelock: the loop below is what never ends"
 	default:
-		rep.Conflicts, rep.ConflictNote = findConflicts(rn, sc, fx, r, rep.PanicMeans)
+		rep.Conflicts, rep.ConflictNote = findConflicts(rn, sc, env, r, rep.PanicMeans)
 	}
 	return rep, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/sched"
 )
@@ -114,10 +115,14 @@ func revertedFix(t *testing.T, s *Scenario) fixes.Set {
 	return fixes.Default().Revert(s.Fix)
 }
 
-// findBudget is the first budget of s that finds something.
-func findBudget(s *Scenario) (Budget, bool) {
+// findBudget is the first budget of s that finds something in the
+// classic design.
+func findBudget(s *Scenario) (Budget, bool) { return findBudgetIn(s, design.Classic) }
+
+// findBudgetIn is the first budget of s that finds something in design d.
+func findBudgetIn(s *Scenario, d design.Design) (Budget, bool) {
 	for _, b := range s.Budgets {
-		if b.Want != NothingFound {
+		if b.RunsIn(s, d) && b.WantIn(d) != NothingFound {
 			return b, true
 		}
 	}
@@ -164,7 +169,7 @@ func TestReplayExact(t *testing.T) {
 			var traces []string
 			for _, procs := range []int{1, 8} {
 				prev := runtime.GOMAXPROCS(procs)
-				rep, err := Replay(s, fx, choices)
+				rep, err := Replay(s, Env{Fixes: fx}, choices)
 				runtime.GOMAXPROCS(prev)
 				if err != nil {
 					t.Fatal(err)
@@ -268,14 +273,14 @@ func TestCheckChoices(t *testing.T) {
 		t.Fatal(err)
 	}
 	fx := revertedFix(t, s)
-	if err := CheckChoices(s, fx, choices); err != nil {
+	if err := CheckChoices(s, Env{Fixes: fx}, choices); err != nil {
 		t.Fatalf("the reported choices: %v", err)
 	}
 	bad := slices.Clone(choices)
 	bad[len(bad)/2] = 99
 	long := append(slices.Clone(choices), choices...)
 	for _, c := range [][]int{bad, long} {
-		if err := CheckChoices(s, fx, c); !errors.Is(err, ErrChoicesMisfit) {
+		if err := CheckChoices(s, Env{Fixes: fx}, c); !errors.Is(err, ErrChoicesMisfit) {
 			t.Errorf("misfit choices: %v", err)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"uswap/fixes"
 	"uswap/sched"
 )
 
@@ -45,11 +44,11 @@ func (r *strictReplay) Pick(d *sched.Decision) int {
 // CheckChoices runs sc once with choices and reports, wrapping
 // ErrChoicesMisfit, whether they fit it: every choice names a task that
 // is runnable at its decision and the run uses them all, as a list that
-// Explore reported for sc and fx does. It is the check --replay makes
+// Explore reported for sc in env does. It is the check --replay makes
 // before replaying.
-func CheckChoices(sc *Scenario, fx fixes.Set, choices []int) error {
+func CheckChoices(sc *Scenario, env Env, choices []int) error {
 	r := &strictReplay{choices: choices, bad: -1}
-	if _, _, err := runOnce(sc, fx, r, false); err != nil {
+	if _, _, err := runOnce(sc, env, r, false); err != nil {
 		return err
 	}
 	switch {

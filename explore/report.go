@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"uswap/design"
 	"uswap/invariant"
 	"uswap/sched"
 )
@@ -67,7 +68,7 @@ func (r *Report) Broken() string {
 	var b strings.Builder
 	b.WriteString(vs.Error())
 	for _, id := range vs.Broken() {
-		fmt.Fprintf(&b, "\n           %s: %s", id, id.Rule())
+		fmt.Fprintf(&b, "\n           %s: %s", id, id.RuleIn(r.Design))
 	}
 	return b.String()
 }
@@ -113,6 +114,9 @@ func (r *Report) ReplayCommand() string {
 	} else {
 		fmt.Fprintf(&b, "uswap explore --scenario %s", r.Scenario.Name)
 	}
+	if r.Design != design.Classic {
+		fmt.Fprintf(&b, " --design %s", r.Design)
+	}
 	for _, a := range r.Fixes.Args() {
 		b.WriteString(" " + a)
 	}
@@ -123,7 +127,7 @@ func (r *Report) ReplayCommand() string {
 // header is the report's lines above the drawing.
 func (r *Report) header() []string {
 	sc := r.Scenario
-	where := "fixes: " + r.Fixes.String()
+	where := "design: " + r.Design.String() + "; fixes: " + r.Fixes.String()
 	if sc.Seed != "" {
 		where = "seed thread " + sc.Seed + "; " + where
 	}

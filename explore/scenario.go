@@ -2,9 +2,11 @@ package explore
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"uswap/invariant"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 )
@@ -29,6 +31,9 @@ type Scenario struct {
 	Doc string
 	// MaxSteps caps a run (a livelock beyond it); 0 means 100,000.
 	MaxSteps int
+	// Designs are the swap core designs the scenario applies to; nil
+	// means every design (a script's design= key).
+	Designs []design.Design
 	// Setup builds one instance in env. It runs on the scheduler's main
 	// task, before any other task exists.
 	Setup func(t *ksync.Task, env Env) (*Instance, error)
@@ -42,10 +47,38 @@ type Scenario struct {
 	Script *Script
 }
 
-// Env is what a scenario's machine runs: the variant of every fix (and,
-// as the engine grows, every other choice a run is explored under).
+// Env is what a scenario's machine runs: the variant of every fix and the
+// swap core's design (and, as the engine grows, every other choice a run
+// is explored under).
 type Env struct {
-	Fixes fixes.Set
+	Fixes  fixes.Set
+	Design design.Design
+}
+
+// AppliesIn reports whether the scenario runs in design d.
+func (s *Scenario) AppliesIn(d design.Design) bool {
+	return s.Designs == nil || slices.Contains(s.Designs, d)
+}
+
+// RaceIn reports whether the scenario's race can happen in design d:
+// a budget with its fix reverted finds it there. A design with no code
+// of the fix (seed 000's pin in the table design) has none: its budgets
+// say "nothing found" there, and --prove expects nothing with the fix
+// reverted.
+func (s *Scenario) RaceIn(d design.Design) bool {
+	if s.NoFix || !s.AppliesIn(d) {
+		return false
+	}
+	for _, b := range s.Budgets {
+		fx, err := b.FixSet()
+		if err != nil || !fx.Unfixed(s.Fix) || !b.RunsIn(s, d) {
+			continue
+		}
+		if strings.HasPrefix(b.WantIn(d), "found ") {
+			return true
+		}
+	}
+	return false
 }
 
 // Instance is one run of a scenario: what Setup built.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/invariant"
 	"uswap/ksync"
@@ -127,8 +128,13 @@ type Budget struct {
 	Strategy string // as ParseSpec reads it
 	Runs     int
 	Seed     int64
+	// Design limits the budget to one swap core design ("classic",
+	// "table"); "" runs it in every design the scenario applies to.
+	Design string
 	// Want is the Verdict the exploration must give: "nothing found",
-	// or "found " and the invariants the first failing schedule broke.
+	// or "found " and the invariants the first failing schedule broke;
+	// where the designs' verdicts differ, one line per design, "DESIGN:
+	// VERDICT" (JoinVerdicts).
 	Want string
 	// Line is the explore line of a script, 0 for a Go scenario.
 	Line int
@@ -156,7 +162,64 @@ func (b Budget) String() string {
 	if len(b.Fixes) > 0 {
 		s += " fixes=(" + strings.Join(b.Fixes, ", ") + ")"
 	}
+	if b.Design != "" {
+		s += " design=" + b.Design
+	}
 	return fmt.Sprintf("%s strategy=%s runs=%d seed=%d", s, b.Strategy, b.Runs, b.Seed)
+}
+
+// RunsIn reports whether b runs in design d for scenario s.
+//
+// A budget whose fixes choose a classic-only variant
+// (fixes.VariantInfo.ClassicOnly) runs in the classic design only: the
+// table design has no code of that variant, and a table-design machine
+// refuses it.
+func (b Budget) RunsIn(s *Scenario, d design.Design) bool {
+	if !s.AppliesIn(d) || (b.Design != "" && b.Design != d.String()) {
+		return false
+	}
+	fx, err := b.FixSet()
+	return err != nil || fx.CheckDesign(d) == nil
+}
+
+// Designs are the designs b runs in for s, in design.All()'s order.
+func (b Budget) Designs(s *Scenario) []design.Design {
+	var ds []design.Design
+	for _, d := range design.All() {
+		if b.RunsIn(s, d) {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// WantIn is the verdict b expects in design d: Want, or its "DESIGN:
+// VERDICT" line for d.
+func (b Budget) WantIn(d design.Design) string {
+	for _, l := range strings.Split(b.Want, "\n") {
+		if name, v, ok := strings.Cut(l, ": "); ok && name == d.String() {
+			return strings.TrimSpace(v)
+		}
+	}
+	return b.Want
+}
+
+// JoinVerdicts is a budget's expected output for verdicts vs, one per
+// design of ds: the verdict if every design gave it, else one line per
+// design, "DESIGN: VERDICT".
+func JoinVerdicts(ds []design.Design, vs []string) string {
+	same := true
+	for _, v := range vs[1:] {
+		same = same && v == vs[0]
+	}
+	if same {
+		return vs[0]
+	}
+	lines := make([]string, len(vs))
+	for i, v := range vs {
+		lines[i] = ds[i].String() + ": " + v
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Verdict is what an exploration found, as a script's expected output
@@ -189,8 +252,21 @@ func (sc *Script) Scenario() *Scenario {
 	return &Scenario{
 		Name: sc.Name, Seed: sc.Thread, Fix: sc.Fix, NoFix: sc.NoFix, Commit: sc.Commit, Doc: doc,
 		MaxSteps: sc.MaxSteps, Budgets: sc.Budgets, Script: sc,
-		Setup: sc.setup,
+		Setup: sc.setup, Designs: sc.designs(),
 	}
+}
+
+// designs is the Scenario's Designs: nil for both, or the one of the
+// design= key.
+func (sc *Script) designs() []design.Design {
+	if sc.Design == "" {
+		return nil
+	}
+	d, err := design.Parse(sc.Design)
+	if err != nil {
+		panic("explore: " + sc.File + ": design=" + sc.Design + " passed the parse")
+	}
+	return []design.Design{d}
 }
 
 var scriptNameRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -353,8 +429,10 @@ func (sc *Script) header(d directive, a *args) error {
 	if sc.Design, err = a.str("design", ""); err != nil {
 		return err
 	}
-	if sc.Design != "" && sc.Design != "classic" && sc.Design != "table" {
-		return a.errorf("design=%s: classic or table (leave it out for both)", sc.Design)
+	if sc.Design != "" {
+		if _, err := design.Parse(sc.Design); err != nil {
+			return a.errorf("design=%s: %v (leave it out for both)", sc.Design, err)
+		}
 	}
 	if p, err := a.str("panic", ""); err != nil {
 		return err
@@ -532,8 +610,8 @@ func (sc *Script) block(d directive, in where) ([]*op, error) {
 }
 
 // explore reads a budget: "explore [revert] [variant=V] [fixes=(N=V,
-// ...)] strategy=S runs=N [seed=N]", whose expected output is the
-// verdict.
+// ...)] strategy=S runs=N [seed=N] [design=D]", whose expected output is
+// the verdict (one per design where they differ).
 func (sc *Script) explore(d directive, a *args) error {
 	var b Budget
 	if a.flag("revert") {
@@ -569,6 +647,17 @@ func (sc *Script) explore(d directive, a *args) error {
 	b.Runs = int(runs)
 	if b.Seed, err = a.num("seed", 1); err != nil {
 		return err
+	}
+	if b.Design, err = a.str("design", ""); err != nil {
+		return err
+	}
+	if b.Design != "" {
+		if _, err := design.Parse(b.Design); err != nil {
+			return a.errorf("%v", err)
+		}
+		if sc.Design != "" && b.Design != sc.Design {
+			return a.errorf("design=%s: the scenario applies to the %s design only", b.Design, sc.Design)
+		}
 	}
 	if err := a.done(); err != nil {
 		return err

@@ -81,6 +81,10 @@ func (sc *Script) setup(t *ksync.Task, env Env) (*Instance, error) {
 	cfg := sc.cfg
 	cfg.Devices = append([]system.DeviceConfig(nil), cfg.Devices...)
 	cfg.Fixes = env.Fixes
+	cfg.Design = env.Design
+	if sc.Design != "" && sc.Design != env.Design.String() {
+		return nil, fmt.Errorf("%s applies to the %s design only, not %s", sc.File, sc.Design, env.Design)
+	}
 	sys, err := system.New(t, cfg)
 	if err != nil {
 		return nil, err

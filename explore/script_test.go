@@ -12,6 +12,7 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/sched"
 )
@@ -106,39 +107,48 @@ func sameDirective(d *datadriven.TestData, want directive) error {
 	return nil
 }
 
-// runBudget explores s with b and returns the verdict. A budget that
-// must find nothing runs a tenth of its schedules with -short and a
-// third under the race detector (about ten times slower); one that
-// must find a race runs whole (it stops at the first failure).
+// runBudget explores s with b in every design b runs in and returns
+// the verdicts as its expected output says them (JoinVerdicts). A budget
+// that must find nothing runs a tenth of its schedules with -short and a
+// third under the race detector (about ten times slower); one that must
+// find a race runs whole (it stops at the first failure).
 func runBudget(t testing.TB, s *Scenario, b Budget) string {
 	t.Helper()
 	fx, err := b.FixSet()
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs := b.Runs
-	if b.Want == NothingFound {
-		if testing.Short() {
-			runs = max(runs/10, 1)
-		}
-		if raceEnabled {
-			runs = max(runs/3, 1)
-		}
+	ds := b.Designs(s)
+	if len(ds) == 0 {
+		t.Fatalf("%s runs in no design of %s", b, s.Name)
 	}
-	o, err := Explore(Config{Scenario: s, Fixes: fx, Strategy: MustSpec(b.Strategy), Runs: runs, Seed: b.Seed, AsFound: true, Workers: runtime.GOMAXPROCS(0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := Verdict(&o)
-	if o.Failure != nil {
-		t.Logf("%s (%s): %s on run %d of %d: %s", b, fx, v, o.Failure.Run, runs, o.Failure.Broken())
-		if o.Failure.Result.Failure == nil {
-			t.Errorf("run %d failed, its replay did not", o.Failure.Run)
+	var vs []string
+	for _, d := range ds {
+		runs := b.Runs
+		if b.WantIn(d) == NothingFound {
+			if testing.Short() {
+				runs = max(runs/10, 1)
+			}
+			if raceEnabled {
+				runs = max(runs/3, 1)
+			}
 		}
-	} else {
-		t.Logf("%s (%s): %s in %d runs", b, fx, v, o.Runs)
+		o, err := Explore(Config{Scenario: s, Fixes: fx, Design: d, Strategy: MustSpec(b.Strategy), Runs: runs, Seed: b.Seed, AsFound: true, Workers: runtime.GOMAXPROCS(0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := Verdict(&o)
+		if o.Failure != nil {
+			t.Logf("%s (%s, %s design): %s on run %d of %d: %s", b, fx, d, v, o.Failure.Run, runs, o.Failure.Broken())
+			if o.Failure.Result.Failure == nil {
+				t.Errorf("%s design: run %d failed, its replay did not", d, o.Failure.Run)
+			}
+		} else {
+			t.Logf("%s (%s, %s design): %s in %d runs", b, fx, d, v, o.Runs)
+		}
+		vs = append(vs, v)
 	}
-	return v
+	return JoinVerdicts(ds, vs)
 }
 
 // TestScriptMachines: every embedded script's machine is one the engine
@@ -153,30 +163,45 @@ func TestScriptMachines(t *testing.T) {
 	}
 }
 
-// TestBudgets: every scenario says how to find its race and how long
-// to look for nothing, and a Go scenario's budgets hold (a script's run
-// in TestScripts).
+// TestBudgets: every scenario says, in every design it applies to, how
+// to find its race (or, in a design with no code of its fix, that its
+// fix reverted finds nothing there) and how long to look for nothing,
+// and a Go scenario's budgets hold (a script's run in TestScripts).
 func TestBudgets(t *testing.T) {
 	for _, s := range Scenarios() {
 		t.Run(s.Name, func(t *testing.T) {
-			finds, holds := false, false
-			for _, b := range s.Budgets {
-				fx, err := b.FixSet()
-				if err != nil {
-					t.Fatalf("%v: %v", b, err)
+			for _, d := range design.All() {
+				if !s.AppliesIn(d) {
+					continue
 				}
-				switch {
-				case b.Want == NothingFound && len(fx.Changed()) == 0:
-					holds = true
-				case strings.HasPrefix(b.Want, "found ") && !s.NoFix && fx.Get(s.Fix) != s.Fix.Info().Merged:
-					finds = true
+				finds, none, holds := false, false, false
+				for _, b := range s.Budgets {
+					fx, err := b.FixSet()
+					if err != nil {
+						t.Fatalf("%v: %v", b, err)
+					}
+					if !b.RunsIn(s, d) {
+						continue
+					}
+					want := b.WantIn(d)
+					changed := !s.NoFix && fx.Get(s.Fix) != s.Fix.Info().Merged
+					switch {
+					case want == NothingFound && len(fx.Changed()) == 0:
+						holds = true
+					case changed && strings.HasPrefix(want, "found "):
+						finds = true
+					case changed && want == NothingFound:
+						none = true
+					}
 				}
-			}
-			if !holds {
-				t.Errorf("no budget finds nothing with every fix on (an explore line without revert whose output is %q)", NothingFound)
-			}
-			if !s.NoFix && !finds {
-				t.Errorf("no budget finds the race with %s reverted or another of its variants (an explore revert or variant= line whose output is found ...)", s.Fix)
+				if !holds {
+					t.Errorf("%s design: no budget finds nothing with every fix on (an explore line without revert whose output is %q)", d, NothingFound)
+				}
+				// A design where every variant but the default is
+				// classic-only has no code of the fix to revert.
+				if !s.NoFix && !finds && !none && s.Fix.RunsIn(s.Fix.Info().Unfixed, d) {
+					t.Errorf("%s design: no budget finds the race with %s reverted or another of its variants (an explore revert or variant= line whose output is found ...), nor says that the design has no race (its output %q there)", d, s.Fix, NothingFound)
+				}
 			}
 			if s.Script != nil {
 				return
@@ -295,6 +320,11 @@ func TestScriptErrors(t *testing.T) {
 		{"cpu-in-task", good(func(s string) string { return strings.Replace(s, "swapoff 0\n----", "swapoff 0 cpu=1\n----", 1) }), "only a setup line takes a CPU"},
 		{"file-device", good(func(s string) string { return strings.Replace(s, "device ram", "device file", 1) }), "RAM devices"},
 		{"name", raceScript, "file name"},
+		{"bad-design", good(func(s string) string { return strings.Replace(s, "panic=no-use-after-swapoff", "design=swapmap", 1) }), `unknown swap design "swapmap"`},
+		{"budget-design", good(func(s string) string { return strings.Replace(s, "strategy=dfs:1", "strategy=dfs:1 design=both", 1) }), `unknown swap design "both"`},
+		{"budget-other-design", good(func(s string) string {
+			return strings.Replace(strings.Replace(s, "panic=no-use-after-swapoff", "panic=no-use-after-swapoff design=classic", 1), "strategy=dfs:1", "strategy=dfs:1 design=table", 1)
+		}), "applies to the classic design only"},
 		{"machine", good(func(s string) string {
 			return strings.Replace(s, "device ram pages=10", "device ram pages=10\nmemcg limit=64", 1)
 		}), "line 15: machine: system: memcg limit 64 pages is above the 16 frames"},
@@ -309,6 +339,43 @@ func TestScriptErrors(t *testing.T) {
 				t.Fatalf("LoadScript = %v, want an error naming %s and saying %q", err, file, tc.want)
 			}
 		})
+	}
+}
+
+// TestBudgetDesigns: a budget runs in the designs its scenario applies to
+// (or the one its design= names), and its expected output gives one
+// verdict, or one per design where they differ; a scenario's race is in
+// the designs where a budget with its fix reverted finds it.
+func TestBudgetDesigns(t *testing.T) {
+	s, err := Lookup("swapcache-pin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.RaceIn(design.Classic) || s.RaceIn(design.Table) || !s.AppliesIn(design.Table) {
+		t.Errorf("swapcache-pin: race in classic %v, in table %v; applies in table %v", s.RaceIn(design.Classic), s.RaceIn(design.Table), s.AppliesIn(design.Table))
+	}
+	if o, _ := Lookup("swapoff-free"); !o.RaceIn(design.Classic) || !o.RaceIn(design.Table) {
+		t.Error("swapoff-free: its race is in both designs")
+	}
+	both := design.All()
+	if got := JoinVerdicts(both, []string{NothingFound, NothingFound}); got != NothingFound {
+		t.Errorf("JoinVerdicts, same: %q", got)
+	}
+	joined := JoinVerdicts(both, []string{"found no-lost-data", NothingFound})
+	if joined != "classic: found no-lost-data\ntable: nothing found" {
+		t.Errorf("JoinVerdicts, different: %q", joined)
+	}
+	b := Budget{Want: joined}
+	if b.WantIn(design.Classic) != "found no-lost-data" || b.WantIn(design.Table) != NothingFound {
+		t.Errorf("WantIn: %q, %q", b.WantIn(design.Classic), b.WantIn(design.Table))
+	}
+	one := Budget{Design: "table", Want: NothingFound}
+	if ds := one.Designs(s); len(ds) != 1 || ds[0] != design.Table || one.WantIn(design.Table) != NothingFound {
+		t.Errorf("a table-only budget runs in %v", ds)
+	}
+	classicOnly := &Scenario{Name: "c", Designs: []design.Design{design.Classic}}
+	if ds := (Budget{}).Designs(classicOnly); len(ds) != 1 || ds[0] != design.Classic {
+		t.Errorf("a classic scenario's budget runs in %v", ds)
 	}
 }
 
@@ -438,6 +505,7 @@ faults 0 rules=(read)
 load P[0] allow=bus             # the read fails: SIGBUS, the entry stays
 expect P[0]=swap
 faults 0
+reclaim                         # the table design's failed folio stays in the swap cache until reclaim drops it
 load P[0] fill=0x21 swapins=1
 load P[1] fill=(0x99, 0x22) breaks=no-lost-data
 shmem create F pages=2

@@ -3,7 +3,6 @@ package explore
 import (
 	"slices"
 
-	"uswap/fixes"
 	"uswap/invariant"
 	"uswap/sched"
 )
@@ -73,7 +72,7 @@ func defaultOf(d *sched.Decision) int {
 type shrinker struct {
 	rn     *sched.Runner
 	sc     *Scenario
-	fx     fixes.Set
+	env    Env
 	pm     invariant.ID
 	key    string
 	runs   int
@@ -95,7 +94,7 @@ func smaller(a, b sched.Result) bool {
 func (s *shrinker) run(tape []int) (sched.Result, []int, bool) {
 	s.runs++
 	log := &decisionLog{Strategy: sched.Replay(tape)}
-	r, _, err := runOn(s.rn, s.sc, s.fx, log, false)
+	r, _, err := runOn(s.rn, s.sc, s.env, log, false)
 	return r, log.defaults, err == nil
 }
 
@@ -120,8 +119,8 @@ func (s *shrinker) keep(r sched.Result, defaults []int) {
 }
 
 // shrink shrinks the failing run orig (see the comment above).
-func shrink(rn *sched.Runner, sc *Scenario, fx fixes.Set, orig sched.Result, pm invariant.ID) shrunk {
-	s := &shrinker{rn: rn, sc: sc, fx: fx, pm: pm, key: failureKey(orig, pm), budget: maxShrinkRuns}
+func shrink(rn *sched.Runner, sc *Scenario, env Env, orig sched.Result, pm invariant.ID) shrunk {
+	s := &shrinker{rn: rn, sc: sc, env: env, pm: pm, key: failureKey(orig, pm), budget: maxShrinkRuns}
 	if orig.Failure.Kind == sched.Livelock {
 		s.budget = maxShrinkLivelockRuns
 	}

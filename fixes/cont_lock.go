@@ -21,6 +21,7 @@ var ContLock = Register(Info{
 			Doc: "swap_count_continued() walks the list under its slot's cluster lock only; " +
 				"add_swap_count_continuation() sets page_private(head) and then links its page, " +
 				"serialized against other adders (by si->lock) but not against the walkers",
+			ClassicOnly: "count continuation pages and cont_lock are the classic design's; the table design keeps large counts in the cluster's extend table under the cluster lock",
 		},
 		ContLockSpin: {
 			Status: StatusCurrent,

@@ -20,6 +20,7 @@ var FaultDeviceRef = Register(Info{
 				"swap operations, v5.1) and 2799e77529c2 (v5.14)",
 			Doc: "the device is held only around the swap cache lookup and __swap_count(); the " +
 				"bypass's swap_readpage() holds nothing",
+			ClassicOnly: "the unprotected read is the bypass's; the table design has no bypass and reads through the swap cache under the fault's device reference",
 		},
 		FaultDeviceRefWholeFault: {
 			Status: StatusCurrent,

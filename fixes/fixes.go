@@ -23,6 +23,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"uswap/design"
 )
 
 // Fix is one race and the ways to close it.
@@ -107,6 +109,15 @@ type VariantInfo struct {
 	Source string
 	// Doc says what the variant does, in a sentence or two.
 	Doc string
+	// ClassicOnly says why the variant has no code in the table design
+	// of the swap core (package design; docs/swap-table.md): it works on
+	// what only the classic design has (SWAP_HAS_CACHE pins, the
+	// bypass, swap_map bytes, count continuation). "" when it runs in
+	// both designs. A Set that chooses such a variant is refused by a
+	// table-design system (CheckDesign) before any work; the fix's
+	// default variant is never refused: in the table design it stands
+	// for the table design's own code.
+	ClassicOnly string
 }
 
 var (
@@ -216,6 +227,23 @@ func (f Fix) Variant(name string) (Variant, error) {
 	return 0, fmt.Errorf("fix %s has no variant %q (its variants: %s)", f, name, strings.Join(f.VariantNames(), ", "))
 }
 
+// ClassicOnly is why variant v of f cannot run in the table design, or
+// "" if it can (VariantInfo.ClassicOnly).
+func (f Fix) ClassicOnly(v Variant) string {
+	vs := registry[f].Variants
+	if int(v) < len(vs) {
+		return vs[v].ClassicOnly
+	}
+	return ""
+}
+
+// RunsIn reports whether a system of design d can run variant v of f: a
+// classic-only variant runs only in the classic design, unless it is the
+// fix's default (CheckDesign).
+func (f Fix) RunsIn(v Variant, d design.Design) bool {
+	return d == design.Classic || v == registry[f].Merged || f.ClassicOnly(v) == ""
+}
+
 // VariantNames lists f's variants, in order.
 func (f Fix) VariantNames() []string {
 	var n []string
@@ -315,6 +343,19 @@ func (s Set) Changed() []Fix {
 		}
 	}
 	return fs
+}
+
+// CheckDesign reports the first choice of s that a system of design d
+// cannot run: a classic-only variant (VariantInfo.ClassicOnly) in the
+// table design. The error names the fix, the variant and the reason.
+func (s Set) CheckDesign(d design.Design) error {
+	for _, f := range s.Changed() {
+		if v := s.Get(f); !f.RunsIn(v, d) {
+			return fmt.Errorf("fix %s=%s runs in the classic design only (%s); choose --design classic, or leave %s at its default",
+				f, f.VariantName(v), f.ClassicOnly(v), f)
+		}
+	}
+	return nil
 }
 
 // Reverted lists the fixes s runs unfixed, in registration order.

@@ -17,10 +17,11 @@ var KeepSlotOnRead = Register(Info{
 		"maps them",
 	Variants: []VariantInfo{
 		KeepSlotFreeAlways: {
-			Status: StatusBefore,
-			Name:   "free-always",
-			Source: "commit b430e9d1c6d4 (mm: remove compressed copy from zram in-memory, v3.11) until 5df373e95689",
-			Doc:    "every swap cache read from zram dirties the page and frees the slot's data",
+			Status:      StatusBefore,
+			Name:        "free-always",
+			Source:      "commit b430e9d1c6d4 (mm: remove compressed copy from zram in-memory, v3.11) until 5df373e95689",
+			Doc:         "every swap cache read from zram dirties the page and frees the slot's data",
+			ClassicOnly: "the page lost is read by the bypass, which the table design has not; and free-unshared reads __swap_count() of swap_map",
 		},
 		KeepSlotFreeUnshared: {
 			Status: StatusMerged,
@@ -28,6 +29,7 @@ var KeepSlotOnRead = Register(Info{
 			Source: "commit 5df373e95689 (Vinayak Menon, Oct 2019)",
 			Doc: "the slot's data is freed only when __swap_count(entry) == 1 (no other page table " +
 				"holds it), which threads of one mm (CLONE_VM) and readahead still defeat",
+			ClassicOnly: "the page lost is read by the bypass, which the table design has not; and free-unshared reads __swap_count() of swap_map",
 		},
 		KeepSlotKeep: {
 			Status: StatusCurrent,

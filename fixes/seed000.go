@@ -20,7 +20,8 @@ var Swapcache = Register(Info{
 			Status: StatusBefore,
 			Source: "the code from 0bcac06f27d7 (v4.15, \"mm, swap: skip swapcache for swapin of synchronous " +
 				"device\") to 13ddaf26be32 (v6.8)",
-			Doc: "the bypass path reads the entry and maps it with nothing held but the PTE check",
+			Doc:         "the bypass path reads the entry and maps it with nothing held but the PTE check",
+			ClassicOnly: "the table design has no bypass: every swap-in of a synchronous device goes through the swap cache, whose folio is the synchronisation, and SWAP_HAS_CACHE, the count raise and SWAP_MAP_LOCK do not exist there",
 		},
 		SwapcachePinRefault: {
 			Name:   "pin-refault",
@@ -28,6 +29,7 @@ var Swapcache = Register(Info{
 			Source: "v1 and v2 of the patch (Kairui Song, Feb 5 and 6 2024), the version the thread reviews",
 			Doc: "swapcache_prepare() pins the entry (SWAP_HAS_CACHE as a lock); a racer that cannot pin " +
 				"it refaults at once",
+			ClassicOnly: "the table design has no bypass: every swap-in of a synchronous device goes through the swap cache, whose folio is the synchronisation, and SWAP_HAS_CACHE, the count raise and SWAP_MAP_LOCK do not exist there",
 		},
 		SwapcachePinSleep: {
 			Name:   "pin-sleep",
@@ -35,7 +37,8 @@ var Swapcache = Register(Info{
 			Source: "Kairui Song in the thread (Feb 8 2024): back off with schedule_timeout_uninterruptible(1), " +
 				"as __read_swap_cache_async does; v3 tried schedule(), v4 the one-tick sleep, merged as " +
 				"13ddaf26be32 (v6.8) and replaced by 01626a182302 (v6.12)",
-			Doc: "the same pin; a racer that cannot take it sleeps one tick, then refaults",
+			Doc:         "the same pin; a racer that cannot take it sleeps one tick, then refaults",
+			ClassicOnly: "the table design has no bypass: every swap-in of a synchronous device goes through the swap cache, whose folio is the synchronisation, and SWAP_HAS_CACHE, the count raise and SWAP_MAP_LOCK do not exist there",
 		},
 		SwapcachePinWaitqueue: {
 			Name:   "pin-waitqueue",
@@ -53,6 +56,7 @@ var Swapcache = Register(Info{
 			Doc: "under the cluster lock, check the count is still 1 and raise it to 2; a racer that sees " +
 				"more goes through the swap cache, and the fault then frees its two counts with " +
 				"free_swap_and_cache(), which cleans up a folio the racer left in the swap cache",
+			ClassicOnly: "the table design has no bypass: every swap-in of a synchronous device goes through the swap cache, whose folio is the synchronisation, and SWAP_HAS_CACHE, the count raise and SWAP_MAP_LOCK do not exist there",
 		},
 		SwapcacheMapLock: {
 			Name:   "map-lock",
@@ -62,6 +66,7 @@ var Swapcache = Register(Info{
 			Doc: "under the cluster lock, replace a map byte of exactly 1 by the special value " +
 				"SWAP_MAP_LOCK; everyone else who meets the value spins until the fault has mapped " +
 				"the page and freed the slot",
+			ClassicOnly: "the table design has no bypass: every swap-in of a synchronous device goes through the swap cache, whose folio is the synchronisation, and SWAP_HAS_CACHE, the count raise and SWAP_MAP_LOCK do not exist there",
 		},
 		SwapcacheNoBypass: {
 			Name:   "no-bypass",
@@ -71,6 +76,7 @@ var Swapcache = Register(Info{
 				"measured the swap cache path",
 			Doc: "no bypass: a synchronous device's page is read into the swap cache (no readahead), " +
 				"racers find it there, and the fault frees the swap copy once it is mapped",
+			ClassicOnly: "the table design has no bypass: every swap-in of a synchronous device goes through the swap cache, whose folio is the synchronisation, and SWAP_HAS_CACHE, the count raise and SWAP_MAP_LOCK do not exist there",
 		},
 	},
 	Unfixed: SwapcacheNone,

@@ -30,6 +30,7 @@ var SwapDevice = Register(Info{
 				"and swap cache lookup; swapoff clears SWP_VALID and runs stop_machine() with an empty " +
 				"function, which waits for every CPU to leave its section; callers hold nothing across a " +
 				"sleep",
+			ClassicOnly: "the -V5a sections are in the classic functions that read swap_map and its counts (__swap_duplicate, __swap_count, swap_free, lookup_swap_cache); the table design's entry operations have none, so there it would run as none",
 		},
 		SwapDeviceRCUSched: {
 			Name:   "rcu-sched",
@@ -39,6 +40,7 @@ var SwapDevice = Register(Info{
 				"replaced by 63d8620ecf93 (v5.14)",
 			Doc: "the same sections as rcu_read_lock_sched() read-side sections; swapoff clears SWP_VALID " +
 				"and waits for a grace period (synchronize_sched)",
+			ClassicOnly: "the -V5b sections are in the classic functions that read swap_map and its counts (__swap_duplicate, __swap_count, swap_free, lookup_swap_cache); the table design's entry operations have none, so there it would run as none",
 		},
 		SwapDevicePercpuRef: {
 			Name:   "percpu-ref",

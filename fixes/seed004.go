@@ -57,6 +57,7 @@ var ShmemSwapin = Register(Info{
 			Doc: "truncation and hole punch wait for the folio lock of a swap cache folio whose entry " +
 				"they free, so a racing swap-in cannot leave it stranded; the swap-in keeps its folio " +
 				"on a failed charge",
+			ClassicOnly: "it waits through the classic free_swap_and_cache(), whose SWAP_HAS_CACHE result says a folio may be cached; the table design's swap_put_entries_direct() has no waiting form",
 		},
 	},
 	// The thread fixes the patch it reviews: --revert runs that patch.

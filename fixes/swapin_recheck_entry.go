@@ -17,10 +17,11 @@ var SwapinRecheckEntry = Register(Info{
 		"fault maps the stale folio over the new page's entry",
 	Variants: []VariantInfo{
 		SwapinRecheckNone: {
-			Status: StatusBefore,
-			Name:   "none",
-			Source: "the code before commit 4969c1192d15 (v2.6.35 and before)",
-			Doc:    "after lock_page() only pte_same() is checked",
+			Status:      StatusBefore,
+			Name:        "none",
+			Source:      "the code before commit 4969c1192d15 (v2.6.35 and before)",
+			Doc:         "after lock_page() only pte_same() is checked",
+			ClassicOnly: "the table design's do_swap_page() always checks folio_matches_swap_entry(), and its folio_put_swap() drops the folio's own entry: there is no code before the fix",
 		},
 		SwapinRecheckSwapcache: {
 			Status: StatusMerged,
@@ -28,6 +29,7 @@ var SwapinRecheckEntry = Register(Info{
 			Source: "commit 4969c1192d15 (Andrea Arcangeli, v2.6.36, with the KSM copy of do_swap_page)",
 			Doc: "after lock_page(), back out if the page is no longer in the swap cache " +
 				"(try_to_free_swap() removed it under our reference)",
+			ClassicOnly: "the table design's do_swap_page() always checks folio_matches_swap_entry(), and its folio_put_swap() drops the folio's own entry: there is no code before the fix",
 		},
 		SwapinRecheckSwapcacheEntry: {
 			Status: StatusCurrent,

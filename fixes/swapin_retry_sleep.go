@@ -20,6 +20,7 @@ var SwapinRetrySleep = Register(Info{
 			Source: "the code before commit 029c4628b2eb: cond_resched() since cbab0e4eec29 (v3.8), a bare loop before it",
 			Doc: "the retry loop calls cond_resched(), which leaves the task runnable (a bare loop runs the " +
 				"same way here: every turn passes scheduling points)",
+			ClassicOnly: "the retry waits on a SWAP_HAS_CACHE pin that has no folio yet; in the table design the winner's folio is in the swap cache at once and a racer sleeps on its lock",
 		},
 		SwapinRetrySleepTick: {
 			Status: StatusCurrent,

@@ -1,6 +1,7 @@
 // Package invariant names the rules uswap's audit checks, once: each has
-// a short name (what reports and scenario scripts print), a sentence, and
-// the kernel state it is about. Every check in the engine, the explorer
+// a short name (what reports and scenario scripts print), a sentence in
+// each design of the swap core (package design: classic, table), and the
+// kernel state it is about. Every check in the engine, the explorer
 // and the stress run reports a broken rule as a Violation of one of
 // these, so that a failure says which rule broke, in words, wherever it
 // is printed. docs/invariants.md explains each one at length.
@@ -9,6 +10,8 @@ package invariant
 import (
 	"fmt"
 	"strings"
+
+	"uswap/design"
 )
 
 // ID is one invariant.
@@ -44,6 +47,10 @@ type Info struct {
 	// Rule is the invariant as one sentence, in the classic design's
 	// terms (swap_map, SWAP_HAS_CACHE).
 	Rule string
+	// TableRule is the same invariant in the table design's terms (the
+	// swap table's entries, the extend table); "" when the classic
+	// sentence says it for both designs.
+	TableRule string
 }
 
 var infos = [numIDs]Info{
@@ -51,32 +58,44 @@ var infos = [numIDs]Info{
 		"A slot is free iff its swap_map byte is 0; inuse_pages and each cluster's count equal the slots " +
 			"in use; each cluster is on the one list its count calls for; a device is on the available " +
 			"list iff it is writable and not full; nr_swap_pages agrees with the devices; no device " +
-			"reference is held at rest."},
+			"reference is held at rest.",
+		"A slot is free iff its swap table entry is NULL (a cluster with no slot in use has no table); " +
+			"inuse_pages and each cluster's count equal the slots in use; each cluster is on the one list its " +
+			"count calls for; a saturated entry count has the count in the cluster's extend table, which " +
+			"exists only while it holds one; a device is on the available list iff it is writable and not " +
+			"full; nr_swap_pages agrees with the devices; no device reference is held at rest."},
 	SwapCount: {SwapCount, "swap-count",
 		"A slot's count (count continuation included) equals the number of page table entries and shmem " +
+			"index entries that hold its swap entry.",
+		"A slot's count (the count in its swap table entry, or the extend table's when the entry's is " +
+			"saturated; the swap cache is not counted) equals the number of page table entries and shmem " +
 			"index entries that hold its swap entry."},
 	SwapCache: {SwapCache, "swap-cache",
 		"SWAP_HAS_CACHE is set iff the swap cache holds a folio for the slot, and that folio says so " +
-			"(PG_swapcache, folio->swap); at rest no entry is pinned without a folio."},
+			"(PG_swapcache, folio->swap); at rest no entry is pinned without a folio.",
+		"A slot's swap table entry holds a folio (PFN format) iff the swap cache holds that folio for the " +
+			"slot, and the folio says so (PG_swapcache, folio->swap); a swapped-out (shadow) entry has a " +
+			"count: nothing but a folio in the entry keeps a slot of count 0."},
 	NoLostFrame: {NoLostFrame, "no-lost-frame",
 		"Every frame is free or reachable from a page table, a shmem file, the swap cache or an LRU list, " +
 			"with refcount and mapcount equal to its references; once everything exits and reclaim drains, " +
-			"every frame and every slot is free."},
+			"every frame and every slot is free.", ""},
 	NoLostData: {NoLostData, "no-lost-data",
-		"Every load returns the last value stored at that address."},
+		"Every load returns the last value stored at that address.", ""},
 	NoUseAfterSwapoff: {NoUseAfterSwapoff, "no-use-after-swapoff",
-		"Nothing touches a swap device's swap_map, clusters or swap cache after swapoff freed them."},
+		"Nothing touches a swap device's swap_map, clusters or swap cache after swapoff freed them.",
+		"Nothing touches a swap device's clusters or their swap tables after swapoff freed them."},
 	NoKernelBug: {NoKernelBug, "no-kernel-bug",
 		"Nothing happens that the kernel reports as a bug: no free of an unused swap entry, no reference " +
-			"or map count below zero, no unlock of a lock that is not held."},
+			"or map count below zero, no unlock of a lock that is not held.", ""},
 	NoUnexpectedError: {NoUnexpectedError, "no-unexpected-error",
 		"Every operation has the outcome the kernel's would: it succeeds, or fails only as the kernel's " +
 			"would (out of memory with memory to reclaim, or SIGBUS without an I/O error, is a bug), and an " +
-			"access the kernel faults (unmapped, past the end of a file) faults."},
+			"access the kernel faults (unmapped, past the end of a file) faults.", ""},
 	MemcgCharge: {MemcgCharge, "memcg-charge",
 		"Every allocated frame is charged to a memory cgroup, and each cgroup's counters equal what its " +
 			"subtree holds charged (memory: frames; v2 swap: swap slots; v1 memsw: both); memory and v2 " +
-			"swap usage never exceed their limits; once everything exits, nothing stays charged."},
+			"swap usage never exceed their limits; once everything exits, nothing stays charged.", ""},
 }
 
 // All lists every invariant, in order.
@@ -99,8 +118,16 @@ func (id ID) Info() Info {
 // String is the invariant's short name.
 func (id ID) String() string { return id.Info().Name }
 
-// Rule is the invariant's sentence.
+// Rule is the invariant's sentence in the classic design.
 func (id ID) Rule() string { return id.Info().Rule }
+
+// RuleIn is the invariant's sentence in design d.
+func (id ID) RuleIn(d design.Design) string {
+	if info := id.Info(); d == design.Table && info.TableRule != "" {
+		return info.TableRule
+	}
+	return id.Rule()
+}
 
 // Lookup finds an invariant by its short name.
 func Lookup(name string) (ID, error) {
@@ -137,9 +164,12 @@ func (v Violation) String() string {
 func (v Violation) Error() string { return v.String() }
 
 // Explain is the violation with the invariant's rule after it, for the
-// first line of a report.
-func (v Violation) Explain() string {
-	return fmt.Sprintf("%s\n  (%s: %s)", v, v.Invariant, v.Invariant.Rule())
+// first line of a report, in the classic design's terms.
+func (v Violation) Explain() string { return v.ExplainIn(design.Classic) }
+
+// ExplainIn is Explain with the rule as design d states it.
+func (v Violation) ExplainIn(d design.Design) string {
+	return fmt.Sprintf("%s\n  (%s: %s)", v, v.Invariant, v.Invariant.RuleIn(d))
 }
 
 // List is the error a check returns: the violations it found.
@@ -165,11 +195,14 @@ func (l List) Err() error {
 }
 
 // Rules is one line per broken invariant, in order: its name and its
-// sentence, each line starting with indent.
-func (l List) Rules(indent string) string {
+// sentence (the classic design's), each line starting with indent.
+func (l List) Rules(indent string) string { return l.RulesIn(design.Classic, indent) }
+
+// RulesIn is Rules with each sentence in design d's terms.
+func (l List) RulesIn(d design.Design, indent string) string {
 	var b strings.Builder
 	for _, id := range l.Broken() {
-		fmt.Fprintf(&b, "%s%s: %s\n", indent, id, id.Rule())
+		fmt.Fprintf(&b, "%s%s: %s\n", indent, id, id.RuleIn(d))
 	}
 	return b.String()
 }

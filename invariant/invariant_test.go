@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"uswap/design"
 )
 
 func TestNamesAndRules(t *testing.T) {
@@ -60,5 +62,35 @@ func TestListAsError(t *testing.T) {
 	want := "  swap-count: " + SwapCount.Rule() + "\n  no-lost-data: " + NoLostData.Rule() + "\n"
 	if got := l.Rules("  "); got != want {
 		t.Errorf("Rules() = %q, want %q", got, want)
+	}
+	tableWant := "  swap-count: " + SwapCount.RuleIn(design.Table) + "\n  no-lost-data: " + NoLostData.Rule() + "\n"
+	if got := l.RulesIn(design.Table, "  "); got != tableWant || got == want {
+		t.Errorf("RulesIn(table) = %q, want %q", got, tableWant)
+	}
+}
+
+// TestRulePerDesign: the rules that name classic-only state (swap_map,
+// SWAP_HAS_CACHE, count continuation) are stated in the table design's
+// terms too, and RuleIn picks the design's sentence.
+func TestRulePerDesign(t *testing.T) {
+	for _, id := range All() {
+		classic, table := id.RuleIn(design.Classic), id.RuleIn(design.Table)
+		if classic != id.Rule() {
+			t.Errorf("%s: RuleIn(classic) is not Rule()", id)
+		}
+		for _, word := range []string{"swap_map", "SWAP_HAS_CACHE", "continuation"} {
+			if strings.Contains(table, word) {
+				t.Errorf("%s: the table design's rule names %s: %q", id, word, table)
+			}
+		}
+	}
+	for _, id := range []ID{SlotAccounting, SwapCount, SwapCache} {
+		if id.RuleIn(design.Table) == id.Rule() || !strings.Contains(id.RuleIn(design.Table), "swap table") {
+			t.Errorf("%s: no table-design statement", id)
+		}
+	}
+	v := Newf(SwapCache, "slot 0:1", "x")
+	if !strings.Contains(v.ExplainIn(design.Table), "swap table entry") || strings.Contains(v.ExplainIn(design.Table), "SWAP_HAS_CACHE") {
+		t.Errorf("ExplainIn(table) = %q", v.ExplainIn(design.Table))
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pierrec/lz4/v4"
 
+	"uswap/design"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/mm"
@@ -18,11 +19,19 @@ const (
 	benchWSS   = 4 * benchLimit // working set: four times the limit
 )
 
-// benchSwapin measures the swap-in path: one task walks a working set four
-// times its cgroup's limit on a RAM (lz4) device, so that most loads
-// fault, reclaim a page and swap one in. It reports pages per second.
+// benchSwapin measures the swap-in path in each design of the swap core:
+// one task walks a working set four times its cgroup's limit on a RAM
+// (lz4) device, so that most loads fault, reclaim a page and swap one in.
+// It reports pages per second.
 func benchSwapin(b *testing.B, random bool) {
+	for _, d := range design.All() {
+		b.Run("design="+d.String(), func(b *testing.B) { benchSwapinDesign(b, d, random) })
+	}
+}
+
+func benchSwapinDesign(b *testing.B, d design.Design, random bool) {
 	cfg := ramConfig(2*benchWSS, benchLimit, 2*benchWSS)
+	cfg.Design = d
 	s, tk := newSystem(b, cfg)
 	m, addr := mapWSS(b, tk, s)
 	in := walkWSS(b, tk, s, m, addr, random, make([]byte, mem.PageSize))

@@ -3,6 +3,7 @@ package mm_test
 import (
 	"errors"
 	"testing"
+	"uswap/design"
 
 	"uswap/fixes"
 	"uswap/mem"
@@ -11,8 +12,10 @@ import (
 	"uswap/workload"
 )
 
-func TestWriteProtectReuseAndCopy(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(256, 0, 1024))
+func TestWriteProtectReuseAndCopy(t *testing.T) { forDesigns(t, testWriteProtectReuseAndCopy) }
+
+func testWriteProtectReuseAndCopy(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(256, 0, 1024))
 	m := s.NewMM(tk)
 	addr, _ := m.Mmap(tk, 4*mem.PageSize, mm.ProtRead|mm.ProtWrite)
 	fill(t, tk, m, addr, 4, 10)
@@ -39,8 +42,10 @@ func TestWriteProtectReuseAndCopy(t *testing.T) {
 }
 
 // A swap-cache page that is reused on a write fault loses its slot.
-func TestReuseFreesSwapSlot(t *testing.T) {
-	s, tk := newSystem(t, fileConfig(t, 256, 32, 1024))
+func TestReuseFreesSwapSlot(t *testing.T) { forDesigns(t, testReuseFreesSwapSlot) }
+
+func testReuseFreesSwapSlot(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, fileConfig(t, 256, 32, 1024))
 	const pages = 128
 	m, addr := mapFilled(t, tk, s, pages, 1)
 	// Read everything back (swap-cache path, mapped read-only, slots kept),
@@ -54,8 +59,10 @@ func TestReuseFreesSwapSlot(t *testing.T) {
 // Pages swapped out in a parent are shared by more than SWAP_MAP_MAX
 // forks, so that their swap counts go into continuation; then every fork
 // writes (copy-on-write from a swapped page) and exits.
-func TestForkSwappedCOWContinuation(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(1024, 48, 2048))
+func TestForkSwappedCOWContinuation(t *testing.T) { forDesigns(t, testForkSwappedCOWContinuation) }
+
+func testForkSwappedCOWContinuation(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(1024, 48, 2048))
 	const pages = 96
 	m, addr := mapFilled(t, tk, s, pages, 1)
 	nforks := 70
@@ -70,8 +77,11 @@ func TestForkSwappedCOWContinuation(t *testing.T) {
 		}
 		kids = append(kids, c)
 	}
-	if s.Core().Stats.ContAdded.Sum() == 0 {
-		t.Fatalf("no count continuation with %d forks", nforks)
+	// The counts pass what a slot's own state holds: classic adds
+	// count-continuation pages (past SWAP_MAP_MAX, 62), the table design
+	// an extend table (past SWP_TB_COUNT_MAX - 1, 14).
+	if over := s.Core().Stats.ContAdded.Sum() + s.Core().Stats.ExtendAdd.Sum(); over == 0 {
+		t.Fatalf("no count continuation or extend table with %d forks", nforks)
 	}
 	audit(t, tk, s)
 	for i, c := range kids {
@@ -95,8 +105,10 @@ func TestForkSwappedCOWContinuation(t *testing.T) {
 	auditEmpty(t, tk, s)
 }
 
-func TestMunmapFreesEverything(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(256, 32, 1024))
+func TestMunmapFreesEverything(t *testing.T) { forDesigns(t, testMunmapFreesEverything) }
+
+func testMunmapFreesEverything(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(256, 32, 1024))
 	const pages = 100
 	m, addr := mapFilled(t, tk, s, pages, 3)
 	// A hole in the middle, then the rest.
@@ -123,8 +135,10 @@ func TestMunmapFreesEverything(t *testing.T) {
 	auditEmpty(t, tk, s)
 }
 
-func TestSwapinErrorSIGBUS(t *testing.T) {
-	s, tk, si, dev := newReadFailSystem(t, 256, 32, 1024)
+func TestSwapinErrorSIGBUS(t *testing.T) { forDesigns(t, testSwapinErrorSIGBUS) }
+
+func testSwapinErrorSIGBUS(t *testing.T, d design.Design) {
+	s, tk, si, dev := newReadFailSystemD(t, d, 256, 32, 1024)
 	const pages = 64
 	m, addr := mapFilled(t, tk, s, pages, 1)
 	dev.failReads.Store(tk, -1)

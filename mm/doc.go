@@ -28,8 +28,9 @@
 //	  folio lock                PG_locked (bit lock, sleeps)
 //	    anonVMA.rwsem           anon_vma->rwsem (reclaim only trylocks it)
 //	      pteTable.ptl          the split PTE lock (spinlock)
-//	        swap cluster lock   (FolioFreeSwap, SwapFree, SwapDuplicate,
-//	                            FreeSwapAndCache, which only trylocks folios)
+//	        swap cluster lock   (FolioFreeSwap, FolioPutSwap, FolioDupSwap,
+//	                            SwapDupEntryDirect, SwapPutEntriesDirect,
+//	                            which only trylocks folios)
 //	        lruvec.lock         (the release hook of a last folio_put)
 //	  MM.pageTableLock          page_table_lock: upper-level allocation
 //
@@ -60,4 +61,20 @@
 // the swap core's GetSwapDevice, with the variants of fixes.SwapDevice),
 // and shmem's failed swap-in (seed 004, shmem_swapin.go and shmem.go,
 // with the variants of fixes.ShmemSwapin).
+//
+// One mm for both designs of the swap core (package design,
+// docs/swap-table.md). The fault paths, reclaim, shmem, fork, zap and
+// swapoff call the core through one API, named as the kernel names it
+// since the swap table series (folio_alloc_swap, folio_dup_swap,
+// folio_put_swap, swap_dup_entry_direct, swap_put_entries_direct,
+// swap_cache_del_folio, folio_free_swap), and the swap-in insertion
+// protocol is written once (swapCacheAllocFolio); the design decides what
+// each step does below. What only one design has is marked so and reached
+// only there: the classic bypass of do_swap_page() and its
+// swapcache_prepare() pin (swap.SwapinBypass) with seed 000's variants,
+// and in the table design the synchronous device's swap-in through the
+// swap cache without readahead (swap.SwapinSync) and freeing its swap
+// cache copy at once. A fix variant whose code exists only in the classic
+// design (fixes.VariantInfo.ClassicOnly) is refused, before any work, by
+// a system of the table design.
 package mm

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
@@ -11,8 +12,11 @@ import (
 	"uswap/swap"
 )
 
-// doSwapPage is do_swap_page() (Linux v6.12+): a fault on a swap PTE.
-// mmapLock is held for reading. A nil return means "retry the access".
+// doSwapPage is do_swap_page(): a fault on a swap PTE, as v6.12+ does it in
+// the classic design and the swap table kernel in the table design (the
+// differences are below the swap core's API, and the classic bypass
+// below). mmapLock is held for reading. A nil return means "retry the
+// access".
 func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64, orig pte, write bool) error {
 	n := m.node
 	core := n.core
@@ -41,13 +45,25 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 	defer func() { m.releaseBypassHold(t, si, entry, hold) }()
 
 	if folio == nil {
+		// The design decides how the entry comes in (ChooseSwapin): the
+		// classic design may skip the swap cache on a synchronous device
+		// when only this PTE holds the entry (seed 000's path, in the
+		// node's fixes.Swapcache variant: swapinSync); the table design
+		// never does, and reads a synchronous device's entry alone
+		// through the swap cache (swapin_sync).
 		var err error
-		folio, swapcache, hold, err = m.swapinSync(t, si, entry, func() bool {
-			return pte(pt.ptes[i].Load(t)) == orig
-		}, func() {
-			core.PutSwapDevice(t, si)
-			held = false
-		})
+		switch core.ChooseSwapin(t, si, entry) {
+		case swap.SwapinBypass:
+			folio, swapcache, hold, err = m.swapinSync(t, si, entry, func() bool {
+				return pte(pt.ptes[i].Load(t)) == orig
+			}, func() {
+				core.PutSwapDevice(t, si)
+				held = false
+			})
+		case swap.SwapinSync:
+			folio, err = n.readSwapCache(t, si, entry, m.memcg, v, addr)
+			swapcache = true
+		}
 		if folio == nil && err == nil && !swapcache {
 			// Not the synchronous path: through the swap cache.
 			folio, err = n.swapinReadahead(t, si, entry, m, v, addr)
@@ -73,12 +89,28 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 	}
 	// From here we hold one reference on folio.
 
-	// folio_lock_or_retry().
-	folio.Lock(t)
-	if swapcache && n.swapinFolioStale(t, folio, entry) {
-		// Reclaimed, or freed and reused, while we slept: refault.
+	// backOut is the kernel's "out_page:" label: unlock and drop the
+	// folio. In the table design it first tries folio_free_swap() on the
+	// folio's swap cache copy (phase II): a synchronous device's folio
+	// is always in the swap cache now, where the bypass would have
+	// dropped it, and one that lost its PTE to a racer is freed here
+	// rather than left to reclaim.
+	backOut := func() {
+		if core.Design() == design.Table && folio.Test(t, mem.PGSwapCache) {
+			core.FolioFreeSwap(t, folio)
+		}
 		folio.Unlock(t)
 		folio.Put(t)
+	}
+
+	// folio_lock_or_retry(). In the table design a racing swap-in of the
+	// same entry waits here, on the folio its winner put in the swap
+	// cache, until the read is done (swapCacheAllocFolio).
+	folio.Lock(t)
+	if swapcache && n.swapinFolioStale(t, folio, entry) {
+		// Reclaimed, or freed and reused, while we slept: refault
+		// (folio_matches_swap_entry() failed).
+		backOut()
 		return nil
 	}
 
@@ -94,8 +126,7 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 	if pte(pt.ptes[i].Load(t)) != orig {
 		// pte_same() failed: somebody else mapped it, or zapped it.
 		pt.ptl.Unlock(t)
-		folio.Unlock(t)
-		folio.Put(t)
+		backOut()
 		return nil
 	}
 	if !folio.Test(t, mem.PGUptodate) {
@@ -103,8 +134,7 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 		// returns VM_FAULT_SIGBUS and leaves it); swapoff turns it into
 		// a swapin-error marker.
 		pt.ptl.Unlock(t)
-		folio.Unlock(t)
-		folio.Put(t)
+		backOut()
 		return fmt.Errorf("%w: %#x: reading %v failed", ErrBus, addr, entry)
 	}
 
@@ -113,15 +143,26 @@ func (m *MM) doSwapPage(t *ksync.Task, v *vma, pt *pteTable, i int, addr uint64,
 		// another lineage's swapoff) brought in.
 		folio.Mapping, folio.Index = v.anon, addr>>PageShift
 	}
-	// swap_free(): this PTE's hold on the slot goes; the folio (in the
-	// swap cache, or pinned) keeps the slot alive.
-	if hold == holdMapLock {
-		// map-lock: the locked byte stands for this PTE's count and the
-		// lock: the slot is freed at once (the PTE is set below, under
-		// the same PTL, before anyone can reuse it).
+	// This PTE's hold on the slot goes; the folio (in the swap cache, or
+	// pinned) keeps the slot alive. Then the swap copy is dropped if it
+	// is no use, before the PTE is set: the kernel's order since June
+	// 2026 ("free swap cache before mapping to fix folio reuse"), and
+	// classic's.
+	switch {
+	case hold == holdMapLock:
+		// map-lock (classic): the locked byte stands for this PTE's
+		// count and the lock: the slot is freed at once (the PTE is set
+		// below, under the same PTL, before anyone can reuse it).
 		core.SwapMapUnlock(t, entry, true)
 		hold = holdNone
-	} else {
+	case swapcache && folio.Swap() == entry:
+		// folio_put_swap() (classic: swap_free(folio->swap)).
+		core.FolioPutSwap(t, folio)
+	default:
+		// swap_free(entry) (classic only): the bypass's entry, which its
+		// hold keeps alive, or, before swapin-recheck-entry's fix, the
+		// PTE's entry whatever the folio's (the table design has no
+		// such code: its check is always folio_matches_swap_entry()).
 		core.SwapFree(t, entry)
 	}
 	if swapcache && m.shouldTryToFreeSwap(t, folio, write) {
@@ -169,10 +210,12 @@ func (m *MM) shouldTryToFreeSwap(t *ksync.Task, folio *mem.Folio, write bool) bo
 	if m.node.core.VMSwapFull(t) || memcg.SwapFull(t, m.memcg) {
 		return true
 	}
-	if m.node.cfg.Fixes.Get(fixes.Swapcache) == fixes.SwapcacheNoBypass {
-		// The no-bypass form frees the swap cache of a synchronous
-		// device's folio once it is mapped: the device keeps no copy
-		// worth keeping (what the bypass never made).
+	// The table design always frees the swap cache of a synchronous
+	// device's folio (phase II's "always try to free swap cache for
+	// SWP_SYNCHRONOUS_IO devices"): every such swap-in goes through the
+	// swap cache now, and the bypass it replaced never kept a copy. The
+	// classic design's no-bypass variant of seed 000 does the same.
+	if m.node.core.Design() == design.Table || m.node.cfg.Fixes.Get(fixes.Swapcache) == fixes.SwapcacheNoBypass {
 		if si := m.node.core.SwapInfo(t, folio.Swap().Type()); si != nil && si.Synchronous(t) {
 			return true
 		}
@@ -243,10 +286,11 @@ func (m *MM) releaseBypassHold(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEn
 // of fixes.Swapcache the node runs. It returns the folio with one
 // reference (unlocked; in the swap cache when swapcache is true, else
 // private and charged), what is held on the entry, and errRefault when
-// the fault should be retried. A nil folio with a nil error and
-// swapcache false means the path does not apply (not a synchronous
-// device, or a count above 1): the caller goes through the swap cache
-// with readahead.
+// the fault should be retried. It is reached only where ChooseSwapin
+// said SwapinBypass (classic: a synchronous device, and __swap_count()
+// is 1). A nil folio with a nil error and swapcache false means the
+// variant's path does not apply (the count changed): the caller goes
+// through the swap cache with readahead.
 //
 // Without a fix the bypass lets two faults on one entry race: both read
 // it, the first maps it and frees the slot, the page is written and
@@ -263,9 +307,6 @@ func (m *MM) releaseBypassHold(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEn
 func (m *MM) swapinSync(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, pending func() bool, putDevice func()) (folio *mem.Folio, swapcache bool, hold bypassHold, err error) {
 	n := m.node
 	core := n.core
-	if !si.Synchronous(t) || core.SwapCount(t, entry) != 1 {
-		return nil, false, holdNone, nil
-	}
 	v := n.cfg.Fixes.Get(fixes.Swapcache)
 	if v != fixes.SwapcacheNoBypass && n.cfg.Fixes.Get(fixes.FaultDeviceRef) == fixes.FaultDeviceRefNone {
 		// Before commit 2799e77529c2 the reference covered the lookup

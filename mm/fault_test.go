@@ -2,14 +2,17 @@ package mm_test
 
 import (
 	"testing"
+	"uswap/design"
 
 	"uswap/mem"
 	"uswap/memcg"
 	"uswap/mm"
 )
 
-func TestAnonymousFault(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(256, 0, 1024))
+func TestAnonymousFault(t *testing.T) { forDesigns(t, testAnonymousFault) }
+
+func testAnonymousFault(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(256, 0, 1024))
 	m := s.NewMM(tk)
 	addr, err := m.Mmap(tk, 16*mem.PageSize, mm.ProtRead|mm.ProtWrite)
 	if err != nil {
@@ -34,24 +37,46 @@ func TestAnonymousFault(t *testing.T) {
 	auditEmpty(t, tk, s)
 }
 
-func TestSwapinBypassRAM(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(512, 64, 2048))
+func TestSwapinBypassRAM(t *testing.T) { forDesigns(t, testSwapinBypassRAM) }
+
+func testSwapinBypassRAM(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(512, 64, 2048))
 	const pages = 256
 	m, addr := mapFilled(t, tk, s, pages, 1)
 	verify(t, tk, m, addr, pages, 1, nil)
 	st := &s.Node().Stat
-	if st.SwapinBypass.Sum() == 0 || st.PgMajFault.Sum() == 0 || s.Core().Stats.PswpOut.Sum() == 0 {
-		t.Fatalf("no bypass swap-in: bypass %d majfault %d pswpout %d", st.SwapinBypass.Sum(), st.PgMajFault.Sum(), s.Core().Stats.PswpOut.Sum())
+	if st.PgMajFault.Sum() == 0 || s.Core().Stats.PswpOut.Sum() == 0 {
+		t.Fatalf("no swap-in: majfault %d pswpout %d", st.PgMajFault.Sum(), s.Core().Stats.PswpOut.Sum())
+	}
+	switch d {
+	case design.Classic:
+		// Single-mapped pages of a synchronous device skip the swap
+		// cache.
+		if st.SwapinBypass.Sum() == 0 {
+			t.Fatal("no bypass swap-in in the classic design")
+		}
+	case design.Table:
+		// No bypass: every swap-in went through the swap cache, without
+		// readahead (swapin_sync), and the cache copy was dropped at
+		// once (should_try_to_free_swap on a synchronous device).
+		if st.SwapinBypass.Sum() != 0 || st.SwapRa.Sum() != 0 {
+			t.Fatalf("table design: %d bypass swap-ins, %d readahead pages", st.SwapinBypass.Sum(), st.SwapRa.Sum())
+		}
+		if add := s.Core().Stats.CacheAdd.Sum(); add < s.Core().Stats.PswpIn.Sum()+s.Core().Stats.PswpOut.Sum() {
+			t.Fatalf("table design: %d swap cache insertions for %d reads and %d writes", add, s.Core().Stats.PswpIn.Sum(), s.Core().Stats.PswpOut.Sum())
+		}
 	}
 	auditExit(t, tk, s, m)
 }
 
-func TestSwapinCacheFile(t *testing.T) {
+func TestSwapinCacheFile(t *testing.T) { forDesigns(t, testSwapinCacheFile) }
+
+func testSwapinCacheFile(t *testing.T, d design.Design) {
 	for _, ra := range []string{"cluster", "vma"} {
 		t.Run(ra, func(t *testing.T) {
 			cfg := fileConfig(t, 512, 64, 2048)
 			cfg.Readahead = ra
-			s, tk := newSystem(t, cfg)
+			s, tk := newSystemD(t, d, cfg)
 			const pages = 256
 			m, addr := mapFilled(t, tk, s, pages, 1)
 			verify(t, tk, m, addr, pages, 1, nil)
@@ -70,11 +95,13 @@ func TestSwapinCacheFile(t *testing.T) {
 
 // The same round trip with cgroup v1 (memsw) accounting, and with
 // page_cluster 0 (no readahead) on the swap-cache path.
-func TestSwapinMemcgV1NoReadahead(t *testing.T) {
+func TestSwapinMemcgV1NoReadahead(t *testing.T) { forDesigns(t, testSwapinMemcgV1NoReadahead) }
+
+func testSwapinMemcgV1NoReadahead(t *testing.T, d design.Design) {
 	cfg := fileConfig(t, 512, 64, 2048)
 	cfg.MemcgMode = memcg.V1
 	cfg.PageCluster = 0
-	s, tk := newSystem(t, cfg)
+	s, tk := newSystemD(t, d, cfg)
 	const pages = 200
 	m, addr := mapFilled(t, tk, s, pages, 5)
 	verify(t, tk, m, addr, pages, 5, nil)

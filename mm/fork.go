@@ -10,8 +10,9 @@ import (
 // Fork is dup_mm(): a child address space with a copy of every mapping.
 // Private pages become copy-on-write: present PTEs are write-protected
 // in both parent and child, which share the folio (one more reference
-// and map count); swap PTEs are copied with swap_duplicate() (count
-// continuation included). The child is charged to the parent's cgroup.
+// and map count); swap PTEs are copied with swap_dup_entry_direct()
+// (count continuation or extend table included). The child is charged to
+// the parent's cgroup.
 func (m *MM) Fork(t *ksync.Task) (*MM, error) { return m.dupMM(t, -1) }
 
 // ForkKilled is a fork that a fatal signal interrupts: dup_mmap() finds
@@ -133,11 +134,12 @@ func (m *MM) copyPageRange(t *ksync.Task, child *MM, v *vma) error {
 			case p.none():
 				continue
 			case p.isSwap():
-				// copy_nonpresent_pte(): swap_duplicate(), which adds
-				// a continuation page itself when the count passes
-				// SWAP_MAP_MAX.
-				if e := m.node.core.SwapDuplicate(t, pteToSwpEntry(p)); e != nil {
-					err = fmt.Errorf("fork: swap_duplicate(%v): %w", pteToSwpEntry(p), e)
+				// copy_nonpresent_pte(): swap_dup_entry_direct() under
+				// both PTLs (classic: swap_duplicate(), which adds a
+				// continuation page itself when the count passes
+				// SWAP_MAP_MAX; table: the extend table past 14).
+				if e := m.node.core.SwapDupEntryDirect(t, pteToSwpEntry(p)); e != nil {
+					err = fmt.Errorf("fork: swap_dup_entry_direct(%v): %w", pteToSwpEntry(p), e)
 					continue
 				}
 			case p.present():

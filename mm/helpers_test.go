@@ -3,6 +3,7 @@ package mm_test
 import (
 	"errors"
 	"testing"
+	"uswap/design"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -38,6 +39,20 @@ func kindConfig(tb testing.TB, kind string, frames int, limit int64, swapPages u
 		return fileConfig(tb, frames, limit, swapPages)
 	}
 	return ramConfig(frames, limit, swapPages)
+}
+
+// forDesigns runs fn as a subtest in each design of the swap core.
+func forDesigns(t *testing.T, fn func(t *testing.T, d design.Design)) {
+	for _, d := range design.All() {
+		t.Run(d.String(), func(t *testing.T) { fn(t, d) })
+	}
+}
+
+// newSystemD is newSystem with the swap core in design d.
+func newSystemD(tb testing.TB, d design.Design, cfg system.Config) (*system.System, *ksync.Task) {
+	tb.Helper()
+	cfg.Design = d
+	return newSystem(tb, cfg)
 }
 
 func newSystem(tb testing.TB, cfg system.Config) (*system.System, *ksync.Task) {
@@ -154,9 +169,15 @@ func (d *readFailDevice) ReadPage(t *ksync.Task, off uint64, dst []byte) error {
 // pages behind a readFailDevice, swapped on.
 func newReadFailSystem(tb testing.TB, frames int, limit int64, pages uint64) (*system.System, *ksync.Task, *swap.SwapInfo, *readFailDevice) {
 	tb.Helper()
+	return newReadFailSystemD(tb, design.Classic, frames, limit, pages)
+}
+
+// newReadFailSystemD is newReadFailSystem with the swap core in design d.
+func newReadFailSystemD(tb testing.TB, d design.Design, frames int, limit int64, pages uint64) (*system.System, *ksync.Task, *swap.SwapInfo, *readFailDevice) {
+	tb.Helper()
 	cfg := ramConfig(frames, limit, 0)
 	cfg.Devices = nil
-	s, t := newSystem(tb, cfg)
+	s, t := newSystemD(tb, d, cfg)
 	ram, err := swapdev.NewRAM("zram-faulty", pages, "lz4")
 	if err != nil {
 		tb.Fatal(err)

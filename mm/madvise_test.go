@@ -3,6 +3,7 @@ package mm_test
 import (
 	"errors"
 	"testing"
+	"uswap/design"
 
 	"uswap/mem"
 	"uswap/mm"
@@ -10,11 +11,13 @@ import (
 
 // MADV_PAGEOUT swaps out the pages of the range at once: their PTEs hold
 // swap entries, their frames are free, and they read back intact.
-func TestMadvisePageout(t *testing.T) {
+func TestMadvisePageout(t *testing.T) { forDesigns(t, testMadvisePageout) }
+
+func testMadvisePageout(t *testing.T, d design.Design) {
 	for _, kind := range []string{"ram", "file"} {
 		t.Run(kind, func(t *testing.T) {
 			cfg := kindConfig(t, kind, 256, 0, 64)
-			s, tk := newSystem(t, cfg)
+			s, tk := newSystemD(t, d, cfg)
 			const pages = 8
 			m, addr := mapFilled(t, tk, s, pages, 30)
 			free := s.Pool().NrFree(tk)

@@ -3,6 +3,7 @@ package mm_test
 import (
 	"sync"
 	"testing"
+	"uswap/design"
 
 	"uswap/ksync"
 	"uswap/mem"
@@ -28,11 +29,13 @@ func TestMemcgHighMarks(t *testing.T) {
 // cgroup's usage never goes above its limit (its watermark), the
 // reclaimer does the reclaiming that it is for, it stops cleanly, and the
 // audit is clean after.
-func TestMemcgBackgroundReclaim(t *testing.T) {
+func TestMemcgBackgroundReclaim(t *testing.T) { forDesigns(t, testMemcgBackgroundReclaim) }
+
+func testMemcgBackgroundReclaim(t *testing.T, d design.Design) {
 	const limit, pages = 256, 1024
 	cfg := ramConfig(limit+128, limit, 4*pages)
 	cfg.MemcgBgReclaim = true
-	s, tk := newSystem(t, cfg)
+	s, tk := newSystemD(t, d, cfg)
 	s.Node().StartMemcgReclaim(tk) // started by the config: a no-op
 	m := s.NewMM(tk)
 	const threads = 2
@@ -85,8 +88,10 @@ func TestMemcgBackgroundReclaim(t *testing.T) {
 
 // TestMemcgBackgroundReclaimOff: without StartMemcgReclaim nothing runs
 // in the background and stopping is a no-op.
-func TestMemcgBackgroundReclaimOff(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(384, 256, 2048))
+func TestMemcgBackgroundReclaimOff(t *testing.T) { forDesigns(t, testMemcgBackgroundReclaimOff) }
+
+func testMemcgBackgroundReclaimOff(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(384, 256, 2048))
 	m := s.NewMM(tk)
 	a, err := m.Mmap(tk, 512*mem.PageSize, mm.ProtRead|mm.ProtWrite)
 	if err != nil {

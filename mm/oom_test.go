@@ -3,6 +3,7 @@ package mm_test
 import (
 	"errors"
 	"testing"
+	"uswap/design"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -15,8 +16,10 @@ import (
 // A cgroup limit too small for the working set, with no swap: the task
 // gets an out-of-memory error that wraps the memcg's, and the system
 // goes on.
-func TestOOMMemcgLimit(t *testing.T) {
-	s, tk := newSystem(t, system.Config{Frames: 256, MemcgLimit: 16, Fixes: fixes.Default(), PageCluster: -1})
+func TestOOMMemcgLimit(t *testing.T) { forDesigns(t, testOOMMemcgLimit) }
+
+func testOOMMemcgLimit(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, system.Config{Frames: 256, MemcgLimit: 16, Fixes: fixes.Default(), PageCluster: -1})
 	m, addr, stored, err := storeUntilError(tk, s, 64)
 	var oom *memcg.OOMError
 	if !errors.Is(err, mm.ErrOOM) || !errors.As(err, &oom) {
@@ -34,8 +37,10 @@ func TestOOMMemcgLimit(t *testing.T) {
 }
 
 // An exhausted pool with no swap: direct reclaim cannot make room.
-func TestOOMPoolExhausted(t *testing.T) {
-	s, tk := newSystem(t, system.Config{Frames: 32, Fixes: fixes.Default(), PageCluster: -1})
+func TestOOMPoolExhausted(t *testing.T) { forDesigns(t, testOOMPoolExhausted) }
+
+func testOOMPoolExhausted(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, system.Config{Frames: 32, Fixes: fixes.Default(), PageCluster: -1})
 	m, _, stored, err := storeUntilError(tk, s, 64)
 	if !errors.Is(err, mm.ErrOOM) || stored != 32 {
 		t.Fatalf("store %d: %v, want OOM after 32 pages", stored, err)

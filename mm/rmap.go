@@ -131,10 +131,10 @@ func (n *Node) tryToUnmap(t *ksync.Task, folio *mem.Folio) bool {
 	entry := folio.Swap()
 	failed := false
 	ok := n.rmapWalk(t, folio, true, func(v *vma, pt *pteTable, i int, p pte) bool {
-		// swap_duplicate() before the PTE changes: if the count cannot
-		// grow, leave the PTE as it is and give up (the kernel restores
-		// the PTE and returns false).
-		if err := n.core.SwapDuplicate(t, entry); err != nil {
+		// folio_dup_swap() (classic: swap_duplicate()) before the PTE
+		// changes: if the count cannot grow, leave the PTE as it is and
+		// give up (the kernel restores the PTE and returns false).
+		if err := n.core.FolioDupSwap(t, folio); err != nil {
 			failed = true
 			return false
 		}

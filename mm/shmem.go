@@ -466,7 +466,8 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 			return
 		}
 		if ok && e.swap != 0 {
-			// shmem_free_swap(): xa_cmpxchg the entry away.
+			// shmem_free_swap(): xa_cmpxchg the entry away, then
+			// swap_put_entries_direct().
 			f.traceIndex(t, ksync.OpWrite, i)
 			delete(f.pages, i)
 			f.nrSwapped--
@@ -478,12 +479,12 @@ func (f *ShmemFile) undoIndex(t *ksync.Task, i uint64) {
 		switch {
 		case e.swap != 0:
 			if n.cfg.Fixes.Get(fixes.ShmemSwapin) == fixes.ShmemSwapinLockInUndo {
-				// Joonsoo Kim's proposal: wait for the folio lock a
-				// racing swap-in holds, so that the folio is freed
-				// here and not left stranded.
+				// Joonsoo Kim's proposal (classic design only):
+				// wait for the folio lock a racing swap-in holds, so
+				// that the folio is freed here and not left stranded.
 				n.core.FreeSwapAndCacheLocking(t, e.swap)
 			} else {
-				n.core.FreeSwapAndCache(t, e.swap)
+				n.core.SwapPutEntriesDirect(t, e.swap)
 			}
 			return
 		case e.folio == nil:

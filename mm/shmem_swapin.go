@@ -120,27 +120,26 @@ func (f *ShmemFile) swapinFolio(t *ksync.Task, index uint64, entry mem.SwpEntry)
 		}
 	}
 	if err != nil {
-		f.swapinFailed(t, folio, index, entry, charging, added)
+		f.swapinFailed(t, si, folio, index, entry, charging, added)
 		folio.Unlock(t)
 		folio.Put(t)
 		return nil, err
 	}
-	// The index holds the folio now: the swap copy goes
-	// (delete_from_swap_cache, then swap_free of the index's count).
-	core.DeleteFromSwapCache(t, folio)
-	folio.Flags.Set(t, mem.PGDirty)
-	core.SwapFree(t, entry)
+	// The index holds the folio now: its count on the slot and the swap
+	// copy go (FolioPutSwapDel, in the design's order), and the folio,
+	// the only copy, is dirty.
+	core.FolioPutSwapDel(t, folio, true)
 	return folio, nil
 }
 
 // setFolioSwapinError is shmem_set_folio_swapin_error() for the locked
 // swap cache folio of entry whose read failed: replace entry at index by
 // the swapin-error marker, only if the index still holds entry (the
-// xa_cmpxchg under the i_pages lock), then take the folio out of the swap
-// cache (delete_from_swap_cache, after folio_wait_writeback) and drop the
-// index's swap count (swap_free), which frees the slot; info->swapped
-// goes down (shmem_recalc_inode). The folio is freed at the caller's
-// folio_put. It reports whether the marker was installed.
+// xa_cmpxchg under the i_pages lock), then, after folio_wait_writeback,
+// drop the index's swap count (folio_put_swap) and take the folio out of
+// the swap cache (swap_cache_del_folio), which frees the slot;
+// info->swapped goes down (shmem_recalc_inode). The folio is freed at the
+// caller's folio_put. It reports whether the marker was installed.
 func (f *ShmemFile) setFolioSwapinError(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry) bool {
 	f.iPages.Lock(t)
 	f.traceIndex(t, ksync.OpRead, index)
@@ -155,9 +154,10 @@ func (f *ShmemFile) setFolioSwapinError(t *ksync.Task, folio *mem.Folio, index u
 	n := f.node
 	folio.Flags.WaitOnBit(t, mem.PGWriteback)
 	if folio.Test(t, mem.PGSwapCache) && folio.Swap() == entry {
-		n.core.DeleteFromSwapCache(t, folio)
+		n.core.FolioPutSwapDel(t, folio, false)
+	} else {
+		n.core.SwapPutEntriesDirect(t, entry)
 	}
-	n.core.SwapFree(t, entry)
 	return true
 }
 
@@ -168,7 +168,7 @@ func (f *ShmemFile) setFolioSwapinError(t *ksync.Task, folio *mem.Folio, index u
 // confirmation itself; added says the charge succeeded and the add
 // failed. A folio left in the swap cache whose slot nothing refers to,
 // and that nobody else holds, is marked stranded for the measurements.
-func (f *ShmemFile) swapinFailed(t *ksync.Task, folio *mem.Folio, index uint64, entry mem.SwpEntry, charging, added bool) {
+func (f *ShmemFile) swapinFailed(t *ksync.Task, si *swap.SwapInfo, folio *mem.Folio, index uint64, entry mem.SwpEntry, charging, added bool) {
 	if !folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry {
 		return // somebody else's now
 	}
@@ -181,7 +181,7 @@ func (f *ShmemFile) swapinFailed(t *ksync.Task, folio *mem.Folio, index uint64, 
 		// charge and deletes the folio (215c02bc33bb). The charge
 		// goes with the folio when it is freed.
 		if added {
-			n.core.DeleteFromSwapCache(t, folio)
+			n.core.SwapCacheDelFolio(t, folio)
 		}
 	case fixes.ShmemSwapinDeleteAnyError:
 		// The patch under review: delete_from_swap_cache() on any
@@ -189,7 +189,7 @@ func (f *ShmemFile) swapinFailed(t *ksync.Task, folio *mem.Folio, index uint64, 
 		// or not the index still holds the entry. With the entry still
 		// there, the next read goes to the device again.
 		if charging {
-			n.core.DeleteFromSwapCache(t, folio)
+			n.core.SwapCacheDelFolio(t, folio)
 		}
 	case fixes.ShmemSwapinDeleteIfRaced:
 		// The thread's conclusion (v2's -ENOENT): only an entry purged
@@ -205,7 +205,7 @@ func (f *ShmemFile) swapinFailed(t *ksync.Task, folio *mem.Folio, index uint64, 
 		// lock (lock-in-undo).
 	}
 	if folio.Test(t, mem.PGSwapCache) && folio.Swap() == entry && folio.RefCount(t) == 2 &&
-		n.core.SwapCount(t, entry) == 0 && !f.confirmSwap(t, index, entry) {
+		!n.core.SwapEntrySwapped(t, si, entry) && !f.confirmSwap(t, index, entry) {
 		// Ours and the swap cache's are the only references, and no
 		// index or PTE holds the slot: once unlocked, only reclaim
 		// finds it.
@@ -233,44 +233,20 @@ func (f *ShmemFile) addToPageCache(t *ksync.Task, folio *mem.Folio, index uint64
 }
 
 // shmemReadSwapCache is shmem_swapin_cluster() without readahead, through
-// __read_swap_cache_async(): the swap cache folio of entry with a
-// reference, reading it in if it is not cached. A folio read here is
-// charged to the root cgroup until shmemChargeFolio moves it (see the
-// file comment). It returns nil, nil when the entry is no longer in use.
+// swapCacheAllocFolio: the swap cache folio of entry with a reference,
+// reading it in if it is not cached. A folio read here is charged to the
+// root cgroup until shmemChargeFolio moves it (see the file comment). It
+// returns nil, nil when the entry is no longer in use.
 func (n *Node) shmemReadSwapCache(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry) (*mem.Folio, error) {
-	var folio *mem.Folio
-	for {
-		if f := n.swapCacheGetFolio(t, entry, nil, 0); f != nil {
-			return f, nil
-		}
-		if n.core.SwapCount(t, entry) == 0 {
-			return nil, nil
-		}
-		nf, err := n.allocFolio(t)
-		if err != nil {
-			return nil, err
-		}
-		err = n.core.SwapcachePrepare(t, entry)
-		if err == nil {
-			folio = nf
-			break
-		}
-		nf.Put(t)
-		if !errors.Is(err, swap.ErrExist) {
-			return nil, nil
-		}
-		n.swapcachePrepareRetryWait(t)
+	folio, allocated, err := n.swapCacheAllocFolio(t, si, entry, nil, 0, func(folio *mem.Folio) error {
+		folio.MemcgID = n.root.ID()
+		return nil
+	})
+	if folio != nil && allocated {
+		n.swapReadFolio(t, si, entry, folio)
+		folio.Unlock(t)
 	}
-	folio.Lock(t)
-	folio.Flags.Set(t, mem.PGSwapBacked)
-	folio.MemcgID = n.root.ID()
-	if err := n.core.AddToSwapCache(t, folio, entry); err != nil {
-		panic("mm: shmem add_to_swap_cache failed under our own pin: " + err.Error())
-	}
-	n.folioAddLRU(t, folio)
-	n.swapReadFolio(t, si, entry, folio)
-	folio.Unlock(t)
-	return folio, nil
+	return folio, err
 }
 
 // shmemChargeFolio is the charge of shmem_swapin_folio (the v5.7

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"uswap/design"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -71,11 +72,13 @@ func used(t *ksync.Task, s *system.System) int64 {
 	return int64(s.Pool().Frames()) - s.Pool().NrFree(t)
 }
 
-func TestShmemSwapOutIn(t *testing.T) {
+func TestShmemSwapOutIn(t *testing.T) { forDesigns(t, testShmemSwapOutIn) }
+
+func testShmemSwapOutIn(t *testing.T, d design.Design) {
 	for _, kind := range []string{"ram", "file"} {
 		t.Run(kind, func(t *testing.T) {
 			cfg := kindConfig(t, kind, 128, 64, 256)
-			s, tk := newSystem(t, cfg)
+			s, tk := newSystemD(t, d, cfg)
 			f, err := s.ShmemCreate(tk, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -114,8 +117,10 @@ func TestShmemSwapOutIn(t *testing.T) {
 	}
 }
 
-func TestShmemTruncatePunchFree(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(128, 64, 256))
+func TestShmemTruncatePunchFree(t *testing.T) { forDesigns(t, testShmemTruncatePunchFree) }
+
+func testShmemTruncatePunchFree(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(128, 64, 256))
 	f := shmemSwappedOut(t, tk, s, 16, 3)
 	base := used(tk, s)
 	shmemVerify(t, tk, f, 0, 8, 3) // pages 0..7 resident, 8..15 swapped
@@ -187,9 +192,17 @@ func TestShmemTruncatePunchFree(t *testing.T) {
 // and the next access finds it there without reading the device again;
 // only the patch under review (delete-any-error) throws it away, which
 // costs a second read (seed 004: "the next fault has to read the
-// still-valid page again from the swap device").
+// still-valid page again from the swap device"). In both designs; the
+// classic-only variant (lock-in-undo) only in the classic one.
 func TestShmemChargeFailureReads(t *testing.T) {
-	for _, name := range fixes.ShmemSwapin.VariantNames() {
+	forDesigns(t, testShmemChargeFailureReads)
+}
+
+func testShmemChargeFailureReads(t *testing.T, d design.Design) {
+	for i, name := range fixes.ShmemSwapin.VariantNames() {
+		if !fixes.ShmemSwapin.RunsIn(fixes.Variant(i), d) {
+			continue // classic-only (lock-in-undo): refused in the table design
+		}
 		t.Run(name, func(t *testing.T) {
 			cfg := ramConfig(128, 8, 256)
 			cfg.SwapLimit = 8
@@ -197,7 +210,7 @@ func TestShmemChargeFailureReads(t *testing.T) {
 			if cfg.Fixes, err = fixes.Default().Choose("shmem-swapin=" + name); err != nil {
 				t.Fatal(err)
 			}
-			s, tk := newSystem(t, cfg)
+			s, tk := newSystemD(t, d, cfg)
 			f := shmemSwappedOut(t, tk, s, 8, 11)
 			if f.NrSwapped(tk) != 8 {
 				t.Fatalf("%d swapped", f.NrSwapped(tk))
@@ -238,8 +251,10 @@ func TestShmemChargeFailureReads(t *testing.T) {
 // Two address spaces map one file shared: each sees the other's stores
 // and the file's; reclaim unmaps the page from both and writes it out;
 // the next access faults it back from the file.
-func TestShmemMapShared(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(128, 64, 256))
+func TestShmemMapShared(t *testing.T) { forDesigns(t, testShmemMapShared) }
+
+func testShmemMapShared(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(128, 64, 256))
 	f, _ := s.ShmemCreate(tk, 4*pg)
 	m1, m2 := s.NewMM(tk), s.NewMM(tk)
 	a1, err := m1.MmapShared(tk, f, 0, 4*pg, mm.ProtRead|mm.ProtWrite)
@@ -312,8 +327,10 @@ func TestShmemMapShared(t *testing.T) {
 
 // swapoff brings shmem pages back (shmem_unuse), and fails cleanly when
 // the cgroup has no room for them.
-func TestShmemSwapoff(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(128, 64, 256))
+func TestShmemSwapoff(t *testing.T) { forDesigns(t, testShmemSwapoff) }
+
+func testShmemSwapoff(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(128, 64, 256))
 	f := shmemSwappedOut(t, tk, s, 24, 5)
 	if err := s.Swapoff(tk, 0); err != nil {
 		t.Fatal(err)
@@ -331,7 +348,7 @@ func TestShmemSwapoff(t *testing.T) {
 
 	// Out of memory: a limit of 8 with 16 pages swapped and the cgroup
 	// full of anonymous memory.
-	s2, tk2 := newSystem(t, ramConfig(128, 8, 256))
+	s2, tk2 := newSystemD(t, d, ramConfig(128, 8, 256))
 	f2, _ := s2.ShmemCreate(tk2, 0)
 	shmemFill(t, tk2, f2, 0, 16, 9)
 	s2.Node().Drain(tk2)
@@ -353,8 +370,10 @@ func TestShmemSwapoff(t *testing.T) {
 // writes and faults get SIGBUS without reading again, truncation or a
 // hole punch removes it, and swapoff completes over it, every other page
 // intact.
-func TestShmemSwapinError(t *testing.T) {
-	s, tk, si, dev := newReadFailSystem(t, 128, 64, 256)
+func TestShmemSwapinError(t *testing.T) { forDesigns(t, testShmemSwapinError) }
+
+func testShmemSwapinError(t *testing.T, d design.Design) {
+	s, tk, si, dev := newReadFailSystemD(t, d, 128, 64, 256)
 	const pages = 16
 	f, _ := s.ShmemCreate(tk, 0)
 	g, _ := s.ShmemCreate(tk, 0)

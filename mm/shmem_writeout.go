@@ -35,8 +35,8 @@ func (n *Node) shrinkShmemFolio(t *ksync.Task, folio *mem.Folio, f *ShmemFile) s
 
 // writeout is shmem_writeout() followed by swap_writeout() for a locked,
 // unmapped folio of the index: allocate a slot (charged to the folio's
-// cgroup's swap), take the index's swap count on it (v6.15:
-// swap_shmem_alloc is swap_duplicate_nr, a count of 1 like a PTE's;
+// cgroup's swap), take the index's swap count on it (folio_dup_swap();
+// v6.15: swap_shmem_alloc is swap_duplicate_nr, a count of 1 like a PTE's;
 // SWAP_MAP_SHMEM is gone since v6.14), replace the folio by the entry in
 // the index under the i_pages lock, and write the page. It reports
 // whether the folio left the index; a write error leaves it dirty in the
@@ -63,9 +63,9 @@ func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
 	}
 	order := n.cfg.Fixes.Get(fixes.ShmemCountBeforeIndex)
 	if order == fixes.ShmemCountBeforeIndexV6 {
-		if err := n.core.SwapDuplicate(t, entry); err != nil {
+		if err := n.core.FolioDupSwap(t, folio); err != nil {
 			// Cannot happen for a fresh slot; undo.
-			n.core.DeleteFromSwapCache(t, folio)
+			n.core.SwapCacheDelFolio(t, folio)
 			return false
 		}
 	}
@@ -81,11 +81,11 @@ func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
 	f.nrSwapped++
 	folio.Mapping, folio.Index = nil, 0
 	if order == fixes.ShmemCountUnderLock {
-		f.swapShmemAlloc(t, entry)
+		f.swapShmemAlloc(t, folio)
 	}
 	f.iPages.Unlock(t)
 	if order == fixes.ShmemCountAfterUnlock {
-		f.swapShmemAlloc(t, entry)
+		f.swapShmemAlloc(t, folio)
 	}
 	folio.RefSub(t, 1) // the index's reference
 	folio.Flags.Set(t, mem.PGDirty)
@@ -93,13 +93,14 @@ func (f *ShmemFile) writeout(t *ksync.Task, folio *mem.Folio) bool {
 	return true
 }
 
-// swapShmemAlloc is swap_shmem_alloc() once the entry is in the index,
-// where it cannot be undone: a fresh slot always takes a count (a racing
-// free of the count not yet taken is recorded by the swap core, and this
-// one is then left with no owner).
-func (f *ShmemFile) swapShmemAlloc(t *ksync.Task, entry mem.SwpEntry) {
-	if err := f.node.core.SwapDuplicate(t, entry); err != nil {
-		panic(fmt.Sprintf("mm: swap_shmem_alloc(%v) for %v: %v", entry, f, err))
+// swapShmemAlloc is swap_shmem_alloc() (folio_dup_swap() of the still
+// locked swap cache folio) once the entry is in the index, where it
+// cannot be undone: a fresh slot always takes a count (a racing free of
+// the count not yet taken is recorded by the swap core, and this one is
+// then left with no owner).
+func (f *ShmemFile) swapShmemAlloc(t *ksync.Task, folio *mem.Folio) {
+	if err := f.node.core.FolioDupSwap(t, folio); err != nil {
+		panic(fmt.Sprintf("mm: swap_shmem_alloc(%v) for %v: %v", folio.Swap(), f, err))
 	}
 }
 

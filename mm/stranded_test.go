@@ -2,6 +2,7 @@ package mm_test
 
 import (
 	"testing"
+	"uswap/design"
 
 	"uswap/ksync"
 	"uswap/mem"
@@ -12,9 +13,13 @@ import (
 // the swap cache (free_swap_and_cache only trylocks it): stranded. Reclaim
 // must free it and its slot.
 func TestStrandedSwapCacheFreedByReclaim(t *testing.T) {
+	forDesigns(t, testStrandedSwapCacheFreedByReclaim)
+}
+
+func testStrandedSwapCacheFreedByReclaim(t *testing.T, d design.Design) {
 	cfg := fileConfig(t, 256, 0, 1024)
 	cfg.Readahead = "cluster"
-	s, tk := newSystem(t, cfg)
+	s, tk := newSystemD(t, d, cfg)
 	const pages = 16
 	m, addr := mapFilled(t, tk, s, pages, 1)
 	s.Node().Drain(tk)

@@ -42,32 +42,50 @@ func (n *Node) swapCacheGetFolio(t *ksync.Task, entry mem.SwpEntry, v *vma, addr
 	return folio
 }
 
-// readSwapCacheAsync is __read_swap_cache_async(): the swap cache folio
-// of entry, with a reference. If it is not cached, allocate a folio,
-// pin the entry (swapcache_prepare), charge the folio (to the cgroup the
-// slot is recorded for, else cg), add it to the swap cache and the LRU,
-// and return it locked with allocated set: the caller reads it and
-// unlocks it. It returns nil when the entry is no longer in use or no
-// memory can be found (err says which).
+// swapCacheAllocFolio is the swap-in insertion protocol, written once for
+// both designs of the swap core: __read_swap_cache_async() in the classic
+// design, swap_cache_alloc_folio() in the table design. It returns the
+// swap cache folio of entry with a reference; or, if entry is not cached,
+// a new folio inserted for it, locked, charged (by charge) and on the LRU,
+// with allocated set: the caller reads it and unlocks it. It returns nil
+// when the entry is no longer in use, or the error of the allocation or
+// the charge. The caller holds a device reference on si.
 //
-// Two tasks that miss in the cache at once race to pin the entry; the
-// loser sees ErrExist and waits a tick for the winner to add its folio
-// to the cache (the kernel's schedule_timeout_uninterruptible(1)).
-func (n *Node) readSwapCacheAsync(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, cg *memcg.MemCgroup, v *vma, addr uint64) (folio *mem.Folio, allocated bool, err error) {
+// Two swap-ins that miss in the cache at once race to reserve the entry
+// (swap.Core.SwapinReserve says what that is in each design). The loser
+// sees ErrExist. In the classic design the winner holds only the
+// SWAP_HAS_CACHE pin, with no folio in the cache yet, and the loser sleeps
+// a tick (schedule_timeout_uninterruptible(1)) and looks again. In the
+// table design the winner's folio is in the cache already, locked until
+// its read is done; the loser's next lookup finds it, and the caller's
+// folio_lock() is the wait:
+//
+//	CPU1                                CPU2
+//	lookup(E): miss                     lookup(E): miss
+//	alloc F1, lock F1                   alloc F2, lock F2
+//	reserve(F1, E): table[E] = F1
+//	                                    reserve(F2, E): -EEXIST
+//	                                    put F2; lookup(E): F1, ref+1
+//	read E into F1                      folio_lock(F1)  ... sleeps
+//	unlock F1                           ... wakes: F1 uptodate
+func (n *Node) swapCacheAllocFolio(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, v *vma, addr uint64, charge func(*mem.Folio) error) (folio *mem.Folio, allocated bool, err error) {
+	core := n.core
 	for {
 		if f := n.swapCacheGetFolio(t, entry, v, addr); f != nil {
 			return f, false, nil
 		}
 		// swap_entry_swapped(): nobody holds the entry any more (it
-		// was freed, or only a pin holds it).
-		if n.core.SwapCount(t, entry) == 0 {
+		// was freed, or only the swap cache or a pin holds it).
+		if !core.SwapEntrySwapped(t, si, entry) {
 			return nil, false, nil
 		}
 		nf, err := n.allocFolio(t)
 		if err != nil {
 			return nil, false, err
 		}
-		err = n.core.SwapcachePrepare(t, entry)
+		// The folio is ours: nobody can see it until SwapinReserve
+		// (table) puts it, locked, in the swap cache.
+		err = core.SwapinReserve(t, si, nf, entry)
 		if err == nil {
 			folio = nf
 			break
@@ -78,45 +96,56 @@ func (n *Node) readSwapCacheAsync(t *ksync.Task, si *swap.SwapInfo, entry mem.Sw
 		}
 		n.swapcachePrepareRetryWait(t)
 	}
-	// The folio is ours: nobody can see it yet.
-	folio.Lock(t)
 	folio.Flags.Set(t, mem.PGSwapBacked)
-	charged, err := memcg.SwapinCharge(t, n.core.LookupSwapCgroupID(t, entry), cg, 1)
-	if err != nil {
-		n.core.SwapcacheClear(t, si, entry)
-		n.core.WakeSwapcacheWaiters(t)
+	if err := charge(folio); err != nil {
+		core.SwapinCancel(t, si, folio, entry)
 		folio.Unlock(t)
 		folio.Put(t)
-		return nil, false, errors.Join(ErrOOM, err)
+		return nil, false, err
 	}
-	folio.MemcgID = charged.ID()
-	n.memcgCharged(t, charged)
-	if err := n.core.AddToSwapCache(t, folio, entry); err != nil {
-		// We hold SWAP_HAS_CACHE: nobody else can have added one.
-		panic("mm: add_to_swap_cache failed under our own pin: " + err.Error())
-	}
+	core.SwapinCommit(t, folio, entry)
 	n.folioAddLRU(t, folio)
 	return folio, true, nil
 }
 
-// swapcachePrepareRetryWait is what __read_swap_cache_async() does
-// before it tries again, when swapcache_prepare() failed because another
-// task holds SWAP_HAS_CACHE and has not put its folio in the swap cache
-// yet: sleep a tick (schedule_timeout_uninterruptible(1)), which takes
-// the task off the run queue so that the holder runs.
+// readSwapCacheAsync is swapCacheAllocFolio for an anonymous page: the
+// folio is charged to the cgroup the slot is recorded for, else cg
+// (mem_cgroup_swapin_charge_folio).
+func (n *Node) readSwapCacheAsync(t *ksync.Task, si *swap.SwapInfo, entry mem.SwpEntry, cg *memcg.MemCgroup, v *vma, addr uint64) (*mem.Folio, bool, error) {
+	return n.swapCacheAllocFolio(t, si, entry, v, addr, func(folio *mem.Folio) error {
+		charged, err := memcg.SwapinCharge(t, n.core.LookupSwapCgroupID(t, entry), cg, 1)
+		if err != nil {
+			return errors.Join(ErrOOM, err)
+		}
+		folio.MemcgID = charged.ID()
+		n.memcgCharged(t, charged)
+		return nil
+	})
+}
+
+// swapcachePrepareRetryWait is what a swap-in does after SwapinReserve
+// failed with ErrExist, before it looks again: the design's back-off
+// (swap.Core.SwapinBackoff). Classic: another task holds SWAP_HAS_CACHE
+// and has not put its folio in the swap cache yet, and
+// __read_swap_cache_async() sleeps a tick
+// (schedule_timeout_uninterruptible(1)), which takes the task off the
+// run queue so that the holder runs. Table: the winner's folio is in the
+// swap cache already, and the next lookup finds it and sleeps on its
+// lock.
 //
-// With fix swapin-retry-sleep reverted it is cond_resched(), as before
-// commit 029c4628b2eb: the task stays runnable, and a task that
-// outranks the holder (a real-time task on the holder's CPU) retries
-// forever while the holder never runs: the livelock of scenario
-// swapin-retry-livelock (drawn in
+// With fix swapin-retry-sleep reverted (classic design only: the table
+// design has no pin to spin on, and choosing the variant with it is an
+// error) it is cond_resched(), as before commit 029c4628b2eb: the task
+// stays runnable, and a task that outranks the holder (a real-time task
+// on the holder's CPU) retries forever while the holder never runs: the
+// livelock of scenario swapin-retry-livelock (drawn in
 // explore/testdata/scenarios/swapin-retry-livelock.txt).
 func (n *Node) swapcachePrepareRetryWait(t *ksync.Task) {
 	if n.cfg.Fixes.Get(fixes.SwapinRetrySleep) == fixes.SwapinRetryCondResched {
 		ksync.CondResched(t)
 		return
 	}
-	ksync.ScheduleTimeout(t, jiffy)
+	n.core.SwapinBackoff(t)
 }
 
 // swapReadFolio is swap_read_folio() for a locked folio that is not

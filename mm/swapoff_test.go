@@ -2,6 +2,7 @@ package mm_test
 
 import (
 	"testing"
+	"uswap/design"
 
 	"uswap/ksync"
 	"uswap/mem"
@@ -11,12 +12,14 @@ import (
 
 // Swapoff while pages are swapped out brings them all back; then swapon
 // again and keep going.
-func TestSwapoffBringsPagesBack(t *testing.T) {
+func TestSwapoffBringsPagesBack(t *testing.T) { forDesigns(t, testSwapoffBringsPagesBack) }
+
+func testSwapoffBringsPagesBack(t *testing.T, d design.Design) {
 	for _, kind := range []string{"ram", "file"} {
 		t.Run(kind, func(t *testing.T) {
 			cfg := kindConfig(t, kind, 512, 0, 1024)
 			cfg.MemcgLimit = 64
-			s, tk := newSystem(t, cfg)
+			s, tk := newSystemD(t, d, cfg)
 			const pages = 200
 			m, addr := mapFilled(t, tk, s, pages, 9)
 			// Swapoff needs room for the pages: raise the limit.
@@ -45,8 +48,10 @@ func TestSwapoffBringsPagesBack(t *testing.T) {
 
 // Swapoff that cannot bring everything in (the cgroup limit) fails, and
 // the device stays usable.
-func TestSwapoffFailsCleanly(t *testing.T) {
-	s, tk := newSystem(t, ramConfig(512, 32, 1024))
+func TestSwapoffFailsCleanly(t *testing.T) { forDesigns(t, testSwapoffFailsCleanly) }
+
+func testSwapoffFailsCleanly(t *testing.T, d design.Design) {
+	s, tk := newSystemD(t, d, ramConfig(512, 32, 1024))
 	const pages = 128
 	m, addr := mapFilled(t, tk, s, pages, 4)
 	if err := s.Swapoff(tk, 0); err == nil {
@@ -65,10 +70,12 @@ func TestSwapoffFailsCleanly(t *testing.T) {
 }
 
 // Swapoff and swapon cycles while tasks keep touching their pages.
-func TestSwapoffWhileRunning(t *testing.T) {
+func TestSwapoffWhileRunning(t *testing.T) { forDesigns(t, testSwapoffWhileRunning) }
+
+func testSwapoffWhileRunning(t *testing.T, d design.Design) {
 	cfg := ramConfig(1024, 96, 2048)
 	cfg.Devices = append(cfg.Devices, system.DeviceConfig{Kind: "file", Pages: 2048, Path: t.TempDir() + "/swap", Priority: -1})
-	s, tk := newSystem(t, cfg)
+	s, tk := newSystemD(t, d, cfg)
 	const workers, pages = 3, 64
 	rounds := 6
 	if testing.Short() {

@@ -158,7 +158,9 @@ func (m *MM) unusePTE(t *ksync.Task, si *swap.SwapInfo, v *vma, pt *pteTable, i 
 				folio.Get(t)
 				pt.setLocked(t, i, folio, 0)
 			}
-			n.core.SwapFree(t, entry)
+			// folio_put_swap() (classic: swap_free()) after the
+			// PTE is set, as unuse_pte() does.
+			n.core.FolioPutSwap(t, folio)
 		}
 		pt.ptl.Unlock(t)
 		n.core.FolioFreeSwap(t, folio)

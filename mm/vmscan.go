@@ -282,21 +282,16 @@ func (n *Node) shrinkFolio(t *ksync.Task, f *mem.Folio) shrinkResult {
 //	                                 delete from swap cache, free
 //	folio_lock, map it  !!! a freed frame
 //
-// With RefFreeze(2) the count drops to 0 atomically only if no lookup
-// took a reference; a lookup after the freeze fails its TryGet and finds
-// nothing. A folio dirtied again (a failed write) stays too. The folio is
-// unlocked on return.
+// With the freeze at 2 (RemoveMapping, under the slot's cluster lock, as
+// the kernel freezes under the swap cache's lock) the count drops to 0
+// atomically only if no lookup took a reference; a lookup after the
+// freeze fails its TryGet and finds nothing. A folio dirtied again (a
+// failed write) stays too. The folio is unlocked on return.
 func (n *Node) removeMapping(t *ksync.Task, f *mem.Folio) shrinkResult {
-	if !f.RefFreeze(t, 2) {
+	if !n.core.RemoveMapping(t, f, 2) {
 		f.Unlock(t)
 		return shrinkKeep
 	}
-	if f.Test(t, mem.PGDirty) {
-		f.RefUnfreeze(t, 2)
-		f.Unlock(t)
-		return shrinkKeep
-	}
-	n.core.DeleteFromSwapCacheFrozen(t, f)
 	f.Unlock(t)
 	n.pool.FreeFrozen(t, f)
 	return shrinkFreed

@@ -8,9 +8,10 @@ import (
 // zapRange is zap_pte_range() over [start, end): clear every PTE, moving
 // the dirty bit of a present one to its folio and dropping its map count
 // and reference, and dropping the swap count of a swap PTE with
-// free_swap_and_cache() (which only trylocks the swap cache folio: a
-// folio locked by a racing swap-in stays in the swap cache, stranded,
-// and reclaim frees it later). mmapLock is held for writing.
+// swap_put_entries_direct() (classic: free_swap_and_cache()), which only
+// trylocks the swap cache folio: a folio locked by a racing swap-in stays
+// in the swap cache, stranded, and reclaim frees it later. mmapLock is
+// held for writing.
 func (m *MM) zapRange(t *ksync.Task, start, end uint64) {
 	m.forEachTable(t, start, end, func(pt *pteTable, base uint64, lo, hi int) bool {
 		pt.ptl.Lock(t)
@@ -24,7 +25,7 @@ func (m *MM) zapRange(t *ksync.Task, start, end uint64) {
 			case p.present():
 				m.zapFolioLocked(t, pt, m.node.pool.Folio(p.pfn()), p)
 			case p.isSwap():
-				m.node.core.FreeSwapAndCache(t, pteToSwpEntry(p))
+				m.node.core.SwapPutEntriesDirect(t, pteToSwpEntry(p))
 			}
 		}
 		pt.ptl.Unlock(t)

@@ -227,7 +227,7 @@ func (p *Pager) install(t *ksync.Task, f *mem.Folio, page uint64, orig pteVal, s
 // list here: nothing would reclaim it if it stayed.
 func (p *Pager) abandon(t *ksync.Task, f *mem.Folio) {
 	if f.Test(t, mem.PGSwapCache) && !f.Mapped(t) {
-		p.core.DeleteFromSwapCache(t, f)
+		p.core.SwapCacheDelFolio(t, f)
 	}
 	f.Unlock(t)
 	f.Put(t)

@@ -279,7 +279,7 @@ func (p *Pager) Teardown(t *ksync.Task) error {
 			f := p.pool.Folio(v.pfn())
 			f.Lock(t)
 			if f.Test(t, mem.PGSwapCache) {
-				p.core.DeleteFromSwapCache(t, f)
+				p.core.SwapCacheDelFolio(t, f)
 			}
 			f.Unlock(t)
 			f.RemoveMap(t)

@@ -44,7 +44,7 @@ func (p *Pager) Preset(t *ksync.Task, page uint64, data []byte, swapped bool) er
 	if err != nil {
 		return fmt.Errorf("pager: preset of page %d: %w", page, err)
 	}
-	defer p.core.DeleteFromSwapCache(t, f)
+	defer p.core.SwapCacheDelFolio(t, f)
 	if err := p.si.WritePage(t, e, data); err != nil {
 		return fmt.Errorf("pager: preset of page %d: %w", page, err)
 	}

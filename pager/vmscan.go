@@ -231,7 +231,7 @@ func (p *Pager) dropFolios(t *ksync.Task, rc *reclaimer, fs []*mem.Folio) int {
 		if f.Test(t, mem.PGSwapCache) {
 			// __remove_mapping(): out of the swap cache; the slot
 			// keeps the pte's reference.
-			p.core.DeleteFromSwapCache(t, f)
+			p.core.SwapCacheDelFolio(t, f)
 		}
 		f.Flags.Clear(t, mem.PGReferenced)
 		f.Flags.Clear(t, mem.PGReadahead)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"uswap/design"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -17,7 +18,8 @@ import (
 // to a small machine by one worker, whose reference model (the bytes
 // expected at every address) checks every load; the audit runs after
 // every operation and AuditEmpty at the end. The first byte picks the
-// devices and the injected faults.
+// devices and the injected faults. Every input runs on both designs of
+// the swap core, each against the same model.
 //
 // An operation byte below 162 is one of the nine address-space and
 // machine operations (byte % 9, as before shmem ops were added, so the
@@ -36,11 +38,13 @@ func FuzzOps(f *testing.F) {
 		if len(in) == 0 || len(in) > 400 {
 			return
 		}
-		fuzzRun(t, in)
+		for _, d := range design.All() {
+			t.Run(d.String(), func(t *testing.T) { fuzzRun(t, d, in) })
+		}
 	})
 }
 
-func fuzzRun(t *testing.T, in []byte) {
+func fuzzRun(t *testing.T, d design.Design, in []byte) {
 	kind := "ram"
 	var faults []swapdev.FaultRule
 	switch in[0] % 4 {
@@ -52,7 +56,7 @@ func fuzzRun(t *testing.T, in []byte) {
 		kind = "file"
 		faults = []swapdev.FaultRule{{Op: swapdev.FaultReadWrite, Rate: 0.2, Fail: true}}
 	}
-	cfg := system.Config{Frames: 128, MemcgLimit: 16, Fixes: fixes.Default(), PageCluster: 2}
+	cfg := system.Config{Frames: 128, MemcgLimit: 16, Fixes: fixes.Default(), PageCluster: 2, Design: d}
 	for i := range 2 {
 		d := system.DeviceConfig{Kind: kind, Pages: 128, Priority: -1, Faults: faults, FaultSeed: uint64(in[0]) + uint64(i)}
 		if kind == "file" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
@@ -18,8 +19,12 @@ import (
 // in the index, and growing the file again showed their old data (or
 // SIGBUS) where zeros belong. Found by the shmem ops of the stress mix.
 func TestShmemTruncateUnreadablePartialPage(t *testing.T) {
+	forDesigns(t, testShmemTruncateUnreadablePartialPage)
+}
+
+func testShmemTruncateUnreadablePartialPage(t *testing.T, d design.Design) {
 	tk := ksync.NewTask("test", 0)
-	cfg := system.Config{Frames: 64, MemcgLimit: 32, Fixes: fixes.Default(), PageCluster: 0,
+	cfg := system.Config{Frames: 64, MemcgLimit: 32, Fixes: fixes.Default(), PageCluster: 0, Design: d,
 		Devices: []system.DeviceConfig{{Kind: "ram", Pages: 64, Priority: -1,
 			Faults: []swapdev.FaultRule{{Op: swapdev.FaultRead, Rate: 1, Fail: true}}}}}
 	sys, err := system.New(tk, cfg)

@@ -34,6 +34,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/invariant"
 	"uswap/ksync"
@@ -52,6 +53,8 @@ type Config struct {
 	Duration time.Duration
 	Seed     uint64
 	Faults   []swapdev.FaultRule
+	// Design is the swap core's design (package design).
+	Design design.Design
 	// Device is "ram" or "file"; two devices of that kind are made, so
 	// that swapoff of one can move pages to the other.
 	Device string
@@ -112,6 +115,7 @@ var opNames = [nOps]string{"mmap", "load", "store", "fork", "exit", "munmap", "s
 // Report is what a run did.
 type Report struct {
 	Seed        uint64
+	Design      design.Design
 	Ops         [nOps]int64
 	Elapsed     time.Duration
 	PgFault     uint64
@@ -153,9 +157,19 @@ func (r *Report) OpsTotal() int64 {
 	return n
 }
 
+// ReplayFlags are the flags of uswap stress that replay the run's mix:
+// its seed, and its design unless classic.
+func (r *Report) ReplayFlags() string {
+	f := fmt.Sprintf("--seed %d", r.Seed)
+	if r.Design != design.Classic {
+		f += " --design " + r.Design.String()
+	}
+	return f
+}
+
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d: %d ops in %v (", r.Seed, r.OpsTotal(), r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(&b, "seed %d, %s design: %d ops in %v (", r.Seed, r.Design, r.OpsTotal(), r.Elapsed.Round(time.Millisecond))
 	for i, c := range r.Ops[:OpShmCreate] {
 		if i > 0 {
 			b.WriteString(" ")
@@ -179,10 +193,10 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "interrupted: stopped early; every task exited and the machine was audited\n")
 	}
 	for _, v := range r.Violations {
-		fmt.Fprintf(&b, "VIOLATION: %s (replay with --seed %d)\n", v, r.Seed)
+		fmt.Fprintf(&b, "VIOLATION: %s (replay with %s)\n", v, r.ReplayFlags())
 	}
 	if len(r.Violations) > 0 {
-		fmt.Fprintf(&b, "the invariants broken (docs/invariants.md):\n%s", r.Violations.Rules("  "))
+		fmt.Fprintf(&b, "the invariants broken (docs/invariants.md):\n%s", r.Violations.RulesIn(r.Design, "  "))
 	}
 	return b.String()
 }
@@ -222,6 +236,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Checkpoint < 0 {
 		return fmt.Errorf("stress: checkpoint every %d ops: must not be negative", c.Checkpoint)
+	}
+	if err := c.Fixes.CheckDesign(c.Design); err != nil {
+		return fmt.Errorf("stress: %s design: %w", c.Design, err)
 	}
 	return nil
 }
@@ -295,6 +312,7 @@ func Run(cfg Config) (*Report, error) {
 		MemcgLimit:  cfg.Limit,
 		Fixes:       cfg.Fixes,
 		PageCluster: 3,
+		Design:      cfg.Design,
 	}
 	for i := range 2 {
 		d := system.DeviceConfig{Kind: cfg.Device, Pages: cfg.SwapPages, Priority: -1,
@@ -384,7 +402,7 @@ func Run(cfg Config) (*Report, error) {
 		}
 	}
 	r.recordAudit("final empty", sys.AuditEmpty(main))
-	rep := &Report{Seed: cfg.Seed, Elapsed: time.Since(start), Checkpoints: checkpoints, Interrupted: r.interrupted.Load()}
+	rep := &Report{Seed: cfg.Seed, Design: cfg.Design, Elapsed: time.Since(start), Checkpoints: checkpoints, Interrupted: r.interrupted.Load()}
 	for i := range rep.Ops {
 		rep.Ops[i] = r.ops[i].Load()
 	}

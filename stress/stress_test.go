@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"uswap/design"
 	"uswap/invariant"
 	"uswap/swapdev"
 )
@@ -32,33 +33,48 @@ func runClean(t *testing.T, cfg Config) *Report {
 	return rep
 }
 
-func TestStressRAMFaults(t *testing.T) {
-	rep := runClean(t, Config{Tasks: 4, Ops: 8000, Seed: 1, Frames: 512, Limit: 256, Pages: 64, SwapPages: 2048,
-		Checkpoint: 3000, Faults: rules(t, "read:rate=0.002", "write:rate=0.01")})
-	if rep.PgFault == 0 || rep.SwapOuts == 0 || rep.SwapIns == 0 {
-		t.Errorf("no paging: %s", rep)
+// forDesigns runs fn as a subtest in each design of the swap core.
+func forDesigns(t *testing.T, fn func(t *testing.T, d design.Design)) {
+	for _, d := range design.All() {
+		t.Run(d.String(), func(t *testing.T) { fn(t, d) })
 	}
 }
 
+func TestStressRAMFaults(t *testing.T) {
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		rep := runClean(t, Config{Tasks: 4, Ops: 8000, Seed: 1, Design: d, Frames: 512, Limit: 256, Pages: 64, SwapPages: 2048,
+			Checkpoint: 3000, Faults: rules(t, "read:rate=0.002", "write:rate=0.01")})
+		if rep.PgFault == 0 || rep.SwapOuts == 0 || rep.SwapIns == 0 {
+			t.Errorf("no paging: %s", rep)
+		}
+	})
+}
+
 func TestStressFileFaults(t *testing.T) {
-	runClean(t, Config{Tasks: 3, Ops: 4000, Seed: 2, Device: "file", Dir: t.TempDir(), Frames: 512, Limit: 200, Pages: 48, SwapPages: 2048,
-		Checkpoint: 2000, Faults: rules(t, "read:rate=0.002", "write:rate=0.01", "rw:rate=0.001:delay=10us:nofail")})
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		runClean(t, Config{Tasks: 3, Ops: 4000, Seed: 2, Design: d, Device: "file", Dir: t.TempDir(), Frames: 512, Limit: 200, Pages: 48, SwapPages: 2048,
+			Checkpoint: 2000, Faults: rules(t, "read:rate=0.002", "write:rate=0.01", "rw:rate=0.001:delay=10us:nofail")})
+	})
 }
 
 // Swap smaller than the working sets: full devices and a full cgroup give
 // OOM outcomes, never corruption, and work goes on.
 func TestStressFullSwap(t *testing.T) {
-	rep := runClean(t, Config{Tasks: 4, Ops: 5000, Seed: 3, Frames: 256, Limit: 128, Pages: 64, SwapPages: 24,
-		// No swapoff cycles: with both devices full, try_to_unuse retries
-		// for long before it gives up, which -race makes slow.
-		Checkpoint: 2000, NoController: true})
-	if rep.OOM == 0 {
-		t.Errorf("no OOM with swap full: %s", rep)
-	}
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		rep := runClean(t, Config{Tasks: 4, Ops: 5000, Seed: 3, Design: d, Frames: 256, Limit: 128, Pages: 64, SwapPages: 24,
+			// No swapoff cycles: with both devices full, try_to_unuse retries
+			// for long before it gives up, which -race makes slow.
+			Checkpoint: 2000, NoController: true})
+		if rep.OOM == 0 {
+			t.Errorf("no OOM with swap full: %s", rep)
+		}
+	})
 }
 
 func TestStressDuration(t *testing.T) {
-	runClean(t, Config{Tasks: 2, Duration: 200 * time.Millisecond, Seed: 4, Frames: 256, Limit: 128, Pages: 32, NoController: true})
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		runClean(t, Config{Tasks: 2, Duration: 200 * time.Millisecond, Seed: 4, Design: d, Frames: 256, Limit: 128, Pages: 32, NoController: true})
+	})
 }
 
 func TestValidate(t *testing.T) {

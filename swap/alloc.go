@@ -16,42 +16,17 @@ import (
 // take slots from a cluster that is free, nonfull, frag or isolated.
 func clusterIsUsable(ci *cluster) bool { return ci.flags <= clusterFlagFrag }
 
-// FolioAllocSwap is folio_alloc_swap(): allocate a slot for folio, charge
-// it to the folio's memory cgroup through Accounting, and add the folio to
-// the swap cache under it. The folio is locked, swap-backed and not yet in
-// the swap cache. On success the slot's map byte is SWAP_HAS_CACHE.
-func (c *Core) FolioAllocSwap(t *ksync.Task, folio *mem.Folio, charge func(mem.SwpEntry) (uint16, error)) (mem.SwpEntry, error) {
-	entry := c.getSwapEntry(t)
-	if entry == 0 {
-		return 0, ErrNoSwap
-	}
-	si := c.info[entry.Type()].Load(t)
-	if charge != nil {
-		id, err := charge(entry)
-		if err != nil {
-			c.putSwapEntry(t, si, entry, SwapHasCache)
-			return 0, err
-		}
-		si.swapCgroupRecord(t, entry.Offset(), id)
-	}
-	if err := c.AddToSwapCache(t, folio, entry); err != nil {
-		c.putSwapEntry(t, si, entry, SwapHasCache)
-		return 0, err
-	}
-	c.Stats.SwapAlloc.Inc(t)
-	return entry, nil
-}
-
-// getSwapEntry allocates one slot with SWAP_HAS_CACHE set, or returns 0
-// when every device is full: the allocation half of folio_alloc_swap().
-func (c *Core) getSwapEntry(t *ksync.Task) mem.SwpEntry {
+// getSwapEntry allocates one slot for folio, or returns 0 when every
+// device is full: the allocation half of folio_alloc_swap(). The slot
+// holds SWAP_HAS_CACHE (classic) or the folio itself (table).
+func (c *Core) getSwapEntry(t *ksync.Task, folio *mem.Folio) mem.SwpEntry {
 	var entry mem.SwpEntry
 	if c.nrSwapPages.Load(t) > 0 {
 		pcp := &c.pcp[t.CPU()]
 		pcp.lock.Lock(t)
-		entry = c.swapAllocFast(t, pcp)
+		entry = c.swapAllocFast(t, pcp, folio)
 		if entry == 0 {
-			entry = c.swapAllocSlow(t, pcp)
+			entry = c.swapAllocSlow(t, pcp, folio)
 		}
 		pcp.lock.Unlock(t)
 	}
@@ -63,7 +38,7 @@ func (c *Core) getSwapEntry(t *ksync.Task) mem.SwpEntry {
 
 // swapAllocFast is swap_alloc_fast(): try the CPU's current cluster on its
 // current device. pcp.lock is held.
-func (c *Core) swapAllocFast(t *ksync.Task, pcp *pcpSlot) mem.SwpEntry {
+func (c *Core) swapAllocFast(t *ksync.Task, pcp *pcpSlot, folio *mem.Folio) mem.SwpEntry {
 	si, offset := pcp.si.Load(t), pcp.offset
 	if si == nil || offset == 0 || !c.getSwapDeviceInfo(t, si) {
 		return 0
@@ -78,7 +53,7 @@ func (c *Core) swapAllocFast(t *ksync.Task, pcp *pcpSlot) mem.SwpEntry {
 	if ci.count == 0 {
 		offset = uint64(idx) * ClusterSize
 	}
-	if found := si.allocSwapScanCluster(t, idx, offset, SwapHasCache, pcp); found != 0 {
+	if found := si.allocSwapScanCluster(t, idx, offset, folio, pcp); found != 0 {
 		return mem.SwpEntryOf(si.typ, found)
 	}
 	return 0
@@ -87,7 +62,7 @@ func (c *Core) swapAllocFast(t *ksync.Task, pcp *pcpSlot) mem.SwpEntry {
 // swapAllocSlow is swap_alloc_slow(): walk the available devices by
 // priority, rotating each behind its equals, until one yields a slot.
 // pcp.lock is held.
-func (c *Core) swapAllocSlow(t *ksync.Task, pcp *pcpSlot) mem.SwpEntry {
+func (c *Core) swapAllocSlow(t *ksync.Task, pcp *pcpSlot, folio *mem.Folio) mem.SwpEntry {
 	var tried [mem.MaxSwapfiles]bool
 	for {
 		c.availLock.Lock(t)
@@ -106,7 +81,7 @@ func (c *Core) swapAllocSlow(t *ksync.Task, pcp *pcpSlot) mem.SwpEntry {
 		c.requeueAvailLocked(t, si)
 		c.availLock.Unlock(t)
 		if c.getSwapDeviceInfo(t, si) {
-			off := si.clusterAllocSwapEntry(t, SwapHasCache, pcp)
+			off := si.clusterAllocSwapEntry(t, folio, pcp)
 			c.putSwapDeviceInfo(t, si)
 			if off != 0 {
 				return mem.SwpEntryOf(si.typ, off)
@@ -145,9 +120,9 @@ func (c *Core) putSwapDeviceInfo(t *ksync.Task, si *SwapInfo) {
 
 // clusterAllocSwapEntry is cluster_alloc_swap_entry(): find a cluster with
 // a free slot: a free cluster first, then nonfull ones, then frag ones.
-func (si *SwapInfo) clusterAllocSwapEntry(t *ksync.Task, usage uint8, pcp *pcpSlot) uint64 {
+func (si *SwapInfo) clusterAllocSwapEntry(t *ksync.Task, folio *mem.Folio, pcp *pcpSlot) uint64 {
 	if idx := si.isolateLockCluster(t, &si.free); idx >= 0 {
-		if found := si.allocSwapScanCluster(t, idx, uint64(idx)*ClusterSize, usage, pcp); found != 0 {
+		if found := si.allocSwapScanCluster(t, idx, uint64(idx)*ClusterSize, folio, pcp); found != 0 {
 			return found
 		}
 	}
@@ -160,7 +135,7 @@ func (si *SwapInfo) clusterAllocSwapEntry(t *ksync.Task, usage uint8, pcp *pcpSl
 		if idx < 0 {
 			break
 		}
-		if found := si.allocSwapScanCluster(t, idx, uint64(idx)*ClusterSize, usage, pcp); found != 0 {
+		if found := si.allocSwapScanCluster(t, idx, uint64(idx)*ClusterSize, folio, pcp); found != 0 {
 			return found
 		}
 		// A cluster that failed is relocated to the frag list.
@@ -176,7 +151,7 @@ func (si *SwapInfo) clusterAllocSwapEntry(t *ksync.Task, usage uint8, pcp *pcpSl
 		if idx < 0 {
 			break
 		}
-		if found := si.allocSwapScanCluster(t, idx, uint64(idx)*ClusterSize, usage, pcp); found != 0 {
+		if found := si.allocSwapScanCluster(t, idx, uint64(idx)*ClusterSize, folio, pcp); found != 0 {
 			return found
 		}
 	}
@@ -187,7 +162,7 @@ func (si *SwapInfo) clusterAllocSwapEntry(t *ksync.Task, usage uint8, pcp *pcpSl
 // locked, take the first usable slot at or after offset, relocate and
 // unlock the cluster, and remember where the next allocation on this CPU
 // should look. It returns the slot, or 0.
-func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64, usage uint8, pcp *pcpSlot) uint64 {
+func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64, folio *mem.Folio, pcp *pcpSlot) uint64 {
 	si.traceClusters(t)
 	ci := &si.clusters[idx]
 	start := uint64(idx) * ClusterSize
@@ -195,7 +170,7 @@ func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64
 	var found, next uint64
 	if int(ci.count)+1 <= ClusterSize {
 		for ; offset < end; offset++ {
-			ok, needReclaim := si.clusterScanSlotLocked(t, offset)
+			ok, needReclaim := si.core.slots.scanSlotLocked(t, si, ci, offset)
 			if !ok {
 				continue
 			}
@@ -210,7 +185,7 @@ func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64
 					continue
 				}
 			}
-			if !si.clusterAllocRange(t, ci, offset, usage) {
+			if !si.clusterAllocRange(t, ci, offset, folio) {
 				break
 			}
 			found = offset
@@ -227,23 +202,6 @@ func (si *SwapInfo) allocSwapScanCluster(t *ksync.Task, idx int32, offset uint64
 	return found
 }
 
-// clusterScanSlotLocked is cluster_scan_range() for one slot: whether the
-// slot is free, or holds only a swap cache folio that may be reclaimed
-// because swap is getting full.
-func (si *SwapInfo) clusterScanSlotLocked(t *ksync.Task, offset uint64) (ok, needReclaim bool) {
-	si.assertClusterLocked(t, offset)
-	si.traceMapRead(t, offset)
-	switch si.swapMap[offset] {
-	case 0:
-		return true, false
-	case SwapHasCache:
-		if si.core.VMSwapFull(t) {
-			return true, true
-		}
-	}
-	return false, false
-}
-
 // clusterReclaimSlot is cluster_reclaim_range() for one slot: drop the
 // cluster lock, try to free the swap cache folio that holds the slot, and
 // relock. It reports whether the slot is free now.
@@ -251,22 +209,18 @@ func (si *SwapInfo) clusterReclaimSlot(t *ksync.Task, ci *cluster, offset uint64
 	ci.lock.Unlock(t)
 	si.tryToReclaimSwap(t, offset, ttrsAnyway|ttrsDirect)
 	ci.lock.Lock(t)
-	si.traceMapRead(t, offset)
-	return si.swapMap[offset] == 0
+	return si.core.slots.slotFreeLocked(t, si, ci, offset)
 }
 
-// clusterAllocRange is cluster_alloc_range() for one slot. It fails on a
-// device that swapoff has cleared SWP_WRITEOK on (commit 0ec8bc9e880e;
-// not with the alloc-scanning fix reverted: see getSwapDeviceInfo).
-func (si *SwapInfo) clusterAllocRange(t *ksync.Task, ci *cluster, offset uint64, usage uint8) bool {
+// clusterAllocRange is cluster_alloc_range() for one slot: the design
+// records the slot as folio's (allocSlotLocked). It fails on a device
+// that swapoff has cleared SWP_WRITEOK on (commit 0ec8bc9e880e; not with
+// the alloc-scanning fix reverted: see getSwapDeviceInfo).
+func (si *SwapInfo) clusterAllocRange(t *ksync.Task, ci *cluster, offset uint64, folio *mem.Folio) bool {
 	if si.flags.Load(t)&swpWriteOK == 0 && si.core.fixes.Get(fixes.AllocScanning) != fixes.AllocScanningNone {
 		return false
 	}
-	if ci.table == nil {
-		ci.table = si.allocClusterTable(t)
-	}
-	si.traceMapWrite(t, offset)
-	si.swapMap[offset] = usage
+	si.core.slots.allocSlotLocked(t, si, ci, offset, folio)
 	si.traceCountWrite(t, int32(offset/ClusterSize))
 	ci.count++
 	si.swapRangeAlloc(t)
@@ -311,8 +265,7 @@ func (si *SwapInfo) swapReclaimFullClusters(t *ksync.Task, force bool) {
 		end := min(si.max, start+ClusterSize)
 		toScan--
 		for off := start; off < end; off++ {
-			si.traceMapRead(t, off)
-			if si.swapMap[off] == SwapHasCache {
+			if si.core.slots.onlyCachedLocked(t, si, ci, off) {
 				ci.lock.Unlock(t)
 				si.tryToReclaimSwap(t, off, ttrsAnyway)
 				ci.lock.Lock(t)

@@ -6,25 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"uswap/design"
 	"uswap/ksync"
 	"uswap/mem"
 )
-
-// allocSlot allocates a slot on task t and turns its SWAP_HAS_CACHE into a
-// count of 1, as if a PTE took it and the cache folio went: a slot in use
-// that the audit accepts without a folio.
-func (r *rig) allocSlot(t *ksync.Task) mem.SwpEntry {
-	r.tb.Helper()
-	e := r.c.getSwapEntry(t)
-	if e == 0 {
-		r.tb.Fatal("getSwapEntry: no slot")
-	}
-	if err := r.c.SwapDuplicate(t, e); err != nil {
-		r.tb.Fatalf("SwapDuplicate(%v): %v", e, err)
-	}
-	r.c.PutSwapFolio(t, e)
-	return e
-}
 
 // lists says, for each cluster of si, which list it is on:
 // "nonfull frag free free".
@@ -115,116 +100,149 @@ func TestClusterLists(t *testing.T) {
 			{"freerange 1 512", 0, "nonfull full full full"},
 		}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, 1, 2048)
-			si := r.devs[0]
-			live := map[uint64]bool{}
-			for i, s := range tc.steps {
-				f := strings.Fields(s.op)
-				var last mem.SwpEntry
-				switch {
-				case len(f) == 0:
-				case f[0] == "alloc":
-					var n int
-					fmt.Sscan(f[1], &n)
-					for j := 0; j < n; j++ {
-						last = r.allocSlot(r.t)
-						if live[last.Offset()] {
-							t.Fatalf("step %d: slot %d handed out twice", i, last.Offset())
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := newRigDesign(t, d, 1, 2048)
+				si := r.devs[0]
+				live := map[uint64]bool{}
+				for i, s := range tc.steps {
+					f := strings.Fields(s.op)
+					var last mem.SwpEntry
+					switch {
+					case len(f) == 0:
+					case f[0] == "alloc":
+						var n int
+						fmt.Sscan(f[1], &n)
+						for j := 0; j < n; j++ {
+							last = r.allocSlot(r.t)
+							if live[last.Offset()] {
+								t.Fatalf("step %d: slot %d handed out twice", i, last.Offset())
+							}
+							live[last.Offset()] = true
 						}
-						live[last.Offset()] = true
-					}
-					if last.Offset() != s.want {
-						t.Errorf("step %d (%s): last slot %d, want %d", i, s.op, last.Offset(), s.want)
-					}
-				case f[0] == "free":
-					var off uint64
-					fmt.Sscan(f[1], &off)
-					r.c.SwapFree(r.t, mem.SwpEntryOf(si.typ, off))
-					delete(live, off)
-				case f[0] == "freerange":
-					var a, b uint64
-					fmt.Sscan(f[1], &a)
-					fmt.Sscan(f[2], &b)
-					for off := a; off < b; off++ {
-						r.c.SwapFree(r.t, mem.SwpEntryOf(si.typ, off))
+						if last.Offset() != s.want {
+							t.Errorf("step %d (%s): last slot %d, want %d", i, s.op, last.Offset(), s.want)
+						}
+					case f[0] == "free":
+						var off uint64
+						fmt.Sscan(f[1], &off)
+						r.free(mem.SwpEntryOf(si.typ, off))
 						delete(live, off)
+					case f[0] == "freerange":
+						var a, b uint64
+						fmt.Sscan(f[1], &a)
+						fmt.Sscan(f[2], &b)
+						for off := a; off < b; off++ {
+							r.free(mem.SwpEntryOf(si.typ, off))
+							delete(live, off)
+						}
+					case f[0] == "flush":
+						r.c.flushPercpuSwapCluster(r.t, si)
+					default:
+						t.Fatalf("bad op %q", s.op)
 					}
-				case f[0] == "flush":
-					r.c.flushPercpuSwapCluster(r.t, si)
-				default:
-					t.Fatalf("bad op %q", s.op)
+					if got := r.lists(si); got != s.lists {
+						t.Errorf("step %d (%s): lists %q, want %q", i, s.op, got, s.lists)
+					}
+					if got := si.InusePages(r.t); got != int64(len(live)) {
+						t.Errorf("step %d: inuse_pages %d, want %d", i, got, len(live))
+					}
+					r.audit()
 				}
-				if got := r.lists(si); got != s.lists {
-					t.Errorf("step %d (%s): lists %q, want %q", i, s.op, got, s.lists)
-				}
-				if got := si.InusePages(r.t); got != int64(len(live)) {
-					t.Errorf("step %d: inuse_pages %d, want %d", i, got, len(live))
-				}
-				r.audit()
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 // TestFragListRotation checks that a frag cluster that is tried is put at
 // the tail of the frag list (cluster_alloc_swap_entry rotates it).
 func TestFragListRotation(t *testing.T) {
-	r := newRig(t, 1, 2048)
-	si := r.devs[0]
-	for range 3 {
-		r.allocSlot(r.t)
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		r := newRigDesign(t, d, 1, 2048)
+		si := r.devs[0]
+		for range 3 {
+			r.allocSlot(r.t)
+			r.c.flushPercpuSwapCluster(r.t, si)
+		}
+		r.allocSlot(r.t) // cluster 0, from nonfull
 		r.c.flushPercpuSwapCluster(r.t, si)
-	}
-	r.allocSlot(r.t) // cluster 0, from nonfull
-	r.c.flushPercpuSwapCluster(r.t, si)
-	if got, want := fmt.Sprint(listOrder(r.t, si, &si.frag)), "[1 2 3 0]"; got != want {
-		t.Fatalf("frag list %s, want %s", got, want)
-	}
-	if e := r.allocSlot(r.t); e.Offset() != 513 {
-		t.Fatalf("allocation from frag got %d, want 513", e.Offset())
-	}
-	if got, want := fmt.Sprint(listOrder(r.t, si, &si.frag)), "[2 3 0 1]"; got != want {
-		t.Fatalf("frag list after one use %s, want %s", got, want)
-	}
-	if si.fragNr != 4 {
-		t.Fatalf("frag_cluster_nr %d, want 4", si.fragNr)
-	}
-	r.audit()
+		if got, want := fmt.Sprint(listOrder(r.t, si, &si.frag)), "[1 2 3 0]"; got != want {
+			t.Fatalf("frag list %s, want %s", got, want)
+		}
+		if e := r.allocSlot(r.t); e.Offset() != 513 {
+			t.Fatalf("allocation from frag got %d, want 513", e.Offset())
+		}
+		if got, want := fmt.Sprint(listOrder(r.t, si, &si.frag)), "[2 3 0 1]"; got != want {
+			t.Fatalf("frag list after one use %s, want %s", got, want)
+		}
+		if si.fragNr != 4 {
+			t.Fatalf("frag_cluster_nr %d, want 4", si.fragNr)
+		}
+		r.audit()
+	})
 }
 
-// TestFreeClusterDropsTable checks that a cluster in use has a swap table
-// and that free_cluster() drops it.
+// TestFreeClusterDropsTable checks that a cluster in use has its tables
+// (the classic clusterTable, the table design's swap table) and that
+// free_cluster() drops them to the CPU's spare, clean, for the next
+// cluster that comes into use.
 func TestFreeClusterDropsTable(t *testing.T) {
-	r := newRig(t, 1, 2048)
-	si := r.devs[0]
-	if si.clusters[1].table != nil {
-		t.Fatal("a free cluster has a swap table")
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		r := newRigDesign(t, d, 1, 2048)
+		si := r.devs[0]
+		if r.clusterTable(si, 1) != nil {
+			t.Fatal("a free cluster has a swap table")
+		}
+		e := r.allocSlot(r.t)
+		tab := r.clusterTable(si, 1)
+		if e.Offset()/ClusterSize != 1 || tab == nil {
+			t.Fatalf("slot %v: cluster 1 in use has no swap table", e)
+		}
+		si.swapCgroupRecord(r.t, e.Offset(), 7)
+		r.free(e)
+		if r.clusterTable(si, 1) != nil || r.listOfCluster(si, 1) != "free" || si.clusters[1].count != 0 {
+			t.Fatalf("emptied cluster: table %v, list %s, count %d", r.clusterTable(si, 1), r.listOfCluster(si, 1), si.clusters[1].count)
+		}
+		if sp, clean := r.spareTable(); sp != tab || !clean {
+			t.Fatalf("spare table %p (want %p), clean %v", sp, tab, clean)
+		}
+		r.audit()
+		r.c.flushPercpuSwapCluster(r.t, si)
+		e = r.allocSlot(r.t)
+		if sp, _ := r.spareTable(); r.clusterTable(si, int(e.Offset()/ClusterSize)) != tab || sp != nil {
+			t.Fatalf("slot %v: the spare table was not reused", e)
+		}
+		r.free(e)
+		r.audit()
+	})
+}
+
+// clusterTable is cluster idx's table in r's design, or nil.
+func (r *rig) clusterTable(si *SwapInfo, idx int) any {
+	ci := &si.clusters[idx]
+	if r.c.design == design.Table {
+		if tab := ci.tb.Peek(); tab != nil {
+			return tab
+		}
+	} else if ci.table != nil {
+		return ci.table
 	}
-	e := r.allocSlot(r.t)
-	tab := si.clusters[1].table
-	if e.Offset()/ClusterSize != 1 || tab == nil {
-		t.Fatalf("slot %v: cluster 1 in use has no swap table", e)
+	return nil
+}
+
+// spareTable is the CPU's spare table in r's design, or nil, and whether
+// it is clean.
+func (r *rig) spareTable() (any, bool) {
+	p := &r.c.pcp[r.t.CPU()]
+	if r.c.design == design.Table {
+		if tab := p.spareSwapTable.Load(r.t); tab != nil {
+			return tab, tab.clean(r.t)
+		}
+	} else if tab := p.spareTable.Load(r.t); tab != nil {
+		return tab, *tab == (clusterTable{})
 	}
-	si.swapCgroupRecord(r.t, e.Offset(), 7)
-	r.c.SwapFree(r.t, e)
-	if si.clusters[1].table != nil || r.listOfCluster(si, 1) != "free" || si.clusters[1].count != 0 {
-		t.Fatalf("emptied cluster: table %p, list %s, count %d", si.clusters[1].table, r.listOfCluster(si, 1), si.clusters[1].count)
-	}
-	// The dropped table is kept as the spare, clean, and the next
-	// cluster that comes into use gets it.
-	if sp := r.c.pcp[r.t.CPU()].spareTable.Load(r.t); sp != tab || *sp != (clusterTable{}) {
-		t.Fatalf("spare table %p (want %p), clean %v", sp, tab, sp != nil && *sp == (clusterTable{}))
-	}
-	r.audit()
-	r.c.flushPercpuSwapCluster(r.t, si)
-	e = r.allocSlot(r.t)
-	if si.clusters[e.Offset()/ClusterSize].table != tab || r.c.pcp[r.t.CPU()].spareTable.Load(r.t) != nil {
-		t.Fatalf("slot %v: the spare table was not reused", e)
-	}
-	r.c.SwapFree(r.t, e)
-	r.audit()
+	return nil, false
 }
 
 // TestPerCPUClusters checks that tasks on different CPUs allocate from
@@ -233,82 +251,86 @@ func TestPerCPUClusters(t *testing.T) {
 	if ksync.NumCPU < 2 {
 		t.Skip("needs two per-CPU slots")
 	}
-	r := newRig(t, 1, 2048)
-	si := r.devs[0]
-	a, b := ksync.NewTask("a", 0), ksync.NewTask("b", 1)
-	got := []uint64{
-		r.allocSlot(a).Offset(), r.allocSlot(b).Offset(),
-		r.allocSlot(a).Offset(), r.allocSlot(b).Offset(),
-	}
-	if fmt.Sprint(got) != "[512 1024 513 1025]" {
-		t.Fatalf("a, b, a, b got slots %v, want [512 1024 513 1025]", got)
-	}
-	if l := r.lists(si); l != "nonfull frag frag free" {
-		t.Fatalf("lists %q", l)
-	}
-	r.audit()
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		r := newRigDesign(t, d, 1, 2048)
+		si := r.devs[0]
+		a, b := ksync.NewTask("a", 0), ksync.NewTask("b", 1)
+		got := []uint64{
+			r.allocSlot(a).Offset(), r.allocSlot(b).Offset(),
+			r.allocSlot(a).Offset(), r.allocSlot(b).Offset(),
+		}
+		if fmt.Sprint(got) != "[512 1024 513 1025]" {
+			t.Fatalf("a, b, a, b got slots %v, want [512 1024 513 1025]", got)
+		}
+		if l := r.lists(si); l != "nonfull frag frag free" {
+			t.Fatalf("lists %q", l)
+		}
+		r.audit()
+	})
 }
 
 // TestFullDevice fills a device: the next allocation fails cleanly with
 // ErrNoSwap, and one free makes the device available again.
 func TestFullDevice(t *testing.T) {
-	r := newRig(t, 4, 1024)
-	si := r.devs[0]
-	var entries []mem.SwpEntry
-	for range si.Pages() {
-		entries = append(entries, r.allocSlot(r.t))
-	}
-	if n := r.c.NrSwapPages(r.t); n != 0 {
-		t.Fatalf("nr_swap_pages %d on a full device", n)
-	}
-	if a := r.availNames(); a != "" {
-		t.Fatalf("full device still available: %q", a)
-	}
-	fails := r.c.Stats.AllocFail.Sum()
-	f := r.pool.Alloc(r.t)
-	f.Flags.Set(r.t, mem.PGSwapBacked)
-	f.Lock(r.t)
-	if _, err := r.c.FolioAllocSwap(r.t, f, nil); !errors.Is(err, ErrNoSwap) {
-		t.Fatalf("FolioAllocSwap on a full device: %v, want ErrNoSwap", err)
-	}
-	f.Unlock(r.t)
-	if f.Test(r.t, mem.PGSwapCache) || f.RefCount(r.t) != 1 {
-		t.Fatalf("failed allocation left the folio changed: flags %s ref %d", mem.FlagString(f.Flags.Load(r.t)), f.RefCount(r.t))
-	}
-	if got := r.c.Stats.AllocFail.Sum() - fails; got != 1 {
-		t.Fatalf("AllocFail grew by %d, want 1", got)
-	}
-	if l := r.lists(si); l != "full full" {
-		t.Fatalf("lists of a full device %q", l)
-	}
-	r.audit()
-
-	// One free: the device is back on the available list.
-	r.c.SwapFree(r.t, entries[100])
-	if a := r.availNames(); a != "zram0" {
-		t.Fatalf("available list after a free: %q", a)
-	}
-	if n := r.c.NrSwapPages(r.t); n != 1 {
-		t.Fatalf("nr_swap_pages %d, want 1", n)
-	}
-	f.Lock(r.t)
-	e, err := r.c.FolioAllocSwap(r.t, f, nil)
-	f.Unlock(r.t)
-	if err != nil || e != entries[100] {
-		t.Fatalf("allocation after a free: %v, %v; want %v", e, err, entries[100])
-	}
-	if r.mapByte(e) != SwapHasCache || r.c.NrSwapPages(r.t) != 0 {
-		t.Fatalf("map %#x, nr_swap_pages %d", r.mapByte(e), r.c.NrSwapPages(r.t))
-	}
-	r.audit()
-	r.dropCache(f) // frees entries[100] again
-	for i, e := range entries {
-		if i != 100 {
-			r.c.SwapFree(r.t, e)
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		r := newRigDesign(t, d, 4, 1024)
+		si := r.devs[0]
+		var entries []mem.SwpEntry
+		for range si.Pages() {
+			entries = append(entries, r.allocSlot(r.t))
 		}
-	}
-	if l := r.lists(si); l != "nonfull free" || si.InusePages(r.t) != 0 {
-		t.Fatalf("after freeing all: lists %q, inuse %d", l, si.InusePages(r.t))
-	}
-	r.audit()
+		if n := r.c.NrSwapPages(r.t); n != 0 {
+			t.Fatalf("nr_swap_pages %d on a full device", n)
+		}
+		if a := r.availNames(); a != "" {
+			t.Fatalf("full device still available: %q", a)
+		}
+		fails := r.c.Stats.AllocFail.Sum()
+		f := r.pool.Alloc(r.t)
+		f.Flags.Set(r.t, mem.PGSwapBacked)
+		f.Lock(r.t)
+		if _, err := r.c.FolioAllocSwap(r.t, f, nil); !errors.Is(err, ErrNoSwap) {
+			t.Fatalf("FolioAllocSwap on a full device: %v, want ErrNoSwap", err)
+		}
+		f.Unlock(r.t)
+		if f.Test(r.t, mem.PGSwapCache) || f.RefCount(r.t) != 1 {
+			t.Fatalf("failed allocation left the folio changed: flags %s ref %d", mem.FlagString(f.Flags.Load(r.t)), f.RefCount(r.t))
+		}
+		if got := r.c.Stats.AllocFail.Sum() - fails; got != 1 {
+			t.Fatalf("AllocFail grew by %d, want 1", got)
+		}
+		if l := r.lists(si); l != "full full" {
+			t.Fatalf("lists of a full device %q", l)
+		}
+		r.audit()
+
+		// One free: the device is back on the available list.
+		r.free(entries[100])
+		if a := r.availNames(); a != "zram0" {
+			t.Fatalf("available list after a free: %q", a)
+		}
+		if n := r.c.NrSwapPages(r.t); n != 1 {
+			t.Fatalf("nr_swap_pages %d, want 1", n)
+		}
+		f.Lock(r.t)
+		e, err := r.c.FolioAllocSwap(r.t, f, nil)
+		f.Unlock(r.t)
+		if err != nil || e != entries[100] {
+			t.Fatalf("allocation after a free: %v, %v; want %v", e, err, entries[100])
+		}
+		if got := r.slot(e); got != "cached" || r.c.NrSwapPages(r.t) != 0 {
+			t.Fatalf("slot %s, nr_swap_pages %d", got, r.c.NrSwapPages(r.t))
+		}
+		r.audit()
+		r.dropCache(f) // frees entries[100] again
+		for i, e := range entries {
+			if i != 100 {
+				r.free(e)
+			}
+		}
+		if l := r.lists(si); l != "nonfull free" || si.InusePages(r.t) != 0 {
+			t.Fatalf("after freeing all: lists %q, inuse %d", l, si.InusePages(r.t))
+		}
+		r.audit()
+	})
 }

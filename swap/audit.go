@@ -11,14 +11,19 @@ import (
 // Audit checks the swap core at quiescence: no task may be using it
 // (docs/invariants.md).
 //
-//   - slot-accounting: a slot is free iff its map byte is 0; inuse_pages
-//     and each cluster's count equal the non-zero bytes; each cluster is
-//     on the list its count calls for, and on exactly one; nr_swap_pages
-//     and the available list agree with the devices; continuation
-//     digits agree with COUNT_CONTINUED; no device reference is held
-//     and no get_swap_device() section is open.
-//   - swap-cache: SWAP_HAS_CACHE is set iff the swap cache has a folio
-//     for the slot, and that folio says so (PGSwapCache, folio->swap).
+//   - slot-accounting: a slot is free iff its state says so (classic: its
+//     map byte is 0; table: its entry is NULL); inuse_pages and each
+//     cluster's count equal the slots in use; each cluster is on the list
+//     its count calls for, and on exactly one; nr_swap_pages and the
+//     available list agree with the devices; the overflow of large counts
+//     agrees with the slots (classic: continuation digits with
+//     COUNT_CONTINUED; table: the extend table with the saturated entry
+//     counts); no device reference is held and no get_swap_device()
+//     section is open.
+//   - swap-cache: classic: SWAP_HAS_CACHE is set iff the swap cache has a
+//     folio for the slot; table: the entry holds a folio's PFN iff that
+//     folio is in the swap cache for it, and no shadow entry has count 0;
+//     in both, the folio says so (PGSwapCache, folio->swap).
 //   - no-kernel-bug: every bug the core recorded (a free of an unused
 //     entry).
 //
@@ -72,6 +77,9 @@ func (c *Core) Audit(t *ksync.Task) []invariant.Violation {
 		// the next device's clusters).
 		if si := c.pcp[cpu].si.Load(t); si != nil && (c.info[si.typ].Load(t) != si || si.flags.Load(t)&swpUsed == 0) {
 			add(invariant.SlotAccounting, fmt.Sprintf("CPU %d", cpu), "the percpu cluster names %s, which is swapped off", si.name)
+		}
+		if tab := c.pcp[cpu].spareSwapTable.Load(t); tab != nil && !tab.clean(t) {
+			add(invariant.SlotAccounting, fmt.Sprintf("CPU %d", cpu), "the spare swap table is not clean")
 		}
 	}
 	c.availLock.Lock(t)
@@ -150,21 +158,9 @@ func (si *SwapInfo) audit(t *ksync.Task) []invariant.Violation {
 		ci.lock.Lock(t)
 		start := uint64(idx) * ClusterSize
 		end := min(start+ClusterSize, si.max)
-		count := int(start + ClusterSize - end) // past the end of the device
-		for off := start; off < end; off++ {
-			m := si.swapMap[off]
-			if m == 0 {
-				if ci.table != nil && (ci.table.folios[off-start] != nil || ci.table.memcg[off-start] != 0) {
-					add(invariant.SlotAccounting, fmt.Sprintf("slot %v", mem.SwpEntryOf(si.typ, off)), "free slot has swap cache or cgroup state")
-				}
-				continue
-			}
-			count++
-			if m&^SwapHasCache != SwapMapBad {
-				inuse++
-			}
-			vs = append(vs, si.auditSlotLocked(t, ci, off)...)
-		}
+		n, count := si.core.slots.auditClusterLocked(t, si, idx, add)
+		inuse += n
+		count += int(start + ClusterSize - end) // past the end of the device
 		if count != int(ci.count) {
 			add(invariant.SlotAccounting, obj, "count %d, but %d slots are in use", ci.count, count)
 		}
@@ -186,9 +182,6 @@ func (si *SwapInfo) audit(t *ksync.Task) []invariant.Violation {
 		}
 		if ci.flags == clusterFlagFrag {
 			frag++
-		}
-		if ci.count == 0 && ci.table != nil {
-			add(invariant.SlotAccounting, obj, "free cluster keeps its swap table")
 		}
 		ci.lock.Unlock(t)
 	}
@@ -255,27 +248,13 @@ type SlotState struct {
 func (c *Core) ForEachSlot(t *ksync.Task, fn func(SlotState)) {
 	for typ := range c.info {
 		si := c.info[typ].Load(t)
-		if si == nil || si.flags.Load(t)&swpUsed == 0 || si.swapMap == nil {
+		if si == nil || si.flags.Load(t)&swpUsed == 0 || si.clusters == nil {
 			continue
 		}
 		for idx := range si.clusters {
 			ci := &si.clusters[idx]
 			ci.lock.Lock(t)
-			start := uint64(idx) * ClusterSize
-			end := min(start+ClusterSize, si.max)
-			var states []SlotState
-			for off := start; off < end; off++ {
-				m := si.swapMap[off]
-				if m == 0 || m&^SwapHasCache == SwapMapBad {
-					continue
-				}
-				s := SlotState{Entry: mem.SwpEntryOf(si.typ, off), Count: si.swapCountLocked(t, off), HasCache: m&SwapHasCache != 0}
-				if ci.table != nil {
-					s.Folio = ci.table.folios[off-start]
-					s.MemcgID = ci.table.memcg[off-start]
-				}
-				states = append(states, s)
-			}
+			states := c.slots.slotStatesLocked(t, si, idx)
 			ci.lock.Unlock(t)
 			for _, s := range states {
 				fn(s)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"uswap/design"
 	"uswap/ksync"
 	"uswap/mem"
 )
@@ -50,15 +51,25 @@ func forGoroutines(b *testing.B, fn func(b *testing.B, g int)) {
 	}
 }
 
+// forDesignsGoroutines is forGoroutines in each design.
+func forDesignsGoroutines(b *testing.B, fn func(b *testing.B, d design.Design, g int)) {
+	for _, d := range design.All() {
+		b.Run("design="+d.String(), func(b *testing.B) {
+			forGoroutines(b, func(b *testing.B, g int) { fn(b, d, g) })
+		})
+	}
+}
+
 // BenchmarkAllocFree is one slot allocated and freed per operation:
 // getSwapEntry (the allocation half of folio_alloc_swap) and
-// put_swap_folio.
+// put_swap_folio, in the classic design (whose allocator can pin a slot
+// without a folio; BenchmarkFolioAllocSwap is the same in both designs).
 func BenchmarkAllocFree(b *testing.B) {
 	forGoroutines(b, func(b *testing.B, g int) {
 		r := newRig(b, 1, benchDevicePages)
 		runParallel(b, g, func(t *ksync.Task) func() {
 			return func() {
-				e := r.c.getSwapEntry(t)
+				e := r.c.getSwapEntry(t, nil)
 				if e == 0 {
 					panic("no slot")
 				}
@@ -71,10 +82,10 @@ func BenchmarkAllocFree(b *testing.B) {
 }
 
 // BenchmarkFolioAllocSwap is the whole of add_to_swap and its undo per
-// operation: FolioAllocSwap (slot, swap cache) and DeleteFromSwapCache.
+// operation: FolioAllocSwap (slot, swap cache) and SwapCacheDelFolio.
 func BenchmarkFolioAllocSwap(b *testing.B) {
-	forGoroutines(b, func(b *testing.B, g int) {
-		r := newRig(b, g, benchDevicePages)
+	forDesignsGoroutines(b, func(b *testing.B, d design.Design, g int) {
+		r := newRigDesign(b, d, g, benchDevicePages)
 		var folios []*mem.Folio
 		runParallel(b, g, func(t *ksync.Task) func() {
 			f := r.pool.Alloc(t)
@@ -85,7 +96,7 @@ func BenchmarkFolioAllocSwap(b *testing.B) {
 				if _, err := r.c.FolioAllocSwap(t, f, nil); err != nil {
 					panic(err)
 				}
-				r.c.DeleteFromSwapCache(t, f)
+				r.c.SwapCacheDelFolio(t, f)
 			}
 		})
 		b.StopTimer()
@@ -97,78 +108,99 @@ func BenchmarkFolioAllocSwap(b *testing.B) {
 	})
 }
 
-// BenchmarkDuplicateFree is swap_duplicate and swap_free of an entry
-// per operation; each goroutine has its own entry (in its own cluster).
+// BenchmarkDuplicateFree is fork's and zap's count changes of an entry
+// per operation (swap_dup_entry_direct and swap_put_entries_direct;
+// classic: swap_duplicate and free_swap_and_cache); each goroutine has its
+// own entry (in its own cluster).
 func BenchmarkDuplicateFree(b *testing.B) {
-	forGoroutines(b, func(b *testing.B, g int) {
-		r := newRig(b, 1, benchDevicePages)
+	forDesignsGoroutines(b, func(b *testing.B, d design.Design, g int) {
+		r := newRigDesign(b, d, 1, benchDevicePages)
 		var entries []mem.SwpEntry
 		runParallel(b, g, func(t *ksync.Task) func() {
 			e := r.allocSlot(t)
 			entries = append(entries, e)
 			return func() {
-				if err := r.c.SwapDuplicate(t, e); err != nil {
+				if err := r.c.SwapDupEntryDirect(t, e); err != nil {
 					panic(err)
 				}
-				r.c.SwapFree(t, e)
+				r.c.SwapPutEntriesDirect(t, e)
 			}
 		})
 		b.StopTimer()
 		for _, e := range entries {
-			if r.mapByte(e) != 1 {
-				b.Fatalf("%v: map %#x after the benchmark", e, r.mapByte(e))
+			if got := r.slot(e); got != "count 1" {
+				b.Fatalf("%v: slot %s after the benchmark", e, got)
 			}
-			r.c.SwapFree(r.t, e)
+			r.free(e)
 		}
 		r.audit()
 	})
 }
 
 // metadataPerSlot is the swap core's memory per slot of a device of
-// pages slots, from the sizes of the real structures: the swap_map byte,
-// the cluster (with its list links) over its 512 slots, the device's
-// SwapInfo and the Core (per-CPU clusters, lists heads) spread over the
-// device; and for a slot of a cluster in use, its share of the swap
-// table too. Continuation pages (only for counts above SWAP_MAP_MAX)
+// pages slots in design d, from the sizes of the real structures: what
+// swapon allocates for every slot (the classic design's swap_map byte; the
+// cluster, with its list links, over its 512 slots), the device's
+// SwapInfo and the Core (per-CPU clusters, list heads) spread over the
+// device; and for a slot of a cluster in use, its share of the cluster's
+// table too. Continuation pages and extend tables (only for large counts)
 // are not counted.
-func metadataPerSlot(pages uint64) (free, used float64) {
+func metadataPerSlot(d design.Design, pages uint64) (free, used float64) {
 	perDevice := float64(unsafe.Sizeof(SwapInfo{}) + unsafe.Sizeof(Core{}))
-	free = 1 + float64(unsafe.Sizeof(cluster{}))/ClusterSize + perDevice/float64(pages)
-	used = free + float64(unsafe.Sizeof(clusterTable{}))/ClusterSize
+	free = float64(unsafe.Sizeof(cluster{}))/ClusterSize + perDevice/float64(pages)
+	table := unsafe.Sizeof(swapTable{})
+	if d == design.Classic {
+		free++
+		table = unsafe.Sizeof(clusterTable{})
+	}
+	used = free + float64(table)/ClusterSize
 	return free, used
 }
 
 // BenchmarkMetadataPerSlot reports metadataPerSlot for a 1 GiB device.
 func BenchmarkMetadataPerSlot(b *testing.B) {
-	free, used := metadataPerSlot(1 << 18)
-	for range b.N {
+	for _, d := range design.All() {
+		b.Run("design="+d.String(), func(b *testing.B) {
+			free, used := metadataPerSlot(d, 1<<18)
+			for range b.N {
+			}
+			b.ReportMetric(free, "B/free-slot")
+			b.ReportMetric(used, "B/used-slot")
+		})
 	}
-	b.ReportMetric(free, "B/free-slot")
-	b.ReportMetric(used, "B/used-slot")
 }
 
 // TestMetadataPerSlot checks the target of at most 2 bytes of metadata per
-// unused slot on a 1 GiB device, and logs the figures for smaller ones,
-// where the fixed SwapInfo and Core (per-CPU clusters, padded per-CPU
-// statistics; one Core serves every device) weigh more.
+// unused slot on a 1 GiB device in both designs, that the table design
+// keeps less than the classic one for an unused slot (it has no swap_map),
+// and logs the figures, and those of smaller devices, where the fixed
+// SwapInfo and Core (per-CPU clusters, padded per-CPU statistics; one
+// Core serves every device) weigh more.
 func TestMetadataPerSlot(t *testing.T) {
-	perCluster := 1 + float64(unsafe.Sizeof(cluster{}))/ClusterSize
-	t.Logf("per slot without the fixed part: %.3f B free, %.3f B in use (cluster %d B, swap table %d B); fixed: SwapInfo %d B, Core %d B",
-		perCluster, perCluster+float64(unsafe.Sizeof(clusterTable{}))/ClusterSize,
-		unsafe.Sizeof(cluster{}), unsafe.Sizeof(clusterTable{}), unsafe.Sizeof(SwapInfo{}), unsafe.Sizeof(Core{}))
-	for _, pages := range []uint64{1 << 18, 1 << 16, 1 << 14} {
-		free, used := metadataPerSlot(pages)
-		t.Logf("%d MiB device: %.3f B per free slot, %.3f B per slot of a cluster in use", pages>>8, free, used)
-		if pages == 1<<18 && free > 2 {
-			t.Errorf("1 GiB device: %.3f bytes of metadata per free slot, target at most 2", free)
+	t.Logf("cluster %d B, classic table %d B, swap table %d B, extend table %d B; fixed: SwapInfo %d B, Core %d B",
+		unsafe.Sizeof(cluster{}), unsafe.Sizeof(clusterTable{}), unsafe.Sizeof(swapTable{}), unsafe.Sizeof(extendTable{}),
+		unsafe.Sizeof(SwapInfo{}), unsafe.Sizeof(Core{}))
+	for _, d := range design.All() {
+		for _, pages := range []uint64{1 << 18, 1 << 16, 1 << 14} {
+			free, used := metadataPerSlot(d, pages)
+			t.Logf("%s, %d MiB device: %.3f B per free slot, %.3f B per slot of a cluster in use", d, pages>>8, free, used)
+			if pages == 1<<18 && free > 2 {
+				t.Errorf("%s, 1 GiB device: %.3f bytes of metadata per free slot, target at most 2", d, free)
+			}
 		}
+	}
+	cf, _ := metadataPerSlot(design.Classic, 1<<18)
+	tf, _ := metadataPerSlot(design.Table, 1<<18)
+	if tf >= cf {
+		t.Errorf("table design keeps %.3f B per free slot, classic %.3f", tf, cf)
 	}
 }
 
 // BenchmarkAllocFreeBatch allocates a batch of 1024 slots, then frees
 // them, and reports the cost per slot: how swap-out and swap-in streams
 // use the allocator, a cluster filling and emptying in turn, so that
-// cluster list moves are amortized over 512 slots.
+// cluster list moves are amortized over 512 slots. Classic design (its
+// allocator pins a slot without a folio).
 func BenchmarkAllocFreeBatch(b *testing.B) {
 	const batch = 1024
 	forGoroutines(b, func(b *testing.B, g int) {
@@ -178,7 +210,7 @@ func BenchmarkAllocFreeBatch(b *testing.B) {
 			return func() {
 				entries = entries[:0]
 				for range batch {
-					e := r.c.getSwapEntry(t)
+					e := r.c.getSwapEntry(t, nil)
 					if e == 0 {
 						panic("no slot")
 					}

@@ -26,7 +26,7 @@ func TestMapLockAndCountRaise(t *testing.T) {
 	}
 	r.c.SwapFree(r.t, e)
 	f.Lock(r.t)
-	r.c.DeleteFromSwapCache(r.t, f)
+	r.c.SwapCacheDelFolio(r.t, f)
 	f.Unlock(r.t)
 	f.Put(r.t)
 	// Count 1, no cache: what the bypass may lock.

@@ -146,19 +146,18 @@ func (si *SwapInfo) relocateCluster(t *ksync.Task, idx int32) {
 }
 
 // freeCluster is free_cluster(): the locked cluster's count reached zero.
-// Its swap table goes with it.
+// Its tables go with it.
 func (si *SwapInfo) freeCluster(t *ksync.Task, idx int32) {
 	si.traceClusters(t)
 	ci := &si.clusters[idx]
 	if ci.count != 0 {
 		panic(fmt.Sprintf("swap: freeing cluster %d with count %d", idx, ci.count))
 	}
-	si.freeClusterTable(t, ci.table)
-	ci.table = nil
+	si.core.slots.dropTablesLocked(t, si, ci)
 	si.moveCluster(t, idx, clusterFlagFree)
 }
 
-// allocClusterTable gives a cluster coming into use its swap table: the
+// allocClusterTable (classic) gives a cluster coming into use its swap table: the
 // CPU's spare one if there is one, else a new one. Every slot of it is clean.
 func (si *SwapInfo) allocClusterTable(t *ksync.Task) *clusterTable {
 	if tab := si.core.pcp[t.CPU()].spareTable.Swap(t, nil); tab != nil {
@@ -167,7 +166,7 @@ func (si *SwapInfo) allocClusterTable(t *ksync.Task) *clusterTable {
 	return new(clusterTable)
 }
 
-// freeClusterTable keeps the table of a cluster that became free as the
+// freeClusterTable (classic) keeps the table of a cluster that became free as the
 // CPU's spare, if it has none. It is clean: swapEntriesFree cleared each
 // slot's cgroup id and found no swap cache folio.
 func (si *SwapInfo) freeClusterTable(t *ksync.Task, tab *clusterTable) {

@@ -8,9 +8,10 @@ import (
 	"uswap/mem"
 )
 
-// This file changes swap counts: swap_duplicate(), swapcache_prepare(),
-// swap_free(), swapcache_clear(), free_swap_and_cache(), the count
-// continuation pages, and the reading of counts (swp_swapcount()).
+// This file is the classic design's swap counts: swap_duplicate(),
+// swapcache_prepare(), swap_free(), swapcache_clear(),
+// free_swap_and_cache(), the count continuation pages, and the reading of
+// counts (swp_swapcount()). The table design's are in table.go.
 //
 // Every function here needs the entry's device to stay swapped on: the
 // caller holds a GetSwapDevice reference (percpu-ref), or the function
@@ -287,21 +288,31 @@ func (si *SwapInfo) swapEntryPutLocked(t *ksync.Task, idx int32, offset uint64, 
 func (si *SwapInfo) swapEntriesFree(t *ksync.Task, idx int32, offset uint64) {
 	si.traceClusters(t)
 	ci := &si.clusters[idx]
-	si.traceCountWrite(t, idx)
-	ci.count--
 	si.traceMapWrite(t, offset)
 	si.swapMap[offset] = 0
+	var memcgID uint16
 	if tab := ci.table; tab != nil {
 		i := offset % ClusterSize
 		si.traceTable(t, ksync.OpRead, offset)
 		if f := tab.folios[i]; f != nil {
 			panic(fmt.Sprintf("swap: freeing slot %d:%d with %v still in the swap cache", si.typ, offset, f))
 		}
-		if id := tab.memcg[i]; id != 0 {
-			tab.memcg[i] = 0
-			if acc := si.core.accounting; acc != nil {
-				acc.UnchargeSwap(t, id, 1)
-			}
+		memcgID, tab.memcg[i] = tab.memcg[i], 0
+	}
+	si.slotFreedLocked(t, idx, offset, memcgID)
+}
+
+// slotFreedLocked is the half of swap_entries_free() both designs share,
+// once the design has cleared the slot's state: uncharge the cgroup the
+// slot was recorded for, account the slot free (swap_range_free), and
+// move the cluster, which lets its tables go if it is empty.
+func (si *SwapInfo) slotFreedLocked(t *ksync.Task, idx int32, offset uint64, memcgID uint16) {
+	ci := &si.clusters[idx]
+	si.traceCountWrite(t, idx)
+	ci.count--
+	if memcgID != 0 {
+		if acc := si.core.accounting; acc != nil {
+			acc.UnchargeSwap(t, memcgID, 1)
 		}
 	}
 	si.swapRangeFree(t, offset)
@@ -427,25 +438,6 @@ func (c *Core) SwapCount(t *ksync.Task, entry mem.SwpEntry) int {
 	m := si.swapMap[off]
 	ci.lock.Unlock(t)
 	return int(m &^ SwapHasCache)
-}
-
-// SwpSwapcount is swp_swapcount(): the full reference count of entry,
-// continuation included; 0 if the device is gone.
-func (c *Core) SwpSwapcount(t *ksync.Task, entry mem.SwpEntry) int {
-	si := c.GetSwapDevice(t, entry)
-	if si == nil {
-		return 0
-	}
-	defer c.PutSwapDevice(t, si)
-	sec, ok := c.enterSectionOf(t, si, entry)
-	if !ok {
-		return 0
-	}
-	defer c.exitSection(t, sec)
-	off := entry.Offset()
-	ci := si.lockClusterUnlocked(t, off)
-	defer ci.lock.Unlock(t)
-	return si.swapCountLocked(t, off)
 }
 
 // swapCountLocked is the full count of a slot whose cluster is locked.

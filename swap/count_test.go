@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"uswap/design"
 	"uswap/invariant"
 	"uswap/ksync"
 	"uswap/mem"
@@ -179,90 +180,112 @@ func TestSwapcachePrepare(t *testing.T) {
 }
 
 // TestDoubleFreeIsReported: freeing an unused entry (what the seed-000 race
-// does) is recorded as a bug, and the audit reports it.
+// does) is recorded as a bug, and the audit reports it, in both designs.
 func TestDoubleFreeIsReported(t *testing.T) {
-	r := newRig(t, 16, 1024)
-	f, e := r.swapOut()
-	r.dropCache(f)
-	r.c.SwapFree(r.t, e)
-	vs := r.c.Audit(r.t)
-	if len(vs) != 1 || vs[0].Invariant != invariant.NoKernelBug {
-		t.Fatalf("audit after a double free = %v, want one recorded bug", vs)
-	}
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		r := newRigDesign(t, d, 16, 1024)
+		e := r.allocSlot(r.t)
+		r.free(e)
+		r.free(e)
+		vs := r.c.Audit(r.t)
+		if len(vs) != 1 || vs[0].Invariant != invariant.NoKernelBug {
+			t.Fatalf("audit after a double free = %v, want one recorded bug", vs)
+		}
+	})
 }
 
-func TestFreeSwapAndCache(t *testing.T) {
-	r := newRig(t, 16, 1024)
-	// The last PTE goes: the unmapped cache folio goes with it.
-	f, e := r.swapOut()
-	if err := r.c.SwapDuplicate(r.t, e); err != nil {
-		t.Fatal(err)
-	}
-	r.c.FreeSwapAndCache(r.t, e)
-	if f.Test(r.t, mem.PGSwapCache) || r.mapByte(e) != 0 {
-		t.Fatalf("folio still in the swap cache (flags %x) or slot in use (%#x)", f.Flags.Load(r.t), r.mapByte(e))
-	}
-	if f.RefCount(r.t) != 1 {
-		t.Fatalf("refcount %d, want the test's 1", f.RefCount(r.t))
-	}
-	f.Put(r.t)
+// TestSwapPutEntriesDirect is zap_pte_range's free (free_swap_and_cache in
+// the classic design) in both designs.
+func TestSwapPutEntriesDirect(t *testing.T) {
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		r := newRigDesign(t, d, 16, 1024)
+		// The last PTE goes: the unmapped cache folio goes with it.
+		f, e := r.swapOut()
+		f.Lock(r.t)
+		if err := r.c.FolioDupSwap(r.t, f); err != nil {
+			t.Fatal(err)
+		}
+		f.Unlock(r.t)
+		if got := r.slot(e); got != "cached 1" {
+			t.Fatalf("slot %s after try_to_unmap, want cached 1", got)
+		}
+		r.c.SwapPutEntriesDirect(r.t, e)
+		if f.Test(r.t, mem.PGSwapCache) || r.slot(e) != "free" {
+			t.Fatalf("folio still in the swap cache (flags %x) or slot in use (%s)", f.Flags.Load(r.t), r.slot(e))
+		}
+		if f.RefCount(r.t) != 1 {
+			t.Fatalf("refcount %d, want the test's 1", f.RefCount(r.t))
+		}
+		f.Put(r.t)
 
-	// The folio is locked by a racing swap-in: free_swap_and_cache only
-	// trylocks, so the folio is stranded in the swap cache (seed 004).
-	f, e = r.swapOut()
-	if err := r.c.SwapDuplicate(r.t, e); err != nil {
-		t.Fatal(err)
-	}
-	f.Lock(r.t)
-	r.c.FreeSwapAndCache(r.t, e)
-	f.Unlock(r.t)
-	if got := r.mapByte(e); got != SwapHasCache {
-		t.Fatalf("stranded slot map byte = %#x, want SWAP_HAS_CACHE", got)
-	}
-	r.audit()
-	// Reclaim's path: the stranded folio is freeable now.
-	f.Lock(r.t)
-	if !r.c.FolioFreeSwap(r.t, f) {
-		t.Fatal("FolioFreeSwap refused a stranded folio")
-	}
-	f.Unlock(r.t)
-	f.Put(r.t)
-	if r.mapByte(e) != 0 {
-		t.Fatal("slot not freed")
-	}
-	r.audit()
+		// The folio is locked by a racing swap-in: the free only
+		// trylocks, so the folio is stranded in the swap cache (seed 004).
+		f, e = r.swapOut()
+		f.Lock(r.t)
+		if err := r.c.FolioDupSwap(r.t, f); err != nil {
+			t.Fatal(err)
+		}
+		r.c.SwapPutEntriesDirect(r.t, e)
+		f.Unlock(r.t)
+		if got := r.slot(e); got != "cached" {
+			t.Fatalf("stranded slot %s, want cached", got)
+		}
+		r.audit()
+		// Reclaim's path: the stranded folio is freeable now.
+		f.Lock(r.t)
+		if !r.c.FolioFreeSwap(r.t, f) {
+			t.Fatal("FolioFreeSwap refused a stranded folio")
+		}
+		f.Unlock(r.t)
+		f.Put(r.t)
+		if r.slot(e) != "free" {
+			t.Fatal("slot not freed")
+		}
+		r.audit()
+	})
 }
 
 func TestSwapCacheLookup(t *testing.T) {
-	r := newRig(t, 16, 1024)
-	f, e := r.swapOut()
-	got := r.c.SwapCacheGetFolio(r.t, e)
-	if got != f {
-		t.Fatalf("lookup = %v, want %v", got, f)
-	}
-	if rc := f.RefCount(r.t); rc != 3 {
-		t.Fatalf("refcount after lookup = %d, want 3 (test, cache, lookup)", rc)
-	}
-	got.Put(r.t)
-	// A frozen folio (reclaim is removing it) is not found.
-	if !f.RefFreeze(r.t, 2) {
-		t.Fatal("freeze failed")
-	}
-	if got := r.c.SwapCacheGetFolio(r.t, e); got != nil {
-		t.Fatalf("lookup of a frozen folio = %v", got)
-	}
-	f.Lock(r.t)
-	r.c.DeleteFromSwapCacheFrozen(r.t, f)
-	f.Unlock(r.t)
-	f.RefUnfreeze(r.t, 1)
-	f.Put(r.t)
-	if r.mapByte(e) != 0 {
-		t.Fatal("slot not freed")
-	}
-	if r.pool.NrFree(r.t) != 16 {
-		t.Fatalf("%d frames free, want 16", r.pool.NrFree(r.t))
-	}
-	r.audit()
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		r := newRigDesign(t, d, 16, 1024)
+		f, e := r.swapOut()
+		got := r.c.SwapCacheGetFolio(r.t, e)
+		if got != f {
+			t.Fatalf("lookup = %v, want %v", got, f)
+		}
+		if rc := f.RefCount(r.t); rc != 3 {
+			t.Fatalf("refcount after lookup = %d, want 3 (test, cache, lookup)", rc)
+		}
+		got.Put(r.t)
+		// A frozen folio (reclaim is removing it) is not found.
+		if !f.RefFreeze(r.t, 2) {
+			t.Fatal("freeze failed")
+		}
+		if got := r.c.SwapCacheGetFolio(r.t, e); got != nil {
+			t.Fatalf("lookup of a frozen folio = %v", got)
+		}
+		f.RefUnfreeze(r.t, 2)
+		// A lookup's reference keeps reclaim from removing it.
+		got = r.c.SwapCacheGetFolio(r.t, e)
+		f.Lock(r.t)
+		if r.c.RemoveMapping(r.t, f, 2) {
+			t.Fatal("__remove_mapping froze a folio a lookup holds")
+		}
+		got.Put(r.t)
+		if !r.c.RemoveMapping(r.t, f, 2) {
+			t.Fatal("__remove_mapping failed on a clean folio nobody holds")
+		}
+		f.Unlock(r.t)
+		f.RefUnfreeze(r.t, 1)
+		f.Put(r.t)
+		if r.slot(e) != "free" {
+			t.Fatal("slot not freed")
+		}
+		if r.pool.NrFree(r.t) != 16 {
+			t.Fatalf("%d frames free, want 16", r.pool.NrFree(r.t))
+		}
+		r.audit()
+	})
 }
 
 // contPagesOf counts the continuation pages of offset's map page.

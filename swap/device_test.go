@@ -25,7 +25,7 @@ func TestSectionsAfterSwapoff(t *testing.T) {
 		}
 		f.Put(r.t) // SwapCacheGetFolio's
 		f.Lock(r.t)
-		r.c.DeleteFromSwapCache(r.t, f)
+		r.c.SwapCacheDelFolio(r.t, f)
 		f.Unlock(r.t)
 		f.Put(r.t)
 		if err := r.c.Swapoff(r.t, si, nil); err != nil {

@@ -11,11 +11,13 @@ import (
 // the scheduling point), but a traced run annotates each access to one
 // (ksync.Access) with these keys, so that a race report can say which
 // byte two tasks fought over. A part's Whole is the pointer it is
-// reached through, which swapoff frees.
+// reached through, which swapoff frees. The table design's entries are
+// ksync atomics, scheduling points named by their address
+// ("ci0[0]->table[5]"); its folio and memcg arrays have none.
 type (
-	// mapKey is si->swap_map, the map as a whole.
+	// mapKey is si->swap_map, the map as a whole (classic).
 	mapKey struct{ si *SwapInfo }
-	// mapByteKey is si->swap_map[off].
+	// mapByteKey is si->swap_map[off] (classic).
 	mapByteKey struct {
 		si  *SwapInfo
 		off uint64
@@ -27,8 +29,8 @@ type (
 		si  *SwapInfo
 		idx int32
 	}
-	// tableSlotKey is the swap table slot of off: the swap cache's
-	// folio pointer for the slot (ci->table[off % 512]).
+	// tableSlotKey is the swap table slot of off: the classic design's
+	// swap cache folio pointer for the slot (ci->table[off % 512]).
 	tableSlotKey struct {
 		si  *SwapInfo
 		off uint64
@@ -78,9 +80,11 @@ func (si *SwapInfo) traceClusters(t *ksync.Task) {
 
 // ObjectName names an object of the swap core for traces, with the
 // kernel's names: "swap_lock", "si0->lock", "ci0[3]->lock",
-// "si0->users", "percpu_swap_cluster[1].lock", "swapcache_wq", and the
+// "si0->users", "percpu_swap_cluster[1].lock", "swapcache_wq", the
 // annotated plain data: "si0->swap_map[5]", "si0->swap_map",
-// "si0->cluster_info", "ci0[0]->count", "ci0[0]->table[5]". It returns
+// "si0->cluster_info", "ci0[0]->count", "ci0[0]->table[5]", and in the
+// table design "ci0[3]->table" (the table pointer) and
+// "ci0[3]->table[17]" (an entry). It returns
 // "" for an object that is not the core's. It is for the explorer, which
 // calls it once per object of a run; it reads no state that could change
 // the run.
@@ -160,8 +164,22 @@ func (si *SwapInfo) objectName(obj any) string {
 		return fmt.Sprintf("si%d->comp", si.typ)
 	}
 	for i := range si.clusters {
-		if obj == &si.clusters[i].lock {
+		ci := &si.clusters[i]
+		switch obj {
+		case &ci.lock:
 			return fmt.Sprintf("ci%d[%d]->lock", si.typ, i)
+		case &ci.tb:
+			return fmt.Sprintf("ci%d[%d]->table", si.typ, i)
+		}
+		// An entry of the table design's swap table: "ci0[0]->table[17]".
+		if e, ok := obj.(*ksync.Uint64); ok {
+			if tab := ci.tb.Peek(); tab != nil {
+				for k := range tab.entries {
+					if e == &tab.entries[k] {
+						return fmt.Sprintf("ci%d[%d]->table[%d]", si.typ, i, k)
+					}
+				}
+			}
 		}
 	}
 	for i := range si.freedClusters {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"uswap/design"
 	"uswap/ksync"
 	"uswap/mem"
 )
@@ -132,7 +133,11 @@ func TestSwapoffMiddleAutomaticPriority(t *testing.T) {
 // slots hold nothing else (swap_reclaim_full_clusters); a locked folio is
 // skipped, and the slots freed are allocated again.
 func TestReclaimFullClusters(t *testing.T) {
-	r := newRig(t, 600, 1024)
+	forDesigns(t, testReclaimFullClusters)
+}
+
+func testReclaimFullClusters(t *testing.T, d design.Design) {
+	r := newRigDesign(t, d, 600, 1024)
 	si := r.devs[0]
 	// Cluster 1: 512 cache-only folios, kept locked while cluster 0
 	// fills, so that the allocator cannot reclaim them yet. Another
@@ -181,7 +186,7 @@ func TestReclaimFullClusters(t *testing.T) {
 	for _, f := range folios {
 		inCache := f.Test(r.t, mem.PGSwapCache)
 		if f == keep {
-			if !inCache || f.Swap().Offset() != 600 || r.mapByte(f.Swap()) != SwapHasCache {
+			if !inCache || f.Swap().Offset() != 600 || r.slot(f.Swap()) != "cached" {
 				t.Fatalf("locked folio was reclaimed: flags %s", mem.FlagString(f.Flags.Load(r.t)))
 			}
 			continue
@@ -216,7 +221,11 @@ func TestReclaimFullClusters(t *testing.T) {
 // half full, alloc_swap_scan_cluster frees a cache-only slot it meets
 // before a free one (cluster_reclaim_range), skipping a locked folio.
 func TestReclaimSlotWhileScanning(t *testing.T) {
-	r := newRig(t, 600, 1024)
+	forDesigns(t, testReclaimSlotWhileScanning)
+}
+
+func testReclaimSlotWhileScanning(t *testing.T, d design.Design) {
+	r := newRigDesign(t, d, 600, 1024)
 	si := r.devs[0]
 	for range ClusterSize {
 		r.allocSlot(r.t) // cluster 1, PTE-held
@@ -235,7 +244,11 @@ func TestReclaimSlotWhileScanning(t *testing.T) {
 	if l := r.listOfCluster(si, 0); l != "nonfull" {
 		t.Fatalf("cluster 0 on %s after a free", l)
 	}
-	folios[1].Lock(r.t)
+	// Another task holds slot 1's folio locked (a racing swap-in): the
+	// allocation's own folio is locked on r.t, and a task holds one
+	// folio lock at a time.
+	other := ksync.NewTask("other", 1)
+	folios[1].Lock(other)
 	r.c.flushPercpuSwapCluster(r.t, si)
 	e := r.allocSlot(r.t)
 	if e.Offset() != 2 {
@@ -245,13 +258,13 @@ func TestReclaimSlotWhileScanning(t *testing.T) {
 	if f2.Test(r.t, mem.PGSwapCache) || !f2.Test(r.t, mem.PGDirty) || f2.RefCount(r.t) != 1 {
 		t.Fatalf("folio of slot 2 not reclaimed: flags %s ref %d", mem.FlagString(f2.Flags.Load(r.t)), f2.RefCount(r.t))
 	}
-	if !folios[1].Test(r.t, mem.PGSwapCache) || r.mapByte(mem.SwpEntryOf(0, 1)) != SwapHasCache {
+	if !folios[1].Test(r.t, mem.PGSwapCache) || r.slot(mem.SwpEntryOf(0, 1)) != "cached" {
 		t.Fatal("locked folio of slot 1 was reclaimed")
 	}
-	if r.mapByte(mem.SwpEntryOf(0, 5)) != 0 || r.mapByte(e) != 1 {
-		t.Fatalf("map bytes: slot 5 %#x, slot 2 %#x", r.mapByte(mem.SwpEntryOf(0, 5)), r.mapByte(e))
+	if r.slot(mem.SwpEntryOf(0, 5)) != "free" || r.slot(e) != "count 1" {
+		t.Fatalf("slots: 5 %s, 2 %s", r.slot(mem.SwpEntryOf(0, 5)), r.slot(e))
 	}
-	folios[1].Unlock(r.t)
+	folios[1].Unlock(other)
 	r.audit()
 	f2.Flags.Clear(r.t, mem.PGDirty)
 	f2.Put(r.t)
@@ -265,7 +278,11 @@ func TestReclaimSlotWhileScanning(t *testing.T) {
 // TestSwapoffFlushesPerCPUCluster: a device that another CPU holds as its
 // per-CPU cluster is flushed from it by swapoff.
 func TestSwapoffFlushesPerCPUCluster(t *testing.T) {
-	r := newRig(t, 1, 1024)
+	forDesigns(t, testSwapoffFlushesPerCPUCluster)
+}
+
+func testSwapoffFlushesPerCPUCluster(t *testing.T, d design.Design) {
+	r := newRigDesign(t, d, 1, 1024)
 	si := r.devs[0]
 	other := ksync.NewTask("other", 1)
 	e := r.allocSlot(other)
@@ -273,7 +290,7 @@ func TestSwapoffFlushesPerCPUCluster(t *testing.T) {
 		t.Fatal("per-CPU cluster not set by the allocation")
 	}
 	err := r.c.Swapoff(r.t, si, unuseFunc(func(t *ksync.Task, _ *SwapInfo) error {
-		r.c.SwapFree(t, e)
+		r.c.SwapPutEntriesDirect(t, e)
 		return nil
 	}))
 	if err != nil {

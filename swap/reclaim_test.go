@@ -57,7 +57,7 @@ func TestTryToReclaimRechecksFolio(t *testing.T) {
 			ksync.Spawn(kt, "move", 1, func(t *ksync.Task) {
 				f.Lock(t)
 				if f.Test(t, mem.PGSwapCache) && f.Swap() == e1 {
-					r.c.DeleteFromSwapCache(t, f)
+					r.c.SwapCacheDelFolio(t, f)
 				}
 				if err := r.c.SwapcachePrepare(t, e2); err != nil {
 					moveErr = fmt.Errorf("swapcache_prepare(E2): %w", err)

@@ -3,6 +3,7 @@ package swap
 import (
 	"time"
 
+	"uswap/design"
 	"uswap/ksync"
 	"uswap/mem"
 )
@@ -25,7 +26,15 @@ type strayLog struct {
 
 // MarkStray records a locked swap cache folio that the caller is about
 // to let go of, stranded: its slot has no reference but the cache's.
+//
+// Classic design only: the stray marks live in the classic cluster
+// table beside the folio pointers, and the count is seed 004's figure,
+// which fixes compare measures in the classic design. In the table
+// design nothing is marked, so StrayMarked stays 0 there.
 func (c *Core) MarkStray(t *ksync.Task, folio *mem.Folio) {
+	if c.design != design.Classic {
+		return
+	}
 	entry := folio.Swap()
 	si := c.swapInfoOf(t, entry)
 	off := entry.Offset()

@@ -39,7 +39,7 @@ func TestStrayAccounting(t *testing.T) {
 	}
 	f.Put(r.t)
 	other.Lock(r.t)
-	r.c.DeleteFromSwapCache(r.t, other)
+	r.c.SwapCacheDelFolio(r.t, other)
 	other.Unlock(r.t)
 	other.Put(r.t)
 	r.c.SwapFree(r.t, oe)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"uswap/design"
 	"uswap/ksync"
 	"uswap/mem"
 )
@@ -61,12 +62,12 @@ func (w *stressWorker) alloc() {
 		}
 		return
 	}
-	if m := w.r.mapByteOn(w.t, e); m != SwapHasCache {
-		w.fail("fresh slot %v has map %#x", e, m)
+	if got := w.r.slotOn(w.t, e); got != "cached" {
+		w.fail("fresh slot %v is %s", e, got)
 	}
 	// try_to_unmap: the PTE now holds the entry.
-	if err := w.r.c.SwapDuplicate(w.t, e); err != nil {
-		w.fail("SwapDuplicate of a fresh slot %v: %v", e, err)
+	if err := w.r.c.FolioDupSwap(w.t, f); err != nil {
+		w.fail("FolioDupSwap of a fresh slot %v: %v", e, err)
 	} else {
 		w.refs = append(w.refs, e)
 	}
@@ -82,15 +83,16 @@ func (w *stressWorker) uncache(i int) {
 	w.cached = w.cached[:len(w.cached)-1]
 	f.Lock(w.t)
 	if f.Test(w.t, mem.PGSwapCache) {
-		w.r.c.DeleteFromSwapCache(w.t, f)
+		w.r.c.SwapCacheDelFolio(w.t, f)
 	}
 	f.Unlock(w.t)
 	f.Flags.Clear(w.t, mem.PGDirty)
 	f.Put(w.t)
 }
 
-// dup adds references to an entry the worker holds: usually one, some
-// times enough to go through the continuation digits.
+// dup adds references to an entry the worker holds (fork): usually one,
+// some times enough to go through the classic design's continuation
+// digits or the table design's extend table.
 func (w *stressWorker) dup() {
 	_, e := w.pick()
 	n := 1
@@ -98,31 +100,35 @@ func (w *stressWorker) dup() {
 		n = SwapMapMax + 1 + w.rnd.IntN(3*SwapMapMax)
 	}
 	for range n {
-		if err := w.r.c.SwapDuplicate(w.t, e); err != nil {
-			w.fail("SwapDuplicate(%v) with a reference held: %v", e, err)
+		if err := w.r.c.SwapDupEntryDirect(w.t, e); err != nil {
+			w.fail("SwapDupEntryDirect(%v) with a reference held: %v", e, err)
 			return
 		}
 		w.refs = append(w.refs, e)
 	}
 }
 
-// free drops a reference, as zap_pte_range does (free_swap_and_cache) or
-// as do_swap_page does (swap_free).
+// free drops a reference, as zap_pte_range does (swap_put_entries_direct),
+// or in the classic design half the time as do_swap_page's bypass does
+// (swap_free of an entry with no folio).
 func (w *stressWorker) free() {
 	i, _ := w.pick()
 	e := w.dropRef(i)
-	if w.rnd.IntN(2) == 0 {
+	if w.r.c.Design() == design.Classic && w.rnd.IntN(2) == 0 {
 		w.r.c.SwapFree(w.t, e)
 	} else {
-		w.r.c.FreeSwapAndCache(w.t, e)
+		w.r.c.SwapPutEntriesDirect(w.t, e)
 	}
 }
 
-// swapin is do_swap_page's swap cache path: look the entry up; if it is
-// not cached, pin it with swapcache_prepare and either add a new folio
-// to the swap cache or give the pin back.
+// swapin is do_swap_page's swap cache path. Look the entry up: a folio
+// found is locked and checked, and half the time "mapped": one of the
+// worker's references goes (folio_put_swap) and the swap copy is dropped
+// if nothing else holds it (folio_free_swap). A miss runs the swap-in
+// insertion protocol (SwapinReserve, SwapinCommit or SwapinCancel), the
+// reservation's conflicts being the other workers' swap-ins.
 func (w *stressWorker) swapin() {
-	_, e := w.pick()
+	i, e := w.pick()
 	c := w.r.c
 	si := c.GetSwapDevice(w.t, e)
 	if si == nil {
@@ -134,37 +140,54 @@ func (w *stressWorker) swapin() {
 		// folio->swap is stable under the folio lock; the folio may
 		// have left the swap cache before we got it.
 		f.Lock(w.t)
-		if f.Test(w.t, mem.PGSwapCache) && f.Swap() != e {
+		inCache := f.Test(w.t, mem.PGSwapCache)
+		if inCache && f.Swap() != e && c.Design() == design.Classic {
+			// The table design's lookup is lockless: a stale
+			// entry is possible and the check below is what
+			// catches it; the classic lookup is under the lock.
 			w.fail("swap cache lookup of %v found %v of %v", e, f, f.Swap())
+		}
+		if inCache && f.Swap() == e && w.rnd.IntN(2) == 0 {
+			c.FolioPutSwap(w.t, f)
+			w.dropRef(i)
+			c.FolioFreeSwap(w.t, f)
 		}
 		f.Unlock(w.t)
 		f.Put(w.t)
 		return
 	}
-	switch err := c.SwapcachePrepare(w.t, e); err {
-	case nil:
-	case ErrExist:
-		return // cached or pinned by another worker
-	default:
-		w.fail("SwapcachePrepare(%v) with a reference held: %v", e, err)
+	if !c.SwapEntrySwapped(w.t, si, e) {
+		w.fail("SwapEntrySwapped(%v) = false with a reference held", e)
 		return
 	}
 	var f *mem.Folio
-	if w.rnd.IntN(2) == 0 {
+	if w.rnd.IntN(4) != 0 {
 		f = w.r.pool.Alloc(w.t)
 	}
 	if f == nil {
-		c.SwapcacheClear(w.t, si, e)
-		c.WakeSwapcacheWaiters(w.t)
 		return
 	}
 	f.Flags.Set(w.t, mem.PGSwapBacked)
-	f.Lock(w.t)
-	if err := c.AddToSwapCache(w.t, f, e); err != nil {
-		w.fail("AddToSwapCache(%v) with the pin held: %v", e, err)
+	switch err := c.SwapinReserve(w.t, si, f, e); err {
+	case nil:
+		if w.rnd.IntN(4) == 0 {
+			// The charge failed.
+			c.SwapinCancel(w.t, si, f, e)
+			f.Unlock(w.t)
+			f.Put(w.t)
+			return
+		}
+		c.SwapinCommit(w.t, f, e)
+		f.Unlock(w.t)
+		w.cached = append(w.cached, f)
+	case ErrExist:
+		// Another worker's swap-in holds it; the folio was left
+		// unlocked.
+		f.Put(w.t)
+	default:
+		w.fail("SwapinReserve(%v) with a reference held: %v", e, err)
+		f.Put(w.t)
 	}
-	f.Unlock(w.t)
-	w.cached = append(w.cached, f)
 }
 
 func (w *stressWorker) step() {
@@ -213,25 +236,22 @@ func (w *stressWorker) drain() {
 	}
 }
 
-// mapByteOn is mapByte on task t.
-func (r *rig) mapByteOn(t *ksync.Task, e mem.SwpEntry) uint8 {
-	si := r.c.swapInfoOf(t, e)
-	ci := si.lockCluster(t, e.Offset())
-	defer ci.lock.Unlock(t)
-	return si.swapMap[e.Offset()]
-}
-
 // TestStress runs workers on CPUs of their own against two devices of one
 // priority and a lower one, small enough that they fill, so that the
-// allocator's reclaim, the slow path and the available list all run.
-// At the end every slot and frame is free and the audit is clean.
+// allocator's reclaim, the slow path and the available list all run, in
+// each design. At the end every slot and frame is free and the audit is
+// clean.
 func TestStress(t *testing.T) {
+	forDesigns(t, testStress)
+}
+
+func testStress(t *testing.T, d design.Design) {
 	workers, steps := 6, 40000
 	if testing.Short() {
 		workers, steps = 4, 2000
 	}
 	frames := 200
-	r := newRig(t, frames)
+	r := newRigDesign(t, d, frames)
 	r.swapon("a", 700, SwaponOptions{Prefer: true, Priority: 5})
 	r.swapon("b", 700, SwaponOptions{Prefer: true, Priority: 5})
 	r.swapon("c", 1024, SwaponOptions{Prefer: true, Priority: 1})
@@ -257,14 +277,12 @@ func TestStress(t *testing.T) {
 	// Quiescent: check the audit with references still held, then give
 	// everything back.
 	r.audit()
-	var contPages int
+	var overflow uint64
 	for _, si := range r.devs {
-		for i := range si.cont {
-			contPages += contPagesOf(r.t, si, uint64(i)*contPageSize)
-		}
+		overflow += si.Footprint(r.t).Overflow
 	}
-	t.Logf("slots in use at the end: %d %d %d; continuation pages %d; alloc failures %d",
-		r.devs[0].InusePages(r.t), r.devs[1].InusePages(r.t), r.devs[2].InusePages(r.t), contPages, r.c.Stats.AllocFail.Sum())
+	t.Logf("slots in use at the end: %d %d %d; overflow (continuation pages or extend tables) %d B; alloc failures %d",
+		r.devs[0].InusePages(r.t), r.devs[1].InusePages(r.t), r.devs[2].InusePages(r.t), overflow, r.c.Stats.AllocFail.Sum())
 	close(pass)
 	for e := range pass {
 		ws[0].refs = append(ws[0].refs, e)
@@ -286,8 +304,10 @@ func TestStress(t *testing.T) {
 	if n := r.pool.NrFree(r.t); n != int64(frames) {
 		t.Errorf("%d of %d frames free", n, frames)
 	}
-	if r.c.Stats.SwapAlloc.Sum() == 0 || r.c.Stats.ContAdded.Sum() == 0 {
-		t.Errorf("stress did too little: %d allocations, %d continuation pages added", r.c.Stats.SwapAlloc.Sum(), r.c.Stats.ContAdded.Sum())
+	overflows := r.c.Stats.ContAdded.Sum() + r.c.Stats.ExtendAdd.Sum()
+	if r.c.Stats.SwapAlloc.Sum() == 0 || overflows == 0 || r.c.Stats.CacheHit.Sum() == 0 {
+		t.Errorf("stress did too little: %d allocations, %d overflow tables added, %d swap cache hits",
+			r.c.Stats.SwapAlloc.Sum(), overflows, r.c.Stats.CacheHit.Sum())
 	}
 	r.audit()
 }

@@ -8,13 +8,14 @@ import (
 	"uswap/mem"
 )
 
-// This file is the swap cache (mm/swap_state.c): folios indexed by swap
-// entry, kept in the per-cluster table under the cluster lock, as the
-// v6.18 swap table does. A folio in the swap cache has PGSwapCache set,
-// folio->swap = its entry, one reference held by the cache, and its slot's
-// map byte has SWAP_HAS_CACHE.
+// This file is the classic design's swap cache (mm/swap_state.c): folios
+// indexed by swap entry, kept in the per-cluster table under the cluster
+// lock, as the v6.18 swap table does. A folio in the swap cache has
+// PGSwapCache set, folio->swap = its entry, one reference held by the
+// cache, and its slot's map byte has SWAP_HAS_CACHE. The parts both
+// designs share are at the end: __try_to_reclaim_swap and the device I/O.
 
-// AddToSwapCache is add_to_swap_cache(): the folio is locked, not in the
+// AddToSwapCache (classic) is add_to_swap_cache(): the folio is locked, not in the
 // swap cache, and the caller holds SWAP_HAS_CACHE on entry (from
 // FolioAllocSwap or SwapcachePrepare).
 func (c *Core) AddToSwapCache(t *ksync.Task, folio *mem.Folio, entry mem.SwpEntry) error {
@@ -64,51 +65,12 @@ func (si *SwapInfo) deleteFromSwapCacheLocked(t *ksync.Task, folio *mem.Folio, e
 	si.swapEntryPutLocked(t, int32(off/ClusterSize), off, SwapHasCache)
 }
 
-// DeleteFromSwapCache is delete_from_swap_cache(): the folio is locked, in
-// the swap cache, and the caller holds a reference besides the cache's.
-// The slot loses SWAP_HAS_CACHE (and is freed if no PTE holds it).
-func (c *Core) DeleteFromSwapCache(t *ksync.Task, folio *mem.Folio) {
-	c.DeleteFromSwapCacheFrozen(t, folio)
-	folio.RefSub(t, 1) // the swap cache's reference
-}
-
-// DeleteFromSwapCacheFrozen is the swap half of __remove_mapping(): reclaim
-// froze the folio's refcount (the cache's reference included) and now
-// takes it out of the swap cache before freeing it. The folio is locked.
-func (c *Core) DeleteFromSwapCacheFrozen(t *ksync.Task, folio *mem.Folio) {
-	entry := folio.Swap()
-	si := c.swapInfoOf(t, entry)
-	ci := si.lockCluster(t, entry.Offset())
-	si.deleteFromSwapCacheLocked(t, folio, entry)
-	ci.lock.Unlock(t)
-}
-
-// SwapCacheGetFolio is swap_cache_get_folio() without the readahead
-// statistics: the folio cached for entry, with a reference taken, or nil.
-// A folio whose refcount reclaim has frozen counts as absent.
-//
-// It is lookup_swap_cache(), so the -V5a/-V5b variants do the lookup in a
-// get_swap_device() section, and find nothing on a device that is no
-// longer valid.
-func (c *Core) SwapCacheGetFolio(t *ksync.Task, entry mem.SwpEntry) *mem.Folio {
-	sec, ok := c.enterSection(t, entry)
-	if !ok {
-		return nil
-	}
-	f := sec.si.swapCacheLookup(t, entry.Offset())
-	c.exitSection(t, sec)
-	c.Stats.CacheFind.Inc(t)
-	if f != nil {
-		c.Stats.CacheHit.Inc(t)
-	}
-	return f
-}
-
-// swapCacheLookup is find_get_page() on the swap address space: the
-// folio cached at offset, with a reference taken, or nil. A folio whose
-// refcount reclaim has frozen counts as absent. No get_swap_device()
-// section: callers other than SwapCacheGetFolio are on their own
-// (__try_to_reclaim_swap was, until 82b1c07a0af6).
+// swapCacheLookup is find_get_page() on the swap address space (classic):
+// the folio cached at offset, with a reference taken, or nil. A folio
+// whose refcount reclaim has frozen counts as absent. No get_swap_device()
+// section: SwapCacheGetFolio opens one for the variants that have one;
+// its other callers are on their own (__try_to_reclaim_swap was, until
+// 82b1c07a0af6).
 func (si *SwapInfo) swapCacheLookup(t *ksync.Task, off uint64) *mem.Folio {
 	ci := si.lockCluster(t, off)
 	defer ci.lock.Unlock(t)
@@ -123,40 +85,7 @@ func (si *SwapInfo) swapCacheLookup(t *ksync.Task, off uint64) *mem.Folio {
 	return f
 }
 
-// swapCgroupRecord is swap_cgroup_record(): note which memory cgroup the
-// slot is charged to. The cluster is in use, so its table exists.
-func (si *SwapInfo) swapCgroupRecord(t *ksync.Task, offset uint64, id uint16) {
-	ci := si.lockCluster(t, offset)
-	ci.table.memcg[offset%ClusterSize] = id
-	ci.lock.Unlock(t)
-}
-
-// LookupSwapCgroupID is lookup_swap_cgroup_id(): the memory cgroup the
-// slot of entry is charged to, or 0.
-func (c *Core) LookupSwapCgroupID(t *ksync.Task, entry mem.SwpEntry) uint16 {
-	si := c.swapInfoOf(t, entry)
-	off := entry.Offset()
-	ci := si.lockCluster(t, off)
-	defer ci.lock.Unlock(t)
-	if ci.table == nil {
-		return 0
-	}
-	return ci.table.memcg[off%ClusterSize]
-}
-
-// FolioFreeSwap is folio_free_swap(): the folio is locked; if it is in the
-// swap cache, not under writeback, and no PTE or shmem entry refers to its
-// slot any more, delete it from the swap cache (freeing the slot) and mark
-// it dirty, since its only copy is now in memory.
-func (c *Core) FolioFreeSwap(t *ksync.Task, folio *mem.Folio) bool {
-	if !folioSwapcacheFreeable(t, folio) {
-		return false
-	}
-	entry := folio.Swap()
-	return c.swapInfoOf(t, entry).deleteIfOnlyCached(t, folio, entry)
-}
-
-// deleteIfOnlyCached deletes a locked swap cache folio whose slot nothing
+// deleteIfOnlyCached (classic) deletes a locked swap cache folio whose slot nothing
 // but the swap cache holds (no PTE or shmem entry refers to it and no pin
 // is taken), freeing the slot, and marks the folio dirty: its only copy is
 // in memory now. It reports whether it did.
@@ -195,9 +124,11 @@ const (
 func (si *SwapInfo) tryToReclaimSwap(t *ksync.Task, offset uint64, flags int) bool {
 	c := si.core
 	entry := mem.SwpEntryOf(si.typ, offset)
-	// find_get_page(swap_address_space(entry), offset): the address
-	// space is found through the entry's type, as swapInfoOf does.
-	folio := c.swapInfoOf(t, entry).swapCacheLookup(t, offset)
+	// find_get_page(swap_address_space(entry), offset) (table:
+	// swap_cache_get_folio()): the address space is found through the
+	// entry's type, as swapInfoOf does, with no get_swap_device()
+	// section.
+	folio := c.slots.swapCacheGetFolio(t, c.swapInfoOf(t, entry), entry)
 	if folio == nil {
 		return false
 	}
@@ -216,17 +147,18 @@ func (si *SwapInfo) tryToReclaimSwap(t *ksync.Task, offset uint64, flags int) bo
 	if !need || !folioSwapcacheFreeable(t, folio) {
 		return false
 	}
-	return si.deleteIfOnlyCached(t, folio, entry)
+	return c.slots.deleteIfOnlyCached(t, si, folio, entry)
 }
 
 // WaitSwapcache is the back-off of do_swap_page() when SwapcachePrepare
-// fails on the bypass path (seed 000): sleep on swapcache_wq for one tick
-// or until SwapcacheClear's caller wakes it.
+// fails on the bypass path (seed 000, classic design only): sleep on
+// swapcache_wq for one tick or until SwapcacheClear's caller wakes it.
 func (c *Core) WaitSwapcache(t *ksync.Task, pinned func() bool) {
 	c.swapcacheWQ.WaitTimeout(t, func() bool { return !pinned() }, time.Millisecond)
 }
 
-// WakeSwapcacheWaiters wakes swapcache_wq after a SwapcacheClear.
+// WakeSwapcacheWaiters wakes swapcache_wq after a SwapcacheClear (classic
+// design only).
 func (c *Core) WakeSwapcacheWaiters(t *ksync.Task) {
 	if c.swapcacheWQ.Active(t) {
 		c.swapcacheWQ.WakeAll(t)

@@ -2,6 +2,7 @@ package swap
 
 import (
 	"fmt"
+	"slices"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -10,8 +11,9 @@ import (
 )
 
 // NewCore makes an empty swap subsystem: no device is swapped on.
+// The table design needs cfg.Pool (see Config).
 func NewCore(cfg Config) *Core {
-	c := &Core{fixes: cfg.Fixes, accounting: cfg.Accounting, leastPriority: -1}
+	c := &Core{fixes: cfg.Fixes, accounting: cfg.Accounting, design: cfg.Design, pool: cfg.Pool, leastPriority: -1}
 	c.swaponMutex.Init(ksync.RankSwaponMutex)
 	c.swapLock.Init(ksync.RankSwapLock)
 	c.availLock.Init(ksync.RankSwapAvail)
@@ -22,6 +24,7 @@ func NewCore(cfg Config) *Core {
 	for i := range c.pcp {
 		c.pcp[i].lock.Init(ksync.RankPcpCluster)
 	}
+	c.slots = newSlotOps(c, cfg.Design)
 	return c
 }
 
@@ -102,38 +105,38 @@ func (c *Core) freeSwapInfo(t *ksync.Task, si *SwapInfo) {
 }
 
 // setupSwapMapAndClusters is setup_swap_map() and setup_clusters(): the
-// header page and bad pages are SWAP_MAP_BAD; clusters count them, and the
-// slots past the end of the device in the last cluster, as used. The
-// device's reference is dead: nobody else looks at its lists yet.
+// header page and bad pages are never allocated (SWAP_MAP_BAD in the
+// classic design's swap_map, SWP_TB_BAD entries in the table design's
+// tables); clusters count them, and the slots past the end of the device
+// in the last cluster, as used. The device's reference is dead: nobody
+// else looks at its lists yet.
 func (si *SwapInfo) setupSwapMapAndClusters(t *ksync.Task, maxPages uint64, bad []uint32) error {
-	m := make([]uint8, maxPages)
-	m[0] = SwapMapBad
-	nrBad := uint64(0)
+	isBad := map[uint64]bool{0: true}
 	for _, b := range bad {
 		if b == 0 || uint64(b) >= maxPages {
 			return fmt.Errorf("bad page %d out of range 1..%d", b, maxPages-1)
 		}
-		if m[b] == 0 {
-			m[b] = SwapMapBad
-			nrBad++
-		}
+		isBad[uint64(b)] = true
 	}
-	good := maxPages - 1 - nrBad
+	good := maxPages - uint64(len(isBad))
 	if good == 0 {
-		return fmt.Errorf("empty swap area: %d pages, %d of them bad", maxPages, nrBad)
+		return fmt.Errorf("empty swap area: %d pages, %d of them bad", maxPages, len(isBad)-1)
 	}
+	badSlots := make([]uint64, 0, len(isBad))
+	for b := range isBad {
+		badSlots = append(badSlots, b)
+	}
+	slices.Sort(badSlots)
 	nclusters := (maxPages + ClusterSize - 1) / ClusterSize
 	clusters := make([]cluster, nclusters)
-	for i, b := range m {
-		if b != 0 {
-			clusters[i/ClusterSize].count++
-		}
+	for _, b := range badSlots {
+		clusters[b/ClusterSize].count++
 	}
 	for i := maxPages; i < nclusters*ClusterSize; i++ {
 		clusters[i/ClusterSize].count++
 	}
-	si.swapMap, si.clusters, si.max, si.pages = m, clusters, maxPages, good
-	si.cont = make([]contHead, (maxPages+contPageSize-1)/contPageSize)
+	si.clusters, si.max, si.pages = clusters, maxPages, good
+	si.core.slots.setupSlots(si, badSlots)
 	si.lock.Lock(t)
 	defer si.lock.Unlock(t)
 	for i := range clusters {
@@ -261,12 +264,11 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	c.swaponMutex.Lock(t)
 	c.swapLock.Lock(t)
 	si.lock.Lock(t)
+	c.slots.releaseSlotsLocked(t, si)
 	if t.Traced() {
-		ksync.Access(t, ksync.OpFree, mapKey{si})
 		ksync.Access(t, ksync.OpFree, clusterInfoKey{si})
 		si.freedClusters = si.clusters
 	}
-	si.swapMap = nil
 	si.clusters = nil
 	si.max = 0
 	// p->swap_file = NULL (and bdev): the device is closed. A read that
@@ -274,9 +276,7 @@ func (c *Core) Swapoff(t *ksync.Task, si *SwapInfo, unuse Unuser) error {
 	// swapoff-bypass).
 	si.dev = nil
 	si.lock.Unlock(t)
-	si.contLock.Lock(t)
-	si.cont = nil
-	si.contLock.Unlock(t)
+	c.slots.releaseSlots(t, si)
 	si.flags.Store(t, 0)
 	c.swapLock.Unlock(t)
 	c.swaponMutex.Unlock(t)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"uswap/design"
 	"uswap/ksync"
 	"uswap/mem"
 	"uswap/swapdev"
@@ -20,7 +21,7 @@ func (f unuseFunc) TryToUnuse(t *ksync.Task, si *SwapInfo) error { return f(t, s
 func (r *rig) freeAll(entries *[]mem.SwpEntry) Unuser {
 	return unuseFunc(func(t *ksync.Task, si *SwapInfo) error {
 		for _, e := range *entries {
-			r.c.SwapFree(t, e)
+			r.c.SwapPutEntriesDirect(t, e)
 		}
 		*entries = nil
 		return nil
@@ -72,62 +73,71 @@ func (r *rig) checkUsable(si *SwapInfo, prio int, inuse int64) {
 	if e.Type() != si.Type() {
 		r.tb.Fatalf("allocation after failed swapoff went to %v", e)
 	}
-	r.c.SwapFree(r.t, e)
+	r.free(e)
 	r.audit()
 }
 
 func TestSwapoffBusy(t *testing.T) {
-	for _, opts := range []SwaponOptions{{}, {Prefer: true, Priority: 10}} {
-		r := newRig(t, 1)
-		si := r.swapon("zram", 2048, opts)
-		prio := si.Priority(r.t)
-		var entries []mem.SwpEntry
-		for range 700 {
-			entries = append(entries, r.allocSlot(r.t))
-		}
-		err := r.c.Swapoff(r.t, si, nil)
-		if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "700 slots still in use") {
-			t.Fatalf("swapoff with slots in use: %v, want ErrBusy with the count", err)
-		}
-		r.checkUsable(si, prio, 700)
+	forDesigns(t, func(t *testing.T, d design.Design) {
+		for _, opts := range []SwaponOptions{{}, {Prefer: true, Priority: 10}} {
+			r := newRigDesign(t, d, 1)
+			si := r.swapon("zram", 2048, opts)
+			prio := si.Priority(r.t)
+			var entries []mem.SwpEntry
+			for range 700 {
+				entries = append(entries, r.allocSlot(r.t))
+			}
+			err := r.c.Swapoff(r.t, si, nil)
+			if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "700 slots still in use") {
+				t.Fatalf("swapoff with slots in use: %v, want ErrBusy with the count", err)
+			}
+			r.checkUsable(si, prio, 700)
 
-		// An Unuser that fails: swapoff fails with its error.
-		boom := errors.New("unuse: out of memory")
-		err = r.c.Swapoff(r.t, si, unuseFunc(func(*ksync.Task, *SwapInfo) error { return boom }))
-		if !errors.Is(err, boom) {
-			t.Fatalf("swapoff with a failing Unuser: %v", err)
-		}
-		r.checkUsable(si, prio, 700)
+			// An Unuser that fails: swapoff fails with its error.
+			boom := errors.New("unuse: out of memory")
+			err = r.c.Swapoff(r.t, si, unuseFunc(func(*ksync.Task, *SwapInfo) error { return boom }))
+			if !errors.Is(err, boom) {
+				t.Fatalf("swapoff with a failing Unuser: %v", err)
+			}
+			r.checkUsable(si, prio, 700)
 
-		// An Unuser that frees only some slots: ErrBusy.
-		some := entries[:100]
-		entries = entries[100:]
-		if err := r.c.Swapoff(r.t, si, r.freeAll(&some)); !errors.Is(err, ErrBusy) {
-			t.Fatalf("swapoff with a partial Unuser: %v", err)
-		}
-		r.checkUsable(si, prio, 600)
+			// An Unuser that frees only some slots: ErrBusy.
+			some := entries[:100]
+			entries = entries[100:]
+			if err := r.c.Swapoff(r.t, si, r.freeAll(&some)); !errors.Is(err, ErrBusy) {
+				t.Fatalf("swapoff with a partial Unuser: %v", err)
+			}
+			r.checkUsable(si, prio, 600)
 
-		for _, e := range entries {
-			r.c.SwapFree(r.t, e)
+			for _, e := range entries {
+				r.free(e)
+			}
+			r.audit()
 		}
-		r.audit()
-	}
+	})
 }
 
 func TestSwapoffSucceeds(t *testing.T) {
-	r := newRig(t, 16, 2048)
+	forDesigns(t, testSwapoffSucceeds)
+}
+
+func testSwapoffSucceeds(t *testing.T, d design.Design) {
+	r := newRigDesign(t, d, 16, 2048)
 	si := r.devs[0]
 	var entries []mem.SwpEntry
 	for range 600 {
 		entries = append(entries, r.allocSlot(r.t))
 	}
-	// A slot counted far above SWAP_MAP_MAX has continuation pages,
-	// which swapoff frees too.
+	// A slot counted far above SWAP_MAP_MAX has continuation pages (an
+	// extend table in the table design), which swapoff frees too.
 	for range 3 * SwapMapMax {
-		if err := r.c.SwapDuplicate(r.t, entries[0]); err != nil {
+		if err := r.c.SwapDupEntryDirect(r.t, entries[0]); err != nil {
 			t.Fatal(err)
 		}
 		entries = append(entries, entries[0])
+	}
+	if si.Footprint(r.t).Overflow == 0 {
+		t.Fatal("no overflow table for a count far above the maximum")
 	}
 	old := entries[0]
 	if err := r.c.Swapoff(r.t, si, r.freeAll(&entries)); err != nil {
@@ -164,14 +174,18 @@ func TestSwapoffSucceeds(t *testing.T) {
 	} else {
 		r.c.PutSwapDevice(r.t, got)
 	}
-	r.c.SwapFree(r.t, e)
+	r.free(e)
 	r.audit()
 }
 
 // TestSwapoffWaitsForReference: swapoff returns only after every
 // GetSwapDevice reference is put, and a second swapoff meanwhile is busy.
 func TestSwapoffWaitsForReference(t *testing.T) {
-	r := newRig(t, 16, 2048)
+	forDesigns(t, testSwapoffWaitsForReference)
+}
+
+func testSwapoffWaitsForReference(t *testing.T, d design.Design) {
+	r := newRigDesign(t, d, 16, 2048)
 	si := r.devs[0]
 	entries := []mem.SwpEntry{r.allocSlot(r.t), r.allocSlot(r.t)}
 	old := entries[0]
@@ -196,8 +210,8 @@ func TestSwapoffWaitsForReference(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 	// The device is still readable through the reference we hold.
-	if si.swapMap == nil {
-		t.Fatal("swap_map freed under a device reference")
+	if si.clusters == nil {
+		t.Fatal("the clusters freed under a device reference")
 	}
 	if n := si.InusePages(r.t); n != 0 {
 		t.Fatalf("inuse %d after unuse", n)
@@ -219,7 +233,7 @@ func TestSwapoffWaitsForReference(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("swapoff did not return after PutSwapDevice")
 	}
-	if si.swapMap != nil || r.c.SwapInfo(r.t, si.Type()) != nil {
+	if si.swapMap != nil || si.clusters != nil || r.c.SwapInfo(r.t, si.Type()) != nil {
 		t.Fatal("swapoff did not free the device")
 	}
 	r.audit()

@@ -1,6 +1,7 @@
 package swap
 
 import (
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
@@ -38,12 +39,24 @@ type Unuser interface {
 type Config struct {
 	Fixes      fixes.Set
 	Accounting Accounting // may be nil
+	// Design chooses what the core keeps per slot and how swap-in
+	// synchronises (package design); the zero value is design.Classic.
+	Design design.Design
+	// Pool is the frame pool whose folios enter the swap cache. The table
+	// design stores a folio in its slot's entry by frame number and needs
+	// it to find the folio again; the classic design ignores it.
+	Pool *mem.Pool
 }
 
 // Core is the swap subsystem: the globals of mm/swapfile.c.
 type Core struct {
-	fixes      fixes.Set  // immutable
-	accounting Accounting // immutable
+	fixes      fixes.Set     // immutable
+	accounting Accounting    // immutable
+	design     design.Design // immutable
+	pool       *mem.Pool     // immutable; nil in the classic design
+	// slots is the design's half of the core (slots.go): what a slot's
+	// state is and how it changes. Immutable.
+	slots slotOps
 
 	swaponMutex ksync.Mutex // swapon_mutex: serializes swapon and swapoff
 
@@ -84,6 +97,7 @@ type Core struct {
 
 	// swapcacheWQ is swapcache_wq: do_swap_page waits here when it
 	// cannot pin an entry (seed 000), and swapcache_clear wakes it.
+	// Classic design only.
 	swapcacheWQ ksync.WaitQueue
 
 	// strays are the stranded swap cache folios (stray.go).
@@ -108,7 +122,8 @@ type Stats struct {
 	CacheFind  ksync.Stat // swap cache lookups
 	CacheHit   ksync.Stat // swap cache lookups that found a folio
 	AllocFail  ksync.Stat // allocations that found no slot
-	ContAdded  ksync.Stat // count continuation pages added
+	ContAdded  ksync.Stat // count continuation pages added (classic)
+	ExtendAdd  ksync.Stat // extend tables allocated (table)
 	ReadErrors ksync.Stat // device read errors
 	// Stranded swap cache folios (stray.go): marked by the swap-in that
 	// left them; freed (by reclaim, swapoff or the allocator), with
@@ -136,10 +151,10 @@ type SwapInfo struct {
 	max   uint64
 	pages uint64
 
-	// swapMap is swap_map: byte i is guarded by the lock of cluster
-	// i/ClusterSize. Swapoff sets it to nil (no-use-after-swapoff: a
-	// later access is an index-out-of-range panic that the explorer
-	// reports).
+	// swapMap is swap_map (classic design; nil in the table design):
+	// byte i is guarded by the lock of cluster i/ClusterSize. Swapoff
+	// sets it to nil (invariant 6: a later access is an index-out-of-
+	// range panic that the explorer reports).
 	swapMap []uint8
 	// clusters is cluster_info; nil after swapoff like swapMap.
 	clusters []cluster
@@ -159,11 +174,12 @@ type SwapInfo struct {
 	fragNr   int         // frag_cluster_nr[0]
 	inuse    ksync.Int64 // inuse_pages: changes under a cluster lock
 	users    ksync.LiveRef
-	contLock ksync.SpinLock // cont_lock: guards the lists of cont
+	contLock ksync.SpinLock // cont_lock: guards the lists of cont (classic)
 	// cont holds, for each page of swap_map (contPageSize bytes), what
 	// count continuation keeps in its struct page: whether it has
-	// continuation pages and their list. Allocated at swapon, freed at
-	// swapoff under contLock; see contHead.
+	// continuation pages and their list. Allocated at swapon (classic
+	// design only: the table design has none), freed at swapoff under
+	// contLock; see contHead.
 	cont []contHead
 }
 
@@ -196,8 +212,9 @@ const swpContinued = 1
 
 // cluster is struct swap_cluster_info.
 type cluster struct {
-	// lock is ci->lock: it guards count, flags, table and the swap_map
-	// bytes of the cluster's slots.
+	// lock is ci->lock: it guards count, flags, table, the swap_map bytes
+	// of the cluster's slots (classic), and the writes of tb's entries and
+	// extend (table).
 	lock ksync.SpinLock
 	// count is the number of slots in use (non-zero map bytes, plus the
 	// slots past the end of the device in the last cluster).
@@ -208,9 +225,18 @@ type cluster struct {
 	// prev and next link the cluster into its list: guarded by
 	// SwapInfo.lock.
 	prev, next int32
-	// table is allocated while the cluster has slots in use; guarded by
-	// lock.
+	// table is the classic design's per-cluster table, allocated while
+	// the cluster has slots in use; guarded by lock.
 	table *clusterTable
+	// tb is ci->table of the table design (table.go): allocated while the
+	// cluster has slots in use (or holds a bad slot). Written under lock;
+	// the swap cache lookup reads it without the lock, as the kernel's
+	// RCU readers do.
+	tb ksync.Pointer[swapTable]
+	// extend is ci->extend_table of the table design: the counts of the
+	// slots whose entry count is SwpTbCountMax, allocated on the first
+	// such count and freed when every element is 0. Guarded by lock.
+	extend *extendTable
 }
 
 // clusterTable is the per-cluster swap table (v6.18): the swap cache
@@ -244,5 +270,7 @@ type pcpSlot struct {
 	// cluster allocates and drops a 5 KiB table every time. Accessed
 	// atomically (a free may run on any CPU).
 	spareTable ksync.Pointer[clusterTable]
-	_          [24]byte
+	// spareSwapTable is the same for the table design's swap tables.
+	spareSwapTable ksync.Pointer[swapTable]
+	_              [16]byte
 }

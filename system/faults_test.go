@@ -3,6 +3,7 @@ package system_test
 import (
 	"errors"
 	"testing"
+	"uswap/design"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -16,6 +17,13 @@ import (
 // Tests of the error paths: device faults (swapdev.Faulty through
 // DeviceConfig.Faults), full devices and full cgroups, bad configurations.
 
+// forDesigns runs fn as a subtest in each design of the swap core.
+func forDesigns(t *testing.T, fn func(t *testing.T, d design.Design)) {
+	for _, d := range design.All() {
+		t.Run(d.String(), func(t *testing.T) { fn(t, d) })
+	}
+}
+
 func faultRules(t *testing.T, specs ...string) []swapdev.FaultRule {
 	t.Helper()
 	rs, err := swapdev.ParseFaultRules(specs...)
@@ -25,14 +33,14 @@ func faultRules(t *testing.T, specs ...string) []swapdev.FaultRule {
 	return rs
 }
 
-func faultySystem(t *testing.T, kind string, limit int64, swapPages uint64, specs ...string) (*system.System, *ksync.Task) {
+func faultySystem(t *testing.T, d design.Design, kind string, limit int64, swapPages uint64, specs ...string) (*system.System, *ksync.Task) {
 	t.Helper()
-	d := system.DeviceConfig{Kind: kind, Pages: swapPages, Priority: -1, Faults: faultRules(t, specs...), FaultSeed: 7}
+	dev := system.DeviceConfig{Kind: kind, Pages: swapPages, Priority: -1, Faults: faultRules(t, specs...), FaultSeed: 7}
 	if kind == "file" {
-		d.Path = t.TempDir() + "/swapfile"
+		dev.Path = t.TempDir() + "/swapfile"
 	}
 	tk := ksync.NewTask("test", 0)
-	s, err := system.New(tk, system.Config{Frames: 512, MemcgLimit: limit, Fixes: fixes.Default(), PageCluster: 3, Devices: []system.DeviceConfig{d}})
+	s, err := system.New(tk, system.Config{Frames: 512, MemcgLimit: limit, Fixes: fixes.Default(), PageCluster: 3, Design: d, Devices: []system.DeviceConfig{dev}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,12 +50,14 @@ func faultySystem(t *testing.T, kind string, limit int64, swapPages uint64, spec
 
 // A failed swap-out keeps the page resident, dirty and readable; a slot
 // that always fails its writes never loses a page.
-func TestSwapoutWriteError(t *testing.T) {
+func TestSwapoutWriteError(t *testing.T) { forDesigns(t, testSwapoutWriteError) }
+
+func testSwapoutWriteError(t *testing.T, d design.Design) {
 	for _, kind := range []string{"ram", "file"} {
 		t.Run(kind, func(t *testing.T) {
 			// Slots 1-3 fail every write; the first 20 other writes fail
 			// once each.
-			s, tk := faultySystem(t, kind, 32, 1024, "write:offset=1,2,3", "write:times=20")
+			s, tk := faultySystem(t, d, kind, 32, 1024, "write:offset=1,2,3", "write:times=20")
 			m := s.NewMM(tk)
 			const pages = 128
 			addr, _ := m.Mmap(tk, pages*mem.PageSize, mm.ProtRead|mm.ProtWrite)
@@ -75,8 +85,10 @@ func TestSwapoutWriteError(t *testing.T) {
 // A failed swap-in gives SIGBUS for that address only; on the RAM
 // device (the synchronous bypass, no swap cache) the failed folio is
 // dropped, so once the transient error is gone the page reads back whole.
-func TestSwapinReadErrorTransient(t *testing.T) {
-	s, tk := faultySystem(t, "ram", 32, 1024, "read:times=1")
+func TestSwapinReadErrorTransient(t *testing.T) { forDesigns(t, testSwapinReadErrorTransient) }
+
+func testSwapinReadErrorTransient(t *testing.T, d design.Design) {
+	s, tk := faultySystem(t, d, "ram", 32, 1024, "read:times=1")
 	const pages = 96
 	g := gens(pages, 1)
 	m, addr := mustMapGens(t, tk, s, g)
@@ -104,10 +116,12 @@ func TestSwapinReadErrorTransient(t *testing.T) {
 // the folio stays in the swap cache not uptodate; the others are fine;
 // swapoff completes, installing the swapin-error marker (SIGBUS for
 // good), and every readable page survives.
-func TestSwapinReadErrorSwapoffMarker(t *testing.T) {
+func TestSwapinReadErrorSwapoffMarker(t *testing.T) { forDesigns(t, testSwapinReadErrorSwapoffMarker) }
+
+func testSwapinReadErrorSwapoffMarker(t *testing.T, d design.Design) {
 	for _, kind := range []string{"ram", "file"} {
 		t.Run(kind, func(t *testing.T) {
-			s, tk := faultySystem(t, kind, 32, 1024, "read:rate=0.25")
+			s, tk := faultySystem(t, d, kind, 32, 1024, "read:rate=0.25")
 			const pages = 128
 			g := gens(pages, 1)
 			m, addr := mustMapGens(t, tk, s, g)
@@ -187,7 +201,9 @@ func TestSwapinReadErrorSwapoffMarker(t *testing.T) {
 // A full device under a cgroup limit: stores past limit+swap get OOM
 // (reclaim skips anon pages with no slot free), nothing hangs or
 // corrupts, and after munmap frees slots work goes on.
-func TestFullSwapAndCgroup(t *testing.T) {
+func TestFullSwapAndCgroup(t *testing.T) { forDesigns(t, testFullSwapAndCgroup) }
+
+func testFullSwapAndCgroup(t *testing.T, d design.Design) {
 	for _, c := range []struct {
 		name      string
 		swapPages uint64
@@ -198,7 +214,7 @@ func TestFullSwapAndCgroup(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tk := ksync.NewTask("test", 0)
-			s, err := system.New(tk, system.Config{Frames: 512, MemcgLimit: 32, SwapLimit: c.swapLimit, Fixes: fixes.Default(), PageCluster: 3,
+			s, err := system.New(tk, system.Config{Frames: 512, MemcgLimit: 32, SwapLimit: c.swapLimit, Fixes: fixes.Default(), PageCluster: 3, Design: d,
 				Devices: []system.DeviceConfig{{Kind: "ram", Pages: c.swapPages, Priority: -1}}})
 			if err != nil {
 				t.Fatal(err)

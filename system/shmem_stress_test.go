@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"uswap/design"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -56,7 +57,9 @@ type shmemStressFile struct {
 // Every read returns a whole version or zeros, exact reads return the
 // last write or zeros; at the end, after deleting every file and
 // draining reclaim, everything is free.
-func TestShmemStress(t *testing.T) {
+func TestShmemStress(t *testing.T) { forDesigns(t, testShmemStress) }
+
+func testShmemStress(t *testing.T, d design.Design) {
 	const (
 		nFiles = 4
 		pages  = 16
@@ -68,6 +71,7 @@ func TestShmemStress(t *testing.T) {
 		MemcgLimit:  40,
 		Fixes:       fixes.Default(),
 		PageCluster: 3,
+		Design:      d,
 		Devices: []system.DeviceConfig{
 			{Kind: "ram", Pages: 512, Priority: -1},
 			{Kind: "file", Pages: 512, Path: t.TempDir() + "/swap", Priority: -1},

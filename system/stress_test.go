@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"uswap/design"
 
 	"uswap/fixes"
 	"uswap/ksync"
@@ -99,13 +100,13 @@ func forkStorm(t *ksync.Task, s *system.System, pages, forks int, seed uint64) e
 }
 
 func stress(t *testing.T, kind string, kswapd bool) {
-	stressCfg(t, kind, kswapd, 1024, 160)
+	forDesigns(t, func(t *testing.T, d design.Design) { stressCfg(t, d, kind, kswapd, 1024, 160) })
 }
 
 // stressCfg runs the stress load on a machine of frames frames with the
 // workload cgroup limited to limit pages (0: no cgroup limit, so that the
 // pool itself runs out and kswapd and direct reclaim do the work).
-func stressCfg(t *testing.T, kind string, kswapd bool, frames int, limit int64) {
+func stressCfg(t *testing.T, d design.Design, kind string, kswapd bool, frames int, limit int64) {
 	dev := system.DeviceConfig{Kind: kind, Pages: 4096, Priority: -1}
 	if kind == "file" {
 		dev.Path = t.TempDir() + "/swapfile"
@@ -115,6 +116,7 @@ func stressCfg(t *testing.T, kind string, kswapd bool, frames int, limit int64) 
 		MemcgLimit:  limit,
 		Fixes:       fixes.Default(),
 		PageCluster: 3,
+		Design:      d,
 		Kswapd:      kswapd,
 		// A second device so that swapoff of one can move pages to
 		// the other.
@@ -165,7 +167,7 @@ func stressCfg(t *testing.T, kind string, kswapd bool, frames int, limit int64) 
 	}
 	done.Wait(tk)
 	st := &s.Node().Stat
-	t.Logf("%s: %d swapoff cycles (%d failed), pswpout %d pswpin %d, kswapd wakeups %d, pgsteal %d, oom %d", kind, cycles, failed,
+	t.Logf("%s, %s design: %d swapoff cycles (%d failed), pswpout %d pswpin %d, kswapd wakeups %d, pgsteal %d, oom %d", kind, d, cycles, failed,
 		s.Core().Stats.PswpOut.Sum(), s.Core().Stats.PswpIn.Sum(), st.KswapdWake.Sum(), st.PgSteal.Sum(), st.OOM.Sum())
 	for i, err := range errs {
 		if err != nil {
@@ -189,10 +191,12 @@ func TestStressNoKswapd(t *testing.T) {
 
 // The pool itself is smaller than the working set: kswapd (woken at the
 // low watermark) and direct reclaim keep the machine going.
-func TestStressPoolPressure(t *testing.T) { stressCfg(t, "ram", true, 256, 0) }
+func TestStressPoolPressure(t *testing.T) {
+	forDesigns(t, func(t *testing.T, d design.Design) { stressCfg(t, d, "ram", true, 256, 0) })
+}
 func TestStressPoolPressureDirect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	stressCfg(t, "file", false, 256, 0)
+	forDesigns(t, func(t *testing.T, d design.Design) { stressCfg(t, d, "file", false, 256, 0) })
 }

@@ -1,5 +1,6 @@
 // Package system wires a configuration (frames, memory cgroups, swap
-// devices, the fixes that are on) into a running machine: a frame pool,
+// devices, the swap core's design, the fixes that are on) into a running
+// machine: a frame pool,
 // a memcg hierarchy, a swap core with its devices swapped on, and an mm
 // node with kswapd; and it audits the whole at quiescence.
 //
@@ -11,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mem"
@@ -66,6 +69,9 @@ type Config struct {
 	// in pages.
 	SwapLimit int64
 	Fixes     fixes.Set
+	// Design is the swap core's design (package design): Classic, the
+	// zero value, or Table.
+	Design design.Design
 	// PageCluster is vm.page-cluster; negative means the default (3).
 	PageCluster int
 	// Readahead is "cluster" or "vma" ("" = vma).
@@ -107,6 +113,12 @@ func New(t *ksync.Task, cfg Config) (*System, error) {
 	if cfg.MemcgMode == 0 {
 		cfg.MemcgMode = memcg.V2
 	}
+	if !slices.Contains(design.All(), cfg.Design) {
+		return nil, fmt.Errorf("system: unknown swap design %v (want one of %v)", cfg.Design, design.All())
+	}
+	if err := cfg.Fixes.CheckDesign(cfg.Design); err != nil {
+		return nil, fmt.Errorf("system: %s design: %w", cfg.Design, err)
+	}
 	if cfg.MemcgLimit > int64(cfg.Frames) {
 		return nil, fmt.Errorf("system: memcg limit %d pages is above the %d frames of the machine", cfg.MemcgLimit, cfg.Frames)
 	}
@@ -128,7 +140,7 @@ func New(t *ksync.Task, cfg Config) (*System, error) {
 		return nil, fmt.Errorf("system: %w", err)
 	}
 	root := memcg.NewRoot(cfg.MemcgMode)
-	core := swap.NewCore(swap.Config{Fixes: cfg.Fixes, Accounting: root.Hierarchy()})
+	core := swap.NewCore(swap.Config{Fixes: cfg.Fixes, Accounting: root.Hierarchy(), Design: cfg.Design, Pool: pool})
 	s := &System{cfg: cfg, pool: pool, root: root, workload: root, core: core}
 	s.swapMu.Init(ksync.RankSystemSwap)
 	if cfg.MemcgLimit > 0 {

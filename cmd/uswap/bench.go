@@ -31,6 +31,7 @@ type benchFlags struct {
 	jsonOut     string
 	plotFile    string
 	cpuProf     string
+	design      string
 	bgReclaim   string // on, off, or (compare) both
 	rounds      int    // compare
 }
@@ -57,6 +58,7 @@ func (f *benchFlags) register(cmd *cobra.Command, withEngine bool) {
 	addJSONFlag(cmd, &f.jsonOut)
 	fl.StringVar(&f.plotFile, "plot", "", "draw pages/s per pass and the fault-latency distribution into this PNG file")
 	fl.StringVar(&f.cpuProf, "cpuprofile", "", "write a CPU profile of the run (go tool pprof) into this file")
+	addDesignFlag(fl, &f.design, false)
 	f.fixes.register(fl)
 	if withEngine {
 		fl.StringVar(&f.opts.Engine, "engine", "uswap", "uswap (embedded, no root), kernel (anonymous memory in a memory cgroup, a zram device of its own as swap; needs root) or realmem (real memory paged by uswap through a userfaultfd; needs userfaultfd)")
@@ -79,6 +81,11 @@ func (f *benchFlags) options(cmd *cobra.Command, engines ...string) (bench.Optio
 	if o.Device != bench.DeviceFile && (o.DevicePath != "" || o.BlockDevice) {
 		return o, usagef("--swapfile and --block-device go with --device file")
 	}
+	d, err := parseDesign(f.design)
+	if err != nil {
+		return o, err
+	}
+	o.Design = d
 	o.Progress = showProgress(cmd, f.jsonOut)
 	bg, ok := bgReclaimWords[f.bgReclaim]
 	if !ok || (len(bg) > 1 && cmd.Flags().Lookup("rounds") == nil) {
@@ -92,7 +99,6 @@ func (f *benchFlags) options(cmd *cobra.Command, engines ...string) (bench.Optio
 	if fl := cmd.Flags().Lookup("rounds"); fl != nil && (f.rounds < 1 || f.rounds > 100) {
 		return o, usagef("--rounds %d: want 1 to 100", f.rounds)
 	}
-	var err error
 	if o.Fixes, err = f.fixes.set(); err != nil {
 		return o, err
 	}
@@ -240,7 +246,7 @@ pages filled with a deterministic pattern, at most --limit resident, then
 passes that read (or write) one word per page and check it. The last line of
 every run has the form of usemem's result line.`,
 	}
-	benchCmd.AddCommand(useMemCmd(), compareCmd(), compCmd(), swapinCmd())
+	benchCmd.AddCommand(useMemCmd(), compareCmd(), compareDesignsCmd(), compCmd(), swapinCmd())
 	return benchCmd
 }
 
@@ -475,6 +481,131 @@ func compressorNames() []string {
 		}
 	}
 	return names
+}
+
+// designRowSets are compare-designs' --rows: which of bench.DesignRows.
+var designRowSets = map[string]func(all []bench.DesignRow) []bench.DesignRow{
+	"all":    func(all []bench.DesignRow) []bench.DesignRow { return all },
+	"usemem": func(all []bench.DesignRow) []bench.DesignRow { return all[:4] },
+	"swapin": func(all []bench.DesignRow) []bench.DesignRow { return all[4:] },
+}
+
+// designsFlags are compare-designs' flags.
+type designsFlags struct {
+	opts        bench.Options
+	size, limit int64 // bytes
+	rounds      int
+	rows        string
+	jsonOut     string
+}
+
+func compareDesignsCmd() *cobra.Command {
+	f := designsFlags{opts: bench.DefaultOptions()}
+	cmd := &cobra.Command{
+		Use:   "compare-designs",
+		Short: "run usemem's rows and the swap-in benchmark on uswap in both swap core designs, side by side",
+		Long: `compare-designs runs, on the uswap engine, usemem's four rows (sequential
+and random, one and two threads, --size in --limit) and the swap-in
+benchmark's two (sequential and random, a 16 MiB working set in a 4 MiB
+cgroup, one thread: BenchmarkSwapin's set-up), each in the classic and the
+table design of the swap core (docs/swap-table.md), --rounds times,
+alternating which design runs first. It prints per row and design the
+median pages/s (and the table design's as a ratio to the classic one's),
+the CPU time per page visited, the fault latency percentiles, and the swap
+core's metadata bytes per free and per used slot.
+
+What it touches on the host: nothing but its own memory and, with
+--device file, its swap file (as bench usemem's uswap engine). Ctrl-C stops
+at a clean point and prints the rows that ran whole.
+
+Exit status: 0 done, 1 a page came back wrong (corrupt>0), 2 a bad flag,
+3 any other error, 130 interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runCompareDesigns(cmd, f) },
+	}
+	fl := cmd.Flags()
+	o := &f.opts
+	sizeFlag(fl, &f.size, "size", "s", int64(o.SizeMiB)*mib, "usemem rows' working set, a whole number of MiB")
+	sizeFlag(fl, &f.limit, "limit", "l", int64(o.LimitMiB)*mib, "usemem rows' memory limit, a whole number of MiB")
+	fl.IntVarP(&o.Passes, "passes", "p", o.Passes, "passes over all pages per run, at least 1")
+	fl.StringVarP(&o.Pattern, "pattern", "P", o.Pattern, "page content: mixed, zero or random")
+	fl.StringVarP(&o.Comp, "comp", "c", o.Comp, "compressor of the RAM device: lz4 or zstd")
+	fl.StringVar(&o.Device, "device", o.Device, "swap device: ram (compressed RAM) or file")
+	fl.StringVar(&o.DevicePath, "swapfile", "", "the swap file with --device file: a path that does not exist yet (made, then removed, by each run) or a swap area uswap made; default: one in a private temporary directory")
+	fl.IntVar(&o.PageCluster, "page-cluster", -1, "swap readahead of 2^N pages, 0 to 10; -1 keeps the default")
+	fl.IntVar(&f.rounds, "rounds", 2, "rounds of each row in each design, 1 to 100, alternating which design runs first")
+	fl.StringVar(&f.rows, "rows", "all", "which rows: usemem, swapin or all")
+	addJSONFlag(cmd, &f.jsonOut)
+	return cmd
+}
+
+// check validates every flag into the rows to run.
+func (f designsFlags) check() ([]bench.DesignRow, error) {
+	o := f.opts
+	if f.size%mib != 0 || f.limit%mib != 0 {
+		return nil, usagef("--size %s and --limit %s: must be whole numbers of MiB", formatSize(f.size), formatSize(f.limit))
+	}
+	o.SizeMiB, o.LimitMiB, o.Engine = uint64(f.size/mib), uint64(f.limit/mib), "uswap"
+	if o.Device != bench.DeviceFile && o.DevicePath != "" {
+		return nil, usagef("--swapfile goes with --device file")
+	}
+	if f.rounds < 1 || f.rounds > 100 {
+		return nil, usagef("--rounds %d: must be 1 to 100", f.rounds)
+	}
+	pick, ok := designRowSets[f.rows]
+	if !ok {
+		return nil, usagef("--rows %q: want usemem, swapin or all", f.rows)
+	}
+	rows := pick(bench.DesignRows(o))
+	for _, row := range rows {
+		if err := row.Options.Validate(); err != nil {
+			return nil, usagef("bench: %s", strings.TrimPrefix(err.Error(), bench.ErrOption.Error()+": "))
+		}
+		if err := checkBenchMemory(row.Options); err != nil {
+			return nil, err
+		}
+	}
+	if err := bench.CheckSwapFile(o); err != nil {
+		return nil, usagef("--swapfile: %v", err)
+	}
+	return rows, checkJSONFlag(f.jsonOut)
+}
+
+func runCompareDesigns(cmd *cobra.Command, f designsFlags) error {
+	rows, err := f.check()
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	text := !jsonOnly(f.jsonOut)
+	var log io.Writer
+	if text {
+		log = cmd.ErrOrStderr()
+	}
+	cmp, err := bench.CompareDesigns(cmd.Context(), rows, f.rounds, func(ctx context.Context, o bench.Options) (*bench.Report, error) {
+		return runEngine(ctx, "uswap", o)
+	}, log)
+	if err != nil {
+		return err
+	}
+	if text {
+		if err := cmp.WriteText(out); err != nil {
+			return err
+		}
+		if cmp.Interrupted {
+			fmt.Fprintf(out, "interrupted: %d of %d rows ran whole\n", len(cmp.Rows), len(rows))
+		}
+	}
+	if err := emitJSON(out, f.jsonOut, "bench compare-designs", cmp); err != nil {
+		return err
+	}
+	if n := cmp.Corrupt(); n > 0 {
+		return failedf("bench: corrupt pages: %d visits read a wrong index", n)
+	}
+	if cmp.Interrupted {
+		return errInterrupted
+	}
+	return nil
 }
 
 func compCmd() *cobra.Command {

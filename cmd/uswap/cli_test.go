@@ -80,7 +80,12 @@ func TestExitStatuses(t *testing.T) {
 		{[]string{"bench", "usemem", "--json=/nonexistent/x.json"}, 2, "--json /nonexistent/x.json"},
 		{[]string{"bench", "usemem", "--device", "file", "--swapfile", notes}, 2, "not a swap area uswap made (it holds data"},
 		{[]string{"bench", "usemem", "--swapfile", notes}, 2, "--swapfile and --block-device go with --device file"},
+		{[]string{"bench", "usemem", "--design", "both"}, 2, `--design: unknown swap design "both"`},
 		{[]string{"bench", "compare", "--no-such-flag"}, 2, "unknown flag"},
+		{[]string{"bench", "compare-designs", "--rounds", "0"}, 2, "--rounds 0: must be 1 to 100"},
+		{[]string{"bench", "compare-designs", "--rows", "some"}, 2, `--rows "some": want usemem, swapin or all`},
+		{[]string{"bench", "compare-designs", "--passes", "0"}, 2, "passes must be at least 1"},
+		{[]string{"bench", "compare-designs", "--swapfile", notes}, 2, "--swapfile goes with --device file"},
 		{[]string{"bench", "compare", "extra"}, 2, "unknown command"},
 		{[]string{"explore", "--scenario", "nope"}, 2, "swapoff-free"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--revert", "nope"}, 2, "swap-device"},
@@ -88,6 +93,10 @@ func TestExitStatuses(t *testing.T) {
 		{[]string{"explore", "--scenario", "swapoff-free", "--strategy", "bfs"}, 2, "walk:P (0 <= P < 1)"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--strategy", "pct:0"}, 2, "pct:D (1 <= D <= 64)"},
 		{[]string{"explore"}, 2, "--scenario or --script is required"},
+		{[]string{"explore", "--scenario", "swapoff-free", "--design", "nope"}, 2, "known: classic, table"},
+		{[]string{"explore", "--scenario", "swapoff-free", "--design", "both", "--replay", "0"}, 2, "--replay needs one design"},
+		{[]string{"explore", "--scenario", "swapoff-free", "--prove", "--revert", "all"}, 2, "--prove chooses"},
+		{[]string{"explore", "--scenario", "swapoff-free", "--budgets", "--design", "table"}, 2, "no --design with it"},
 		{[]string{"explore", "--scenario", "all", "--replay", "0"}, 2, "one scenario"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--replay", "x!"}, 2, "bad choice"},
 		{[]string{"explore", "--scenario", "swapoff-free", "--replay", "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7"}, 2, "do not fit the scenario"},
@@ -106,6 +115,7 @@ func TestExitStatuses(t *testing.T) {
 		{[]string{"stress", "--ops", "10", "--swap-size", "12K"}, 2, "--swap-size 12K"},
 		{[]string{"stress", "--ops", "10", "--file-size", "8M"}, 2, "--file-size 8M: must be 4K to 4M"},
 		{[]string{"stress", "--ops", "ten"}, 2, "invalid argument"},
+		{[]string{"stress", "--ops", "10", "--design", "swapmap"}, 2, `--design: unknown swap design "swapmap"`},
 		{[]string{"demo", "--comp", "gzip"}, 2, `--comp "gzip"`},
 		{[]string{"demo", "--limit", "128M"}, 2, "--limit 128M: must be a whole number of 4 KiB pages, 64K to --size (64M)"},
 		{[]string{"mkswap", filepath.Join(dir, "a"), "40961"}, 2, "SIZE 40961: must be a whole number of 4 KiB pages"},
@@ -137,6 +147,7 @@ func TestJSONEnvelope(t *testing.T) {
 		{"bench", "usemem", "--json", "-s", "4", "-l", "2", "-p", "1"},
 		{"stress", "--json", "--ops", "300", "--checkpoint", "0"},
 		{"explore", "--json", "--scenario", "swapoff-free", "--runs", "20"},
+		{"explore", "--json", "--prove", "--scenario", "swapcache-pin", "--design", "table", "--runs", "20"},
 		{"demo", "--json", "--size", "1M", "--limit", "256K"},
 	} {
 		out, status := runUswap(t, args...)
@@ -204,6 +215,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"bench", "usemem", "--comp", ""}, []string{"lz4", "zstd"}},
 		{[]string{"demo", "--comp", ""}, []string{"lz4", "zstd"}},
 		{[]string{"stress", "--device", ""}, []string{"ram", "file"}},
+		{[]string{"explore", "--design", ""}, []string{"classic", "table", "both"}},
 	} {
 		out, status := runUswap(t, append([]string{"__complete"}, tc.args...)...)
 		got := names(strings.Split(out, "\n"))

@@ -63,6 +63,7 @@ func registerCompletions(cmd *cobra.Command) {
 		"pattern":  words("mixed", "zero", "random"),
 		"memcg-bg-reclaim": words("on\tuswap's background memcg reclaim (the default)", "off\treclaim in the charging task, as the kernel does",
 			"both\tbench compare: every round runs uswap with it on and off"),
+		"design": designCompletions,
 	} {
 		if cmd.Flags().Lookup(flag) != nil {
 			_ = cmd.RegisterFlagCompletionFunc(flag, completeWith(list))

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"uswap/design"
 	"uswap/explore"
 	"uswap/fixes"
 )
@@ -38,6 +39,11 @@ type exploreFlags struct {
 	workers  int
 	scripts  []string
 	budgets  bool
+	design   string
+	prove    bool
+	// designSet: --design was given (--budgets runs each budget in its
+	// own designs and takes none).
+	designSet bool
 }
 
 // strategyHelp names the strategies with their parameters' ranges.
@@ -68,6 +74,19 @@ binary from explore/testdata/scenarios; --script FILE runs one from disk,
 and --budgets runs scenarios' own explore lines and checks their
 verdicts. --workers runs that many schedules at once (0, the default:
 one per CPU); the result is the one a single worker gives.
+--design runs the scenarios' machines in one design of the swap core or
+in several (both: each scenario in turn in each); a scenario that
+applies to one design only (a script's design=) is skipped in the
+other. A --revert or --fix of a variant whose code only the classic
+design has (seed 000's pins, SWAP_MAP_LOCK, count continuation; --list
+marks them) is refused with the table design.
+--prove runs both halves of each scenario's proof in each design: its
+race must be found with its fix reverted (within --runs schedules, or
+--duration) where a budget of the scenario finds it, and nothing may
+fail with every fix on; where the design has no code of the fix to
+revert (seed 000's bypass in the table design) the reverted half is
+skipped with a line that says why. It prints one line per half, and
+exits 1 if any half fails.
 Strategies: random (a uniform random walk), walk:P (a random walk that
 keeps the running task with probability P, 0 <= P < 1; default 0.99),
 pct:D (probabilistic concurrency testing of depth D, 1 to 64), dfs:B
@@ -77,12 +96,16 @@ It touches nothing on the host; no root needed. Ctrl-C stops between two
 schedules and prints the schedules explored so far.
 
 Exit status: 0 no schedule failed (with --budgets: every budget found
-what it expects), 1 one did (the report is printed; with --budgets: a
-budget found something else), 2 a bad flag (an unknown scenario, fix or
+what it expects; with --prove: every half held), 1 one did (the report
+is printed; with --budgets: a budget found something else; with --prove:
+a half did not hold), 2 a bad flag (an unknown scenario, fix or
 strategy, a bad script, --replay choices that do not fit the scenario),
 3 any other error, 130 interrupted.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runExplore(cmd, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.designSet = cmd.Flags().Changed("design")
+			return runExplore(cmd, f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.scenario, "scenario", "", "scenario to run, or all")
@@ -101,6 +124,8 @@ strategy, a bad script, --replay choices that do not fit the scenario),
 	fl.IntVar(&f.workers, "workers", 0, "schedules to run at once, 0 for one per CPU; the result does not depend on it (dfs runs on one)")
 	fl.StringArrayVar(&f.scripts, "script", nil, "run the scenario script FILE (docs/scenarios.md) from disk; with --list, list it too (repeatable)")
 	fl.BoolVar(&f.budgets, "budgets", false, "run each scenario's own budgets (a script's explore lines) and compare what they find with what they expect")
+	fl.BoolVar(&f.prove, "prove", false, "check both halves of each scenario's proof in each design: found with its fix reverted, nothing with the fixes on")
+	addDesignFlag(fl, &f.design, true)
 	addJSONFlag(cmd, &f.jsonOut)
 	return cmd
 }
@@ -130,7 +155,11 @@ func listScenarios(w io.Writer, extra []*explore.Scenario) {
 			if fixes.Variant(i) == in.Merged {
 				mark = "*"
 			}
-			fmt.Fprintf(w, "    %s %-17s %-19s %s\n", mark, v.Name, "["+v.Status.String()+"]", v.Doc)
+			doc := v.Doc
+			if v.ClassicOnly != "" {
+				doc += " (classic design only: " + v.ClassicOnly + ")"
+			}
+			fmt.Fprintf(w, "    %s %-17s %-19s %s\n", mark, v.Name, "["+v.Status.String()+"]", doc)
 		}
 	}
 }
@@ -146,6 +175,7 @@ type exploreRun struct {
 	fx      fixes.Set
 	spec    explore.Spec
 	choices []int
+	designs []design.Design
 }
 
 // loadScripts reads the --script files: a bad one is a usage error.
@@ -212,16 +242,34 @@ func (f exploreFlags) check() (exploreRun, error) {
 	if err := checkJSONFlag(f.jsonOut); err != nil {
 		return r, err
 	}
+	if r.designs, err = parseDesigns(f.design); err != nil {
+		return r, err
+	}
+	if err := checkDesignFixes(r.fx, r.designs...); err != nil {
+		return r, err
+	}
+	if f.prove && (f.replay != "" || f.fixes.given() || f.budgets) {
+		return r, usagef("--prove chooses which fix to revert itself: it goes with neither --replay, --revert, --fix nor --budgets")
+	}
+	if f.budgets && f.designSet {
+		return r, usagef("--budgets runs each budget in the designs it names (a script's design= keys): no --design with it")
+	}
 	if f.replay != "" {
 		if len(r.scs) != 1 {
 			return r, usagef("--replay needs one scenario, not all")
 		}
+		if len(r.designs) != 1 {
+			return r, usagef("--replay needs one design, not %v", r.designs)
+		}
+		if !r.scs[0].AppliesIn(r.designs[0]) {
+			return r, usagef("--replay: scenario %s does not apply to the %s design", r.scs[0].Name, r.designs[0])
+		}
 		if r.choices, err = explore.DecodeChoices(f.replay); err != nil {
 			return r, usagef("--replay: %v", err)
 		}
-		if err := explore.CheckChoices(r.scs[0], r.fx, r.choices); err != nil {
+		if err := explore.CheckChoices(r.scs[0], explore.Env{Fixes: r.fx, Design: r.designs[0]}, r.choices); err != nil {
 			if errors.Is(err, explore.ErrChoicesMisfit) {
-				return r, usagef("--replay: %v; were they recorded with --scenario %s and the same --revert and --fix?", err, f.scenario)
+				return r, usagef("--replay: %v; were they recorded with --scenario %s and the same --design, --revert and --fix?", err, f.scenario)
 			}
 			return r, err
 		}
@@ -232,6 +280,7 @@ func (f exploreFlags) check() (exploreRun, error) {
 // scenarioJSON is one scenario's exploration in explore's --json output.
 type scenarioJSON struct {
 	Scenario  string       `json:"scenario"`
+	Design    string       `json:"design"`
 	Fixes     string       `json:"fixes"`
 	Strategy  string       `json:"strategy"`
 	Seed      int64        `json:"seed"`
@@ -311,11 +360,11 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		}{results, interrupted})
 	}
 	if f.replay != "" {
-		rep, err := explore.Replay(r.scs[0], r.fx, r.choices)
+		rep, err := explore.Replay(r.scs[0], explore.Env{Fixes: r.fx, Design: r.designs[0]}, r.choices)
 		if err != nil {
 			return err
 		}
-		results = append(results, scenarioJSON{Scenario: r.scs[0].Name, Fixes: r.fx.String(), Strategy: "replay", Workers: 1, Schedules: 1, Failure: failureOf(rep)})
+		results = append(results, scenarioJSON{Scenario: r.scs[0].Name, Design: r.designs[0].String(), Fixes: r.fx.String(), Strategy: "replay", Workers: 1, Schedules: 1, Failure: failureOf(rep)})
 		if err := writeReport(out, text, f.html, f.full, rep); err != nil {
 			return err
 		}
@@ -331,8 +380,8 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
 	progress := !f.quiet && stderr == os.Stderr && term.IsTerminal(int(os.Stderr.Fd()))
-	for _, sc := range r.scs {
-		cfg := explore.Config{Scenario: sc, Fixes: r.fx, Strategy: r.spec, Runs: f.runs, Duration: f.dur, Seed: f.seed, Workers: workers, Context: ctx}
+	run := func(cfg explore.Config) (explore.Outcome, error) {
+		cfg.Context, cfg.Seed, cfg.Strategy, cfg.Duration, cfg.Workers = ctx, f.seed, r.spec, f.dur, workers
 		if progress {
 			var last time.Duration
 			cfg.Progress = func(runs int, el time.Duration) {
@@ -340,49 +389,64 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 					return
 				}
 				last = el
-				fmt.Fprintf(stderr, "\r\033[K%s %s: %d schedules, %.0f/s, %v", sc.Name, r.spec, runs, float64(runs)/el.Seconds(), el.Truncate(100*time.Millisecond))
+				fmt.Fprintf(stderr, "\r\033[K%s %s %s: %d schedules, %.0f/s, %v", cfg.Scenario.Name, cfg.Design, r.spec, runs, float64(runs)/el.Seconds(), el.Truncate(100*time.Millisecond))
 			}
 		}
 		o, err := explore.Explore(cfg)
 		if progress {
 			fmt.Fprint(stderr, "\r\033[K")
 		}
-		if err != nil {
-			return err
-		}
-		results = append(results, scenarioJSON{sc.Name, r.fx.String(), r.spec.String(), f.seed, o.Workers, o.Runs, o.Steps,
-			o.Elapsed.Seconds(), o.PerSecond(), o.Exhausted, failureOf(o.Failure)})
-		if o.Failure != nil {
-			if err := writeReport(out, text, f.html, f.full, o.Failure); err != nil {
+		return o, err
+	}
+	if f.prove {
+		return prove(out, text, f, r, run)
+	}
+	for _, sc := range r.scs {
+		for _, d := range r.designs {
+			if !sc.AppliesIn(d) {
+				if text {
+					fmt.Fprintf(out, "scenario %s, design %s: does not apply (the scenario is for the %v design)\n", sc.Name, d, sc.Designs)
+				}
+				continue
+			}
+			o, err := run(explore.Config{Scenario: sc, Fixes: r.fx, Design: d, Runs: f.runs})
+			if err != nil {
 				return err
+			}
+			results = append(results, scenarioJSON{sc.Name, d.String(), r.fx.String(), r.spec.String(), f.seed, o.Workers, o.Runs, o.Steps,
+				o.Elapsed.Seconds(), o.PerSecond(), o.Exhausted, failureOf(o.Failure)})
+			if o.Failure != nil {
+				if err := writeReport(out, text, f.html, f.full, o.Failure); err != nil {
+					return err
+				}
+				if text {
+					fmt.Fprintf(out, "\n%d schedules in %v before the failure (%s)\n", o.Runs, o.Elapsed.Round(time.Millisecond), plural(o.Workers, "worker"))
+				}
+				if err := emit(false); err != nil {
+					return err
+				}
+				return failedf("scenario %s, design %s: a schedule failed", sc.Name, d)
+			}
+			what := ""
+			switch {
+			case o.Interrupted:
+				what = " before the interruption"
+			case o.Exhausted:
+				what = fmt.Sprintf(" (every schedule within %d preemptions)", r.spec.Param)
 			}
 			if text {
-				fmt.Fprintf(out, "\n%d schedules in %v before the failure (%s)\n", o.Runs, o.Elapsed.Round(time.Millisecond), plural(o.Workers, "worker"))
+				fmt.Fprintf(out, "scenario %s, design %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s, %s), no failure\n",
+					sc.Name, d, r.fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond(), plural(o.Workers, "worker"))
 			}
-			if err := emit(false); err != nil {
-				return err
+			if o.Interrupted {
+				if text {
+					fmt.Fprintf(out, "interrupted: %d explorations (scenario and design) done\n", len(results))
+				}
+				if err := emit(true); err != nil {
+					return err
+				}
+				return errInterrupted
 			}
-			return failedf("scenario %s: a schedule failed", sc.Name)
-		}
-		what := ""
-		switch {
-		case o.Interrupted:
-			what = " before the interruption"
-		case o.Exhausted:
-			what = fmt.Sprintf(" (every schedule within %d preemptions)", r.spec.Param)
-		}
-		if text {
-			fmt.Fprintf(out, "scenario %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s, %s), no failure\n",
-				sc.Name, r.fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond(), plural(o.Workers, "worker"))
-		}
-		if o.Interrupted {
-			if text && len(results) < len(r.scs) {
-				fmt.Fprintf(out, "interrupted: %d of %d scenarios explored\n", len(results), len(r.scs))
-			}
-			if err := emit(true); err != nil {
-				return err
-			}
-			return errInterrupted
 		}
 	}
 	return emit(false)
@@ -408,25 +472,27 @@ func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario, worker
 			if err != nil {
 				return err
 			}
-			o, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Strategy: spec, Runs: b.Runs, Seed: b.Seed, Context: cmd.Context(),
-				Workers: workers, AsFound: true})
-			if err != nil {
-				return err
+			for _, d := range b.Designs(sc) {
+				o, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Design: d, Strategy: spec, Runs: b.Runs, Seed: b.Seed, Context: cmd.Context(),
+					Workers: workers, AsFound: true})
+				if err != nil {
+					return err
+				}
+				if o.Interrupted {
+					return errInterrupted
+				}
+				got, want := explore.Verdict(&o), b.WantIn(d)
+				mark := "ok"
+				if got != want {
+					mark = "DIFFERS: want " + want
+					bad++
+				}
+				where := sc.Name
+				if b.Line > 0 {
+					where = fmt.Sprintf("%s:%d", sc.Name, b.Line)
+				}
+				fmt.Fprintf(w, "%s: %s (fixes %s, %s design): %s in %d schedules, %v: %s\n", where, b, fx, d, got, o.Runs, o.Elapsed.Round(time.Millisecond), mark)
 			}
-			if o.Interrupted {
-				return errInterrupted
-			}
-			got := explore.Verdict(&o)
-			mark := "ok"
-			if got != b.Want {
-				mark = "DIFFERS: want " + b.Want
-				bad++
-			}
-			where := sc.Name
-			if b.Line > 0 {
-				where = fmt.Sprintf("%s:%d", sc.Name, b.Line)
-			}
-			fmt.Fprintf(w, "%s: %s (fixes %s): %s in %d schedules, %v: %s\n", where, b, fx, got, o.Runs, o.Elapsed.Round(time.Millisecond), mark)
 		}
 	}
 	if bad > 0 {

@@ -46,7 +46,7 @@ func TestExploreScriptFromDisk(t *testing.T) {
 		t.Fatalf("the replay of a script from disk: status %d:\n%s", rcode, rout)
 	}
 	out, code = runUswap(t, "explore", "--script", file, "--budgets")
-	if code != 0 || strings.Count(out, ": ok\n") != 2 {
+	if code != 0 || strings.Count(out, ": ok\n") != 4 || !strings.Contains(out, "table design") { // two budgets, in each design
 		t.Fatalf("--budgets: status %d:\n%s", code, out)
 	}
 	// A budget whose expectation is wrong is reported, status 1.

@@ -24,6 +24,7 @@ type stressFlags struct {
 	seed                                    int64
 	ram, limit, swapSize, mapSize, fileSize int64
 	jsonOut                                 string
+	design                                  string
 	fixes                                   fixFlags
 }
 
@@ -81,6 +82,7 @@ audited and the summary printed).`,
 	sizeFlag(fl, &f.fileSize, "file-size", "", 64*kib, "largest shmem file a task makes, up to 4M")
 	fl.Int64Var(&f.cfg.Checkpoint, "checkpoint", 100000, "operations between audits (0: only at the end)")
 	fl.BoolVar(&f.cfg.NoController, "no-controller", false, "no swapoff/swapon cycles or limit changes")
+	addDesignFlag(fl, &f.design, false)
 	f.fixes.register(fl)
 	addJSONFlag(cmd, &f.jsonOut)
 	return cmd
@@ -134,11 +136,19 @@ func (f *stressFlags) check() error {
 			return usagef("--dir %s: not an existing directory", c.Dir)
 		}
 	}
+	d, err := parseDesign(f.design)
+	if err != nil {
+		return err
+	}
+	c.Design = d
 	rules, err := swapdev.ParseFaultRules(f.faults...)
 	if err != nil {
 		return usagef("--faults: %v", err)
 	}
 	if c.Fixes, err = f.fixes.set(); err != nil {
+		return err
+	}
+	if err := checkDesignFixes(c.Fixes, c.Design); err != nil {
 		return err
 	}
 	need := f.ram + 64*mib
@@ -172,8 +182,8 @@ func runStress(cmd *cobra.Command, f *stressFlags) error {
 	text := !jsonOnly(f.jsonOut)
 	if text {
 		cfg.Progress = out
-		fmt.Fprintf(out, "uswap stress --seed %d: %d tasks, RAM %s, limit %s, 2 %s devices of %s, faults %v, fixes %s\n",
-			f.seed, cfg.Tasks, formatSize(f.ram), formatSize(f.limit), cfg.Device, formatSize(f.swapSize), f.faults, cfg.Fixes)
+		fmt.Fprintf(out, "uswap stress --seed %d --design %s: %d tasks, RAM %s, limit %s, 2 %s devices of %s, faults %v, fixes %s\n",
+			f.seed, cfg.Design, cfg.Tasks, formatSize(f.ram), formatSize(f.limit), cfg.Device, formatSize(f.swapSize), f.faults, cfg.Fixes)
 	}
 	cfg.Context = ctx
 	rep, err := stress.Run(cfg)
@@ -187,7 +197,7 @@ func runStress(cmd *cobra.Command, f *stressFlags) error {
 		return err
 	}
 	if !rep.Clean() {
-		return failedf("stress: %d violations, %d lost or corrupted pages; replay with --seed %d", len(rep.Violations), rep.Corrupted, f.seed)
+		return failedf("stress: %d violations, %d lost or corrupted pages; replay with --seed %d --design %s", len(rep.Violations), rep.Corrupted, f.seed, cfg.Design)
 	}
 	if rep.Interrupted {
 		return errInterrupted
@@ -213,6 +223,7 @@ func stressJSON(r *stress.Report) any {
 	}
 	return struct {
 		Seed        uint64           `json:"seed"`
+		Design      string           `json:"design"`
 		Ops         map[string]int64 `json:"ops"`
 		OpsTotal    int64            `json:"ops_total"`
 		Seconds     float64          `json:"seconds"`
@@ -227,7 +238,7 @@ func stressJSON(r *stress.Report) any {
 		Violations  []string         `json:"violations"`
 		Interrupted bool             `json:"interrupted,omitempty"`
 	}{
-		r.Seed, r.OpCounts(), r.OpsTotal(), r.Elapsed.Round(time.Millisecond).Seconds(), r.PgFault, r.PgMajFault, r.SwapIns, r.SwapOuts,
+		r.Seed, r.Design.String(), r.OpCounts(), r.OpsTotal(), r.Elapsed.Round(time.Millisecond).Seconds(), r.PgFault, r.PgMajFault, r.SwapIns, r.SwapOuts,
 		faults{r.Faults.ReadErrors, r.Faults.WriteErrors, r.Faults.Delays},
 		outcomes{r.Bus, r.LostByDevice, r.ShmemLost, r.EOFBus, r.OOM, r.SwapoffFail, r.LimitFail},
 		r.Checkpoints, r.Corrupted, r.Violations.Strings(), r.Interrupted,
