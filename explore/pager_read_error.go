@@ -95,5 +95,13 @@ func setupPagerReadError(t *ksync.Task, env Env) (*Instance, error) {
 			return nil
 		}),
 	)
+	// The fault injector's lock, then what the rig names.
+	namer := inst.Namer
+	inst.Namer = func(obj any) string {
+		if n := faulty.ObjectName(obj); n != "" {
+			return n
+		}
+		return namer(obj)
+	}
 	return inst, nil
 }
