@@ -83,8 +83,7 @@ func (p *Pager) doSwapPage(t *ksync.Task, w *worker, page uint64, orig pteVal, w
 		return false
 	}
 	if err := si.ReadPage(t, e, w.buf); err != nil {
-		p.readError(t, f, page, orig, err)
-		return true
+		return p.readError(t, f, page, orig, err)
 	}
 	done, installed := p.install(t, f, page, orig, w.buf, write)
 	if installed {
@@ -236,21 +235,37 @@ func (p *Pager) abandon(t *ksync.Task, f *mem.Folio) {
 // readError handles a swap-in whose device read failed: the data is
 // lost. As the kernel marks the PTE with a swapin-error entry and sends
 // SIGBUS, the pager poisons the page (the process gets SIGBUS when it
-// touches it, until it discards it) and frees the slot.
-func (p *Pager) readError(t *ksync.Task, f *mem.Folio, page uint64, orig pteVal, err error) {
+// touches it, until it discards it) and frees the slot. It reports
+// whether the fault is done: if the pte changed while the page was read
+// (the process discarded it, another worker installed it), the fault is
+// tried again, as do_swap_page() returns to refault when pte_same()
+// fails, and the retry answers it (a zero fill, or a wake); done with
+// nothing installed or poisoned would leave the thread asleep in its
+// fault (scenario pager-read-error).
+func (p *Pager) readError(t *ksync.Task, f *mem.Folio, page uint64, orig pteVal, err error) (done bool) {
 	p.Stats.ReadErrors.Inc(t)
 	p.eventLock.RLock(t)
 	p.lockPte(t, page)
 	if p.pteGet(t, page) == orig {
-		if perr := p.ops.Poison(t, page); perr != nil && !isGone(perr) {
-			p.fail(t, fmt.Errorf("%w; poisoning the page: %v", err, perr))
+		perr := p.ops.Poison(t, page)
+		if isAgain(perr) {
+			// An event is queued and not read (mmap_changing): like a
+			// copy that fails with EAGAIN, the fault is put back and
+			// tried again after the event, reading the slot again.
+			p.Stats.Again.Inc(t)
+		} else {
+			if perr != nil && !isGone(perr) {
+				p.fail(t, fmt.Errorf("%w; poisoning the page: %v", err, perr))
+			}
+			p.pteSet(t, page, poisonPte)
+			p.core.SwapFree(t, orig.entry())
+			done = true
 		}
-		p.pteSet(t, page, poisonPte)
-		p.core.SwapFree(t, orig.entry())
 	}
 	p.unlockPte(t, page)
 	p.eventLock.RUnlock(t)
 	p.abandon(t, f)
+	return done
 }
 
 // readahead follows a swap-in by a missing fault that came right after
