@@ -97,8 +97,9 @@ type ShmemFile struct {
 type shmemState struct {
 	lock  ksync.Mutex  // shmem_swaplist_mutex
 	files []*ShmemFile // guarded by lock, in creation order
-	// made are every file ever created, evicted ones included, only to
-	// name their objects in traces once the run is over. Guarded by lock.
+	// made are the files created in a traced run, evicted ones included,
+	// only to name their objects in traces once the run is over (an
+	// untraced run keeps none). Guarded by lock.
 	made   []*ShmemFile
 	nextID int      // guarded by lock
 	sb     *shmemSB // immutable: the tmpfs superblock (shmem_evict.go)
@@ -136,7 +137,9 @@ func (n *Node) ShmemCreate(t *ksync.Task, cg *memcg.MemCgroup, sizeBytes int64) 
 	f.id = n.shmem.nextID
 	n.shmem.nextID++
 	n.shmem.files = append(n.shmem.files, f)
-	n.shmem.made = append(n.shmem.made, f)
+	if t.Traced() {
+		n.shmem.made = append(n.shmem.made, f)
+	}
 	n.shmem.lock.Unlock(t)
 	return f, nil
 }

@@ -73,9 +73,10 @@ type Region struct {
 	pending     ksync.Int32
 	interrupted ksync.Bool
 
-	// made are every fault waiter and event the region queued, kept
-	// only to name them in traces (ObjectName) once they have left the
-	// queues. Guarded by lock while the run goes; read after it.
+	// made are the fault waiters and events the region queued in a
+	// traced run, kept only to name them in traces (ObjectName) once
+	// they have left the queues (an untraced run keeps none). Guarded by
+	// lock while the run goes; read after it.
 	madeWaiters []*waiter
 	madeEvents  []*event
 
@@ -129,21 +130,24 @@ func (r *Region) PageOf(addr uint64) (uint64, bool) {
 	return (addr - r.base) / PageSize, true
 }
 
-// Names names the region's objects in traces.
-func (r *Region) Names() map[any]string {
-	return map[any]string{
-		&r.lock: "uffd->ptl", &r.readers: "uffd->fd_wqh", &r.faultWQ: "uffd->fault_wqh",
-		&r.eventWQ: "uffd->event_wqh", &r.pending: "uffd->pending", &r.interrupted: "uffd->released",
-	}
-}
-
 // ObjectName names the region's objects in traces, its fault waiters and
 // events included ("fault(tid 3, page 1)->woken", "event(REMOVE)->done"),
 // or "" for an object that is not the region's. Call it once the run is
 // over (it reads what the run made without the lock).
 func (r *Region) ObjectName(obj any) string {
-	if n := r.Names()[obj]; n != "" {
-		return n
+	switch obj {
+	case &r.lock:
+		return "uffd->ptl"
+	case &r.readers:
+		return "uffd->fd_wqh"
+	case &r.faultWQ:
+		return "uffd->fault_wqh"
+	case &r.eventWQ:
+		return "uffd->event_wqh"
+	case &r.pending:
+		return "uffd->pending"
+	case &r.interrupted:
+		return "uffd->released"
 	}
 	for _, w := range r.madeWaiters {
 		if obj == &w.woken {
@@ -218,7 +222,9 @@ func (r *Region) access(t *ksync.Task, n uint64, write bool, fn func(*page)) err
 			flags |= uffd.FlagWrite
 		}
 		w := &waiter{page: n, flags: flags, tid: tid}
-		r.madeWaiters = append(r.madeWaiters, w)
+		if t.Traced() {
+			r.madeWaiters = append(r.madeWaiters, w)
+		}
 		r.sleeping = append(r.sleeping, w)
 		r.unread = append(r.unread, w)
 		r.pending.Add(t, 1)
@@ -266,7 +272,9 @@ func (r *Region) Munmap(t *ksync.Task, first, n uint64) {
 
 func (r *Region) queueEvent(t *ksync.Task, m uffd.Msg) *event {
 	ev := &event{msg: m}
-	r.madeEvents = append(r.madeEvents, ev)
+	if t.Traced() {
+		r.madeEvents = append(r.madeEvents, ev)
+	}
 	if r.released {
 		ev.done.Init(true)
 		return ev
