@@ -23,6 +23,7 @@ var benchSpecs = []string{"random", "walk:0.99", "pct:2", "pct:3", "dfs:1", "dfs
 //
 //	go test -run XXX -bench 'Schedules/.*/random' ./explore/
 func BenchmarkSchedules(b *testing.B) {
+	defer TuneGC()() // as uswap explore runs
 	for _, s := range Scenarios() {
 		for _, d := range design.All() {
 			if !s.AppliesIn(d) {
@@ -74,6 +75,7 @@ func cpuTime() time.Duration {
 // nothing within the cap (USWAP_EXPLORE_CAP, 20,000 if unset) counts as
 // the cap. USWAP_EXPLORE_SPECS=pct:1,dfs:1 measures other strategies.
 func BenchmarkFirstFailure(b *testing.B) {
+	defer TuneGC()() // as uswap explore runs
 	const seeds = 20
 	cap := 20_000
 	if s := os.Getenv("USWAP_EXPLORE_CAP"); s != "" {
@@ -153,6 +155,7 @@ func median(v []float64) float64 {
 // command `uswap explore --scenario all --runs N` does the same from the
 // shell.
 func BenchmarkLongRun(b *testing.B) {
+	defer TuneGC()() // as uswap explore runs
 	if os.Getenv("USWAP_EXPLORE_LONG") == "" {
 		b.Skip("set USWAP_EXPLORE_LONG=1 for the million-schedule run")
 	}

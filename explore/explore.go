@@ -211,6 +211,15 @@ func runOn(rn *sched.Runner, sc *Scenario, env Env, st sched.Strategy, record bo
 	return r, inst, nil
 }
 
+// release gives a passed schedule's machine to the next one
+// (Instance.Release): every task returned, the check passed, and nothing
+// keeps the machine. A failure's machine stays whole for its report.
+func release(r sched.Result, inst *Instance, err error) {
+	if err == nil && r.Failure == nil && inst != nil && inst.Release != nil {
+		inst.Release(sched.Quiet("release", 0))
+	}
+}
+
 // name names obj for a trace: the scenario's own names (and the wait
 // queues of its named completions), then its Namer's.
 func (inst *Instance) name(obj any) string {
@@ -373,6 +382,7 @@ func exploreDFS(cfg *Config, out *Outcome, runs int, start time.Time) (*found, e
 			break
 		}
 		r, inst, err := runOn(&rn, cfg.Scenario, cfg.env(), st, false)
+		release(r, inst, err)
 		out.Runs++
 		out.Steps += int64(r.Steps)
 		if err != nil {
@@ -473,6 +483,7 @@ func (x *seedExploration) work(cfg *Config, runs, steps int, start time.Time) {
 		for i := first; i < end; i++ {
 			st := strategyFor(cfg.Strategy, cfg.Seed+int64(i), steps)
 			r, inst, err := runOn(&rn, cfg.Scenario, cfg.env(), st, false)
+			release(r, inst, err)
 			n++
 			pts += int64(r.Steps)
 			if err != nil || r.Failure != nil {

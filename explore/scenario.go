@@ -99,6 +99,12 @@ type Instance struct {
 	// scenario (a nil swap_map's index panic is no-use-after-swapoff);
 	// 0 when a panic means nothing more than itself.
 	PanicMeans invariant.ID
+	// Release, optional, gives the machine's memory to the next one
+	// (system.System.Release). The explorer calls it after a schedule
+	// that passed, when every task has returned and nothing will touch
+	// the machine again; never after a failure, whose machine a report
+	// may still read.
+	Release func(t *ksync.Task)
 
 	// queues names the wait queues of the completions in Names; built
 	// by the trace namer on first use.

@@ -109,7 +109,7 @@ func (sc *Script) setup(t *ksync.Task, env Env) (*Instance, error) {
 	for i, c := range n.comps {
 		names[&r.comps[i]] = c
 	}
-	inst := &Instance{Check: r.check, Names: names, Namer: r.namer, PanicMeans: sc.PanicMeans}
+	inst := &Instance{Check: r.check, Names: names, Namer: r.namer, PanicMeans: sc.PanicMeans, Release: sys.Release}
 	r.tasksLeft.Init(int32(len(sc.tasks)))
 	for k, tk := range sc.tasks {
 		inst.Tasks = append(inst.Tasks, Task{Name: tk.name, CPU: tk.cpu, Fn: func(t *ksync.Task) { r.runTask(k, t) }})

@@ -62,7 +62,7 @@ type Folio struct {
 
 	pfn  uint32 // immutable
 	pool *Pool  // immutable
-	data []byte // immutable: the frame's PageSize bytes in Pool.data
+	data []byte // immutable until Pool.Release (nil after): the frame's PageSize bytes in Pool.data
 }
 
 // PFN is the frame number.

@@ -10,10 +10,11 @@ import (
 // and the free list (the kernel's zone free lists, one zone).
 type Pool struct {
 	folios []Folio // immutable slice; each Folio guards itself
-	data   []byte  // immutable slice: frame i is data[i*PageSize:(i+1)*PageSize]; nil for a descriptor pool
+	data   []byte  // immutable slice until Release (nil after): frame i is data[i*PageSize:(i+1)*PageSize]; nil for a descriptor pool
 
-	lock     ksync.SpinLock // zone->lock: guards freeList
+	lock     ksync.SpinLock // zone->lock: guards freeList and used
 	freeList []uint32       // free frame numbers, a stack; guarded by lock
+	used     int            // guarded by lock: one past the highest frame ever handed out (what Release clears)
 	nrFree   ksync.Int64    // len(free), readable without lock (NR_FREE_PAGES)
 
 	// release is the owner's half of __folio_put(): called when a
@@ -63,7 +64,7 @@ func newPool(frames int, withData bool) (*Pool, error) {
 	}
 	p.lock.Init(ksync.RankPool)
 	if withData {
-		p.data = make([]byte, frames*PageSize)
+		p.data = ksync.Machine.Get(frames * PageSize)
 	}
 	for i := range p.folios {
 		f := &p.folios[i]
@@ -78,6 +79,24 @@ func newPool(frames int, withData bool) (*Pool, error) {
 	}
 	p.nrFree.Init(int64(frames))
 	return p, nil
+}
+
+// Release gives the frames' memory back for the next machine
+// (ksync.Machine), once nothing will run on this one again: an explorer
+// calls it after a schedule that passed. Any use of a frame's data after
+// it panics.
+func (p *Pool) Release(t *ksync.Task) {
+	if p.data == nil {
+		return
+	}
+	p.lock.Lock(t)
+	used := p.used
+	p.lock.Unlock(t)
+	for i := range p.folios {
+		p.folios[i].data = nil
+	}
+	ksync.Machine.Put(p.data, used*PageSize)
+	p.data = nil
 }
 
 // Frames is the pool's size.
@@ -100,6 +119,7 @@ func (p *Pool) Alloc(t *ksync.Task) *Folio {
 	}
 	pfn := p.freeList[n-1]
 	p.freeList = p.freeList[:n-1]
+	p.used = max(p.used, int(pfn)+1)
 	p.nrFree.Add(t, -1)
 	p.lock.Unlock(t)
 	f := &p.folios[pfn]

@@ -93,21 +93,20 @@ func (n *Node) Audit(t *ksync.Task) []invariant.Violation {
 			prev := int32(-1)
 			for pfn := l.head; pfn >= 0 && k <= frames; pfn = n.pool.Folio(int(pfn)).LRUNext {
 				f := n.pool.Folio(int(pfn))
-				obj := f.String()
 				onLRU[pfn]++
 				k++
 				if f.LRUPrev != prev {
-					add(invariant.NoLostFrame, obj, "broken LRU back link")
+					add(invariant.NoLostFrame, f.String(), "broken LRU back link")
 				}
 				prev = pfn
 				if !f.Test(t, mem.PGLRU) {
-					add(invariant.NoLostFrame, obj, "on an LRU list without PGLRU")
+					add(invariant.NoLostFrame, f.String(), "on an LRU list without PGLRU")
 				}
 				if (lru == lruActive) != f.Test(t, mem.PGActive) {
-					add(invariant.NoLostFrame, obj, "on LRU list %d with flags %s", lru, mem.FlagString(f.Flags.Load(t)))
+					add(invariant.NoLostFrame, f.String(), "on LRU list %d with flags %s", lru, mem.FlagString(f.Flags.Load(t)))
 				}
 				if f.MemcgID != lv.memcgID {
-					add(invariant.NoLostFrame, obj, "charged to memcg %d but on the LRU of memcg %d", f.MemcgID, lv.memcgID)
+					add(invariant.NoLostFrame, f.String(), "charged to memcg %d but on the LRU of memcg %d", f.MemcgID, lv.memcgID)
 				}
 			}
 			if k != l.n {
@@ -121,13 +120,12 @@ func (n *Node) Audit(t *ksync.Task) []invariant.Violation {
 	free := 0
 	for pfn := range frames {
 		f := n.pool.Folio(pfn)
-		obj := f.String()
 		ref := f.RefCount(t)
 		fl := f.Flags.Load(t)
 		if ref == 0 {
 			free++
 			if mapped[pfn] != 0 || onLRU[pfn] != 0 {
-				add(invariant.NoLostFrame, obj, "free but mapped %d times, on %d LRU lists", mapped[pfn], onLRU[pfn])
+				add(invariant.NoLostFrame, f.String(), "free but mapped %d times, on %d LRU lists", mapped[pfn], onLRU[pfn])
 			}
 			continue
 		}
@@ -137,22 +135,22 @@ func (n *Node) Audit(t *ksync.Task) []invariant.Violation {
 			want++
 		}
 		if mapped[pfn] == 0 && !inCache && inIndex[pfn] == 0 {
-			add(invariant.NoLostFrame, obj, "lost: refcount %d, flags %s, not mapped and not in the swap cache", ref, mem.FlagString(fl))
+			add(invariant.NoLostFrame, f.String(), "lost: refcount %d, flags %s, not mapped and not in the swap cache", ref, mem.FlagString(fl))
 		}
 		if ref != want {
-			add(invariant.NoLostFrame, obj, "refcount %d, expected %d (%d PTEs, swap cache %v)", ref, want, mapped[pfn], inCache)
+			add(invariant.NoLostFrame, f.String(), "refcount %d, expected %d (%d PTEs, swap cache %v)", ref, want, mapped[pfn], inCache)
 		}
 		if mc := f.MapCount(t); int(mc) != mapped[pfn] {
-			add(invariant.NoLostFrame, obj, "map count %d, but %d PTEs map it", mc, mapped[pfn])
+			add(invariant.NoLostFrame, f.String(), "map count %d, but %d PTEs map it", mc, mapped[pfn])
 		}
 		if onLRU[pfn] != 1 || fl&(1<<mem.PGLRU) == 0 {
-			add(invariant.NoLostFrame, obj, "on %d LRU lists, flags %s", onLRU[pfn], mem.FlagString(fl))
+			add(invariant.NoLostFrame, f.String(), "on %d LRU lists, flags %s", onLRU[pfn], mem.FlagString(fl))
 		}
 		if fl&(1<<mem.PGLocked|1<<mem.PGWriteback) != 0 {
-			add(invariant.NoLostFrame, obj, "locked or under writeback at quiescence: %s", mem.FlagString(fl))
+			add(invariant.NoLostFrame, f.String(), "locked or under writeback at quiescence: %s", mem.FlagString(fl))
 		}
 		if f.MemcgID == 0 {
-			add(invariant.MemcgCharge, obj, "allocated but charged to no memcg")
+			add(invariant.MemcgCharge, f.String(), "allocated but charged to no memcg")
 		}
 		census.Frames[f.MemcgID]++
 	}

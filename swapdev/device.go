@@ -83,3 +83,18 @@ func checkIO(dev string, pages, offset uint64, buf []byte) error {
 	}
 	return nil
 }
+
+// Release gives what dev holds in memory (a RAM device's pool) to the
+// next machine, through the wrappers (Async, Faulty): for a machine that
+// is thrown away once nothing will run on it again. Other devices hold
+// nothing to give.
+func Release(t *ksync.Task, dev Device) {
+	switch d := dev.(type) {
+	case *RAM:
+		d.Release(t)
+	case Async:
+		Release(t, d.Device)
+	case *Faulty:
+		Release(t, d.Device)
+	}
+}

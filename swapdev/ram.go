@@ -296,3 +296,11 @@ func (z *RAM) Close() error {
 	z.pool.destroy(t)
 	return nil
 }
+
+// Release gives the device's memory (its pool's chunks) to the next
+// machine (ksync.Machine): for a machine that is thrown away, once
+// nothing will run on it again. The device is unusable after.
+func (z *RAM) Release(t *ksync.Task) {
+	z.closed.Store(t, true)
+	z.pool.release(t)
+}

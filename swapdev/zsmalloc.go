@@ -217,7 +217,7 @@ func (p *zsPool) chunkMem(t *ksync.Task) []byte {
 		return m
 	}
 	p.cacheLock.Unlock(t)
-	return make([]byte, p.chunkSize)
+	return ksync.Machine.Get(p.chunkSize)
 }
 
 // releaseChunkMem keeps a released chunk's memory for reuse, if the
@@ -303,15 +303,27 @@ func (p *zsPool) destroy(t *ksync.Task) {
 		for _, ch := range *c.table.Load(t) {
 			if ch != nil {
 				p.pagesUsed.Sub(t, uint64(p.chunkSize/PageSize))
+				// Kept in the cache (up to its bound) for release.
+				p.releaseChunkMem(t, ch.mem)
 			}
 		}
 		c.table.Store(t, &noChunks)
 		c.partialHead, c.spare, c.freeIdx, c.nrChunks = zsNone, zsNone, nil, 0
 		c.lock.Unlock(t)
 	}
+}
+
+// release destroys the pool and gives every chunk's memory it kept to
+// the next machine (ksync.Machine). Nothing may use the pool after.
+func (p *zsPool) release(t *ksync.Task) {
+	p.destroy(t)
 	p.cacheLock.Lock(t)
+	cache := p.cache
 	p.cache = nil
 	p.cacheLock.Unlock(t)
+	for _, m := range cache {
+		ksync.Machine.Put(m, len(m))
+	}
 }
 
 func (c *sizeClass) readLink(ch *zsChunk, obj int32) int32 {

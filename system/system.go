@@ -322,3 +322,16 @@ func (s *System) Shutdown(t *ksync.Task) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Release gives the machine's memory (its frames, its RAM devices'
+// pools) to the next machine built in this process: for a machine that
+// is thrown away once nothing will run on it again (an explorer's
+// schedule that passed). Nothing may use s after; a frame's data is nil.
+func (s *System) Release(t *ksync.Task) {
+	for _, d := range s.devs {
+		swapdev.Release(t, d)
+	}
+	if s.pool != nil {
+		s.pool.Release(t)
+	}
+}

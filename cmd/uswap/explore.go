@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -340,10 +339,7 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	if err != nil {
 		return err
 	}
-	// A schedule's machine is a few hundred kilobytes of short-lived
-	// allocations: collecting less often is a fifth faster, and the heap
-	// stays small.
-	debug.SetGCPercent(400)
+	defer explore.TuneGC()()
 	workers := f.workers
 	if workers == 0 {
 		workers = runtime.NumCPU()
