@@ -1,6 +1,8 @@
 package explore
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -262,9 +264,12 @@ func (c content) make(buf []byte, i int) {
 		workload.FillPage(buf, v, workload.Mixed)
 		return
 	}
-	b := byte(v)
-	for k := range buf {
-		buf[k] = b
+	if len(buf) == 0 {
+		return
+	}
+	buf[0] = byte(v)
+	for n := 1; n < len(buf); n *= 2 {
+		copy(buf[n:], buf[:n])
 	}
 }
 
@@ -273,8 +278,15 @@ func (c content) make(buf []byte, i int) {
 func (c content) check(got []byte, scratch func() []byte, i int) int {
 	if !c.pattern {
 		b := byte(c.v.at(i))
-		for k, x := range got {
-			if x != b {
+		word := uint64(b) * 0x0101010101010101
+		k := 0
+		for ; k+8 <= len(got); k += 8 {
+			if binary.LittleEndian.Uint64(got[k:]) != word {
+				break
+			}
+		}
+		for ; k < len(got); k++ {
+			if got[k] != b {
 				return k
 			}
 		}
@@ -282,6 +294,9 @@ func (c content) check(got []byte, scratch func() []byte, i int) int {
 	}
 	want := scratch()
 	c.make(want, i)
+	if bytes.Equal(got, want[:len(got)]) {
+		return -1
+	}
 	for k := range got {
 		if got[k] != want[k] {
 			return k
@@ -291,8 +306,8 @@ func (c content) check(got []byte, scratch func() []byte, i int) int {
 }
 
 // checkContents compares a loaded page with its alternatives: nil if one
-// matches, else a no-lost-data violation on obj.
-func checkContents(obj string, got []byte, scratch func() []byte, i int, want []content) error {
+// matches, else a no-lost-data violation on obj (named only then).
+func checkContents(obj func() string, got []byte, scratch func() []byte, i int, want []content) error {
 	first := -1
 	for _, c := range want {
 		k := c.check(got, scratch, i)
@@ -308,7 +323,7 @@ func checkContents(obj string, got []byte, scratch func() []byte, i int, want []
 		alts[k] = c.String()
 	}
 	exp := "a page of " + strings.Join(alts, " or ")
-	return invariant.Newf(invariant.NoLostData, obj, "byte %d is %#x, want %s", first, got[first], exp)
+	return invariant.Newf(invariant.NoLostData, obj(), "byte %d is %#x, want %s", first, got[first], exp)
 }
 
 // pageBytes is a page count in bytes.

@@ -665,7 +665,7 @@ func compileLoad(n *names, a *args, _ where) (*op, error) {
 			if err := m.Load(x.t, addr, x.gotPage()); err != nil {
 				return err
 			}
-			if err := checkContents(pageName(n, i, mi, pg), x.got, x.tmpPage, pg, want); err != nil {
+			if err := checkContents(func() string { return pageName(n, i, mi, pg) }, x.got, x.tmpPage, pg, want); err != nil {
 				return err
 			}
 		}
@@ -952,9 +952,9 @@ func compileShmem(n *names, a *args, _ where) (*op, error) {
 			if cs == nil {
 				continue
 			}
-			obj := fmt.Sprintf("%s[%d]", p.name, pg)
+			obj := func() string { return fmt.Sprintf("%s[%d]", p.name, pg) }
 			if got != len(buf) {
-				return invariant.Newf(invariant.NoLostData, obj, "read %d bytes of the page, want %d", got, len(buf))
+				return invariant.Newf(invariant.NoLostData, obj(), "read %d bytes of the page, want %d", got, len(buf))
 			}
 			if err := checkContents(obj, x.got, x.tmpPage, pg, cs); err != nil {
 				return err

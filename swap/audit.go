@@ -199,26 +199,25 @@ func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []in
 	ci.lock.AssertHeld(t)
 	var vs []invariant.Violation
 	entry := mem.SwpEntryOf(si.typ, off)
-	obj := fmt.Sprintf("slot %v", entry)
 	m := si.swapMap[off]
 	if m&^SwapHasCache == SwapMapBad {
 		return nil
 	}
 	if m == SwapMapLock {
-		return []invariant.Violation{invariant.Newf(invariant.SlotAccounting, obj, "SWAP_MAP_LOCK (map-lock's swap-in) held at quiescence")}
+		return []invariant.Violation{invariant.Newf(invariant.SlotAccounting, slotName(entry), "SWAP_MAP_LOCK (map-lock's swap-in) held at quiescence")}
 	}
 	var folio *mem.Folio
 	if ci.table != nil {
 		folio = ci.table.folios[off%ClusterSize]
 	} else {
-		vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "in use in a cluster with no swap table"))
+		vs = append(vs, invariant.Newf(invariant.SlotAccounting, slotName(entry), "in use in a cluster with no swap table"))
 	}
 	if (m&SwapHasCache != 0) != (folio != nil) {
-		vs = append(vs, invariant.Newf(invariant.SwapCache, obj, "SWAP_HAS_CACHE is %v but the swap cache holds %v", m&SwapHasCache != 0, folio))
+		vs = append(vs, invariant.Newf(invariant.SwapCache, slotName(entry), "SWAP_HAS_CACHE is %v but the swap cache holds %v", m&SwapHasCache != 0, folio))
 	}
 	if folio != nil {
 		if !folio.Test(t, mem.PGSwapCache) || folio.Swap() != entry {
-			vs = append(vs, invariant.Newf(invariant.SwapCache, obj, "%v is in the swap cache here but has flags %s and swap %v", folio, mem.FlagString(folio.Flags.Load(t)), folio.Swap()))
+			vs = append(vs, invariant.Newf(invariant.SwapCache, slotName(entry), "%v is in the swap cache here but has flags %s and swap %v", folio, mem.FlagString(folio.Flags.Load(t)), folio.Swap()))
 		}
 	}
 	if m&CountContinued != 0 {
@@ -226,13 +225,16 @@ func (si *SwapInfo) auditSlotLocked(t *ksync.Task, ci *cluster, off uint64) []in
 		first := si.cont[off/contPageSize].next.Load(t)
 		si.contLock.Unlock(t)
 		if first == nil {
-			vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "COUNT_CONTINUED with no continuation page"))
+			vs = append(vs, invariant.Newf(invariant.SlotAccounting, slotName(entry), "COUNT_CONTINUED with no continuation page"))
 		} else if si.swapCountLocked(t, off) <= SwapMapMax {
-			vs = append(vs, invariant.Newf(invariant.SlotAccounting, obj, "COUNT_CONTINUED but the count is only %d", si.swapCountLocked(t, off)))
+			vs = append(vs, invariant.Newf(invariant.SlotAccounting, slotName(entry), "COUNT_CONTINUED but the count is only %d", si.swapCountLocked(t, off)))
 		}
 	}
 	return vs
 }
+
+// slotName names a slot in a violation, built only when one is reported.
+func slotName(e mem.SwpEntry) string { return "slot " + e.String() }
 
 // SlotState is one in-use slot, as ForEachSlot reports it.
 type SlotState struct {

@@ -299,6 +299,9 @@ func (p *zsPool) memUsed() uint64 { return p.pagesUsed.Sum() * PageSize }
 func (p *zsPool) destroy(t *ksync.Task) {
 	for i := range p.classes {
 		c := &p.classes[i]
+		if c.table.Load(t) == &noChunks {
+			continue // never had a chunk (a table only grows)
+		}
 		c.lock.Lock(t)
 		for _, ch := range *c.table.Load(t) {
 			if ch != nil {
