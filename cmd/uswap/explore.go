@@ -68,7 +68,8 @@ trace; --html writes it as a page with those steps highlighted.
 --revert NAME runs a fix's code from before any fix (all: every fix's),
 --fix NAME=VARIANT runs one of its variants (--list shows them); --scenario
 all runs every scenario in turn, --runs and --duration counting per
-scenario. Scenarios are scripts (docs/scenarios.md) built into the
+scenario; after a failure the next scenario still runs, and the last
+line names every one that failed. Scenarios are scripts (docs/scenarios.md) built into the
 binary from explore/testdata/scenarios; --script FILE runs one from disk,
 and --budgets runs scenarios' own explore lines and checks their
 verdicts. --workers runs that many schedules at once (0, the default:
@@ -397,6 +398,7 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	if f.prove {
 		return prove(out, text, f, r, run)
 	}
+	var failed []string // "scenario (design)" of every exploration that failed
 	for _, sc := range r.scs {
 		for _, d := range r.designs {
 			if !sc.AppliesIn(d) {
@@ -416,12 +418,12 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 					return err
 				}
 				if text {
-					fmt.Fprintf(out, "\n%d schedules in %v before the failure (%s)\n", o.Runs, o.Elapsed.Round(time.Millisecond), plural(o.Workers, "worker"))
+					fmt.Fprintf(out, "\n%d schedules in %v before the failure (%s)\n\n", o.Runs, o.Elapsed.Round(time.Millisecond), plural(o.Workers, "worker"))
 				}
-				if err := emit(false); err != nil {
-					return err
-				}
-				return failedf("scenario %s, design %s: a schedule failed", sc.Name, d)
+				// The next scenario or design still runs: with --revert
+				// all, --scenario all finds every race in one command.
+				failed = append(failed, fmt.Sprintf("%s (%s)", sc.Name, d))
+				continue
 			}
 			what := ""
 			switch {
@@ -445,7 +447,19 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 			}
 		}
 	}
-	return emit(false)
+	if err := emit(false); err != nil {
+		return err
+	}
+	switch {
+	case len(failed) == 1 && len(results) == 1:
+		return failedf("scenario %s: a schedule failed", failed[0])
+	case len(failed) > 0:
+		if text {
+			fmt.Fprintf(out, "%d of %d explorations failed: %s\n", len(failed), len(results), strings.Join(failed, ", "))
+		}
+		return failedf("%d of %d explorations failed", len(failed), len(results))
+	}
+	return nil
 }
 
 // runBudgets runs every budget of every scenario, on workers goroutines,

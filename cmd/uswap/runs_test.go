@@ -207,6 +207,23 @@ func TestExploreFindsAndReplays(t *testing.T) {
 	}
 }
 
+// TestExploreGoesOnAfterAFailure: a failure is reported and the next
+// exploration (scenario, design) still runs, so that with fixes
+// reverted one command finds every race; the status is 1 and a last
+// line names every exploration that failed.
+func TestExploreGoesOnAfterAFailure(t *testing.T) {
+	out, status := runUswap(t, "explore", "--scenario", "swapoff-free", "--design", "both", "--revert", "swap-device", "--strategy", "dfs:1", "--runs", "500", "-q")
+	if status != 1 {
+		t.Fatalf("status %d, want 1:\n%s", status, out)
+	}
+	if n := strings.Count(out, "FAILURE in scenario swapoff-free"); n != 2 {
+		t.Errorf("%d reports, want one per design:\n%s", n, out)
+	}
+	if !strings.Contains(out, "2 of 2 explorations failed: swapoff-free (classic), swapoff-free (table)") {
+		t.Errorf("no summary of the failures:\n%s", out)
+	}
+}
+
 // TestExploreProve: --prove on both designs finds seed 003's race with
 // its fix reverted in each, and nothing with it on; seed 000's scenario
 // in the table design skips the reverted half (the design has no code of
