@@ -154,7 +154,7 @@ func (si *SwapInfo) audit(t *ksync.Task) []invariant.Violation {
 	frag := 0
 	for idx := range si.clusters {
 		ci := &si.clusters[idx]
-		obj := fmt.Sprintf("%s cluster %d", dev, idx)
+		obj := func() string { return fmt.Sprintf("%s cluster %d", dev, idx) }
 		ci.lock.Lock(t)
 		start := uint64(idx) * ClusterSize
 		end := min(start+ClusterSize, si.max)
@@ -162,7 +162,7 @@ func (si *SwapInfo) audit(t *ksync.Task) []invariant.Violation {
 		inuse += n
 		count += int(start + ClusterSize - end) // past the end of the device
 		if count != int(ci.count) {
-			add(invariant.SlotAccounting, obj, "count %d, but %d slots are in use", ci.count, count)
+			add(invariant.SlotAccounting, obj(), "count %d, but %d slots are in use", ci.count, count)
 		}
 		want := clusterFlagNonfull
 		switch ci.count {
@@ -173,12 +173,12 @@ func (si *SwapInfo) audit(t *ksync.Task) []invariant.Violation {
 		}
 		switch {
 		case ci.flags != onList[idx]:
-			add(invariant.SlotAccounting, obj, "flags say %s list, found on %s", clusterFlagNames[ci.flags], clusterFlagNames[onList[idx]])
+			add(invariant.SlotAccounting, obj(), "flags say %s list, found on %s", clusterFlagNames[ci.flags], clusterFlagNames[onList[idx]])
 		case ci.flags == clusterFlagNone:
-			add(invariant.SlotAccounting, obj, "isolated (on no list) at quiescence")
+			add(invariant.SlotAccounting, obj(), "isolated (on no list) at quiescence")
 		case want == clusterFlagNonfull && ci.flags != clusterFlagNonfull && ci.flags != clusterFlagFrag,
 			want != clusterFlagNonfull && ci.flags != want:
-			add(invariant.SlotAccounting, obj, "count %d but on the %s list", ci.count, clusterFlagNames[ci.flags])
+			add(invariant.SlotAccounting, obj(), "count %d but on the %s list", ci.count, clusterFlagNames[ci.flags])
 		}
 		if ci.flags == clusterFlagFrag {
 			frag++

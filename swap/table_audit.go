@@ -23,11 +23,11 @@ import (
 func (ts tableSlots) auditClusterLocked(t *ksync.Task, si *SwapInfo, idx int, add func(id invariant.ID, obj, format string, args ...any)) (inuse int64, count int) {
 	ci := &si.clusters[idx]
 	ci.lock.AssertHeld(t)
-	cobj := fmt.Sprintf("swap %d (%s) cluster %d", si.typ, si.name, idx)
+	cobj := func() string { return fmt.Sprintf("swap %d (%s) cluster %d", si.typ, si.name, idx) }
 	tab := ci.tb.Load(t)
 	if tab == nil {
 		if ci.extend != nil {
-			add(invariant.SlotAccounting, cobj, "extend table without a swap table")
+			add(invariant.SlotAccounting, cobj(), "extend table without a swap table")
 		}
 		return 0, 0
 	}
@@ -37,12 +37,11 @@ func (ts tableSlots) auditClusterLocked(t *ksync.Task, si *SwapInfo, idx int, ad
 	for off := start; off < end; off++ {
 		i := off % ClusterSize
 		entry := mem.SwpEntryOf(si.typ, off)
-		obj := fmt.Sprintf("slot %v", entry)
 		tb := entryOf(tab, off).Load(t)
 		switch {
 		case swpTbIsNull(tb):
 			if tab.memcg[i] != 0 {
-				add(invariant.SlotAccounting, obj, "free slot keeps cgroup id %d", tab.memcg[i])
+				add(invariant.SlotAccounting, slotName(entry), "free slot keeps cgroup id %d", tab.memcg[i])
 			}
 		case swpTbIsBad(tb):
 			count++
@@ -56,30 +55,30 @@ func (ts tableSlots) auditClusterLocked(t *ksync.Task, si *SwapInfo, idx int, ad
 				if ci.extend != nil {
 					ext = ci.extend[i]
 				}
-				add(invariant.SlotAccounting, obj, "saturated entry count, but the extend table holds %d", ext)
+				add(invariant.SlotAccounting, slotName(entry), "saturated entry count, but the extend table holds %d", ext)
 			case n == SwpTbCountMax:
 				extended++
 			case ci.extend != nil && ci.extend[i] != 0:
-				add(invariant.SlotAccounting, obj, "entry count %d, but the extend table holds %d", n, ci.extend[i])
+				add(invariant.SlotAccounting, slotName(entry), "entry count %d, but the extend table holds %d", n, ci.extend[i])
 			}
 			if swpTbIsShadow(tb) && n == 0 {
-				add(invariant.SwapCache, obj, "swapped out with count 0 and no folio: nothing holds the slot")
+				add(invariant.SwapCache, slotName(entry), "swapped out with count 0 and no folio: nothing holds the slot")
 			}
 			if swpTbIsFolio(tb) {
 				f := ts.c.pool.Folio(swpTbToPFN(tb))
 				if !f.Test(t, mem.PGSwapCache) || f.Swap() != entry {
-					add(invariant.SwapCache, obj, "entry holds %v, which has flags %s and swap %v", f, mem.FlagString(f.Flags.Load(t)), f.Swap())
+					add(invariant.SwapCache, slotName(entry), "entry holds %v, which has flags %s and swap %v", f, mem.FlagString(f.Flags.Load(t)), f.Swap())
 				}
 			}
 		default:
-			add(invariant.SlotAccounting, obj, "entry %s is no swap table entry", swpTbString(tb))
+			add(invariant.SlotAccounting, slotName(entry), "entry %s is no swap table entry", swpTbString(tb))
 		}
 	}
 	if ci.extend != nil && extended == 0 {
-		add(invariant.SlotAccounting, cobj, "extend table kept with no count in it")
+		add(invariant.SlotAccounting, cobj(), "extend table kept with no count in it")
 	}
 	if ci.count == 0 {
-		add(invariant.SlotAccounting, cobj, "free cluster keeps its swap table")
+		add(invariant.SlotAccounting, cobj(), "free cluster keeps its swap table")
 	}
 	return inuse, count
 }
