@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"runtime/debug"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -549,9 +550,9 @@ func TestShmemMinorFault(t *testing.T) {
 }
 
 // A poisoned page raises SIGBUS; UFFDIO_POISON of a mapped page fails
-// with EEXIST.
+// with EEXIST; MADV_DONTNEED and UFFDIO_COPY both take the marker away.
 func TestPoison(t *testing.T) {
-	r := newRegion(t, 2, ModeMissing)
+	r := newRegion(t, 3, ModeMissing)
 	if r.u.Features()&FeaturePoison == 0 {
 		t.Skip("the kernel has no UFFDIO_POISON")
 	}
@@ -577,5 +578,46 @@ func TestPoison(t *testing.T) {
 	}
 	if _, err := f.ReadAt(b[:], int64(r.addr(1))); err != nil || b[0] != 1 {
 		t.Fatalf("reading the page beside it: %v, %d", err, b[0])
+	}
+	// MADV_DONTNEED zaps the poison marker with the rest of the range
+	// (zap_pte_range with no zap_details: should_zap_cows): the page is
+	// missing again, and a touch of it is a fault the pager is told of,
+	// not a SIGBUS. package uffdsim does the same.
+	done := access(func() {
+		if err := unix.Madvise(r.mem[:pageSize], unix.MADV_DONTNEED); err != nil {
+			t.Error(err)
+		}
+	})
+	if m := r.next(t); m.Event != EventRemove {
+		t.Fatalf("message %v, want remove", m)
+	}
+	wait(t, done, "madvise after its event was read")
+	var got byte
+	var sigbus any
+	done = access(func() {
+		old := debug.SetPanicOnFault(true) // a SIGBUS is a panic here, not the end of the test
+		defer func() { sigbus = recover(); debug.SetPanicOnFault(old) }()
+		got = r.mem[0]
+	})
+	if m := r.next(t); m.Event != EventPagefault || m.Addr != r.addr(0) {
+		t.Fatalf("message %v, want a fault at the page zapped after its poisoning", m)
+	}
+	if _, err := r.u.Copy(r.addr(0), filled(7), 0); err != nil {
+		t.Fatalf("Copy after MADV_DONTNEED of a poisoned page: %v", err)
+	}
+	wait(t, done, "reader after the copy")
+	if sigbus != nil || got != 7 {
+		t.Fatalf("read %d (fault: %v), want 7", got, sigbus)
+	}
+	// UFFDIO_COPY overwrites a poison marker, as any marker
+	// (mfill_atomic_install_pte's pte_none_mostly); uffdsim does too.
+	if _, err := r.u.Poison(r.addr(2), pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.u.Copy(r.addr(2), filled(8), 0); err != nil {
+		t.Fatalf("Copy over a poison marker: %v", err)
+	}
+	if _, err := f.ReadAt(b[:], int64(r.addr(2))); err != nil || b[0] != 8 {
+		t.Fatalf("reading the page copied over its marker: %v, %d", err, b[0])
 	}
 }

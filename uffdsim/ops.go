@@ -78,16 +78,17 @@ func (r *Region) mfill(t *ksync.Task, op string, n uint64, check func(*page) sys
 }
 
 // Copy is UFFDIO_COPY of one page: EEXIST when the page cache holds the
-// page (shmem_mfill_atomic_pte) or a poison marker is there.
+// page (shmem_mfill_atomic_pte). A poison marker is overwritten, as any
+// marker is (mfill_atomic_install_pte's pte_none_mostly).
 func (r *Region) Copy(t *ksync.Task, n uint64, src []byte, mode uffd.CopyMode) error {
 	wp := mode&uffd.CopyWP != 0
 	err := r.mfill(t, "UFFDIO_COPY", n, func(pg *page) syscall.Errno {
-		if pg.cached || pg.poisoned {
+		if pg.cached {
 			return syscall.EEXIST
 		}
 		return 0
 	}, func(pg *page) {
-		pg.cached, pg.mapped, pg.wp = true, true, wp
+		pg.cached, pg.mapped, pg.wp, pg.poisoned = true, true, wp, false
 		copy(pg.data, src)
 	})
 	if err != nil {
@@ -103,17 +104,18 @@ func (r *Region) Copy(t *ksync.Task, n uint64, src []byte, mode uffd.CopyMode) e
 }
 
 // Continue is UFFDIO_CONTINUE of one page: EFAULT when the page cache
-// does not hold it, EEXIST when it is mapped.
+// does not hold it, EEXIST when it is mapped; a poison marker is
+// overwritten (mfill_atomic_install_pte).
 func (r *Region) Continue(t *ksync.Task, n uint64, wp bool) error {
 	err := r.mfill(t, "UFFDIO_CONTINUE", n, func(pg *page) syscall.Errno {
 		switch {
 		case !pg.cached:
 			return syscall.EFAULT
-		case pg.mapped || pg.poisoned:
+		case pg.mapped:
 			return syscall.EEXIST
 		}
 		return 0
-	}, func(pg *page) { pg.mapped, pg.wp = true, wp })
+	}, func(pg *page) { pg.mapped, pg.wp, pg.poisoned = true, wp, false })
 	if err != nil {
 		return err
 	}
@@ -158,11 +160,12 @@ func (r *Region) Wake(t *ksync.Task, first, n uint64) error {
 	return nil
 }
 
-// Poison is UFFDIO_POISON of one page: EEXIST unless the page is
-// missing.
+// Poison is UFFDIO_POISON of one page: EEXIST unless its pte is none
+// (mfill_atomic_pte_poison refuses any pte, even a marker, and looks at
+// no page cache: a cached page that is not mapped is poisoned).
 func (r *Region) Poison(t *ksync.Task, n uint64) error {
 	err := r.mfill(t, "UFFDIO_POISON", n, func(pg *page) syscall.Errno {
-		if pg.mapped || pg.cached || pg.poisoned {
+		if pg.mapped || pg.poisoned {
 			return syscall.EEXIST
 		}
 		return 0

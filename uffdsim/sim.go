@@ -22,8 +22,8 @@
 //     wakes. UFFDIO_CONTINUE maps a cached page (EEXIST if mapped).
 //     UFFDIO_WAKE wakes every waiter of its range.
 //   - MADV_DONTNEED queues REMOVE, sleeps until it is read, then zaps the
-//     mapping: the page cache keeps the page (a shared mapping), so the
-//     next access is a minor fault. munmap unmaps, then queues UNMAP and
+//     mapping and any poison marker: the page cache keeps the page (a
+//     shared mapping), so the next access is a minor fault. munmap unmaps, then queues UNMAP and
 //     sleeps until it is read.
 //   - Reading messages gives faults before events, oldest first.
 //   - Punching a hole (the pager's Drop) drops the page from the page
@@ -238,7 +238,9 @@ func (r *Region) access(t *ksync.Task, n uint64, write bool, fn func(*page)) err
 }
 
 // Dontneed is MADV_DONTNEED of n pages from first: REMOVE, then the zap
-// of the mapping (the page cache keeps the pages).
+// of the mapping (the page cache keeps the pages). The zap takes poison
+// markers too (zap_pte_range with no zap_details: should_zap_cows), so a
+// poisoned page faults again.
 func (r *Region) Dontneed(t *ksync.Task, first, n uint64) {
 	r.lock.Lock(t)
 	r.mmapChanging++
@@ -249,7 +251,7 @@ func (r *Region) Dontneed(t *ksync.Task, first, n uint64) {
 	r.mmapChanging--
 	for i := first; i < first+n; i++ {
 		pg := &r.pages[i]
-		pg.mapped, pg.wp = false, false
+		pg.mapped, pg.wp, pg.poisoned = false, false, false
 	}
 	r.lock.Unlock(t)
 }
