@@ -244,7 +244,7 @@ func TestExploreProve(t *testing.T) {
 		}
 	}
 	out, status = runUswap(t, "explore", "--scenario", "swapcache-pin", "--design", "table", "--prove", "--strategy", "pct:3", "--runs", "50", "-q")
-	if status != 0 || !strings.Contains(out, "swapcache-pin    table    reverted  skipped: fix swapcache=none runs in the classic design only") ||
+	if status != 0 || !strings.Contains(out, "swapcache-pin    table    reverted  skipped: does not apply in the table design: fix swapcache=none runs in the classic design only") ||
 		!strings.Contains(out, "swapcache-pin    table    fixed     nothing in 50 schedules") {
 		t.Fatalf("status %d:\n%s", status, out)
 	}
