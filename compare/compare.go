@@ -209,7 +209,10 @@ func Run(o Options) ([]*Table, error) {
 		designs = []design.Design{design.Classic}
 	}
 	for i, d := range designs {
-		if slices.Contains(designs[:i], d) {
+		switch {
+		case !slices.Contains(design.All(), d):
+			return nil, fmt.Errorf("compare: unknown swap design %v (want one of %v)", d, design.All())
+		case slices.Contains(designs[:i], d):
 			return nil, fmt.Errorf("compare: the %s design is given twice", d)
 		}
 	}
@@ -245,9 +248,6 @@ func CheckThreads(threads []string) error {
 }
 
 func newTable(thread string, d design.Design) (*Table, error) {
-	if !slices.Contains(design.All(), d) {
-		return nil, fmt.Errorf("compare: unknown swap design %v (want one of %v)", d, design.All())
-	}
 	var f fixes.Fix
 	found := false
 	for _, x := range fixes.All() {

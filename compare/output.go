@@ -138,15 +138,16 @@ func WriteText(w io.Writer, tables []*Table) error {
 		}
 		tw.Flush()
 		b.WriteString("\n  explorer verdicts (strategies with the schedules each ran):\n")
-		said := ""
+		said, saidBy := "", "" // the last reason printed, the variant's name taken out, and its variant
 		for _, r := range t.Rows {
-			switch {
-			case r.NotApplying != "" && r.NotApplying == said:
-				fmt.Fprintf(&b, "    %-18s does not apply in the %s design, for the same reason\n", r.Variant, t.Design)
-				continue
-			case r.NotApplying != "":
-				fmt.Fprintf(&b, "    %-18s %s\n", r.Variant, r.NotApplying)
-				said = r.NotApplying
+			if r.NotApplying != "" {
+				why := strings.Replace(r.NotApplying, t.Fix+"="+r.Variant+" ", t.Fix+"=VARIANT ", 1)
+				if why == said {
+					fmt.Fprintf(&b, "    %-18s does not apply in the %s design, as %s\n", r.Variant, t.Design, saidBy)
+				} else {
+					fmt.Fprintf(&b, "    %-18s %s\n", r.Variant, r.NotApplying)
+					said, saidBy = why, r.Variant
+				}
 				continue
 			}
 			for i, v := range r.Verdicts {

@@ -250,6 +250,22 @@ func TestExploreProve(t *testing.T) {
 	}
 }
 
+// TestExploreDoesNotApply: a scenario for the classic design only is not
+// run in the table design, and a line says so and why; explore --prove
+// says the same.
+func TestExploreDoesNotApply(t *testing.T) {
+	for _, args := range [][]string{
+		{"explore", "--scenario", "swapoff-bypass", "--design", "table", "--runs", "5", "-q"},
+		{"explore", "--scenario", "swapoff-bypass", "--design", "table", "--prove", "--runs", "5", "-q"},
+	} {
+		out, status := runUswap(t, args...)
+		if status != 0 || !strings.Contains(out, "does not apply in the table design: scenario swapoff-bypass is for the classic design only") ||
+			strings.Contains(out, "schedules") {
+			t.Errorf("%q: status %d:\n%s", args, status, out)
+		}
+	}
+}
+
 // TestClassicOnlyVariantRefused: a variant whose code only the classic
 // design has is a usage error with --design table, before any work, in
 // every command that builds a machine; the classic design runs it.
