@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -51,16 +52,7 @@ func TestCompareSeed003(t *testing.T) {
 			t.Errorf("the default's relative cost is %v", r.Relative)
 		}
 	}
-	var text, md, page bytes.Buffer
-	if err := WriteText(&text, tables); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteMarkdown(&md, tables); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(&page, tables); err != nil {
-		t.Fatal(err)
-	}
+	text, md, page := writeAll(t, tables)
 	for _, want := range []string{"* percpu-ref", "BROKEN", "replay: uswap explore --scenario swapoff-free --fix swap-device=none"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
@@ -72,6 +64,21 @@ func TestCompareSeed003(t *testing.T) {
 	if n := strings.Count(page.String(), "<iframe"); n < 3 {
 		t.Errorf("the page has %d traces, want one per broken variant at least", n)
 	}
+}
+
+// writeAll is the tables as text, Markdown and a page.
+func writeAll(t *testing.T, tables []*Table) (text, md, page *bytes.Buffer) {
+	t.Helper()
+	text, md, page = new(bytes.Buffer), new(bytes.Buffer), new(bytes.Buffer)
+	for _, w := range []struct {
+		buf   *bytes.Buffer
+		write func(io.Writer, []*Table) error
+	}{{text, WriteText}, {md, WriteMarkdown}, {page, WriteHTML}} {
+		if err := w.write(w.buf, tables); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return text, md, page
 }
 
 // TestMedianNotMeasured: the median skips the rounds that measured
@@ -151,16 +158,7 @@ func TestCompareSeed000BothDesigns(t *testing.T) {
 			}
 		}
 	}
-	var text, md, page bytes.Buffer
-	if err := WriteText(&text, tables); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteMarkdown(&md, tables); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(&page, tables); err != nil {
-		t.Fatal(err)
-	}
+	text, md, page := writeAll(t, tables)
 	for _, want := range []string{"seed 000, classic design: fix swapcache", "seed 000, table design: fix swapcache",
 		"    pin-refault        does not apply in the table design, as none\n"} {
 		if !strings.Contains(text.String(), want) {
