@@ -103,11 +103,7 @@ func CompareDesigns(ctx context.Context, rows []DesignRow, rounds int, run Desig
 	for _, row := range rows {
 		reps := make(map[design.Design][]*Report)
 		for r := range rounds {
-			order := design.All()
-			if r%2 == 1 {
-				slices.Reverse(order)
-			}
-			for _, d := range order {
+			for _, d := range DesignOrder(design.All(), r) {
 				o := row.Options
 				o.Design = d
 				if err := o.Validate(); err != nil {
@@ -133,6 +129,18 @@ func CompareDesigns(ctx context.Context, rows []DesignRow, rounds int, run Desig
 		cmp.Rows = append(cmp.Rows, row)
 	}
 	return cmp, nil
+}
+
+// DesignOrder is the order in which round r (from 0) runs the designs
+// ds: as given in even rounds, reversed in odd ones, so that no design
+// always runs first, on a cooler (or quieter) machine. compare-designs,
+// bench swapin and fixes compare alternate their designs so.
+func DesignOrder(ds []design.Design, r int) []design.Design {
+	order := slices.Clone(ds)
+	if r%2 == 1 {
+		slices.Reverse(order)
+	}
+	return order
 }
 
 // summarize is the medians of one design's runs of a row (with an even

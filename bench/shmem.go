@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mm"
@@ -31,6 +32,8 @@ type ShmemOptions struct {
 	Readers int
 	Fixes   fixes.Set
 	Seed    uint64
+	// Design is the swap core's design (docs/swap-table.md).
+	Design design.Design
 }
 
 // DefaultShmemOptions are a few seconds' work.
@@ -72,6 +75,9 @@ func Shmem(o ShmemOptions) (*ShmemResult, error) {
 	if o.Pages < 16 || o.ChargePages < 16 || o.Ops < 1 || o.Readers < 1 || o.Readers > 16 {
 		return nil, fmt.Errorf("shmem bench: %d and %d pages, %d ops, %d readers: want at least 16 pages, 1 op, 1 to 16 readers", o.Pages, o.ChargePages, o.Ops, o.Readers)
 	}
+	if err := checkDesign(o.Design, o.Fixes); err != nil {
+		return nil, fmt.Errorf("shmem bench: %w", err)
+	}
 	r := &ShmemResult{Options: o}
 	if err := shmemChargePhase(o, r); err != nil {
 		return r, err
@@ -79,12 +85,12 @@ func Shmem(o ShmemOptions) (*ShmemResult, error) {
 	return r, shmemRacePhase(o, r)
 }
 
-// shmemMachine is cfg with a RAM device twice o.Pages, o's fixes and no
-// readahead, and a file of the workload cgroup with o.Pages pages of the
+// shmemMachine is cfg with a RAM device twice o.Pages, o's fixes and
+// design and no readahead, and a file of the workload cgroup with o.Pages pages of the
 // mixed pattern, all pushed out to swap. The caller shuts it down.
 func shmemMachine(t *ksync.Task, o ShmemOptions, cfg system.Config) (*system.System, *mm.ShmemFile, error) {
 	cfg.Devices = []system.DeviceConfig{{Kind: "ram", Pages: uint64(2*o.Pages) + 1024, Priority: -1}}
-	cfg.Fixes, cfg.PageCluster = o.Fixes, 0
+	cfg.Fixes, cfg.PageCluster, cfg.Design = o.Fixes, 0, o.Design
 	sys, err := system.New(t, cfg)
 	if err != nil {
 		return nil, nil, err

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 	"uswap/mm"
@@ -30,13 +31,18 @@ type SwapinOptions struct {
 	Threads int `json:"threads"`
 	// Cache sends the swap-ins through the swap cache: the device is
 	// not SWP_SYNCHRONOUS_IO, so do_swap_page() reads ahead through the
-	// swap cache (the commit's "Cached" figure). Without it the
-	// seed-000 variant decides (the bypass, or no-bypass's swap cache).
+	// swap cache (the commit's "Cached" figure). Without it the device
+	// is synchronous, and the design decides: in the classic design the
+	// seed-000 variant (the bypass, or no-bypass's swap cache); in the
+	// table design swapin_sync(), through the swap cache without
+	// readahead (there is no bypass).
 	Cache       bool      `json:"cache"`
 	Pattern     string    `json:"pattern"`
 	Comp        string    `json:"comp"`
 	PageCluster int       `json:"page_cluster"` // -1: the default (3)
 	Fixes       fixes.Set `json:"fixes"`
+	// Design is the swap core's design (docs/swap-table.md).
+	Design design.Design `json:"design"`
 }
 
 // DefaultSwapinOptions read back 256 MiB with one thread, through the
@@ -61,13 +67,31 @@ func (o SwapinOptions) Validate() error {
 	if o.Comp != "lz4" && o.Comp != "zstd" {
 		return fmt.Errorf("compressor %q: want lz4 or zstd", o.Comp)
 	}
+	return checkDesign(o.Design, o.Fixes)
+}
+
+// checkDesign reports a design that does not exist, or a fix variant a
+// machine of the design cannot run (fixes.Set.CheckDesign).
+func checkDesign(d design.Design, fx fixes.Set) error {
+	if !slices.Contains(design.All(), d) {
+		return fmt.Errorf("design %v: want one of %v", d, design.All())
+	}
+	if err := fx.CheckDesign(d); err != nil {
+		return fmt.Errorf("%s design: %w", d, err)
+	}
 	return nil
 }
 
-// Path is how the swap-ins went: "bypass" or "swap cache".
+// Path is how the swap-ins went: "bypass" (the classic design's
+// synchronous device, as the seed-000 variant decides), "swapin_sync"
+// (the table design's synchronous device: the swap cache, no
+// readahead) or "swap cache" (readahead).
 func (o SwapinOptions) Path() string {
-	if o.Cache {
+	switch {
+	case o.Cache:
 		return "swap cache"
+	case o.Design == design.Table:
+		return "swapin_sync"
 	}
 	return "bypass"
 }
@@ -101,8 +125,9 @@ type swapinMachine struct {
 }
 
 // newSwapinMachine fills pages pages of the pattern and pushes them all
-// out to one RAM device (not synchronous with cache).
-func newSwapinMachine(pages uint64, pattern, comp string, cache bool, pageCluster int, fx fixes.Set) (*swapinMachine, error) {
+// out to one RAM device (not synchronous with cache), on a machine of
+// design d.
+func newSwapinMachine(pages uint64, pattern, comp string, cache bool, pageCluster int, fx fixes.Set, d design.Design) (*swapinMachine, error) {
 	p, err := workload.ParsePattern(pattern)
 	if err != nil {
 		return nil, err
@@ -116,6 +141,7 @@ func newSwapinMachine(pages uint64, pattern, comp string, cache bool, pageCluste
 		Devices:     []system.DeviceConfig{{Kind: "ram", Pages: pages + 1024, Comp: comp, Priority: -1, Async: cache}},
 		Fixes:       fx,
 		PageCluster: pageCluster,
+		Design:      d,
 	})
 	if err != nil {
 		return nil, err
@@ -160,7 +186,7 @@ func Swapin(o SwapinOptions) (*SwapinResult, error) {
 		return nil, err
 	}
 	pages := o.SizeMiB << 20 / PageSize
-	m, err := newSwapinMachine(pages, o.Pattern, o.Comp, o.Cache, o.PageCluster, o.Fixes)
+	m, err := newSwapinMachine(pages, o.Pattern, o.Comp, o.Cache, o.PageCluster, o.Fixes, o.Design)
 	if err != nil {
 		return nil, err
 	}
@@ -202,8 +228,8 @@ func Swapin(o SwapinOptions) (*SwapinResult, error) {
 // String is one line: what was read back, how fast, at what CPU cost.
 func (r *SwapinResult) String() string {
 	o := r.Options
-	return fmt.Sprintf("swapin %d MiB, %d thread(s), %s, fixes %s: %.0f pages/s, %.2f µs CPU/page (%d faults, %d device reads, %d bypassed, corrupt=%d)",
-		o.SizeMiB, o.Threads, o.Path(), o.Fixes, r.PagesPerS, float64(r.CPUPerPage)/float64(time.Microsecond), r.Faults, r.PswpIn, r.Bypass, r.Corrupt)
+	return fmt.Sprintf("swapin %d MiB, %d thread(s), %s design, %s, fixes %s: %.0f pages/s, %.2f µs CPU/page (%d faults, %d device reads, %d bypassed, corrupt=%d)",
+		o.SizeMiB, o.Threads, o.Design, o.Path(), o.Fixes, r.PagesPerS, float64(r.CPUPerPage)/float64(time.Microsecond), r.Faults, r.PswpIn, r.Bypass, r.Corrupt)
 }
 
 // MedianSwapin is the round with the median pages/s.

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"uswap/design"
 	"uswap/fixes"
 	"uswap/ksync"
 )
@@ -21,6 +22,7 @@ type SwapoffOptions struct {
 	Faulters int
 	Comp     string
 	Fixes    fixes.Set
+	Design   design.Design
 }
 
 // SwapoffResult is one swapoff.
@@ -48,8 +50,11 @@ func Swapoff(o SwapoffOptions) (*SwapoffResult, error) {
 	if o.SizeMiB == 0 || o.Faulters < 0 || o.Faulters > 64 {
 		return nil, fmt.Errorf("swapoff bench: size %d MiB, %d faulters: want a size and 0 to 64 faulters", o.SizeMiB, o.Faulters)
 	}
+	if err := checkDesign(o.Design, o.Fixes); err != nil {
+		return nil, fmt.Errorf("swapoff bench: %w", err)
+	}
 	pages := o.SizeMiB << 20 / PageSize
-	m, err := newSwapinMachine(pages, "mixed", o.Comp, false, -1, o.Fixes)
+	m, err := newSwapinMachine(pages, "mixed", o.Comp, false, -1, o.Fixes, o.Design)
 	if err != nil {
 		return nil, err
 	}

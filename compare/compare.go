@@ -4,8 +4,14 @@
 // explorer over the thread's scenarios (package explore), stopping at the
 // first schedule that breaks one, and measures the variant with the
 // thread's own benchmark (package bench), the other fixes at their
-// default. Costs are medians of rounds that alternate the variants, and
-// are printed relative to the kernel's variant.
+// default. Costs are medians of rounds that alternate the variants (and
+// the designs), and are printed relative to the kernel's variant.
+//
+// It does so in each design of the swap core asked for (package design,
+// docs/swap-table.md), a table per thread and design. A variant whose
+// code only the classic design has, or a scenario for another design,
+// does not apply in the table design: the table says so and why
+// (DoesNotApply), and neither explores nor measures it.
 //
 // It is a tool outside the engine: it uses clocks and goroutines freely.
 package compare
@@ -24,6 +30,7 @@ import (
 	"time"
 
 	"uswap/bench"
+	"uswap/design"
 	"uswap/explore"
 	"uswap/fixes"
 )
@@ -32,6 +39,9 @@ import (
 type Options struct {
 	// Threads are the seed threads to compare ("000", "003", "004").
 	Threads []string
+	// Designs are the swap core designs to compare them in, each thread
+	// in each (none: the classic design).
+	Designs []design.Design
 	// Strategies are tried in turn on every scenario, each for Runs
 	// schedules (a DFS stops earlier when it has run every schedule
 	// within its bound).
@@ -65,6 +75,7 @@ func (o Options) stopped() bool { return o.Context != nil && o.Context.Err() != 
 func DefaultOptions() Options {
 	return Options{
 		Threads:    []string{"000", "003", "004"},
+		Designs:    []design.Design{design.Classic},
 		Strategies: []explore.Spec{explore.MustSpec("pct:3"), explore.MustSpec("walk:0.99"), explore.MustSpec("dfs:1")},
 		Runs:       2000,
 		Seed:       1,
@@ -87,18 +98,24 @@ func Threads() []string {
 	return ts
 }
 
-// Table is one thread's comparison.
+// Table is one thread's comparison in one design.
 type Table struct {
-	Thread   string        `json:"thread"`
-	Fix      string        `json:"fix"`
-	Commit   string        `json:"commit"`
-	Race     string        `json:"race"`
+	Thread string        `json:"thread"`
+	Design design.Design `json:"design"`
+	Fix    string        `json:"fix"`
+	Commit string        `json:"commit"`
+	Race   string        `json:"race"`
+	// NoRace says why the race cannot happen in Design, when the fix's
+	// code from before any fix has no counterpart there (seed 000 in the
+	// table design): the kernel's variant then stands for the design's
+	// own code, and what the explorer says of it is that code's verdict.
+	NoRace   string        `json:"no_race,omitempty"`
 	Costs    []CostName    `json:"costs"`
 	Rows     []*Row        `json:"variants"`
 	Elapsed  time.Duration `json:"elapsed_ns"`
 	fix      fixes.Fix
 	merged   int
-	measures func(o Options, fx fixes.Set) ([]float64, string, error)
+	measures func(o Options, fx fixes.Set, d design.Design) ([]float64, string, error)
 }
 
 // CostName is one cost column: what it measures, its unit, and whether
@@ -145,6 +162,9 @@ type Row struct {
 	// CostNote says what went wrong in a measurement (a crash of a
 	// broken variant), if anything.
 	CostNote string `json:"cost_note,omitempty"`
+	// NotApplying says why the variant does not run in the table's
+	// design (DoesNotApply); it is then neither explored nor measured.
+	NotApplying string `json:"does_not_apply,omitempty"`
 }
 
 // Broken reports whether the explorer found a failure in any scenario.
@@ -160,7 +180,10 @@ func (r *Row) Broken() bool {
 // Verdict is the explorer's conclusion on one scenario.
 type Verdict struct {
 	Scenario string `json:"scenario"`
-	Found    bool   `json:"found"`
+	// NotApplying says why the scenario was not explored in the table's
+	// design (DoesNotApply), if it was not.
+	NotApplying string `json:"does_not_apply,omitempty"`
+	Found       bool   `json:"found"`
 	// Strategies are the strategies run, with the schedules each took;
 	// Schedules their total.
 	Strategies []string `json:"strategies"`
@@ -176,24 +199,40 @@ type Verdict struct {
 	Elapsed time.Duration   `json:"elapsed_ns"`
 }
 
-// Run compares every variant of each thread's fix. Interrupted, it
-// returns the tables it finished and ErrInterrupted.
+// Run compares every variant of each thread's fix in each design, a
+// table per thread and design, the designs of a thread in o.Designs'
+// order. Interrupted, it returns the threads it finished and
+// ErrInterrupted.
 func Run(o Options) ([]*Table, error) {
+	designs := o.Designs
+	if len(designs) == 0 {
+		designs = []design.Design{design.Classic}
+	}
+	for i, d := range designs {
+		switch {
+		case !slices.Contains(design.All(), d):
+			return nil, fmt.Errorf("compare: unknown swap design %v (want one of %v)", d, design.All())
+		case slices.Contains(designs[:i], d):
+			return nil, fmt.Errorf("compare: the %s design is given twice", d)
+		}
+	}
 	var tables []*Table
 	for _, th := range o.Threads {
-		t, err := newTable(th)
-		if err != nil {
-			return nil, err
+		var ts []*Table
+		for _, d := range designs {
+			t, err := newTable(th, d)
+			if err != nil {
+				return nil, err
+			}
+			if err := t.explore(o); err != nil {
+				return tables, err
+			}
+			ts = append(ts, t)
 		}
-		start := time.Now()
-		if err := t.explore(o); err != nil {
+		if err := measure(o, ts); err != nil {
 			return tables, err
 		}
-		if err := t.measure(o); err != nil {
-			return tables, err
-		}
-		t.Elapsed = time.Since(start)
-		tables = append(tables, t)
+		tables = append(tables, ts...)
 	}
 	return tables, nil
 }
@@ -201,14 +240,14 @@ func Run(o Options) ([]*Table, error) {
 // CheckThreads reports the first thread that has no fix or no benchmark.
 func CheckThreads(threads []string) error {
 	for _, th := range threads {
-		if _, err := newTable(th); err != nil {
+		if _, err := newTable(th, design.Classic); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func newTable(thread string) (*Table, error) {
+func newTable(thread string, d design.Design) (*Table, error) {
 	var f fixes.Fix
 	found := false
 	for _, x := range fixes.All() {
@@ -221,7 +260,11 @@ func newTable(thread string) (*Table, error) {
 		return nil, fmt.Errorf("compare: no fix for seed thread %q (known: %v)", thread, Threads())
 	}
 	in := f.Info()
-	t := &Table{Thread: thread, Fix: f.String(), Commit: in.Commit, Race: in.Race, fix: f, merged: int(in.Merged)}
+	t := &Table{Thread: thread, Design: d, Fix: f.String(), Commit: in.Commit, Race: in.Race, fix: f, merged: int(in.Merged)}
+	if !f.RunsIn(in.Unfixed, d) {
+		t.NoRace = fmt.Sprintf("the race cannot happen in the %s design: the code before the fix (%s=%s) has no counterpart there (%s); the kernel's variant (*) runs the %s design's own code",
+			d, f, f.VariantName(in.Unfixed), f.ClassicOnly(in.Unfixed), d)
+	}
 	switch thread {
 	case "000":
 		t.Costs, t.measures = seed000Costs, measure000
@@ -233,10 +276,15 @@ func newTable(thread string) (*Table, error) {
 		return nil, fmt.Errorf("compare: seed thread %s has no benchmark", thread)
 	}
 	for i, v := range in.Variants {
-		t.Rows = append(t.Rows, &Row{Variant: v.Name, Status: v.Status.String(), Default: i == t.merged, Source: v.Source, Doc: v.Doc})
+		t.Rows = append(t.Rows, &Row{Variant: v.Name, Status: v.Status.String(), Default: i == t.merged, Source: v.Source, Doc: v.Doc,
+			NotApplying: DoesNotApply(nil, t.fixes(i), d)})
 	}
 	return t, nil
 }
+
+// fixes is the set that runs the table's variant i, every other fix at
+// its default.
+func (t *Table) fixes(i int) fixes.Set { return fixes.Default().With(t.fix, fixes.Variant(i)) }
 
 func progressf(o Options, format string, args ...any) {
 	if o.Progress != nil {
@@ -244,8 +292,11 @@ func progressf(o Options, format string, args ...any) {
 	}
 }
 
-// explore runs the thread's scenarios under every variant.
+// explore runs the thread's scenarios under every variant that applies
+// in the table's design, and records why the others do not.
 func (t *Table) explore(o Options) error {
+	start := time.Now()
+	defer func() { t.Elapsed += time.Since(start) }()
 	// One schedule runs at a time: a single P makes every hand-off a
 	// direct switch (see explore.Explore). The benchmarks get every P.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
@@ -256,12 +307,16 @@ func (t *Table) explore(o Options) error {
 		}
 	}
 	for i, row := range t.Rows {
-		fx := fixes.Default().With(t.fix, fixes.Variant(i))
+		fx := t.fixes(i)
 		for _, sc := range scs {
-			v := &Verdict{Scenario: sc.Name}
+			v := &Verdict{Scenario: sc.Name, NotApplying: DoesNotApply(sc, fx, t.Design)}
+			if v.NotApplying != "" {
+				row.Verdicts = append(row.Verdicts, v)
+				continue
+			}
 			start := time.Now()
 			for _, spec := range o.Strategies {
-				out, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Strategy: spec, Runs: o.Runs, Seed: o.Seed, Context: o.Context})
+				out, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Design: t.Design, Strategy: spec, Runs: o.Runs, Seed: o.Seed, Context: o.Context})
 				if err != nil {
 					return err
 				}
@@ -284,7 +339,10 @@ func (t *Table) explore(o Options) error {
 			}
 			v.Elapsed = time.Since(start)
 			row.Verdicts = append(row.Verdicts, v)
-			progressf(o, "  %s=%s %s: %s", t.Fix, row.Variant, sc.Name, v.Short())
+			progressf(o, "  %s=%s, %s design, %s: %s", t.Fix, row.Variant, t.Design, sc.Name, v.Short())
+		}
+		if row.NotApplying != "" {
+			progressf(o, "  %s=%s: %s", t.Fix, row.Variant, row.NotApplying)
 		}
 	}
 	return nil
@@ -292,6 +350,9 @@ func (t *Table) explore(o Options) error {
 
 // Short is the verdict in a few words.
 func (v *Verdict) Short() string {
+	if v.NotApplying != "" {
+		return v.NotApplying
+	}
 	if !v.Found {
 		return fmt.Sprintf("nothing in %d schedules (%s)", v.Schedules, joinStrategies(v.Strategies))
 	}
@@ -309,27 +370,53 @@ func joinStrategies(s []string) string {
 	return out
 }
 
-// measure runs the thread's benchmark for every variant, o.Rounds times
-// in alternation, and keeps the medians.
-func (t *Table) measure(o Options) error {
-	samples := make([][][]float64, len(t.Rows)) // [variant][round][cost]
+// measure runs the thread's benchmark for every variant of every table
+// of ts (one thread, one table per design) that applies in its design,
+// o.Rounds times, alternating the variants and the designs (the designs'
+// order reversed every other round, as bench.DesignOrder), and keeps
+// the medians.
+func measure(o Options, ts []*Table) error {
+	samples := make([][][][]float64, len(ts)) // [table][variant][round][cost]
+	var ds []design.Design
+	for k, t := range ts {
+		samples[k] = make([][][]float64, len(t.Rows))
+		ds = append(ds, t.Design)
+	}
 	for round := range max(o.Rounds, 1) {
-		for i, row := range t.Rows {
-			if o.stopped() {
-				return ErrInterrupted
+		for _, d := range bench.DesignOrder(ds, round) {
+			k := slices.Index(ds, d)
+			t := ts[k]
+			for i, row := range t.Rows {
+				if row.NotApplying != "" {
+					continue
+				}
+				if o.stopped() {
+					return ErrInterrupted
+				}
+				start := time.Now()
+				vals, note, err := t.measures(o, t.fixes(i), t.Design)
+				t.Elapsed += time.Since(start)
+				if err != nil {
+					return fmt.Errorf("compare: %s=%s, %s design: %w", t.Fix, row.Variant, t.Design, err)
+				}
+				if note != "" && row.CostNote == "" {
+					row.CostNote = note
+				}
+				samples[k][i] = append(samples[k][i], vals)
+				progressf(o, "  %s=%s, %s design, round %d: %v", t.Fix, row.Variant, t.Design, round+1, vals)
 			}
-			fx := fixes.Default().With(t.fix, fixes.Variant(i))
-			vals, note, err := t.measures(o, fx)
-			if err != nil {
-				return fmt.Errorf("compare: %s=%s: %w", t.Fix, row.Variant, err)
-			}
-			if note != "" && row.CostNote == "" {
-				row.CostNote = note
-			}
-			samples[i] = append(samples[i], vals)
-			progressf(o, "  %s=%s round %d: %v", t.Fix, row.Variant, round+1, vals)
 		}
 	}
+	for k, t := range ts {
+		t.summarize(samples[k])
+	}
+	return nil
+}
+
+// summarize keeps the medians of samples ([variant][round][cost]) and
+// their ratios to the default variant's; a variant that does not apply
+// has no samples, and its costs are NotMeasured.
+func (t *Table) summarize(samples [][][]float64) {
 	for i, row := range t.Rows {
 		row.Costs = make([]Cost, len(t.Costs))
 		for c := range t.Costs {
@@ -349,7 +436,6 @@ func (t *Table) measure(o Options) error {
 			}
 		}
 	}
-	return nil
 }
 
 // median is the median of the rounds that measured the cost (a round
@@ -381,9 +467,9 @@ var seed000Costs = []CostName{
 	{"faults beyond one per page, 2 threads", "faults", true},
 }
 
-func measure000(o Options, fx fixes.Set) ([]float64, string, error) {
+func measure000(o Options, fx fixes.Set, d design.Design) ([]float64, string, error) {
 	so := bench.DefaultSwapinOptions()
-	so.SizeMiB, so.Fixes = o.SwapinMiB, fx
+	so.SizeMiB, so.Fixes, so.Design = o.SwapinMiB, fx, d
 	one, err := bench.Swapin(so)
 	if err != nil {
 		return nil, "", err
@@ -410,14 +496,14 @@ var seed003Costs = []CostName{
 	{"faults during swapoff", "faults/s", false},
 }
 
-func measure003(o Options, fx fixes.Set) ([]float64, string, error) {
+func measure003(o Options, fx fixes.Set, d design.Design) ([]float64, string, error) {
 	so := bench.DefaultSwapinOptions()
-	so.SizeMiB, so.Fixes = o.SwapinMiB, fx
+	so.SizeMiB, so.Fixes, so.Design = o.SwapinMiB, fx, d
 	in, err := bench.Swapin(so)
 	if err != nil {
 		return nil, "", err
 	}
-	off, err := bench.Swapoff(bench.SwapoffOptions{SizeMiB: o.SwapoffMiB, Faulters: 2, Comp: "lz4", Fixes: fx})
+	off, err := bench.Swapoff(bench.SwapoffOptions{SizeMiB: o.SwapoffMiB, Faulters: 2, Comp: "lz4", Fixes: fx, Design: d})
 	if err != nil {
 		return nil, "", err
 	}
@@ -439,9 +525,9 @@ var seed004Costs = []CostName{
 	{"reads with hole punches racing", "pages/s", false},
 }
 
-func measure004(o Options, fx fixes.Set) ([]float64, string, error) {
+func measure004(o Options, fx fixes.Set, d design.Design) ([]float64, string, error) {
 	so := bench.DefaultShmemOptions()
-	so.Pages, so.Ops, so.Fixes = o.ShmemPages, o.ShmemOps, fx
+	so.Pages, so.Ops, so.Fixes, so.Design = o.ShmemPages, o.ShmemOps, fx, d
 	r, err := bench.Shmem(so)
 	if err != nil {
 		return nil, "", err

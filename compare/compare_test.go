@@ -3,10 +3,12 @@ package compare
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"strings"
 	"testing"
 
+	"uswap/design"
 	"uswap/explore"
 	"uswap/fixes"
 )
@@ -50,16 +52,7 @@ func TestCompareSeed003(t *testing.T) {
 			t.Errorf("the default's relative cost is %v", r.Relative)
 		}
 	}
-	var text, md, page bytes.Buffer
-	if err := WriteText(&text, tables); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteMarkdown(&md, tables); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(&page, tables); err != nil {
-		t.Fatal(err)
-	}
+	text, md, page := writeAll(t, tables)
 	for _, want := range []string{"* percpu-ref", "BROKEN", "replay: uswap explore --scenario swapoff-free --fix swap-device=none"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
@@ -71,6 +64,21 @@ func TestCompareSeed003(t *testing.T) {
 	if n := strings.Count(page.String(), "<iframe"); n < 3 {
 		t.Errorf("the page has %d traces, want one per broken variant at least", n)
 	}
+}
+
+// writeAll is the tables as text, Markdown and a page.
+func writeAll(t *testing.T, tables []*Table) (text, md, page *bytes.Buffer) {
+	t.Helper()
+	text, md, page = new(bytes.Buffer), new(bytes.Buffer), new(bytes.Buffer)
+	for _, w := range []struct {
+		buf   *bytes.Buffer
+		write func(io.Writer, []*Table) error
+	}{{text, WriteText}, {md, WriteMarkdown}, {page, WriteHTML}} {
+		if err := w.write(w.buf, tables); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return text, md, page
 }
 
 // TestMedianNotMeasured: the median skips the rounds that measured
@@ -103,6 +111,114 @@ func TestFormatCost(t *testing.T) {
 	} {
 		if got := formatCost(tc.v, tc.rel); got != tc.want {
 			t.Errorf("formatCost(%v, %v) = %q, want %q", tc.v, tc.rel, got, tc.want)
+		}
+	}
+}
+
+// TestCompareSeed000BothDesigns: seed 000 in both designs, a table each,
+// classic first. In the classic design every variant runs; in the table
+// design only the kernel's does (the others are classic-only: there is
+// no bypass), the others say why and are neither explored nor measured,
+// and the table says the race cannot happen there. The outputs name the
+// design. About a second.
+func TestCompareSeed000BothDesigns(t *testing.T) {
+	o := DefaultOptions()
+	o.Threads, o.Designs = []string{"000"}, design.All()
+	o.Strategies = []explore.Spec{explore.MustSpec("pct:3")}
+	o.Runs, o.Rounds, o.SwapinMiB = 20, 1, 1
+	tables, err := Run(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) != 2 || tables[0].Design != design.Classic || tables[1].Design != design.Table {
+		t.Fatalf("tables %+v", tables)
+	}
+	if tables[0].NoRace != "" || !strings.Contains(tables[1].NoRace, "the race cannot happen in the table design") {
+		t.Errorf("no-race notes: %q, %q", tables[0].NoRace, tables[1].NoRace)
+	}
+	for _, r := range tables[0].Rows {
+		if r.NotApplying != "" || len(r.Verdicts) != 3 || !r.Costs[0].Measured() {
+			t.Errorf("classic %s: %+v", r.Variant, r)
+		}
+	}
+	for _, r := range tables[1].Rows {
+		if r.Default {
+			if r.NotApplying != "" || r.Broken() || r.Verdict() != "holds" || !r.Costs[0].Measured() || r.Relative[0] != 1 {
+				t.Errorf("table %s: %+v", r.Variant, r)
+			}
+			continue
+		}
+		if !strings.HasPrefix(r.NotApplying, "does not apply in the table design: fix swapcache="+r.Variant+" runs in the classic design only") ||
+			r.Verdict() != "does not apply" || r.Summary() != r.NotApplying || r.Costs[0].Measured() || r.Relative[0] != 0 {
+			t.Errorf("table %s: %+v", r.Variant, r)
+		}
+		for _, v := range r.Verdicts {
+			if v.NotApplying == "" || v.Schedules != 0 || v.Short() != v.NotApplying {
+				t.Errorf("table %s %s: explored: %+v", r.Variant, v.Scenario, v)
+			}
+		}
+	}
+	text, md, page := writeAll(t, tables)
+	for _, want := range []string{"seed 000, classic design: fix swapcache", "seed 000, table design: fix swapcache",
+		"    pin-refault        does not apply in the table design, as none\n"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+	if !strings.Contains(md.String(), "**Seed 000**, table design") || !strings.Contains(md.String(), "| `none` | before | does not apply in the table design: fix swapcache=none") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+	if !strings.Contains(page.String(), "<h2>Seed 000, table design:") || !strings.Contains(page.String(), `class="does-not-apply"`) {
+		t.Errorf("the page lacks the table design's table")
+	}
+	b, err := json.Marshal(tables[1])
+	if err != nil || !strings.Contains(string(b), `"design":"table"`) || !strings.Contains(string(b), `"does_not_apply":"does not apply in the table design`) {
+		t.Errorf("JSON: %v\n%s", err, b)
+	}
+}
+
+// TestDoesNotApply: a scenario for the other design, and a variant whose
+// code only the classic design has, do not apply in the table design,
+// with the reason; everything applies in the classic design.
+func TestDoesNotApply(t *testing.T) {
+	bypass, err := explore.Lookup("swapoff-bypass") // design=classic
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, err := explore.Lookup("swapcache-pin") // both designs
+	if err != nil {
+		t.Fatal(err)
+	}
+	unfixed := fixes.Default().Revert(fixes.Swapcache)
+	for _, tc := range []struct {
+		sc   *explore.Scenario
+		fx   fixes.Set
+		d    design.Design
+		want string
+	}{
+		{bypass, fixes.Default(), design.Classic, ""},
+		{bypass, fixes.Default(), design.Table, "does not apply in the table design: scenario swapoff-bypass is for the classic design only"},
+		{pin, fixes.Default(), design.Table, ""},
+		{pin, unfixed, design.Classic, ""},
+		{pin, unfixed, design.Table, "does not apply in the table design: fix swapcache=none runs in the classic design only (the table design has no bypass"},
+		{nil, unfixed, design.Table, "does not apply in the table design: fix swapcache=none runs in the classic design only"},
+		{nil, fixes.Default().Revert(fixes.SwapDevice), design.Table, ""},
+	} {
+		got := DoesNotApply(tc.sc, tc.fx, tc.d)
+		if (tc.want == "") != (got == "") || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("DoesNotApply(%v, %v, %v) = %q, want %q", tc.sc, tc.fx, tc.d, got, tc.want)
+		}
+	}
+}
+
+// TestRunBadDesigns: an unknown design, or one given twice, is an error
+// before any work.
+func TestRunBadDesigns(t *testing.T) {
+	for _, ds := range [][]design.Design{{design.Classic, design.Design(7)}, {design.Table, design.Table}} {
+		o := DefaultOptions()
+		o.Threads, o.Designs = []string{"000"}, ds
+		if tables, err := Run(o); err == nil || len(tables) != 0 {
+			t.Errorf("designs %v: %d tables, error %v", ds, len(tables), err)
 		}
 	}
 }

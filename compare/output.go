@@ -14,20 +14,33 @@ import (
 )
 
 // Summary is a row's verdict in one phrase: what broke where, or what
-// was explored without finding anything.
+// was explored without finding anything (and the scenarios that do not
+// apply), or why the variant does not apply.
 func (r *Row) Summary() string {
-	total := 0
-	var broke []string
+	if r.NotApplying != "" {
+		return r.NotApplying
+	}
+	total, explored := 0, 0
+	var broke, out []string
 	for _, v := range r.Verdicts {
-		if v.Found {
+		switch {
+		case v.NotApplying != "":
+			out = append(out, v.Scenario)
+			continue
+		case v.Found:
 			broke = append(broke, fmt.Sprintf("%s in %s after %s schedules", v.Kind, v.Scenario, groupThousands(float64(v.Schedules))))
 		}
 		total += v.Schedules
+		explored++
 	}
 	if len(broke) > 0 {
 		return "BROKEN: " + strings.Join(broke, "; ")
 	}
-	return fmt.Sprintf("holds: nothing in %s schedules over %s", groupThousands(float64(total)), plural(len(r.Verdicts), "scenario"))
+	s := fmt.Sprintf("holds: nothing in %s schedules over %s", groupThousands(float64(total)), plural(explored, "scenario"))
+	if len(out) > 0 {
+		s += fmt.Sprintf(" (%s: does not apply)", strings.Join(out, ", "))
+	}
+	return s
 }
 
 func plural(n int, what string) string {
@@ -37,9 +50,13 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// Verdict is "BROKEN" when the explorer broke a scenario, else "holds".
+// Verdict is "BROKEN" when the explorer broke a scenario, "does not
+// apply" when the variant does not run in the design, else "holds".
 func (r *Row) Verdict() string {
-	if r.Broken() {
+	switch {
+	case r.NotApplying != "":
+		return "does not apply"
+	case r.Broken():
 		return "BROKEN"
 	}
 	return "holds"
@@ -101,7 +118,11 @@ func WriteText(w io.Writer, tables []*Table) error {
 		if n > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "seed %s: fix %s, %s\n  race: %s\n  costs relative to the kernel's variant (*); medians of alternating rounds\n\n", t.Thread, t.Fix, t.Commit, t.Race)
+		fmt.Fprintf(&b, "seed %s, %s design: fix %s, %s\n  race: %s\n", t.Thread, t.Design, t.Fix, t.Commit, t.Race)
+		if t.NoRace != "" {
+			fmt.Fprintf(&b, "  %s\n", t.NoRace)
+		}
+		b.WriteString("  costs relative to the kernel's variant (*) in this design; medians of alternating rounds\n\n")
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprint(tw, "  variant\tstatus\texplorer")
 		for _, c := range t.Costs {
@@ -117,7 +138,18 @@ func WriteText(w io.Writer, tables []*Table) error {
 		}
 		tw.Flush()
 		b.WriteString("\n  explorer verdicts (strategies with the schedules each ran):\n")
+		said, saidBy := "", "" // the last reason printed, the variant's name taken out, and its variant
 		for _, r := range t.Rows {
+			if r.NotApplying != "" {
+				why := strings.Replace(r.NotApplying, t.Fix+"="+r.Variant+" ", t.Fix+"=VARIANT ", 1)
+				if why == said {
+					fmt.Fprintf(&b, "    %-18s does not apply in the %s design, as %s\n", r.Variant, t.Design, saidBy)
+				} else {
+					fmt.Fprintf(&b, "    %-18s %s\n", r.Variant, r.NotApplying)
+					said, saidBy = why, r.Variant
+				}
+				continue
+			}
 			for i, v := range r.Verdicts {
 				name := ""
 				if i == 0 {
@@ -132,7 +164,7 @@ func WriteText(w io.Writer, tables []*Table) error {
 				fmt.Fprintf(&b, "    %-18s %-15s cost runs: %s\n", "", "", r.CostNote)
 			}
 		}
-		fmt.Fprintf(&b, "  (%s in %v)\n", t.Fix, t.Elapsed.Round(1e8))
+		fmt.Fprintf(&b, "  (%s, %s design, in %v)\n", t.Fix, t.Design, t.Elapsed.Round(1e8))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
@@ -143,7 +175,11 @@ func WriteText(w io.Writer, tables []*Table) error {
 func WriteMarkdown(w io.Writer, tables []*Table) error {
 	var b bytes.Buffer
 	for _, t := range tables {
-		fmt.Fprintf(&b, "**Seed %s** (`%s`):\n\n| variant | status | explorer |", t.Thread, t.Fix)
+		fmt.Fprintf(&b, "**Seed %s**, %s design (`%s`):\n\n", t.Thread, t.Design, t.Fix)
+		if t.NoRace != "" {
+			fmt.Fprintf(&b, "%s.\n\n", upperFirst(t.NoRace))
+		}
+		b.WriteString("| variant | status | explorer |")
 		for _, c := range t.Costs {
 			fmt.Fprintf(&b, " %s (%s) |", c.Name, c.Unit)
 		}
@@ -186,7 +222,7 @@ table{border-collapse:collapse;margin:0.5em 0 1.5em}
 th,td{border:1px solid #bbc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eef}
 td.num{text-align:right;font-family:ui-monospace,monospace}
-.broken{color:#a00;font-weight:bold}.holds{color:#070}
+.broken{color:#a00;font-weight:bold}.holds{color:#070}.does-not-apply{color:#667}
 iframe{width:100%;height:40em;border:1px solid #99a}
 code,pre{font-family:ui-monospace,monospace;font-size:12px}
 </style></head><body>
@@ -194,17 +230,24 @@ code,pre{font-family:ui-monospace,monospace;font-size:12px}
 <p>For every candidate fix of each seed thread: the explorer's verdict over the thread's scenarios, and its cost measured in the same run (medians of alternating rounds, relative to the kernel's variant, marked *).</p>
 `)
 	for _, t := range tables {
-		fmt.Fprintf(&b, "<h2>Seed %s: <code>%s</code></h2>\n<p>%s<br>race: %s</p>\n<table><tr><th>variant</th><th>status</th><th>explorer</th>",
-			esc(t.Thread), esc(t.Fix), esc(t.Commit), esc(t.Race))
+		fmt.Fprintf(&b, "<h2>Seed %s, %s design: <code>%s</code></h2>\n<p>%s<br>race: %s</p>\n", esc(t.Thread), esc(t.Design.String()), esc(t.Fix), esc(t.Commit), esc(t.Race))
+		if t.NoRace != "" {
+			fmt.Fprintf(&b, "<p>%s</p>\n", esc(upperFirst(t.NoRace)))
+		}
+		b.WriteString("<table><tr><th>variant</th><th>status</th><th>explorer</th>")
 		for _, c := range t.Costs {
 			fmt.Fprintf(&b, "<th>%s (%s)</th>", esc(c.Name), esc(c.Unit))
 		}
 		b.WriteString("</tr>\n")
 		for _, r := range t.Rows {
 			fmt.Fprintf(&b, "<tr><td title=\"%s\"><code>%s</code>%s</td><td title=\"%s\">%s</td><td class=\"%s\">",
-				esc(r.Doc), esc(r.Variant), r.mark(" *", ""), esc(r.Source), esc(r.Status), strings.ToLower(r.Verdict()))
-			for _, v := range r.Verdicts {
-				fmt.Fprintf(&b, "%s: %s<br>", esc(v.Scenario), esc(v.Short()))
+				esc(r.Doc), esc(r.Variant), r.mark(" *", ""), esc(r.Source), esc(r.Status), strings.ReplaceAll(strings.ToLower(r.Verdict()), " ", "-"))
+			if r.NotApplying != "" {
+				b.WriteString(esc(r.NotApplying))
+			} else {
+				for _, v := range r.Verdicts {
+					fmt.Fprintf(&b, "%s: %s<br>", esc(v.Scenario), esc(v.Short()))
+				}
 			}
 			b.WriteString("</td>")
 			for c := range t.Costs {
@@ -251,3 +294,11 @@ func trimmed(r *explore.Report) *explore.Report {
 }
 
 func esc(s string) string { return html.EscapeString(s) }
+
+// upperFirst is s with its first letter capitalised, for a sentence.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

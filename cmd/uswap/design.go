@@ -6,7 +6,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"uswap/compare"
 	"uswap/design"
+	"uswap/explore"
 	"uswap/fixes"
 )
 
@@ -29,7 +31,7 @@ func designCompletions() []string {
 	return []string{
 		"classic\tswap_map, SWAP_HAS_CACHE and the synchronous bypass (v6.15 with v6.18's table)",
 		"table\tthe swap table: counts, swap cache and memcg id in per-cluster entries",
-		"both\teach scenario in each design (explore only)",
+		"both\teach in turn (explore, fixes compare, bench swapin)",
 	}
 }
 
@@ -68,6 +70,27 @@ func checkDesignFixes(fx fixes.Set, ds ...design.Design) error {
 	for _, d := range ds {
 		if err := fx.CheckDesign(d); err != nil {
 			return usagef("--design %s: %v", d, err)
+		}
+	}
+	return nil
+}
+
+// forApplying calls run for every scenario of scs in every design of ds,
+// scenario after scenario, with fixes fx; a pair that does not apply
+// (compare.DoesNotApply: a scenario for the other design, a variant with
+// no code in it) goes to skip with the reason instead, never silently.
+// run's first error ends the walk and is returned.
+func forApplying(scs []*explore.Scenario, ds []design.Design, fx fixes.Set,
+	skip func(sc *explore.Scenario, d design.Design, why string), run func(sc *explore.Scenario, d design.Design) error) error {
+	for _, sc := range scs {
+		for _, d := range ds {
+			if why := compare.DoesNotApply(sc, fx, d); why != "" {
+				skip(sc, d, why)
+				continue
+			}
+			if err := run(sc, d); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -76,10 +76,11 @@ verdicts. --workers runs that many schedules at once (0, the default:
 one per CPU); the result is the one a single worker gives.
 --design runs the scenarios' machines in one design of the swap core or
 in several (both: each scenario in turn in each); a scenario that
-applies to one design only (a script's design=) is skipped in the
-other. A --revert or --fix of a variant whose code only the classic
-design has (seed 000's pins, SWAP_MAP_LOCK, count continuation; --list
-marks them) is refused with the table design.
+applies to one design only (a script's design=) is not run in the
+other, and a line says it does not apply there and why. A --revert or
+--fix of a variant whose code only the classic design has (seed 000's
+pins, SWAP_MAP_LOCK, count continuation; --list marks them) is refused
+with the table design.
 --prove runs both halves of each scenario's proof in each design: its
 race must be found with its fix reverted (within --runs schedules, or
 --duration) where a budget of the scenario finds it, and nothing may
@@ -399,53 +400,54 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		return prove(out, text, f, r, run)
 	}
 	var failed []string // "scenario (design)" of every exploration that failed
-	for _, sc := range r.scs {
-		for _, d := range r.designs {
-			if !sc.AppliesIn(d) {
-				if text {
-					fmt.Fprintf(out, "scenario %s, design %s: does not apply (the scenario is for the %v design)\n", sc.Name, d, sc.Designs)
-				}
-				continue
-			}
-			o, err := run(explore.Config{Scenario: sc, Fixes: r.fx, Design: d, Runs: f.runs})
-			if err != nil {
+	skip := func(sc *explore.Scenario, d design.Design, why string) {
+		if text {
+			fmt.Fprintf(out, "scenario %s, design %s: %s\n", sc.Name, d, why)
+		}
+	}
+	err = forApplying(r.scs, r.designs, r.fx, skip, func(sc *explore.Scenario, d design.Design) error {
+		o, err := run(explore.Config{Scenario: sc, Fixes: r.fx, Design: d, Runs: f.runs})
+		if err != nil {
+			return err
+		}
+		results = append(results, scenarioJSON{sc.Name, d.String(), r.fx.String(), r.spec.String(), f.seed, o.Workers, o.Runs, o.Steps,
+			o.Elapsed.Seconds(), o.PerSecond(), o.Exhausted, failureOf(o.Failure)})
+		if o.Failure != nil {
+			if err := writeReport(out, text, f.html, f.full, o.Failure); err != nil {
 				return err
 			}
-			results = append(results, scenarioJSON{sc.Name, d.String(), r.fx.String(), r.spec.String(), f.seed, o.Workers, o.Runs, o.Steps,
-				o.Elapsed.Seconds(), o.PerSecond(), o.Exhausted, failureOf(o.Failure)})
-			if o.Failure != nil {
-				if err := writeReport(out, text, f.html, f.full, o.Failure); err != nil {
-					return err
-				}
-				if text {
-					fmt.Fprintf(out, "\n%d schedules in %v before the failure (%s)\n\n", o.Runs, o.Elapsed.Round(time.Millisecond), plural(o.Workers, "worker"))
-				}
-				// The next scenario or design still runs: with --revert
-				// all, --scenario all finds every race in one command.
-				failed = append(failed, fmt.Sprintf("%s (%s)", sc.Name, d))
-				continue
-			}
-			what := ""
-			switch {
-			case o.Interrupted:
-				what = " before the interruption"
-			case o.Exhausted:
-				what = fmt.Sprintf(" (every schedule within %d preemptions)", r.spec.Param)
-			}
 			if text {
-				fmt.Fprintf(out, "scenario %s, design %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s, %s), no failure\n",
-					sc.Name, d, r.fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond(), plural(o.Workers, "worker"))
+				fmt.Fprintf(out, "\n%d schedules in %v before the failure (%s)\n\n", o.Runs, o.Elapsed.Round(time.Millisecond), plural(o.Workers, "worker"))
 			}
-			if o.Interrupted {
-				if text {
-					fmt.Fprintf(out, "interrupted: %d explorations (scenario and design) done\n", len(results))
-				}
-				if err := emit(true); err != nil {
-					return err
-				}
-				return errInterrupted
-			}
+			// The next scenario or design still runs: with --revert
+			// all, --scenario all finds every race in one command.
+			failed = append(failed, fmt.Sprintf("%s (%s)", sc.Name, d))
+			return nil
 		}
+		what := ""
+		switch {
+		case o.Interrupted:
+			what = " before the interruption"
+		case o.Exhausted:
+			what = fmt.Sprintf(" (every schedule within %d preemptions)", r.spec.Param)
+		}
+		if text {
+			fmt.Fprintf(out, "scenario %s, design %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s, %s), no failure\n",
+				sc.Name, d, r.fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond(), plural(o.Workers, "worker"))
+		}
+		if o.Interrupted {
+			if text {
+				fmt.Fprintf(out, "interrupted: %d explorations (scenario and design) done\n", len(results))
+			}
+			if err := emit(true); err != nil {
+				return err
+			}
+			return errInterrupted
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := emit(false); err != nil {
 		return err

@@ -40,9 +40,10 @@ func compareFixesCmd() *cobra.Command {
 		markdown   bool
 		htmlFile   string
 		quiet      bool
+		designs    string
 	)
 	cmd := &cobra.Command{
-		Use:   "compare [--thread 000|003|004] [--runs N] [--strategy S]... [--rounds R] [--json | --markdown] [--html FILE]",
+		Use:   "compare [--thread 000|003|004] [--design classic|table|both] [--runs N] [--strategy S]... [--rounds R] [--json | --markdown] [--html FILE]",
 		Short: "judge every candidate fix with the explorer and price it with the thread's benchmark, side by side",
 		Long: `For every variant of a seed thread's fix (uswap explore --list shows them),
 run the explorer over the thread's scenarios, strategy after strategy
@@ -64,12 +65,26 @@ relative to the kernel's variant (*). A broken variant's verdict names the
 scenario, the schedules it took, what broke, and the command that replays
 it; --html writes a page with the table and every such trace.
 
+--design runs it all in one design of the swap core or in both
+(docs/swap-table.md): a table per thread and design, the explorer and
+the benchmarks on that design's machines, the rounds alternating the
+designs too. Costs are relative within a design; bench compare-designs
+sets the designs' own figures side by side. A variant whose code only
+the classic design has (uswap explore --list marks them), or a scenario
+for one design only, does not apply in the table design: its row or
+verdict says so and why, and it is neither explored nor measured. In the
+table design seed 000's race cannot happen (no bypass, no SWAP_HAS_CACHE:
+every swap-in goes through the swap cache): only the kernel's variant
+runs there, standing for the table design's own code, and the table says
+so.
+
 It touches nothing on the host but its memory; no root needed. All three
 threads take two to three minutes on two cores with the defaults.
 
 Exit status: 0 done, 1 the explorer broke a default (kernel's) variant or
-a measurement read back corrupt data, 2 a bad flag, 3 any other error,
-130 interrupted (the threads finished are printed).`,
+a measurement read back corrupt data, 2 a bad flag (an unknown thread,
+strategy or design), 3 any other error, 130 interrupted (the threads
+finished are printed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(threads) > 0 {
@@ -85,6 +100,10 @@ a measurement read back corrupt data, 2 a bad flag, 3 any other error,
 			}
 			if err := compare.CheckThreads(o.Threads); err != nil {
 				return usagef("--thread: %v", err)
+			}
+			var err error
+			if o.Designs, err = parseDesigns(designs); err != nil {
+				return err
 			}
 			if len(strategies) > 0 {
 				o.Strategies = nil
@@ -152,10 +171,10 @@ a measurement read back corrupt data, 2 a bad flag, 3 any other error,
 			for _, t := range tables {
 				for _, r := range t.Rows {
 					if r.Default && r.Broken() {
-						return failedf("fixes compare: the explorer broke %s=%s, the kernel's variant", t.Fix, r.Variant)
+						return failedf("fixes compare: the explorer broke %s=%s, the kernel's variant, in the %s design", t.Fix, r.Variant, t.Design)
 					}
 					if strings.Contains(r.CostNote, "corrupt") {
-						return failedf("fixes compare: %s=%s: %s", t.Fix, r.Variant, r.CostNote)
+						return failedf("fixes compare: %s=%s, %s design: %s", t.Fix, r.Variant, t.Design, r.CostNote)
 					}
 				}
 			}
@@ -164,6 +183,7 @@ a measurement read back corrupt data, 2 a bad flag, 3 any other error,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&threads, "thread", nil, "seed thread to compare: "+strings.Join(compare.Threads(), ", ")+" (repeatable; default all)")
+	addDesignFlag(fl, &designs, true)
 	fl.StringArrayVar(&strategies, "strategy", nil, "explorer strategy, repeatable, tried in turn: "+strategyHelp+" (default pct:3, walk:0.99, dfs:1)")
 	fl.IntVar(&o.Runs, "runs", o.Runs, "schedules per scenario and strategy, at least 1")
 	fl.Int64Var(&o.Seed, "seed", o.Seed, "seed of the first schedule")

@@ -5,6 +5,8 @@ import (
 	"io"
 	"time"
 
+	"uswap/compare"
+	"uswap/design"
 	"uswap/explore"
 	"uswap/fixes"
 )
@@ -51,60 +53,61 @@ func prove(out io.Writer, text bool, f exploreFlags, r exploreRun, run func(expl
 			Interrupted bool        `json:"interrupted,omitempty"`
 		}{proof, failed == 0 && !interrupted, interrupted})
 	}
-	for _, sc := range r.scs {
-		for _, d := range r.designs {
-			if !sc.AppliesIn(d) {
+	skip := func(sc *explore.Scenario, d design.Design, why string) {
+		if text {
+			fmt.Fprintf(out, "%-16s %-8s %s\n", sc.Name, d, why)
+		}
+	}
+	err := forApplying(r.scs, r.designs, r.fx, skip, func(sc *explore.Scenario, d design.Design) error {
+		halves := []string{"reverted", "fixed"}
+		if sc.NoFix {
+			halves = halves[1:] // no one fix decides it: every variant must hold
+		}
+		for _, half := range halves {
+			fx, want := r.fx, "nothing"
+			if half == "reverted" {
+				fx = r.fx.Revert(sc.Fix)
+				if why := compare.DoesNotApply(sc, fx, d); why != "" {
+					// The design has no code of the fix to revert
+					// (a classic-only variant): nothing to prove.
+					if text {
+						fmt.Fprintf(out, "%-16s %-8s %-9s skipped: %s\n", sc.Name, d, half, why)
+					}
+					continue
+				}
+				if sc.RaceIn(d) {
+					want = "found"
+				}
+			}
+			o, err := run(explore.Config{Scenario: sc, Fixes: fx, Design: d, Runs: runs})
+			if err != nil {
+				return err
+			}
+			if o.Interrupted && o.Failure == nil {
 				if text {
-					fmt.Fprintf(out, "%-16s %-8s does not apply (the scenario is for the %v design)\n", sc.Name, d, sc.Designs)
+					fmt.Fprintf(out, "%-16s %-8s %-9s interrupted after %d schedules\n", sc.Name, d, half, o.Runs)
 				}
-				continue
-			}
-			halves := []string{"reverted", "fixed"}
-			if sc.NoFix {
-				halves = halves[1:] // no one fix decides it: every variant must hold
-			}
-			for _, half := range halves {
-				fx, want := r.fx, "nothing"
-				if half == "reverted" {
-					fx = r.fx.Revert(sc.Fix)
-					if err := fx.CheckDesign(d); err != nil {
-						// The design has no code of the fix to revert
-						// (a classic-only variant): nothing to prove.
-						if text {
-							fmt.Fprintf(out, "%-16s %-8s %-9s skipped: %v\n", sc.Name, d, half, err)
-						}
-						continue
-					}
-					if sc.RaceIn(d) {
-						want = "found"
-					}
-				}
-				o, err := run(explore.Config{Scenario: sc, Fixes: fx, Design: d, Runs: runs})
-				if err != nil {
+				if err := emit(true); err != nil {
 					return err
 				}
-				if o.Interrupted && o.Failure == nil {
-					if text {
-						fmt.Fprintf(out, "%-16s %-8s %-9s interrupted after %d schedules\n", sc.Name, d, half, o.Runs)
-					}
-					if err := emit(true); err != nil {
-						return err
-					}
-					return errInterrupted
-				}
-				held := (o.Failure != nil) == (want == "found")
-				if !held {
-					failed++
-				}
-				proof = append(proof, proofJSON{sc.Name, d.String(), half, fx.String(), want, held, o.Runs,
-					o.Elapsed.Seconds(), o.PerSecond(), failureOf(o.Failure)})
-				if text {
-					if err := proofLine(out, sc, d.String(), half, fx, want, held, o); err != nil {
-						return err
-					}
+				return errInterrupted
+			}
+			held := (o.Failure != nil) == (want == "found")
+			if !held {
+				failed++
+			}
+			proof = append(proof, proofJSON{sc.Name, d.String(), half, fx.String(), want, held, o.Runs,
+				o.Elapsed.Seconds(), o.PerSecond(), failureOf(o.Failure)})
+			if text {
+				if err := proofLine(out, sc, d.String(), half, fx, want, held, o); err != nil {
+					return err
 				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := emit(false); err != nil {
 		return err

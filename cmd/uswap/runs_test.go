@@ -244,9 +244,25 @@ func TestExploreProve(t *testing.T) {
 		}
 	}
 	out, status = runUswap(t, "explore", "--scenario", "swapcache-pin", "--design", "table", "--prove", "--strategy", "pct:3", "--runs", "50", "-q")
-	if status != 0 || !strings.Contains(out, "swapcache-pin    table    reverted  skipped: fix swapcache=none runs in the classic design only") ||
+	if status != 0 || !strings.Contains(out, "swapcache-pin    table    reverted  skipped: does not apply in the table design: fix swapcache=none runs in the classic design only") ||
 		!strings.Contains(out, "swapcache-pin    table    fixed     nothing in 50 schedules") {
 		t.Fatalf("status %d:\n%s", status, out)
+	}
+}
+
+// TestExploreDoesNotApply: a scenario for the classic design only is not
+// run in the table design, and a line says so and why; explore --prove
+// says the same.
+func TestExploreDoesNotApply(t *testing.T) {
+	for _, args := range [][]string{
+		{"explore", "--scenario", "swapoff-bypass", "--design", "table", "--runs", "5", "-q"},
+		{"explore", "--scenario", "swapoff-bypass", "--design", "table", "--prove", "--runs", "5", "-q"},
+	} {
+		out, status := runUswap(t, args...)
+		if status != 0 || !strings.Contains(out, "does not apply in the table design: scenario swapoff-bypass is for the classic design only") ||
+			strings.Contains(out, "schedules") {
+			t.Errorf("%q: status %d:\n%s", args, status, out)
+		}
 	}
 }
 
