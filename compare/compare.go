@@ -277,7 +277,7 @@ func newTable(thread string, d design.Design) (*Table, error) {
 	}
 	for i, v := range in.Variants {
 		t.Rows = append(t.Rows, &Row{Variant: v.Name, Status: v.Status.String(), Default: i == t.merged, Source: v.Source, Doc: v.Doc,
-			NotApplying: DoesNotApply(nil, t.fixes(i), d)})
+			NotApplying: explore.DoesNotApply(nil, t.fixes(i), d)})
 	}
 	return t, nil
 }
@@ -309,7 +309,7 @@ func (t *Table) explore(o Options) error {
 	for i, row := range t.Rows {
 		fx := t.fixes(i)
 		for _, sc := range scs {
-			v := &Verdict{Scenario: sc.Name, NotApplying: DoesNotApply(sc, fx, t.Design)}
+			v := &Verdict{Scenario: sc.Name, NotApplying: explore.DoesNotApply(sc, fx, t.Design)}
 			if v.NotApplying != "" {
 				row.Verdicts = append(row.Verdicts, v)
 				continue

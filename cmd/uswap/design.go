@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"uswap/compare"
 	"uswap/design"
 	"uswap/explore"
 	"uswap/fixes"
@@ -77,14 +76,14 @@ func checkDesignFixes(fx fixes.Set, ds ...design.Design) error {
 
 // forApplying calls run for every scenario of scs in every design of ds,
 // scenario after scenario, with fixes fx; a pair that does not apply
-// (compare.DoesNotApply: a scenario for the other design, a variant with
+// (explore.DoesNotApply: a scenario for the other design, a variant with
 // no code in it) goes to skip with the reason instead, never silently.
 // run's first error ends the walk and is returned.
 func forApplying(scs []*explore.Scenario, ds []design.Design, fx fixes.Set,
 	skip func(sc *explore.Scenario, d design.Design, why string), run func(sc *explore.Scenario, d design.Design) error) error {
 	for _, sc := range scs {
 		for _, d := range ds {
-			if why := compare.DoesNotApply(sc, fx, d); why != "" {
+			if why := explore.DoesNotApply(sc, fx, d); why != "" {
 				skip(sc, d, why)
 				continue
 			}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"time"
 
-	"uswap/compare"
 	"uswap/design"
 	"uswap/explore"
 	"uswap/fixes"
@@ -67,7 +66,7 @@ func prove(out io.Writer, text bool, f exploreFlags, r exploreRun, run func(expl
 			fx, want := r.fx, "nothing"
 			if half == "reverted" {
 				fx = r.fx.Revert(sc.Fix)
-				if why := compare.DoesNotApply(sc, fx, d); why != "" {
+				if why := explore.DoesNotApply(sc, fx, d); why != "" {
 					// The design has no code of the fix to revert
 					// (a classic-only variant): nothing to prove.
 					if text {

@@ -1,11 +1,10 @@
-package compare
+package explore
 
 import (
 	"fmt"
 	"strings"
 
 	"uswap/design"
-	"uswap/explore"
 	"uswap/fixes"
 )
 
@@ -17,7 +16,7 @@ import (
 // refuses. With sc nil only fx is judged. explore, explore --prove and
 // fixes compare print it for what they do not run, so that nothing is
 // left out silently, nor counted as holding.
-func DoesNotApply(sc *explore.Scenario, fx fixes.Set, d design.Design) string {
+func DoesNotApply(sc *Scenario, fx fixes.Set, d design.Design) string {
 	if sc != nil && !sc.AppliesIn(d) {
 		var ds []string
 		for _, x := range sc.Designs {
