@@ -93,7 +93,7 @@ func BenchmarkFirstFailure(b *testing.B) {
 			if !s.RaceIn(d) {
 				continue
 			}
-			fx := raceFixes(s, d)
+			fx := s.RaceFixes(d, fixes.Default())
 			for _, spec := range specs {
 				b.Run(s.Name+"/"+d.String()+"/"+spec, func(b *testing.B) {
 					for range b.N {
@@ -129,16 +129,6 @@ func BenchmarkFirstFailure(b *testing.B) {
 			}
 		}
 	}
-}
-
-func raceFixes(s *Scenario, d design.Design) fixes.Set {
-	for _, b := range s.Budgets {
-		fx, err := b.FixSet()
-		if err == nil && fx.Unfixed(s.Fix) && b.RunsIn(s, d) && b.WantIn(d) != NothingFound {
-			return fx
-		}
-	}
-	return fixes.Default().Revert(s.Fix)
 }
 
 func median(v []float64) float64 {

@@ -81,6 +81,26 @@ func (s *Scenario) RaceIn(d design.Design) bool {
 	return false
 }
 
+// RaceFixes is the fix set that shows s's race in design d, on top of
+// base: base with the scenario's fix reverted and the other choices of
+// the first budget that finds the race in d (a zram race needs seed
+// 000's bypass without its pin as well: its budgets revert both). With
+// no such budget it is base with the fix reverted.
+func (s *Scenario) RaceFixes(d design.Design, base fixes.Set) fixes.Set {
+	fx := base.Revert(s.Fix)
+	for _, b := range s.Budgets {
+		bfx, err := b.FixSet()
+		if err != nil || !bfx.Unfixed(s.Fix) || !b.RunsIn(s, d) || !strings.HasPrefix(b.WantIn(d), "found ") {
+			continue
+		}
+		for _, f := range bfx.Changed() {
+			fx = fx.With(f, bfx.Get(f))
+		}
+		return fx
+	}
+	return fx
+}
+
 // Instance is one run of a scenario: what Setup built.
 type Instance struct {
 	// Tasks are spawned in order by the main task, which then returns.
