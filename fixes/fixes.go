@@ -358,6 +358,19 @@ func (s Set) CheckDesign(d design.Design) error {
 	return nil
 }
 
+// RevertedIn is s for a machine of design d when s came from "revert
+// all": every fix d has no code before the fix for (its unfixed variant
+// is classic-only) goes back to the merged variant, and stays reverted
+// wherever that code exists. Other choices are kept.
+func (s Set) RevertedIn(d design.Design) Set {
+	for _, f := range s.Changed() {
+		if v := s.Get(f); v == registry[f].Unfixed && !f.RunsIn(v, d) {
+			s = s.With(f, registry[f].Merged)
+		}
+	}
+	return s
+}
+
 // Reverted lists the fixes s runs unfixed, in registration order.
 func (s Set) Reverted() []Fix {
 	var fs []Fix

@@ -75,15 +75,16 @@ func checkDesignFixes(fx fixes.Set, ds ...design.Design) error {
 }
 
 // forApplying calls run for every scenario of scs in every design of ds,
-// scenario after scenario, with fixes fx; a pair that does not apply
-// (explore.DoesNotApply: a scenario for the other design, a variant with
-// no code in it) goes to skip with the reason instead, never silently.
+// scenario after scenario, with the fixes fxIn gives for the design; a
+// pair that does not apply (explore.DoesNotApply: a scenario for the
+// other design, a variant with no code in it) goes to skip with the
+// reason instead, never silently.
 // run's first error ends the walk and is returned.
-func forApplying(scs []*explore.Scenario, ds []design.Design, fx fixes.Set,
+func forApplying(scs []*explore.Scenario, ds []design.Design, fxIn func(design.Design) fixes.Set,
 	skip func(sc *explore.Scenario, d design.Design, why string), run func(sc *explore.Scenario, d design.Design) error) error {
 	for _, sc := range scs {
 		for _, d := range ds {
-			if why := explore.DoesNotApply(sc, fx, d); why != "" {
+			if why := explore.DoesNotApply(sc, fxIn(d), d); why != "" {
 				skip(sc, d, why)
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,11 +173,24 @@ func firstLine(s string) string {
 
 // exploreRun is what explore did, checked at the door and then run.
 type exploreRun struct {
-	scs     []*explore.Scenario
-	fx      fixes.Set
-	spec    explore.Spec
-	choices []int
-	designs []design.Design
+	scs       []*explore.Scenario
+	fx        fixes.Set
+	revertAll bool // --revert all: fixesIn keeps, per design, only the reverts whose code exists there
+	spec      explore.Spec
+	choices   []int
+	designs   []design.Design
+}
+
+// fixesIn is the fix set a machine of design d runs: the chosen one, but
+// with --revert all the table design keeps the fixes whose code before
+// the fix only the classic design has at their merged variant
+// (fixes.Set.RevertedIn), so that "every fix reverted" means every one
+// that can be, in each design.
+func (r exploreRun) fixesIn(d design.Design) fixes.Set {
+	if r.revertAll {
+		return r.fx.RevertedIn(d)
+	}
+	return r.fx
 }
 
 // loadScripts reads the --script files: a bad one is a usage error.
@@ -246,8 +260,11 @@ func (f exploreFlags) check() (exploreRun, error) {
 	if r.designs, err = parseDesigns(f.design); err != nil {
 		return r, err
 	}
-	if err := checkDesignFixes(r.fx, r.designs...); err != nil {
-		return r, err
+	r.revertAll = slices.Contains(f.fixes.reverts, "all")
+	for _, d := range r.designs {
+		if err := checkDesignFixes(r.fixesIn(d), d); err != nil {
+			return r, err
+		}
 	}
 	if f.prove && (f.replay != "" || f.fixes.given() || f.budgets) {
 		return r, usagef("--prove chooses which fix to revert itself: it goes with neither --replay, --revert, --fix nor --budgets")
@@ -405,12 +422,13 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 			fmt.Fprintf(out, "scenario %s, design %s: %s\n", sc.Name, d, why)
 		}
 	}
-	err = forApplying(r.scs, r.designs, r.fx, skip, func(sc *explore.Scenario, d design.Design) error {
-		o, err := run(explore.Config{Scenario: sc, Fixes: r.fx, Design: d, Runs: f.runs})
+	err = forApplying(r.scs, r.designs, r.fixesIn, skip, func(sc *explore.Scenario, d design.Design) error {
+		fx := r.fixesIn(d)
+		o, err := run(explore.Config{Scenario: sc, Fixes: fx, Design: d, Runs: f.runs})
 		if err != nil {
 			return err
 		}
-		results = append(results, scenarioJSON{sc.Name, d.String(), r.fx.String(), r.spec.String(), f.seed, o.Workers, o.Runs, o.Steps,
+		results = append(results, scenarioJSON{sc.Name, d.String(), fx.String(), r.spec.String(), f.seed, o.Workers, o.Runs, o.Steps,
 			o.Elapsed.Seconds(), o.PerSecond(), o.Exhausted, failureOf(o.Failure)})
 		if o.Failure != nil {
 			if err := writeReport(out, text, f.html, f.full, o.Failure); err != nil {
@@ -433,7 +451,7 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		}
 		if text {
 			fmt.Fprintf(out, "scenario %s, design %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s, %s), no failure\n",
-				sc.Name, d, r.fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond(), plural(o.Workers, "worker"))
+				sc.Name, d, fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond(), plural(o.Workers, "worker"))
 		}
 		if o.Interrupted {
 			if text {

@@ -16,7 +16,7 @@ type fixFlags struct {
 
 func (f *fixFlags) register(fl *pflag.FlagSet) {
 	fl.StringArrayVar(&f.choices, "fix", nil, "run a fix as VARIANT: NAME=VARIANT (repeatable; uswap explore --list shows them)")
-	fl.StringArrayVar(&f.reverts, "revert", nil, "run this fix's code from before any fix, or all of them with \"all\" (repeatable)")
+	fl.StringArrayVar(&f.reverts, "revert", nil, "run this fix's code from before any fix, or all of them with \"all\" (in the table design, all that have such code there) (repeatable)")
 }
 
 // set is the chosen variants, reverts first; a bad name is a usage error

@@ -57,7 +57,7 @@ func prove(out io.Writer, text bool, f exploreFlags, r exploreRun, run func(expl
 			fmt.Fprintf(out, "%-16s %-8s %s\n", sc.Name, d, why)
 		}
 	}
-	err := forApplying(r.scs, r.designs, r.fx, skip, func(sc *explore.Scenario, d design.Design) error {
+	err := forApplying(r.scs, r.designs, r.fixesIn, skip, func(sc *explore.Scenario, d design.Design) error {
 		halves := []string{"reverted", "fixed"}
 		if sc.NoFix {
 			halves = halves[1:] // no one fix decides it: every variant must hold

@@ -291,6 +291,17 @@ func TestClassicOnlyVariantRefused(t *testing.T) {
 	if out, status := runUswap(t, "explore", "--scenario", "swapcache-pin", "--design", "classic", "--fix", "swapcache=map-lock", "--runs", "5", "-q"); status != 0 {
 		t.Errorf("map-lock in the classic design: status %d:\n%s", status, out)
 	}
+	// --revert all is every fix that has code before it in each design:
+	// the table design keeps the classic-only ones at their default.
+	out, status := runUswap(t, "explore", "--scenario", "swapoff-free", "--design", "both", "--revert", "all", "--strategy", "dfs:1", "--runs", "500", "-q")
+	if status != 1 || !strings.Contains(out, "2 of 2 explorations failed") {
+		t.Fatalf("--revert all --design both: status %d:\n%s", status, out)
+	}
+	_, table, _ := strings.Cut(out, "design: table; fixes: ")
+	table, _, _ = strings.Cut(table, ")")
+	if !strings.Contains(table, "swap-device=none") || strings.Contains(table, "swapcache=") || strings.Contains(table, "cont-lock=") {
+		t.Errorf("the table design's fixes with --revert all: %s", table)
+	}
 }
 
 // TestStressDesign: stress runs the table design and says so, in the
