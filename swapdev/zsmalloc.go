@@ -294,8 +294,9 @@ func (p *zsPool) objSize(h zsHandle) int {
 // memUsed is zs_get_total_pages() in bytes.
 func (p *zsPool) memUsed() uint64 { return p.pagesUsed.Sum() * PageSize }
 
-// destroy is zs_destroy_pool(): it drops every chunk. No task may use the
-// pool any more.
+// destroy is zs_destroy_pool(): it drops every chunk from its class,
+// keeping the memory in the cache (up to its bound) for release to give
+// to the next machine. No task may use the pool any more.
 func (p *zsPool) destroy(t *ksync.Task) {
 	for i := range p.classes {
 		c := &p.classes[i]
