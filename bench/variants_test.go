@@ -3,6 +3,7 @@ package bench
 import (
 	"testing"
 
+	"uswap/design"
 	"uswap/fixes"
 )
 
@@ -45,6 +46,22 @@ func TestSwapinBench(t *testing.T) {
 		}
 		if r.Pages != 256 || r.Corrupt != 0 || r.PswpIn < 256 || (r.Bypass == 0) != cache {
 			t.Errorf("cache %v: %s", cache, r)
+		}
+	}
+}
+
+// TestSwapoffWithFaulters: with the device reference fix on, a swapoff
+// ends while two tasks keep faulting the device's pages in, in both
+// designs, and no task sees a wrong page or crashes (under the race
+// detector too: the faulters and swapoff share nothing unguarded).
+func TestSwapoffWithFaulters(t *testing.T) {
+	for _, d := range design.All() {
+		r, err := Swapoff(SwapoffOptions{SizeMiB: 2, Faulters: 2, Comp: "lz4", Fixes: fixes.Default(), Design: d})
+		if err != nil {
+			t.Fatalf("%s design: %v", d, err)
+		}
+		if r.Crashed != "" || r.Corrupt != 0 || r.Swapoff <= 0 {
+			t.Errorf("%s design: crashed %q, %d corrupt pages, swapoff took %v", d, r.Crashed, r.Corrupt, r.Swapoff)
 		}
 	}
 }

@@ -52,11 +52,13 @@ type Options struct {
 	// median is kept.
 	Rounds int
 	// SwapinMiB is seed 000's and 003's working set; SwapoffMiB seed
-	// 003's swapoff; ShmemPages and ShmemOps seed 004's files and work.
-	SwapinMiB  uint64
-	SwapoffMiB uint64
-	ShmemPages int
-	ShmemOps   int
+	// 003's swapoff and SwapoffFaulters the tasks faulting during it;
+	// ShmemPages and ShmemOps seed 004's files and work.
+	SwapinMiB       uint64
+	SwapoffMiB      uint64
+	SwapoffFaulters int
+	ShmemPages      int
+	ShmemOps        int
 	// Progress, if set, gets a line per step.
 	Progress io.Writer
 	// Context, if set, stops the comparison when done, between two
@@ -74,16 +76,17 @@ func (o Options) stopped() bool { return o.Context != nil && o.Context.Err() != 
 // cores.
 func DefaultOptions() Options {
 	return Options{
-		Threads:    []string{"000", "003", "004"},
-		Designs:    []design.Design{design.Classic},
-		Strategies: []explore.Spec{explore.MustSpec("pct:3"), explore.MustSpec("walk:0.99"), explore.MustSpec("dfs:1")},
-		Runs:       2000,
-		Seed:       1,
-		Rounds:     3,
-		SwapinMiB:  64,
-		SwapoffMiB: 32,
-		ShmemPages: 1024,
-		ShmemOps:   40000,
+		Threads:         []string{"000", "003", "004"},
+		Designs:         []design.Design{design.Classic},
+		Strategies:      []explore.Spec{explore.MustSpec("pct:3"), explore.MustSpec("walk:0.99"), explore.MustSpec("dfs:1")},
+		Runs:            2000,
+		Seed:            1,
+		Rounds:          3,
+		SwapinMiB:       64,
+		SwapoffMiB:      32,
+		SwapoffFaulters: 2,
+		ShmemPages:      1024,
+		ShmemOps:        40000,
 	}
 }
 
@@ -503,7 +506,7 @@ func measure003(o Options, fx fixes.Set, d design.Design) ([]float64, string, er
 	if err != nil {
 		return nil, "", err
 	}
-	off, err := bench.Swapoff(bench.SwapoffOptions{SizeMiB: o.SwapoffMiB, Faulters: 2, Comp: "lz4", Fixes: fx, Design: d})
+	off, err := bench.Swapoff(bench.SwapoffOptions{SizeMiB: o.SwapoffMiB, Faulters: o.SwapoffFaulters, Comp: "lz4", Fixes: fx, Design: d})
 	if err != nil {
 		return nil, "", err
 	}
