@@ -70,8 +70,9 @@ trace; --html writes it as a page with those steps highlighted.
 --fix NAME=VARIANT runs one of its variants (--list shows them); --scenario
 all runs every scenario in turn, --runs and --duration counting per
 scenario; after a failure the next scenario still runs, and the last
-line names every one that failed. Scenarios are scripts (docs/scenarios.md) built into the
-binary from explore/testdata/scenarios; --script FILE runs one from disk,
+line names every one that failed. Scenarios are scripts
+(docs/scenarios.md) built into the binary from
+explore/testdata/scenarios; --script FILE runs one from disk,
 and --budgets runs scenarios' own explore lines and checks their
 verdicts. --workers runs that many schedules at once (0, the default:
 one per CPU); the result is the one a single worker gives.
@@ -81,7 +82,8 @@ applies to one design only (a script's design=) is not run in the
 other, and a line says it does not apply there and why. A --revert or
 --fix of a variant whose code only the classic design has (seed 000's
 pins, SWAP_MAP_LOCK, count continuation; --list marks them) is refused
-with the table design.
+with the table design, but --revert all reverts there every fix whose
+code from before it the table design has.
 --prove runs both halves of each scenario's proof in each design: its
 race must be found with its fix reverted (within --runs schedules, or
 --duration) where a budget of the scenario finds it, and nothing may
