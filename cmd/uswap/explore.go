@@ -313,6 +313,14 @@ type scenarioJSON struct {
 	Failure   *failureJSON `json:"failure"`
 }
 
+// notApplyingJSON is a scenario and design explore did not run, and why
+// (explore.DoesNotApply).
+type notApplyingJSON struct {
+	Scenario string `json:"scenario"`
+	Design   string `json:"design"`
+	Why      string `json:"why"`
+}
+
 // failureJSON is a failing schedule.
 type failureJSON struct {
 	Run       int          `json:"run"`
@@ -370,11 +378,13 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	}
 	text := !jsonOnly(f.jsonOut)
 	var results []scenarioJSON
+	var notApplying []notApplyingJSON
 	emit := func(interrupted bool) error {
 		return emitJSON(out, f.jsonOut, "explore", struct {
-			Scenarios   []scenarioJSON `json:"scenarios"`
-			Interrupted bool           `json:"interrupted,omitempty"`
-		}{results, interrupted})
+			Scenarios   []scenarioJSON    `json:"scenarios"`
+			NotApplying []notApplyingJSON `json:"not_applying"`
+			Interrupted bool              `json:"interrupted,omitempty"`
+		}{results, notApplying, interrupted})
 	}
 	if f.replay != "" {
 		rep, err := explore.Replay(r.scs[0], explore.Env{Fixes: r.fx, Design: r.designs[0]}, r.choices)
@@ -420,6 +430,7 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	}
 	var failed []string // "scenario (design)" of every exploration that failed
 	skip := func(sc *explore.Scenario, d design.Design, why string) {
+		notApplying = append(notApplying, notApplyingJSON{sc.Name, d.String(), why})
 		if text {
 			fmt.Fprintf(out, "scenario %s, design %s: %s\n", sc.Name, d, why)
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -269,6 +270,30 @@ func TestExploreDoesNotApply(t *testing.T) {
 		if status != 0 || !strings.Contains(out, "does not apply in the table design: scenario swapoff-bypass is for the classic design only") ||
 			strings.Contains(out, "schedules") {
 			t.Errorf("%q: status %d:\n%s", args, status, out)
+		}
+		// --json says so too: explore's not_applying[], --prove's
+		// skipped halves.
+		out, status = runUswap(t, append(args[:len(args)-1:len(args)-1], "--json")...)
+		var doc struct {
+			NotApplying []struct{ Scenario, Design, Why string } `json:"not_applying"`
+			Proof       []struct {
+				Scenario, Design, Half, Skipped string
+				Held                            bool
+			} `json:"proof"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%q --json: %v:\n%s", args, err, out)
+		}
+		why := ""
+		if slices.Contains(args, "--prove") {
+			if len(doc.Proof) == 1 && doc.Proof[0].Held && doc.Proof[0].Half == "both" {
+				why = doc.Proof[0].Skipped
+			}
+		} else if len(doc.NotApplying) == 1 && doc.NotApplying[0].Design == "table" {
+			why = doc.NotApplying[0].Why
+		}
+		if status != 0 || !strings.HasPrefix(why, "does not apply in the table design: scenario swapoff-bypass") {
+			t.Errorf("%q --json: status %d, no reason in:\n%s", args, status, out)
 		}
 	}
 }
