@@ -69,16 +69,8 @@ func (s *Scenario) RaceIn(d design.Design) bool {
 	if s.NoFix || !s.AppliesIn(d) {
 		return false
 	}
-	for _, b := range s.Budgets {
-		fx, err := b.FixSet()
-		if err != nil || !fx.Unfixed(s.Fix) || !b.RunsIn(s, d) {
-			continue
-		}
-		if strings.HasPrefix(b.WantIn(d), "found ") {
-			return true
-		}
-	}
-	return false
+	_, ok := s.raceBudget(d)
+	return ok
 }
 
 // RaceFixes is the fix set that shows s's race in design d, on top of
@@ -88,17 +80,24 @@ func (s *Scenario) RaceIn(d design.Design) bool {
 // no such budget it is base with the fix reverted.
 func (s *Scenario) RaceFixes(d design.Design, base fixes.Set) fixes.Set {
 	fx := base.Revert(s.Fix)
-	for _, b := range s.Budgets {
-		bfx, err := b.FixSet()
-		if err != nil || !bfx.Unfixed(s.Fix) || !b.RunsIn(s, d) || !strings.HasPrefix(b.WantIn(d), "found ") {
-			continue
-		}
+	if bfx, ok := s.raceBudget(d); ok {
 		for _, f := range bfx.Changed() {
 			fx = fx.With(f, bfx.Get(f))
 		}
-		return fx
 	}
 	return fx
+}
+
+// raceBudget is the fix set of the first budget that runs in design d
+// with the scenario's fix reverted and finds something there.
+func (s *Scenario) raceBudget(d design.Design) (fixes.Set, bool) {
+	for _, b := range s.Budgets {
+		fx, err := b.FixSet()
+		if err == nil && fx.Unfixed(s.Fix) && b.RunsIn(s, d) && strings.HasPrefix(b.WantIn(d), "found ") {
+			return fx, true
+		}
+	}
+	return fixes.Set{}, false
 }
 
 // Instance is one run of a scenario: what Setup built.
