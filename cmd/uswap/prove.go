@@ -48,7 +48,7 @@ func prove(out io.Writer, text bool, f exploreFlags, r exploreRun, run func(expl
 		runs = explore.DefaultRuns
 	}
 	var proof []proofJSON
-	failed := 0
+	ran, failed := 0, 0 // halves run, and those that did not hold
 	emit := func(interrupted bool) error {
 		return emitJSON(out, f.jsonOut, "explore", struct {
 			Proof       []proofJSON `json:"proof"`
@@ -97,6 +97,7 @@ func prove(out io.Writer, text bool, f exploreFlags, r exploreRun, run func(expl
 				}
 				return errInterrupted
 			}
+			ran++
 			held := (o.Failure != nil) == (want == "found")
 			if !held {
 				failed++
@@ -118,12 +119,6 @@ func prove(out io.Writer, text bool, f exploreFlags, r exploreRun, run func(expl
 		return err
 	}
 	if failed > 0 {
-		ran := 0
-		for _, p := range proof {
-			if p.Skipped == "" {
-				ran++
-			}
-		}
 		return failedf("--prove: %d of %d halves did not hold", failed, ran)
 	}
 	return nil
