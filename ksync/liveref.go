@@ -2,7 +2,6 @@ package ksync
 
 import (
 	"sync/atomic"
-	"unsafe"
 )
 
 type paddedInt64 struct {
@@ -27,20 +26,21 @@ type paddedInt64 struct {
 // The NumCPU counters are allocated on first use, like Stat's.
 type LiveRef struct {
 	dead   atomic.Bool
-	counts atomic.Pointer[paddedInt64] // the first of NumCPU counters; nil until first used
-	zero   WaitQueue                   // WaitForZero sleeps here; Put after Kill wakes it
+	counts atomic.Pointer[[]paddedInt64] // NumCPU counters; nil until first used
+	zero   WaitQueue                     // WaitForZero sleeps here; Put after Kill wakes it
 }
 
 // count is cpu's counter, allocated with the others on first use.
 func (r *LiveRef) count(cpu int) *atomic.Int64 {
 	p := r.counts.Load()
 	if p == nil {
-		p = &make([]paddedInt64, NumCPU)[0]
+		c := make([]paddedInt64, NumCPU)
+		p = &c
 		if !r.counts.CompareAndSwap(nil, p) {
 			p = r.counts.Load()
 		}
 	}
-	return &unsafe.Slice(p, NumCPU)[cpu].v
+	return &(*p)[cpu].v
 }
 
 // TryGetLive is percpu_ref_tryget_live(): take a reference unless the ref
@@ -113,8 +113,8 @@ func (r *LiveRef) sum() int64 {
 		return 0
 	}
 	var s int64
-	for i := range unsafe.Slice(p, NumCPU) {
-		s += unsafe.Slice(p, NumCPU)[i].v.Load()
+	for i := range *p {
+		s += (*p)[i].v.Load()
 	}
 	return s
 }

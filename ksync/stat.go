@@ -2,7 +2,6 @@ package ksync
 
 import (
 	"sync/atomic"
-	"unsafe"
 )
 
 // Stat is a per-CPU statistics counter, like a vm_event or a zram stat.
@@ -14,7 +13,7 @@ import (
 // touches, and 64 slots of a cache line each made every system four
 // kilobytes per counter larger.
 type Stat struct {
-	slots atomic.Pointer[paddedUint64] // the first of NumCPU slots; nil until the first Add
+	slots atomic.Pointer[[]paddedUint64] // NumCPU slots; nil until the first Add
 }
 
 type paddedUint64 struct {
@@ -26,12 +25,13 @@ type paddedUint64 struct {
 func (s *Stat) slot(cpu int) *atomic.Uint64 {
 	p := s.slots.Load()
 	if p == nil {
-		p = &make([]paddedUint64, NumCPU)[0]
+		c := make([]paddedUint64, NumCPU)
+		p = &c
 		if !s.slots.CompareAndSwap(nil, p) {
 			p = s.slots.Load()
 		}
 	}
-	return &unsafe.Slice(p, NumCPU)[cpu].v
+	return &(*p)[cpu].v
 }
 
 // Add adds n on t's CPU.
@@ -50,8 +50,8 @@ func (s *Stat) Sum() uint64 {
 		return 0
 	}
 	var v uint64
-	for i := range unsafe.Slice(p, NumCPU) {
-		v += unsafe.Slice(p, NumCPU)[i].v.Load()
+	for i := range *p {
+		v += (*p)[i].v.Load()
 	}
 	return v
 }
@@ -59,8 +59,8 @@ func (s *Stat) Sum() uint64 {
 // Reset sets the counter to zero; only when nobody adds concurrently.
 func (s *Stat) Reset() {
 	if p := s.slots.Load(); p != nil {
-		for i := range unsafe.Slice(p, NumCPU) {
-			unsafe.Slice(p, NumCPU)[i].v.Store(0)
+		for i := range *p {
+			(*p)[i].v.Store(0)
 		}
 	}
 }
