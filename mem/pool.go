@@ -17,18 +17,26 @@ type Pool struct {
 	used     int            // guarded by lock: one past the highest frame ever handed out (what Release clears)
 	nrFree   ksync.Int64    // len(free), readable without lock (NR_FREE_PAGES)
 
-	// release is the owner's half of __folio_put(): called when a
+	// owner is the owner's half of __folio_put(): called when a
 	// folio's refcount reaches zero, before its frame returns to the
 	// free list (take it off its LRU list, uncharge its cgroup). Set
-	// once by SetReleaseHook before the pool is shared; immutable after.
-	release func(t *ksync.Task, f *Folio)
+	// once by SetOwner before the pool is shared; immutable after.
+	owner Owner
 }
 
-// SetReleaseHook installs the function that __folio_put() calls for a
-// folio whose last reference is gone, before the frame is freed. It must
-// be called before the pool is shared. The hook runs in the context of
-// whoever dropped the last reference: it must not sleep.
-func (p *Pool) SetReleaseHook(fn func(t *ksync.Task, f *Folio)) { p.release = fn }
+// Owner is what owns a pool's folios: the mm node, or a pager. It is an
+// interface and not a function value so that a machine holds no closure
+// and the explorer can copy it whole (internal/snapshot).
+type Owner interface {
+	// FolioReleased is the owner's half of __folio_put(), called for a
+	// folio whose last reference is gone, before the frame is freed, in
+	// the context of whoever dropped that reference: it must not sleep.
+	FolioReleased(t *ksync.Task, f *Folio)
+}
+
+// SetOwner installs the pool's owner. It must be called before the pool
+// is shared.
+func (p *Pool) SetOwner(o Owner) { p.owner = o }
 
 // FreeFrozen frees a folio whose refcount the caller froze to zero
 // (RefFreeze) and which nothing else can reach any more: reclaim's
@@ -134,8 +142,8 @@ func (p *Pool) Alloc(t *ksync.Task) *Folio {
 
 // free returns a folio whose refcount reached zero to the free list.
 func (p *Pool) free(t *ksync.Task, f *Folio) {
-	if p.release != nil {
-		p.release(t, f)
+	if p.owner != nil {
+		p.owner.FolioReleased(t, f)
 	}
 	f.Mapping, f.Index, f.MemcgID = nil, 0, 0
 	if fl := f.Flags.Load(t); fl&(1<<PGLocked|1<<PGSwapCache|1<<PGLRU|1<<PGWriteback) != 0 {

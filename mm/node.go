@@ -101,10 +101,6 @@ type Node struct {
 	kswapd  kswapdState
 	memcgBg memcgBgState // background memcg reclaim (memcg_reclaim.go)
 
-	// ShmemUnuse is the hook for shmem_unuse(): try_to_unuse calls it to
-	// bring in every page of a device that shmem files hold. Nil until
-	// shmem exists; set before the node is shared.
-	ShmemUnuse func(t *ksync.Task, si *swap.SwapInfo) error
 	// shmem is the list of shmem files (shmem_swaplist, shmem.go).
 	shmem shmemState
 
@@ -150,8 +146,7 @@ func NewNode(t *ksync.Task, pool *mem.Pool, core *swap.Core, root *memcg.MemCgro
 	if !(n.min <= n.low && n.low <= n.high && n.high <= frames) {
 		return nil, fmt.Errorf("mm: watermarks min %d <= low %d <= high %d <= frames %d do not hold", n.min, n.low, n.high, frames)
 	}
-	pool.SetReleaseHook(n.releaseFolio)
-	n.ShmemUnuse = n.shmemUnuse
+	pool.SetOwner(n)
 	n.shmem.sb = newShmemSB()
 	n.hier.SetReclaimer(t, n)
 	if cfg.Kswapd {
@@ -209,10 +204,10 @@ func (n *Node) allLruvecs(t *ksync.Task) []*lruvec {
 	return append([]*lruvec(nil), n.lruvecList...)
 }
 
-// releaseFolio is the mm half of __folio_put(), the pool's release hook:
-// take the folio off its LRU list (lruvec_del_folio under the lruvec
-// lock) and uncharge its memory cgroup (mem_cgroup_uncharge).
-func (n *Node) releaseFolio(t *ksync.Task, f *mem.Folio) {
+// FolioReleased is the mm half of __folio_put(), called by the pool
+// (mem.Owner): take the folio off its LRU list (lruvec_del_folio under
+// the lruvec lock) and uncharge its memory cgroup (mem_cgroup_uncharge).
+func (n *Node) FolioReleased(t *ksync.Task, f *mem.Folio) {
 	if f.Test(t, mem.PGLRU) {
 		lv := n.lruvecOf(t, f.MemcgID)
 		lv.lock.Lock(t)

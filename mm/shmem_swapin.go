@@ -282,7 +282,7 @@ func (n *Node) shmemChargeFolio(t *ksync.Task, folio *mem.Folio, cg *memcg.MemCg
 	return nil
 }
 
-// shmemUnuse is shmem_unuse(), the node's ShmemUnuse hook: for every file
+// shmemUnuse is shmem_unuse(), called by try_to_unuse: for every file
 // on the swaplist, swap in every index entry that lives on si. It stops
 // at the first failure (out of memory): swapoff then fails cleanly. A
 // page whose read fails is not a failure: shmem_swapin_folio left the

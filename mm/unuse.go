@@ -33,10 +33,8 @@ func (n *Node) TryToUnuse(t *ksync.Task, si *swap.SwapInfo) error {
 				return err
 			}
 		}
-		if n.ShmemUnuse != nil {
-			if err := n.ShmemUnuse(t, si); err != nil {
-				return err
-			}
+		if err := n.shmemUnuse(t, si); err != nil {
+			return err
 		}
 		n.unuseSwapCache(t, si)
 		if si.InusePages(t) != 0 {

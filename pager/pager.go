@@ -178,7 +178,7 @@ func New(t *ksync.Task, ops Ops, cfg Config) (*Pager, error) {
 		p.ptes[i].ptl.InitRank(ksync.RankPagerPTL)
 	}
 	p.lru.init(pool)
-	pool.SetReleaseHook(p.release)
+	pool.SetOwner(p)
 	p.lastFault.Init(-2)
 	return p, nil
 }
@@ -200,9 +200,10 @@ func (p *Pager) Resident(t *ksync.Task) int64 {
 	return int64(p.pool.Frames()) - p.pool.NrFree(t)
 }
 
-// release is the pager's half of __folio_put(): a folio whose last
-// reference is gone leaves the LRU before its frame is freed.
-func (p *Pager) release(t *ksync.Task, f *mem.Folio) {
+// FolioReleased is the pager's half of __folio_put(), called by the pool
+// (mem.Owner): a folio whose last reference is gone leaves the LRU before
+// its frame is freed.
+func (p *Pager) FolioReleased(t *ksync.Task, f *mem.Folio) {
 	if f.Flags.Test(t, mem.PGLRU) {
 		p.lru.del(t, f)
 	}
