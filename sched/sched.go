@@ -32,6 +32,20 @@ type Options struct {
 	// Check runs after every task returned cleanly, on Run's goroutine
 	// (for example the audit); an error is a CheckFailed failure.
 	Check func() error
+	// After, if set, starts the run where an earlier run of task 0 alone
+	// left the scheduler (Result.Prefix): its steps, task 0's points and
+	// the clock go on from there. A run of main after a set-up that was
+	// run once and copied (the explorer's snapshot) then makes the same
+	// decisions, with the same Decision.Step and Executed, as a run that
+	// does the set-up itself; the trace starts after the set-up.
+	After *Prefix
+}
+
+// Prefix is where a run of task 0 alone left the scheduler.
+type Prefix struct {
+	Steps      int           // scheduling points passed
+	Now        time.Duration // the virtual clock
+	MainPoints int           // task 0's points and sleeps returned from
 }
 
 // abortSentinel is what a task panics with when a failed run is torn down;
@@ -182,6 +196,9 @@ func (rn *Runner) Run(strategy Strategy, opts Options, main func(t *ksync.Task))
 	t0 := ksync.NewControlledTask(0, "main", 0, s)
 	t0.SetTraced(opts.Record)
 	s.cur = s.add(t0, main)
+	if a := opts.After; a != nil {
+		s.steps, s.now, s.cur.points = a.Steps, a.Now, a.MainPoints
+	}
 	for s.cur != nil {
 		tk := s.cur
 		tk.co.resume()
@@ -208,6 +225,7 @@ func (rn *Runner) Run(strategy Strategy, opts Options, main func(t *ksync.Task))
 		Preemptions:   s.preempts,
 		Deviations:    s.deviations,
 		LastDeviation: s.lastDev,
+		MainPoints:    s.tasks[0].points,
 	}
 	for _, tk := range s.tasks {
 		r.Tasks = append(r.Tasks, tk.t.Name())
@@ -247,7 +265,7 @@ func (s *scheduler) add(t *ksync.Task, fn func(*ksync.Task)) *task {
 // body is a task's coroutine.
 func (s *scheduler) body(tk *task) {
 	if !s.aborting {
-		s.executed[tk.id] = 0
+		s.executed[tk.id] = tk.points // 0 but for task 0 with Options.After
 		s.runTask(tk)
 	}
 	s.exit(tk)

@@ -182,6 +182,19 @@ type Result struct {
 	Preemptions   int
 	Deviations    int
 	LastDeviation int
+	// MainPoints are the points task 0 passed, and the sleeps it
+	// returned from: with Steps and VirtualTime, where a run of main
+	// alone leaves the scheduler (Prefix).
+	MainPoints int
+}
+
+// Prefix is where a run of task 0 alone, which made no decision, left
+// the scheduler: Options.After starts another run there.
+func (r Result) Prefix() (Prefix, bool) {
+	if len(r.Tasks) != 1 || len(r.Choices) != 0 || r.Failure != nil {
+		return Prefix{}, false
+	}
+	return Prefix{Steps: r.Steps, Now: r.VirtualTime, MainPoints: r.MainPoints}, true
 }
 
 var internalPrefixes = []string{
