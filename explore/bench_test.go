@@ -19,7 +19,10 @@ var benchSpecs = []string{"random", "walk:0.99", "pct:2", "pct:3", "dfs:1", "dfs
 
 // BenchmarkSchedules measures schedules per second with every fix on (so
 // that no failure ends the exploration), on one worker and on one per P
-// (GOMAXPROCS). DFS runs on one worker whatever it is given.
+// (GOMAXPROCS), each on copies of one machine built once (copied; a
+// scenario that cannot be copied builds them all the same) and on a
+// machine built for every schedule (built, Config.Rebuild), one after the
+// other. DFS runs on one worker whatever it is given.
 //
 //	go test -run XXX -bench 'Schedules/.*/random' ./explore/
 func BenchmarkSchedules(b *testing.B) {
@@ -31,26 +34,32 @@ func BenchmarkSchedules(b *testing.B) {
 			}
 			for _, spec := range benchSpecs {
 				for _, workers := range slices.Compact([]int{1, runtime.GOMAXPROCS(0)}) {
-					b.Run(fmt.Sprintf("%s/%s/%s/workers=%d", s.Name, d, spec, workers), func(b *testing.B) {
-						done := 0
-						var el time.Duration
-						cpu0 := cpuTime()
-						for done < b.N {
-							o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Design: d, Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1, Workers: workers})
-							if err != nil {
-								b.Fatal(err)
-							}
-							if o.Failure != nil {
-								b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
-							}
-							done += o.Runs
-							el += o.Elapsed
+					for _, rebuild := range []bool{false, true} {
+						machine := "copied"
+						if rebuild {
+							machine = "built"
 						}
-						b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
-						// CPU time per schedule holds on a loaded machine,
-						// where the wall-clock rate says how busy it is.
-						b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(done), "µs-cpu/schedule")
-					})
+						b.Run(fmt.Sprintf("%s/%s/%s/workers=%d/%s", s.Name, d, spec, workers, machine), func(b *testing.B) {
+							done := 0
+							var el time.Duration
+							cpu0 := cpuTime()
+							for done < b.N {
+								o, err := Explore(Config{Scenario: s, Fixes: fixes.Default(), Design: d, Strategy: MustSpec(spec), Runs: b.N - done, Seed: int64(done) + 1, Workers: workers, Rebuild: rebuild})
+								if err != nil {
+									b.Fatal(err)
+								}
+								if o.Failure != nil {
+									b.Fatalf("failure with every fix on: %s", o.Failure.Broken())
+								}
+								done += o.Runs
+								el += o.Elapsed
+							}
+							b.ReportMetric(float64(done)/el.Seconds(), "schedules/s")
+							// CPU time per schedule holds on a loaded machine,
+							// where the wall-clock rate says how busy it is.
+							b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(done), "µs-cpu/schedule")
+						})
+					}
 				}
 			}
 		}

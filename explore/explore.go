@@ -56,6 +56,10 @@ type Config struct {
 	// schedules (between two batches with several workers): Outcome.
 	// Interrupted.
 	Context context.Context
+	// Rebuild builds every schedule's machine anew, even where the
+	// scenario's machine could be built once and copied (machines.go):
+	// slower, with the same Outcome.
+	Rebuild bool
 }
 
 // env is the machine a schedule of cfg runs: its fixes and design.
@@ -79,6 +83,11 @@ type Outcome struct {
 	// Failure is the first failing schedule, shrunk and replayed with
 	// its trace; nil if none failed.
 	Failure *Report
+	// Copied says that the schedules ran on copies of one machine built
+	// once; BuiltWhy, when they did not, says why every schedule built
+	// its own.
+	Copied   bool
+	BuiltWhy string
 }
 
 // PerSecond is the exploration rate in schedules per second.
@@ -169,12 +178,27 @@ func runOnce(sc *Scenario, env Env, st sched.Strategy, record bool) (sched.Resul
 	return runOn(&rn, sc, env, st, record)
 }
 
-// runOn runs one schedule of sc on rn.
+// runOn runs one schedule of sc on rn, on a machine its Setup builds.
 func runOn(rn *sched.Runner, sc *Scenario, env Env, st sched.Strategy, record bool) (sched.Result, *Instance, error) {
+	return runWith(rn, sc, st, record, nil, func(t *ksync.Task) (*Instance, error) { return sc.Setup(t, env) })
+}
+
+// maxStepsOf is the step cap of sc's runs.
+func maxStepsOf(sc *Scenario) int {
+	if sc.MaxSteps <= 0 {
+		return DefaultMaxSteps
+	}
+	return sc.MaxSteps
+}
+
+// runWith runs one schedule of sc on rn, whose main task gets its
+// instance from setup and spawns its tasks; after, if set, is where the
+// set-up of a copied machine left the scheduler.
+func runWith(rn *sched.Runner, sc *Scenario, st sched.Strategy, record bool, after *sched.Prefix, setup func(t *ksync.Task) (*Instance, error)) (sched.Result, *Instance, error) {
 	var inst *Instance
 	var setupErr error
 	main := func(t *ksync.Task) {
-		inst, setupErr = sc.Setup(t, env)
+		inst, setupErr = setup(t)
 		if setupErr != nil {
 			return
 		}
@@ -182,13 +206,10 @@ func runOn(rn *sched.Runner, sc *Scenario, env Env, st sched.Strategy, record bo
 			ksync.Spawn(t, tk.Name, tk.CPU, tk.Fn)
 		}
 	}
-	maxSteps := sc.MaxSteps
-	if maxSteps <= 0 {
-		maxSteps = DefaultMaxSteps
-	}
 	opts := sched.Options{
-		MaxSteps: maxSteps,
+		MaxSteps: maxStepsOf(sc),
 		Record:   record,
+		After:    after,
 		Check: func() (err error) {
 			if setupErr != nil || inst == nil || inst.Check == nil {
 				return nil
@@ -330,14 +351,21 @@ func Explore(cfg Config) (Outcome, error) {
 		return out, fmt.Errorf("explore: no strategy")
 	}
 	start := time.Now()
+	ms, err := newMachines(sc, cfg.env(), cfg.Rebuild)
+	if err != nil {
+		return out, err
+	}
+	out.Copied, out.BuiltWhy = ms.copied(), ms.why
 	var f *found
-	var err error
 	if cfg.Strategy.Kind == DFS {
-		f, err = exploreDFS(&cfg, &out, runs, start)
+		f, err = exploreDFS(&cfg, &out, ms, runs, start)
 	} else {
-		f, err = exploreSeeds(&cfg, &out, runs, steps, start)
+		f, err = exploreSeeds(&cfg, &out, ms, runs, steps, start)
 	}
 	out.Elapsed = time.Since(start)
+	if err == nil {
+		err = ms.check()
+	}
 	if err != nil || f == nil {
 		return out, err
 	}
@@ -364,10 +392,10 @@ func Explore(cfg Config) (Outcome, error) {
 // the runnable sets that run discovered, so the enumeration is a chain
 // and its first failure in DFS order cannot be had sooner by splitting
 // it (a dfs:B budget is a few thousand schedules, seconds at most).
-func exploreDFS(cfg *Config, out *Outcome, runs int, start time.Time) (*found, error) {
+func exploreDFS(cfg *Config, out *Outcome, ms *machines, runs int, start time.Time) (*found, error) {
 	dfs := sched.DFS(cfg.Strategy.Param)
-	var rn sched.Runner
-	defer rn.Close()
+	w := ms.worker()
+	defer w.close()
 	for i := 0; runs <= 0 || i < runs; i++ {
 		if cfg.Duration > 0 && i%16 == 0 && time.Since(start) >= cfg.Duration {
 			break
@@ -381,8 +409,7 @@ func exploreDFS(cfg *Config, out *Outcome, runs int, start time.Time) (*found, e
 			out.Exhausted = true
 			break
 		}
-		r, inst, err := runOn(&rn, cfg.Scenario, cfg.env(), st, false)
-		release(r, inst, err)
+		r, inst, err := w.run(st)
 		out.Runs++
 		out.Steps += int64(r.Steps)
 		if err != nil {
@@ -418,14 +445,14 @@ type seedExploration struct {
 
 // exploreSeeds runs the seeded strategies (random, walk, PCT) on
 // cfg.Workers goroutines; see Explore for why the result is that of one.
-func exploreSeeds(cfg *Config, out *Outcome, runs, steps int, start time.Time) (*found, error) {
+func exploreSeeds(cfg *Config, out *Outcome, ms *machines, runs, steps int, start time.Time) (*found, error) {
 	x := &seedExploration{stop: math.MaxInt}
 	var wg sync.WaitGroup
 	for range out.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			x.work(cfg, runs, steps, start)
+			x.work(cfg, ms, runs, steps, start)
 		}()
 	}
 	wg.Wait()
@@ -450,9 +477,9 @@ func exploreSeeds(cfg *Config, out *Outcome, runs, steps int, start time.Time) (
 
 // work is one worker: it takes the next batch of indices until the
 // budget is spent or a failure below them is known.
-func (x *seedExploration) work(cfg *Config, runs, steps int, start time.Time) {
-	var rn sched.Runner
-	defer rn.Close()
+func (x *seedExploration) work(cfg *Config, ms *machines, runs, steps int, start time.Time) {
+	w := ms.worker()
+	defer w.close()
 	for {
 		x.mu.Lock()
 		b := x.next
@@ -482,8 +509,7 @@ func (x *seedExploration) work(cfg *Config, runs, steps int, start time.Time) {
 		n := 0
 		for i := first; i < end; i++ {
 			st := strategyFor(cfg.Strategy, cfg.Seed+int64(i), steps)
-			r, inst, err := runOn(&rn, cfg.Scenario, cfg.env(), st, false)
-			release(r, inst, err)
+			r, inst, err := w.run(st)
 			n++
 			pts += int64(r.Steps)
 			if err != nil || r.Failure != nil {

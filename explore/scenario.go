@@ -37,6 +37,13 @@ type Scenario struct {
 	// Setup builds one instance in env. It runs on the scheduler's main
 	// task, before any other task exists.
 	Setup func(t *ksync.Task, env Env) (*Instance, error)
+	// Build, optional, is Setup cut in two, so that the explorer can
+	// build the machine once and give every schedule a copy of it
+	// (internal/snapshot, copy.go): Build makes the machine and runs the
+	// set-up, and the Machine's Instance hands its tasks and check over.
+	// Setup must be the same as Build followed by Instance. A scenario
+	// written in Go has none and builds a machine for every schedule.
+	Build func(t *ksync.Task, env Env) (Machine, error)
 	// Budgets are the explorations its tests run and what each must
 	// report: at least one that finds the race with Fix reverted
 	// (unless NoFix) and one that finds nothing with every fix on.
@@ -98,6 +105,16 @@ func (s *Scenario) raceBudget(d design.Design) (fixes.Set, bool) {
 		}
 	}
 	return fixes.Set{}, false
+}
+
+// Machine is what a scenario's Build made: the root of everything the
+// schedule's tasks touch. A copy of it (internal/snapshot) shares no
+// writable memory with it, so it may hold no closure, channel or
+// scheduler task.
+type Machine interface {
+	// Instance makes the instance that runs on this machine; it is
+	// called once per machine.
+	Instance() *Instance
 }
 
 // Instance is one run of a scenario: what Setup built.

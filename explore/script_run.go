@@ -78,6 +78,23 @@ func (x *opCtx) violations(o *op, err error) invariant.List {
 // setup is the Scenario's Setup: build the machine, run the setup block,
 // and hand the tasks and the check to the explorer.
 func (sc *Script) setup(t *ksync.Task, env Env) (*Instance, error) {
+	r, err := sc.build(t, env)
+	if err != nil {
+		return nil, err
+	}
+	return r.Instance(), nil
+}
+
+// build is the Scenario's Build: the machine, after the setup block.
+func (sc *Script) build(t *ksync.Task, env Env) (Machine, error) {
+	r, err := sc.buildRun(t, env)
+	if err != nil {
+		return nil, err // not a typed nil
+	}
+	return r, nil
+}
+
+func (sc *Script) buildRun(t *ksync.Task, env Env) (*scriptRun, error) {
 	cfg := sc.cfg
 	cfg.Devices = append([]system.DeviceConfig(nil), cfg.Devices...)
 	cfg.Fixes = env.Fixes
@@ -105,8 +122,14 @@ func (sc *Script) setup(t *ksync.Task, env Env) (*Instance, error) {
 			return nil, fmt.Errorf("%s: line %d: %s: %v", sc.File, o.line, o.text, err)
 		}
 	}
+	return r, nil
+}
+
+// Instance hands the script's tasks and check over to the explorer.
+func (r *scriptRun) Instance() *Instance {
+	sc, sys := r.sc, r.sys
 	names := r.setupNames
-	for i, c := range n.comps {
+	for i, c := range sc.names.comps {
 		names[&r.comps[i]] = c
 	}
 	inst := &Instance{Check: r.check, Names: names, Namer: r.namer, PanicMeans: sc.PanicMeans, Release: sys.Release}
@@ -122,7 +145,7 @@ func (sc *Script) setup(t *ksync.Task, env Env) (*Instance, error) {
 			sys.Node().StopKswapd(t)
 		}})
 	}
-	return inst, nil
+	return inst
 }
 
 // runTask runs task k's lines. After a line fails, the rest are skipped
