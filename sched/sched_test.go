@@ -575,3 +575,58 @@ func TestWalk(t *testing.T) {
 		t.Fatal("picked a task that is not runnable")
 	}
 }
+
+// TestAfterPrefix checks Options.After: a set-up run on task 0 alone,
+// then a run that starts where it left the scheduler and only spawns the
+// racing tasks, makes the same decisions, at the same steps, as one run
+// that does both, and ends at the same step and virtual time, for PCT and
+// a walk.
+func TestAfterPrefix(t *testing.T) {
+	var x ksync.Int64
+	setup := func(t *ksync.Task) {
+		for i := range 7 {
+			x.Store(t, int64(i))
+		}
+		ksync.ScheduleTimeout(t, 3*time.Millisecond) // a sleep: points, not steps
+		x.Store(t, 0)
+	}
+	race := func(t *ksync.Task) {
+		inc := func(t *ksync.Task) {
+			for range 3 {
+				v := x.Load(t)
+				x.Store(t, v+1)
+			}
+		}
+		ksync.Spawn(t, "a", 0, inc)
+		ksync.Spawn(t, "b", 1, inc)
+	}
+	pre := sched.Run(sched.Replay(nil), sched.Options{}, setup)
+	p, ok := pre.Prefix()
+	if !ok || p.Steps != 9 || p.MainPoints != 10 || p.Now != 3*time.Millisecond+9*sched.Quantum {
+		t.Fatalf("prefix %+v, %v", p, ok)
+	}
+	differs := 0
+	for seed := range int64(20) {
+		for name, mk := range map[string]func() sched.Strategy{
+			"pct":  func() sched.Strategy { return sched.PCT(seed, 3, 20) },
+			"walk": func() sched.Strategy { return sched.Walk(seed, 0.5) },
+		} {
+			whole := sched.Run(mk(), sched.Options{}, func(t *ksync.Task) { setup(t); race(t) })
+			after := sched.Run(mk(), sched.Options{After: &p}, race)
+			if fmt.Sprint(whole.Choices) != fmt.Sprint(after.Choices) || whole.Steps != after.Steps || whole.VirtualTime != after.VirtualTime {
+				t.Fatalf("%s seed %d: whole run %v, %d steps, %v; after the prefix %v, %d steps, %v",
+					name, seed, whole.Choices, whole.Steps, whole.VirtualTime, after.Choices, after.Steps, after.VirtualTime)
+			}
+			if alone := sched.Run(mk(), sched.Options{}, race); alone.Steps != whole.Steps || alone.VirtualTime != whole.VirtualTime {
+				differs++
+			}
+		}
+	}
+	if differs == 0 {
+		t.Error("the racing tasks alone, without the prefix, end at the whole run's step and time: the test shows nothing")
+	}
+	// A run with more than task 0, or with decisions, is no prefix.
+	if _, ok := sched.Run(sched.Random(1), sched.Options{}, race).Prefix(); ok {
+		t.Error("a run with spawned tasks gave a prefix")
+	}
+}

@@ -37,6 +37,7 @@ type exploreFlags struct {
 	quiet    bool
 	full     bool
 	workers  int
+	rebuild  bool
 	scripts  []string
 	budgets  bool
 	design   string
@@ -75,7 +76,10 @@ line names every one that failed. Scenarios are scripts
 explore/testdata/scenarios; --script FILE runs one from disk,
 and --budgets runs scenarios' own explore lines and checks their
 verdicts. --workers runs that many schedules at once (0, the default:
-one per CPU); the result is the one a single worker gives.
+one per CPU); the result is the one a single worker gives. A script
+scenario's machine is built once and every schedule runs on a copy of
+it (docs/design.md); --rebuild builds every schedule's machine anew
+instead, slower and with the same result.
 --design runs the scenarios' machines in one design of the swap core or
 in several (both: each scenario in turn in each); a scenario that
 applies to one design only (a script's design=) is not run in the
@@ -126,6 +130,7 @@ strategy, a bad script, --replay choices that do not fit the scenario),
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line")
 	fl.BoolVar(&f.full, "full", false, "print the whole trace after the report")
 	fl.IntVar(&f.workers, "workers", 0, "schedules to run at once, 0 for one per CPU; the result does not depend on it (dfs runs on one)")
+	fl.BoolVar(&f.rebuild, "rebuild", false, "build every schedule's machine anew instead of copying one built once (slower; the same result)")
 	fl.StringArrayVar(&f.scripts, "script", nil, "run the scenario script FILE (docs/scenarios.md) from disk; with --list, list it too (repeatable)")
 	fl.BoolVar(&f.budgets, "budgets", false, "run each scenario's own budgets (a script's explore lines) and compare what they find with what they expect")
 	fl.BoolVar(&f.prove, "prove", false, "check both halves of each scenario's proof in each design: found with its fix reverted, nothing with the fixes on")
@@ -299,18 +304,22 @@ func (f exploreFlags) check() (exploreRun, error) {
 
 // scenarioJSON is one scenario's exploration in explore's --json output.
 type scenarioJSON struct {
-	Scenario  string       `json:"scenario"`
-	Design    string       `json:"design"`
-	Fixes     string       `json:"fixes"`
-	Strategy  string       `json:"strategy"`
-	Seed      int64        `json:"seed"`
-	Workers   int          `json:"workers"`
-	Schedules int          `json:"schedules"`
-	Steps     int64        `json:"steps"`
-	Seconds   float64      `json:"seconds"`
-	PerSecond float64      `json:"schedules_per_s"`
-	Exhausted bool         `json:"exhausted"`
-	Failure   *failureJSON `json:"failure"`
+	Scenario  string  `json:"scenario"`
+	Design    string  `json:"design"`
+	Fixes     string  `json:"fixes"`
+	Strategy  string  `json:"strategy"`
+	Seed      int64   `json:"seed"`
+	Workers   int     `json:"workers"`
+	Schedules int     `json:"schedules"`
+	Steps     int64   `json:"steps"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"schedules_per_s"`
+	Exhausted bool    `json:"exhausted"`
+	// Machine is "copied" (every schedule ran on a copy of one machine
+	// built once) or "built" (each built its own), and BuiltWhy why.
+	Machine  string       `json:"machine"`
+	BuiltWhy string       `json:"built_why,omitempty"`
+	Failure  *failureJSON `json:"failure"`
 }
 
 // notApplyingJSON is a scenario and design explore did not run, and why
@@ -374,7 +383,7 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 		workers = runtime.NumCPU()
 	}
 	if f.budgets {
-		return runBudgets(cmd, out, r.scs, workers)
+		return runBudgets(cmd, out, r.scs, workers, f.rebuild)
 	}
 	text := !jsonOnly(f.jsonOut)
 	var results []scenarioJSON
@@ -408,7 +417,7 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 	stderr := cmd.ErrOrStderr()
 	progress := !f.quiet && stderr == os.Stderr && term.IsTerminal(int(os.Stderr.Fd()))
 	run := func(cfg explore.Config) (explore.Outcome, error) {
-		cfg.Context, cfg.Seed, cfg.Strategy, cfg.Duration, cfg.Workers = ctx, f.seed, r.spec, f.dur, workers
+		cfg.Context, cfg.Seed, cfg.Strategy, cfg.Duration, cfg.Workers, cfg.Rebuild = ctx, f.seed, r.spec, f.dur, workers, f.rebuild
 		if progress {
 			var last time.Duration
 			cfg.Progress = func(runs int, el time.Duration) {
@@ -442,7 +451,7 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 			return err
 		}
 		results = append(results, scenarioJSON{sc.Name, d.String(), fx.String(), r.spec.String(), f.seed, o.Workers, o.Runs, o.Steps,
-			o.Elapsed.Seconds(), o.PerSecond(), o.Exhausted, failureOf(o.Failure)})
+			o.Elapsed.Seconds(), o.PerSecond(), o.Exhausted, machineOf(o), o.BuiltWhy, failureOf(o.Failure)})
 		if o.Failure != nil {
 			if err := writeReport(out, text, f.html, f.full, o.Failure); err != nil {
 				return err
@@ -463,8 +472,8 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 			what = fmt.Sprintf(" (every schedule within %d preemptions)", r.spec.Param)
 		}
 		if text {
-			fmt.Fprintf(out, "scenario %s, design %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s, %s), no failure\n",
-				sc.Name, d, fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond(), plural(o.Workers, "worker"))
+			fmt.Fprintf(out, "scenario %s, design %s, fixes %s, strategy %s, seed %d: %d schedules%s in %v (%.0f/s, %s, machines %s), no failure\n",
+				sc.Name, d, fx, r.spec, f.seed, o.Runs, what, o.Elapsed.Round(time.Millisecond), o.PerSecond(), plural(o.Workers, "worker"), machineOf(o))
 		}
 		if o.Interrupted {
 			if text {
@@ -498,7 +507,7 @@ func runExplore(cmd *cobra.Command, f exploreFlags) error {
 // runBudgets runs every budget of every scenario, on workers goroutines,
 // and prints what each found against what it expects; a difference is
 // exit status 1. It needs only verdicts: failures are reported as found.
-func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario, workers int) error {
+func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario, workers int, rebuild bool) error {
 	bad := 0
 	for _, sc := range scs {
 		if len(sc.Budgets) == 0 {
@@ -517,7 +526,7 @@ func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario, worker
 			}
 			for _, d := range b.Designs(sc) {
 				o, err := explore.Explore(explore.Config{Scenario: sc, Fixes: fx, Design: d, Strategy: spec, Runs: b.Runs, Seed: b.Seed, Context: cmd.Context(),
-					Workers: workers, AsFound: true})
+					Workers: workers, AsFound: true, Rebuild: rebuild})
 				if err != nil {
 					return err
 				}
@@ -542,6 +551,14 @@ func runBudgets(cmd *cobra.Command, w io.Writer, scs []*explore.Scenario, worker
 		return failedf("%d budgets did not find what they expect", bad)
 	}
 	return nil
+}
+
+// machineOf says how an exploration's schedules got their machines.
+func machineOf(o explore.Outcome) string {
+	if o.Copied {
+		return "copied"
+	}
+	return "built"
 }
 
 // plural is "1 worker", "2 workers".

@@ -349,3 +349,42 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the loads did not swap in:\n%s", out)
 	}
 }
+
+// TestExploreRebuild checks --rebuild: the same schedules and scheduling
+// points as on copied machines, and --json says which it was and why.
+func TestExploreRebuild(t *testing.T) {
+	type doc struct {
+		Scenarios []struct {
+			Scenario, Machine string
+			BuiltWhy          string `json:"built_why"`
+			Schedules         int
+			Steps             int64
+		}
+	}
+	read := func(args ...string) doc {
+		t.Helper()
+		out, status := runUswap(t, append([]string{"explore", "--runs", "200", "--strategy", "walk:0.9", "--json"}, args...)...)
+		var d doc
+		if err := json.Unmarshal([]byte(out), &d); status != 0 || err != nil {
+			t.Fatalf("%q: status %d, %v:\n%s", args, status, err, out)
+		}
+		return d
+	}
+	copied := read("--scenario", "two-faults")
+	built := read("--scenario", "two-faults", "--rebuild")
+	if len(copied.Scenarios) != 1 || len(built.Scenarios) != 1 {
+		t.Fatalf("copied %+v, built %+v", copied, built)
+	}
+	c, b := copied.Scenarios[0], built.Scenarios[0]
+	if c.Machine != "copied" || b.Machine != "built" || !strings.Contains(b.BuiltWhy, "--rebuild") {
+		t.Errorf("machine: copied run says %q, rebuilt run %q (%q)", c.Machine, b.Machine, b.BuiltWhy)
+	}
+	if c.Schedules != b.Schedules || c.Steps != b.Steps || c.Schedules != 200 {
+		t.Errorf("copied: %d schedules, %d steps; built: %d, %d", c.Schedules, c.Steps, b.Schedules, b.Steps)
+	}
+	// A scenario whose set-up runs a task of its own cannot be copied,
+	// and says so.
+	if d := read("--scenario", "cont-lock-carry"); len(d.Scenarios) != 1 || d.Scenarios[0].Machine != "built" || !strings.Contains(d.Scenarios[0].BuiltWhy, "set-up runs tasks") {
+		t.Errorf("cont-lock-carry: %+v", d)
+	}
+}
