@@ -131,6 +131,7 @@ func (p *mapPart) make(news []unsafe.Pointer) reflect.Value {
 	}
 	return p.v
 }
+
 // mapSlot is a map word at a place in a copy.
 type mapSlot struct {
 	at loc
@@ -625,6 +626,7 @@ func (sc *scanner) mapPointer(i int, off uintptr, t reflect.Type, p unsafe.Point
 	sc.addView(p, t.Elem(), i, off, "[key or value]->")
 	return nil
 }
+
 // function accepts a top-level function and refuses a closure or a
 // method value, whose captured state the walk cannot see.
 func (sc *scanner) function(i int, off uintptr, f reflect.Value) error {
@@ -734,6 +736,7 @@ func (s *Snapshot) mapPart(sc *scanner, e reflect.Value) mapPart {
 func (s *Snapshot) retargets(sc *scanner, t reflect.Type, q unsafe.Pointer) bool {
 	return q != nil && !sc.shared[t] && t.Elem().Size() > 0 && !isStatic(q)
 }
+
 // cover makes the block of the overlapping views vs, which span
 // [start, end): the type of a view that spans it all, or an array of the
 // element all of them are made of.

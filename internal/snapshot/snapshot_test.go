@@ -24,19 +24,19 @@ type frozen struct{ text string }
 type worker struct{ id int }
 
 type graph struct {
-	items  []item  // a pointer into it below
-	third  *item   // &items[2]
-	window []item  // items[1:3], the same array
-	count  *int    // &inner.count: a pointer to a field
+	items  []item // a pointer into it below
+	third  *item  // &items[2]
+	window []item // items[1:3], the same array
+	count  *int   // &inner.count: a pointer to a field
 	inner  struct{ count, other int }
-	ring   *node   // a cycle of two nodes
+	ring   *node // a cycle of two nodes
 	byPtr  map[*item]string
 	byAny  map[any]int
 	refs   map[int]boxedRef // struct values with a pointer
-	boxed  any     // a struct value that holds a pointer: boxed
-	plain  any     // a plain value: an immutable box, kept
-	asPtr  any     // a pointer in an interface
-	direct any     // a struct of one pointer, held as the pointer
+	boxed  any              // a struct value that holds a pointer: boxed
+	plain  any              // a plain value: an immutable box, kept
+	asPtr  any              // a pointer in an interface
+	direct any              // a struct of one pointer, held as the pointer
 	atom   atomic.Pointer[item]
 	frozen *frozen // shared
 	global *int    // a package-level variable: kept
