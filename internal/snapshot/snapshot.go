@@ -23,9 +23,9 @@
 //   - the Options.Refused pointer types must not be reachable at all (a
 //     scheduler's task: a machine at rest holds none);
 //   - package-level variables (the program's data and bss) are kept, not
-//     copied, as a fresh build would share them too; strings and the
-//     boxes of interfaces that hold plain values are immutable and
-//     kept.
+//     copied, as a fresh build would share them too; strings, the
+//     boxes of interfaces that hold plain values, and errors (held as
+//     error) are immutable and kept.
 //
 // The original must not change while copies are made: Check says whether
 // it did, and Disjoint proves a copy and the original share no memory
@@ -145,6 +145,12 @@ func Take(root any, opts Options) (*Snapshot, error) {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return nil, fmt.Errorf("snapshot: the root must be a non-nil pointer, not %T", root)
 	}
+	if len(static()) == 0 {
+		// Without them a copy would copy package-level variables, and a
+		// sentinel (an error compared by identity) would no longer be
+		// itself.
+		return nil, errors.New("snapshot: the program's data and bss are not found in /proc/self/maps")
+	}
 	sc := newScanner(opts)
 	ri := sc.addView(rv.UnsafePointer(), rv.Type().Elem(), -1, 0, "root")
 	if ri < 0 {
@@ -204,9 +210,8 @@ func (c *Copier) Copy() any {
 // Recycle says that the last copy is dead: nothing uses it or any
 // object it reaches any more, so the next Copy may write over its blocks.
 // A block is reused for the same block of the original, so as a value of
-// the type it was allocated with; the memory of a block made of pieces
-// that no piece covers is never written (no pointer reaches it), so it
-// stays zero.
+// the type it was allocated with, and Copy writes all of it (a block is
+// the union of views that overlap: it has no gap).
 func (c *Copier) Recycle() {
 	copy(c.spare, c.last)
 	c.last = nil
@@ -228,7 +233,6 @@ func (s *Snapshot) copy(c *Copier) any {
 		}
 		switch {
 		case !b.pointers:
-			// Plain bytes: the whole block, reached or not.
 			copy(unsafe.Slice((*byte)(nb), b.size), unsafe.Slice((*byte)(b.old), b.size))
 		case b.parts == nil:
 			typedCopy(b.typ, nb, b.old)
@@ -258,6 +262,8 @@ func (s *Snapshot) copy(c *Copier) any {
 }
 
 var zeroSized [0]uint64
+
+var errorType = reflect.TypeFor[error]()
 
 // copy makes map m of a copy whose blocks are news.
 func (m *mapCopy) copy(news []unsafe.Pointer) reflect.Value {
@@ -532,7 +538,9 @@ func (sc *scanner) slot(i int, a unsafe.Pointer, sl slot) error {
 		sc.mapAt = append(sc.mapAt, rawMap{a, mp})
 	case kIface:
 		iv := reflect.NewAt(sl.typ, a).Elem()
-		if iv.IsNil() {
+		if iv.IsNil() || sl.typ == errorType {
+			// An error is an immutable value, and one made at init may
+			// be a sentinel compared by identity: kept.
 			return nil
 		}
 		dyn := iv.Elem().Type()

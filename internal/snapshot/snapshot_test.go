@@ -1,6 +1,8 @@
 package snapshot
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -308,5 +310,30 @@ func TestCopierRecycles(t *testing.T) {
 	}
 	if err := Disjoint(g, b, opts); err != nil {
 		t.Fatal(err)
+	}
+}
+
+var errSentinel = errors.New("a sentinel")
+
+var errMadeAtInit = fmt.Errorf("made at init: %w", errSentinel) // on the heap
+
+type withErr struct {
+	err, made, init error
+}
+
+// TestErrorsStayThemselves checks that errors, immutable values that may
+// be sentinels compared by identity, are kept.
+func TestErrorsStayThemselves(t *testing.T) {
+	if isStatic(reflect.ValueOf(errMadeAtInit).UnsafePointer()) {
+		t.Fatal("errMadeAtInit is in static data: the test shows nothing")
+	}
+	g := &withErr{err: errSentinel, made: fmt.Errorf("made: %w", errSentinel), init: errMadeAtInit}
+	s, err := Take(g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Copy().(*withErr)
+	if c.err != errSentinel || !errors.Is(c.made, errSentinel) || c.init != errMadeAtInit {
+		t.Fatalf("copy: %v, %v: the sentinel is not itself", c.err, c.made)
 	}
 }
