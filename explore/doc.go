@@ -25,12 +25,12 @@
 //     consecutive indices in order, and a failure at index k is reported
 //     once every index below k has run, so the outcome is one worker's.
 //     DFS runs on one (explore.go says why).
-//  4. A script scenario's machine is built once per exploration, and
+//  4. A scenario's machine is built once per exploration, and
 //     every schedule runs on a copy of it (machines.go,
 //     internal/snapshot), started where the set-up left the scheduler
 //     (sched.Options.After), so that it decides as a built one would;
 //     Config.Rebuild, a set-up that runs tasks of its own, and a
-//     scenario written in Go build every schedule's machine.
+//     scenario with no Build build every schedule's machine.
 //  5. The first failing schedule is shrunk (shrink.go), replayed with the
 //     trace on, and explained: the conflict that decides it
 //     (conflict.go) and its key steps as CPU columns (drawing.go). Its

@@ -11,8 +11,9 @@ import (
 
 // machines makes the machine of every schedule of one exploration: a
 // copy of one built once, when the scenario can be copied (it has a
-// Build, its set-up runs on the main task alone, and its machine obeys
-// internal/snapshot's rules), or else a new build for every schedule.
+// Build, as the scripts and the pager scenarios do, its set-up runs on
+// the main task alone, and its machine obeys internal/snapshot's
+// rules), or else a new build for every schedule.
 //
 // A copy runs from where the set-up left the scheduler (sched.Prefix), so
 // a schedule on a copy makes the same decisions, step for step, as one
@@ -46,7 +47,7 @@ func newMachines(sc *Scenario, env Env, rebuild bool) (*machines, error) {
 		ms.why = "asked to build every machine (--rebuild)"
 		return ms, nil
 	case sc.Build == nil:
-		ms.why = "a scenario written in Go builds every machine"
+		ms.why = "the scenario has no Build: it builds every machine"
 		return ms, nil
 	}
 	var m Machine

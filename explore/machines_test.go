@@ -13,9 +13,8 @@ import (
 // Outcome as one that builds every schedule's machine: the same runs, the
 // same scheduling points in all (every schedule made the same decisions
 // for as long), and the same failure with the same choices. It also
-// says which scenarios cannot be copied, and checks that the script
-// scenarios but cont-lock-carry (whose set-up runs a task of its own)
-// are copied.
+// checks that every scenario but cont-lock-carry (whose set-up runs a
+// task of its own) is copied.
 func TestCopiedMachinesExploreAsBuilt(t *testing.T) {
 	runs, failed := 40, 0
 	if testing.Short() || raceEnabled {
@@ -45,7 +44,7 @@ func TestCopiedMachinesExploreAsBuilt(t *testing.T) {
 						t.Fatalf("%s/%s/%s rebuilt: %v", s.Name, d, spec, err)
 					}
 					name := s.Name + "/" + d.String() + "/" + fx.String() + "/" + spec
-					wantCopied := s.Script != nil && s.Name != "cont-lock-carry"
+					wantCopied := s.Name != "cont-lock-carry"
 					if copied.Copied != wantCopied {
 						t.Errorf("%s: copied = %v (%s), want %v", name, copied.Copied, copied.BuiltWhy, wantCopied)
 					}

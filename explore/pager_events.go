@@ -25,7 +25,7 @@ import (
 // read before the check (which then sees the page none) or after the
 // copy (which the zap then removes).
 func init() {
-	register(&Scenario{
+	register(pagerScenario(&Scenario{
 		Name:   "pager-events",
 		Fix:    fixes.PagerEvents,
 		Commit: fixes.PagerEvents.Info().Commit,
@@ -40,11 +40,10 @@ func init() {
 			{Strategy: "pct:3", Runs: 200, Seed: 1, Want: NothingFound},
 			{Strategy: "dfs:1", Runs: 300, Seed: 1, Want: NothingFound},
 		},
-		Setup: setupPagerEvents,
-	})
+	}, buildPagerEvents))
 }
 
-func setupPagerEvents(t *ksync.Task, env Env) (*Instance, error) {
+func buildPagerEvents(t *ksync.Task, env Env) (*pagerRig, error) {
 	g, err := newPagerRig(t, env, 1, 4, 10, 0)
 	if err != nil {
 		return nil, err
@@ -52,6 +51,11 @@ func setupPagerEvents(t *ksync.Task, env Env) (*Instance, error) {
 	if err := g.p.Preset(t, 0, same(0xe1), true); err != nil {
 		return nil, err
 	}
+	g.start = startPagerEvents
+	return g, nil
+}
+
+func startPagerEvents(g *pagerRig) *Instance {
 	return g.instance(
 		g.closer(4),
 		g.worker("worker1", 2),
@@ -63,5 +67,5 @@ func setupPagerEvents(t *ksync.Task, env Env) (*Instance, error) {
 			g.r.Dontneed(t, 0, 1)
 			return g.load(t, 0, 0)
 		}),
-	), nil
+	)
 }

@@ -30,7 +30,7 @@ import (
 // Every fix is on; no schedule may free E twice (the audit of the swap
 // core's counts, or its own check of a free of a free slot).
 func init() {
-	register(&Scenario{
+	register(pagerScenario(&Scenario{
 		Name:  "pager-read-error",
 		NoFix: true,
 		Doc: "a swap-in's read fails while the process discards the page: the pager poisons the\n" +
@@ -41,11 +41,10 @@ func init() {
 			{Strategy: "pct:3", Runs: 200, Seed: 1, Want: NothingFound},
 			{Strategy: "walk:0.99", Runs: 200, Seed: 1, Want: NothingFound},
 		},
-		Setup: setupPagerReadError,
-	})
+	}, buildPagerReadError))
 }
 
-func setupPagerReadError(t *ksync.Task, env Env) (*Instance, error) {
+func buildPagerReadError(t *ksync.Task, env Env) (*pagerRig, error) {
 	dev, err := swapdev.NewRAM("zram0", 10, "lz4")
 	if err != nil {
 		return nil, err
@@ -66,11 +65,16 @@ func setupPagerReadError(t *ksync.Task, env Env) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &pagerRig{p: p, dev: dev, r: r}
+	g := &pagerRig{p: p, dev: dev, r: r, faulty: faulty}
 	// Page 0 is swapped out to slot 1, whose first read fails.
 	if err := g.p.Preset(t, 0, same(0xa0), true); err != nil {
 		return nil, err
 	}
+	g.start = startPagerReadError
+	return g, nil
+}
+
+func startPagerReadError(g *pagerRig) *Instance {
 	inst := g.instance(
 		g.closer(3),
 		g.worker("worker1", 2),
@@ -98,10 +102,10 @@ func setupPagerReadError(t *ksync.Task, env Env) (*Instance, error) {
 	// The fault injector's lock, then what the rig names.
 	namer := inst.Namer
 	inst.Namer = func(obj any) string {
-		if n := faulty.ObjectName(obj); n != "" {
+		if n := g.faulty.ObjectName(obj); n != "" {
 			return n
 		}
 		return namer(obj)
 	}
-	return inst, nil
+	return inst
 }

@@ -32,7 +32,7 @@ import (
 //
 // The device is full but for E, so that Q's eviction takes it.
 func init() {
-	register(&Scenario{
+	register(pagerScenario(&Scenario{
 		Name:   "pager-recheck",
 		Fix:    fixes.PagerRecheck,
 		Commit: fixes.PagerRecheck.Info().Commit,
@@ -48,8 +48,7 @@ func init() {
 			{Strategy: "pct:3", Runs: 200, Seed: 1, Want: NothingFound},
 			{Strategy: "dfs:1", Runs: 300, Seed: 1, Want: NothingFound},
 		},
-		Setup: setupPagerRecheck,
-	})
+	}, buildPagerRecheck))
 }
 
 const (
@@ -58,7 +57,7 @@ const (
 	recheckFillers = 8 // with P, every slot of the 10-page device
 )
 
-func setupPagerRecheck(t *ksync.Task, env Env) (*Instance, error) {
+func buildPagerRecheck(t *ksync.Task, env Env) (*pagerRig, error) {
 	g, err := newPagerRig(t, env, 2+recheckFillers, 4, 10, 0)
 	if err != nil {
 		return nil, err
@@ -77,6 +76,11 @@ func setupPagerRecheck(t *ksync.Task, env Env) (*Instance, error) {
 	if free := g.p.Core().NrSwapPages(t); free != 0 {
 		return nil, fmt.Errorf("%d slots free after the setup, want 0", free)
 	}
+	g.start = startPagerRecheck
+	return g, nil
+}
+
+func startPagerRecheck(g *pagerRig) *Instance {
 	loaded := g.completion("loaded")
 	inst := g.instance(
 		g.closer(5),
@@ -107,5 +111,5 @@ func setupPagerRecheck(t *ksync.Task, env Env) (*Instance, error) {
 		}
 		return check(t)
 	}
-	return inst, nil
+	return inst
 }

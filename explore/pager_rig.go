@@ -26,6 +26,34 @@ type pagerRig struct {
 	threads []*ksync.Completion // done by each process thread
 	errs    []error             // what each thread found wrong, by thread
 	names   map[any]string      // the scenario's own objects (completion)
+	faulty  *swapdev.Faulty     // the fault injector in front of dev, if any
+	// start makes the scenario's tasks on the rig (Instance). It is a
+	// top-level function, not a closure, so that the rig, the
+	// scenario's Machine, can be copied (internal/snapshot).
+	start func(g *pagerRig) *Instance
+}
+
+// Instance implements Machine: the scenario's tasks on this rig.
+func (g *pagerRig) Instance() *Instance { return g.start(g) }
+
+// pagerScenario gives sc, a pager scenario, its Setup and Build from
+// build, which makes the rig, runs the set-up and sets the rig's start.
+func pagerScenario(sc *Scenario, build func(t *ksync.Task, env Env) (*pagerRig, error)) *Scenario {
+	sc.Build = func(t *ksync.Task, env Env) (Machine, error) {
+		g, err := build(t, env)
+		if err != nil {
+			return nil, err
+		}
+		return g, nil
+	}
+	sc.Setup = func(t *ksync.Task, env Env) (*Instance, error) {
+		g, err := build(t, env)
+		if err != nil {
+			return nil, err
+		}
+		return g.Instance(), nil
+	}
+	return sc
 }
 
 // completion is a completion of the scenario's own, named in traces.

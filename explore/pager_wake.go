@@ -24,7 +24,7 @@ import (
 // answers with UFFDIO_WAKE. The race shows as a deadlock: its budgets
 // with the fix reverted find one.
 func init() {
-	register(&Scenario{
+	register(pagerScenario(&Scenario{
 		Name:   "pager-wake",
 		Fix:    fixes.PagerWake,
 		Commit: fixes.PagerWake.Info().Commit,
@@ -40,11 +40,10 @@ func init() {
 			{Strategy: "pct:3", Runs: 200, Seed: 1, Want: NothingFound},
 			{Strategy: "dfs:1", Runs: 300, Seed: 1, Want: NothingFound},
 		},
-		Setup: setupPagerWake,
-	})
+	}, buildPagerWake))
 }
 
-func setupPagerWake(t *ksync.Task, env Env) (*Instance, error) {
+func buildPagerWake(t *ksync.Task, env Env) (*pagerRig, error) {
 	g, err := newPagerRig(t, env, 3, 4, 10, 1)
 	if err != nil {
 		return nil, err
@@ -55,6 +54,11 @@ func setupPagerWake(t *ksync.Task, env Env) (*Instance, error) {
 			return nil, err
 		}
 	}
+	g.start = startPagerWake
+	return g, nil
+}
+
+func startPagerWake(g *pagerRig) *Instance {
 	return g.instance(
 		g.closer(3),
 		g.worker("worker", 2),
@@ -66,5 +70,5 @@ func setupPagerWake(t *ksync.Task, env Env) (*Instance, error) {
 			return g.load(t, 1, 0x11)
 		}),
 		g.thread("T2", 1, func(t *ksync.Task) error { return g.load(t, 2, 0x12) }),
-	), nil
+	)
 }

@@ -22,7 +22,7 @@ import (
 // faults, the worker marks the page dirty and lets the store through,
 // and the evictor, finding the page dirty again, keeps it.
 func init() {
-	register(&Scenario{
+	register(pagerScenario(&Scenario{
 		Name:     "pager-writeout",
 		Fix:      fixes.PagerWriteout,
 		Commit:   fixes.PagerWriteout.Info().Commit,
@@ -36,15 +36,19 @@ func init() {
 			{Strategy: "pct:3", Runs: 200, Seed: 1, Want: NothingFound},
 			{Strategy: "dfs:1", Runs: 300, Seed: 1, Want: NothingFound},
 		},
-		Setup: setupPagerWriteout,
-	})
+	}, buildPagerWriteout))
 }
 
-func setupPagerWriteout(t *ksync.Task, env Env) (*Instance, error) {
+func buildPagerWriteout(t *ksync.Task, env Env) (*pagerRig, error) {
 	g, err := newPagerRig(t, env, 1, 4, 10, 0)
 	if err != nil {
 		return nil, err
 	}
+	g.start = startPagerWriteout
+	return g, nil
+}
+
+func startPagerWriteout(g *pagerRig) *Instance {
 	// The second store and the eviction start together, and the load
 	// comes after the eviction: the race is one preemption of the
 	// evictor away.
@@ -71,5 +75,5 @@ func setupPagerWriteout(t *ksync.Task, env Env) (*Instance, error) {
 			evicted.Wait(t)
 			return g.load(t, 0, 0xa2)
 		}),
-	), nil
+	)
 }

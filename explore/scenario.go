@@ -39,10 +39,10 @@ type Scenario struct {
 	Setup func(t *ksync.Task, env Env) (*Instance, error)
 	// Build, optional, is Setup cut in two, so that the explorer can
 	// build the machine once and give every schedule a copy of it
-	// (internal/snapshot, copy.go): Build makes the machine and runs the
+	// (internal/snapshot, machines.go): Build makes the machine and runs the
 	// set-up, and the Machine's Instance hands its tasks and check over.
 	// Setup must be the same as Build followed by Instance. A scenario
-	// written in Go has none and builds a machine for every schedule.
+	// without one builds a machine for every schedule.
 	Build func(t *ksync.Task, env Env) (Machine, error)
 	// Budgets are the explorations its tests run and what each must
 	// report: at least one that finds the race with Fix reverted
