@@ -60,8 +60,10 @@ func newMachines(sc *Scenario, env Env, rebuild bool) (*machines, error) {
 	}
 	after, ok := r.Prefix()
 	if !ok {
-		// A set-up that fails, or that runs tasks of its own (kswapd),
-		// is not one state to copy: every schedule builds.
+		// A set-up that fails, or that runs tasks of its own, is not one
+		// state to copy: a helper task (a script's cpu=N line) and the
+		// main task waiting for it make a decision, which the
+		// exploring strategy takes, and every schedule builds.
 		ms.why = "its set-up runs tasks besides the main one"
 		if r.Failure != nil {
 			ms.why = "its set-up fails: " + r.Failure.Message
