@@ -164,7 +164,7 @@ func Take(root any, opts Options) (*Snapshot, error) {
 		return nil, err
 	}
 	s.rootType = rv.Type()
-	s.root = s.locate(sc, rv.UnsafePointer())
+	s.root = s.locate(rv.UnsafePointer())
 	s.seed = maphash.MakeSeed()
 	s.sum = s.hash()
 	return s, nil
@@ -349,7 +349,7 @@ func Disjoint(a, b any, opts Options) error {
 }
 
 // locate finds the block holding address p.
-func (s *Snapshot) locate(sc *scanner, ptr unsafe.Pointer) loc {
+func (s *Snapshot) locate(ptr unsafe.Pointer) loc {
 	p := uintptr(ptr)
 	i, _ := slices.BinarySearchFunc(s.blocks, p, func(b block, p uintptr) int {
 		switch {
@@ -693,10 +693,10 @@ func (sc *scanner) build() (*Snapshot, error) {
 		i = j
 	}
 	for _, w := range sc.words {
-		s.words = append(s.words, word{at: s.locate(sc, w.at), to: s.locate(sc, w.to)})
+		s.words = append(s.words, word{at: s.locate(w.at), to: s.locate(w.to)})
 	}
 	for _, e := range sc.empties {
-		s.empties = append(s.empties, s.locate(sc, e))
+		s.empties = append(s.empties, s.locate(e))
 	}
 	for _, mv := range sc.mapList {
 		m := &mapCopy{old: mv.UnsafePointer(), typ: mv.Type()}
@@ -706,7 +706,7 @@ func (sc *scanner) build() (*Snapshot, error) {
 		s.maps = append(s.maps, m)
 	}
 	for _, ma := range sc.mapAt {
-		s.mapSlots = append(s.mapSlots, mapSlot{at: s.locate(sc, ma.at), m: sc.maps[ma.m]})
+		s.mapSlots = append(s.mapSlots, mapSlot{at: s.locate(ma.at), m: sc.maps[ma.m]})
 	}
 	return s, nil
 }
@@ -724,7 +724,7 @@ func (s *Snapshot) mapPart(sc *scanner, e reflect.Value) mapPart {
 	switch {
 	case t.Kind() == reflect.Pointer:
 		if s.retargets(sc, t, e.UnsafePointer()) {
-			p.ptr, p.at = t, s.locate(sc, e.UnsafePointer())
+			p.ptr, p.at = t, s.locate(e.UnsafePointer())
 		}
 	case t.Kind() == reflect.Struct && hasPointers(t):
 		p.v = e // the struct itself, not the interface holding it
@@ -733,7 +733,7 @@ func (s *Snapshot) mapPart(sc *scanner, e reflect.Value) mapPart {
 		for _, sl := range layoutOf(t) {
 			q := *(*unsafe.Pointer)(unsafe.Add(tmp.UnsafePointer(), sl.off))
 			if s.retargets(sc, sl.typ, q) {
-				p.fixes = append(p.fixes, fieldFix{off: sl.off, to: s.locate(sc, q)})
+				p.fixes = append(p.fixes, fieldFix{off: sl.off, to: s.locate(q)})
 			}
 		}
 	}
