@@ -22,10 +22,12 @@ import (
 // shrinking and its conflict search build their machines afresh, which
 // checks once more that the copy found what a build shows.
 type machines struct {
-	sc    *Scenario
-	env   Env
-	proto Machine            // built once; never run
-	snap  *snapshot.Snapshot // nil: every schedule builds its own
+	sc  *Scenario
+	env Env
+	// snap is the prototype, built once and never run, as Take
+	// recorded it (it keeps the prototype alive); nil: every schedule
+	// builds its own.
+	snap  *snapshot.Snapshot
 	after sched.Prefix
 	// why says why every schedule builds its own machine, if it does.
 	why string
@@ -75,7 +77,7 @@ func newMachines(sc *Scenario, env Env, rebuild bool) (*machines, error) {
 		ms.why = err.Error()
 		return ms, nil
 	}
-	ms.proto, ms.snap, ms.after = m, snap, after
+	ms.snap, ms.after = snap, after
 	return ms, nil
 }
 
@@ -125,9 +127,10 @@ func (w *machineWorker) run(st sched.Strategy) (sched.Result, *Instance, error) 
 	}
 	m := w.cp.Copy().(Machine)
 	if !w.checked {
-		// Once per worker: the copy and the prototype share nothing
-		// either could write.
-		if err := snapshot.Disjoint(ms.proto, m, snapshotOptions); err != nil {
+		// Once per worker: the copy and the prototype (as Take found it,
+		// which check confirms at the end) share nothing either could
+		// write.
+		if err := ms.snap.DisjointFrom(m); err != nil {
 			return sched.Result{}, nil, fmt.Errorf("explore: %s: %w", ms.sc.Name, err)
 		}
 		w.checked = true

@@ -55,6 +55,7 @@ type Options struct {
 
 // Snapshot is the recorded shape of a graph, ready to be copied.
 type Snapshot struct {
+	opts     Options
 	rootType reflect.Type // the root's pointer type
 	root     loc          // where the root points
 	blocks   []block      // by old address
@@ -77,14 +78,15 @@ type loc struct {
 type block struct {
 	old  unsafe.Pointer
 	size uintptr
-	typ  reflect.Type // what the copy allocates
+	// typ is what the copy allocates: the type of a view that spans the
+	// block, or, where overlapping pieces of one array were reached and
+	// none spans them, an array of their element. Either way it covers
+	// every byte: a block is the union of views that overlap, with no
+	// gap.
+	typ reflect.Type
 	// pointers says whether typ holds pointer words; a block without
 	// is copied as bytes, and its memory may be reused (Copier).
 	pointers bool
-	// parts, when the block was not reached whole (its views only cover
-	// pieces of a larger array), are the pieces to copy; the rest of the
-	// copy stays zero, which no pointer of the graph can reach.
-	parts []view
 }
 
 // word is a pointer word at a place in a copy, to be pointed at another.
@@ -163,7 +165,7 @@ func Take(root any, opts Options) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.rootType = rv.Type()
+	s.rootType, s.opts = rv.Type(), opts
 	s.root = s.locate(rv.UnsafePointer())
 	s.seed = maphash.MakeSeed()
 	s.sum = s.hash()
@@ -200,18 +202,13 @@ func (s *Snapshot) NewCopier() *Copier {
 	return &Copier{s: s, spare: make([]unsafe.Pointer, len(s.blocks))}
 }
 
-// Copy is Snapshot.Copy, on the plain memory Recycle gave back if any.
-func (c *Copier) Copy() any {
-	c.last = make([]unsafe.Pointer, len(c.s.blocks))
-	root := c.s.copy(c)
-	return root
-}
+// Copy is Snapshot.Copy, on the blocks Recycle gave back if any.
+func (c *Copier) Copy() any { return c.s.copy(c) }
 
 // Recycle says that the last copy is dead: nothing uses it or any
 // object it reaches any more, so the next Copy may write over its blocks.
 // A block is reused for the same block of the original, so as a value of
-// the type it was allocated with, and Copy writes all of it (a block is
-// the union of views that overlap: it has no gap).
+// the type it was allocated with, and Copy writes all of it.
 func (c *Copier) Recycle() {
 	copy(c.spare, c.last)
 	c.last = nil
@@ -228,20 +225,14 @@ func (s *Snapshot) copy(c *Copier) any {
 			nb = reflect.New(b.typ).UnsafePointer()
 		}
 		news[i] = nb
-		if c != nil {
-			c.last[i] = nb
-		}
-		switch {
-		case !b.pointers:
-			copy(unsafe.Slice((*byte)(nb), b.size), unsafe.Slice((*byte)(b.old), b.size))
-		case b.parts == nil:
+		if b.pointers {
 			typedCopy(b.typ, nb, b.old)
-		default:
-			for _, p := range b.parts {
-				off := uintptr(p.start) - uintptr(b.old)
-				typedCopy(p.typ, unsafe.Add(nb, off), p.start)
-			}
+		} else {
+			copy(unsafe.Slice((*byte)(nb), b.size), unsafe.Slice((*byte)(b.old), b.size))
 		}
+	}
+	if c != nil {
+		c.last = news
 	}
 	for _, w := range s.words {
 		*(*unsafe.Pointer)(unsafe.Add(news[w.at.block], w.at.off)) = unsafe.Add(news[w.to.block], w.to.off)
@@ -297,13 +288,7 @@ func (s *Snapshot) hash() uint64 {
 	var h maphash.Hash
 	h.SetSeed(s.seed)
 	for _, b := range s.blocks {
-		if b.parts == nil {
-			h.Write(unsafe.Slice((*byte)(b.old), b.size))
-			continue
-		}
-		for _, p := range b.parts {
-			h.Write(unsafe.Slice((*byte)(p.start), p.typ.Size()))
-		}
+		h.Write(unsafe.Slice((*byte)(b.old), b.size))
 	}
 	for _, m := range s.maps {
 		var n [8]byte
@@ -321,7 +306,14 @@ func Disjoint(a, b any, opts Options) error {
 	if err != nil {
 		return err
 	}
-	sb, err := Take(b, opts)
+	return sa.DisjointFrom(b)
+}
+
+// DisjointFrom is Disjoint of the original s was taken from, as it was
+// then, and the graph under b (a copy, say), taken with s's Options.
+func (s *Snapshot) DisjointFrom(b any) error {
+	sa := s
+	sb, err := Take(b, s.opts)
 	if err != nil {
 		return err
 	}
@@ -575,18 +567,33 @@ func (sc *scanner) slot(i int, a unsafe.Pointer, sl slot) error {
 
 // pointer handles a pointer word at a, of type pt, holding p.
 func (sc *scanner) pointer(i int, off uintptr, a, p unsafe.Pointer, pt reflect.Type, what string) error {
-	if p == nil || sc.shared[pt] {
-		return nil
+	copied, err := sc.target(i, off, p, pt, what, "a %v may not be in the graph")
+	if copied {
+		sc.words = append(sc.words, rawWord{a, p})
 	}
-	if sc.refused[pt] {
-		return sc.fail(i, off, "a %v may not be in the graph", pt)
+	return err
+}
+
+// target handles a pointer p of type pt, found in view i at off (in a
+// word, or in a map entry): a refused type fails with refusal (a format
+// of the type); a pointer a copy retargets has its target walked, and
+// target says so.
+func (sc *scanner) target(i int, off uintptr, p unsafe.Pointer, pt reflect.Type, what, refusal string) (bool, error) {
+	if p != nil && !sc.shared[pt] && sc.refused[pt] {
+		return false, sc.fail(i, off, refusal, pt)
 	}
-	if pt.Elem().Size() == 0 || isStatic(p) {
-		return nil
+	if !sc.retargets(pt, p) {
+		return false, nil
 	}
 	sc.addView(p, pt.Elem(), i, off, what)
-	sc.words = append(sc.words, rawWord{a, p})
-	return nil
+	return true, nil
+}
+
+// retargets says whether a copy points a pointer p of type pt into
+// itself: not nil, not to a shared type, a zero-size value or a
+// package-level variable.
+func (sc *scanner) retargets(pt reflect.Type, p unsafe.Pointer) bool {
+	return p != nil && !sc.shared[pt] && pt.Elem().Size() > 0 && !isStatic(p)
 }
 
 // mapValue checks a key or value of a map: plain, a string, a pointer,
@@ -625,14 +632,8 @@ func (sc *scanner) mapValue(i int, off uintptr, e reflect.Value) error {
 
 // mapPointer handles a pointer of type t, p, in a map entry.
 func (sc *scanner) mapPointer(i int, off uintptr, t reflect.Type, p unsafe.Pointer) error {
-	if p == nil || sc.shared[t] {
-		return nil
-	}
-	if sc.refused[t] {
-		return sc.fail(i, off, "a map holds a %v, which may not be in the graph", t)
-	}
-	sc.addView(p, t.Elem(), i, off, "[key or value]->")
-	return nil
+	_, err := sc.target(i, off, p, t, "[key or value]->", "a map holds a %v, which may not be in the graph")
+	return err
 }
 
 // function accepts a top-level function and refuses a closure or a
@@ -723,7 +724,7 @@ func (s *Snapshot) mapPart(sc *scanner, e reflect.Value) mapPart {
 	t := e.Type()
 	switch {
 	case t.Kind() == reflect.Pointer:
-		if s.retargets(sc, t, e.UnsafePointer()) {
+		if sc.retargets(t, e.UnsafePointer()) {
 			p.ptr, p.at = t, s.locate(e.UnsafePointer())
 		}
 	case t.Kind() == reflect.Struct && hasPointers(t):
@@ -732,17 +733,12 @@ func (s *Snapshot) mapPart(sc *scanner, e reflect.Value) mapPart {
 		tmp.Elem().Set(e)
 		for _, sl := range layoutOf(t) {
 			q := *(*unsafe.Pointer)(unsafe.Add(tmp.UnsafePointer(), sl.off))
-			if s.retargets(sc, sl.typ, q) {
+			if sc.retargets(sl.typ, q) {
 				p.fixes = append(p.fixes, fieldFix{off: sl.off, to: s.locate(q)})
 			}
 		}
 	}
 	return p
-}
-
-// retargets says whether a copy points a pointer q of type t into itself.
-func (s *Snapshot) retargets(sc *scanner, t reflect.Type, q unsafe.Pointer) bool {
-	return q != nil && !sc.shared[t] && t.Elem().Size() > 0 && !isStatic(q)
 }
 
 // cover makes the block of the overlapping views vs, which span
@@ -769,7 +765,7 @@ func (sc *scanner) cover(vs []view, start unsafe.Pointer, end uintptr) (block, e
 	if size%el.Size() != 0 {
 		return block{}, sc.fail(sc.indexOf(vs[0]), 0, "pieces of an array of %v do not end on an element", el)
 	}
-	return block{old: start, size: size, typ: reflect.ArrayOf(int(size/el.Size()), el), parts: slices.Clone(vs), pointers: hasPointers(el)}, nil
+	return block{old: start, size: size, typ: reflect.ArrayOf(int(size/el.Size()), el), pointers: hasPointers(el)}, nil
 }
 
 func (sc *scanner) indexOf(v view) int {

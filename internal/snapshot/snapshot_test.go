@@ -337,3 +337,52 @@ func TestErrorsStayThemselves(t *testing.T) {
 		t.Fatalf("copy: %v, %v: the sentinel is not itself", c.err, c.made)
 	}
 }
+
+type pieces struct {
+	frames [][]byte // pieces of one array whose whole no slice holds
+	a, b   *item    // elements of an array no slice holds
+	ab     []item   // a[0:2] overlapping a and b's array
+}
+
+// TestPiecesOfOneArray checks a block made of overlapping pieces that no
+// value spans: the copy holds the pieces' bytes and pointers, as one
+// array of the copy, and shares nothing.
+func TestPiecesOfOneArray(t *testing.T) {
+	whole := make([]byte, 32)
+	for i := range whole {
+		whole[i] = byte(i)
+	}
+	items := make([]item, 4)
+	for i := range items {
+		items[i].n = i + 1
+		items[i].peer = &items[(i+1)%4]
+	}
+	g := &pieces{frames: [][]byte{whole[0:16:16], whole[8:24:24]}, a: &items[1], b: &items[3], ab: items[1:3:3]}
+	s, err := Take(g, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Copy().(*pieces)
+	if err := Disjoint(g, c, opts); err != nil {
+		t.Fatal(err)
+	}
+	if c.frames[0][9] != 9 || c.frames[1][7] != 15 || &c.frames[0][8] != &c.frames[1][0] {
+		t.Fatalf("frames %v: not the overlapping pieces of one copied array", c.frames)
+	}
+	if c.a != &c.ab[0] || c.a.n != 2 || c.ab[1].n != 3 || c.b.n != 4 || c.a.peer != &c.ab[1] || c.b.peer == &items[0] {
+		t.Fatal("the items are not the pieces of one copied array")
+	}
+	c.ab[1].n = 30
+	whole[9] = 99
+	if items[2].n != 3 || c.frames[0][9] != 9 {
+		t.Fatal("the copy shares a piece with the original")
+	}
+	whole[9] = 9
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	whole[20] = 1
+	if s.Check() == nil {
+		t.Fatal("Check missed a write to a piece")
+	}
+}
