@@ -178,9 +178,9 @@ func runOnce(sc *Scenario, env Env, st sched.Strategy, record bool) (sched.Resul
 	return runOn(&rn, sc, env, st, record)
 }
 
-// runOn runs one schedule of sc on rn, on a machine its Setup builds.
+// runOn runs one schedule of sc on rn, on a machine of its own.
 func runOn(rn *sched.Runner, sc *Scenario, env Env, st sched.Strategy, record bool) (sched.Result, *Instance, error) {
-	return runWith(rn, sc, st, record, nil, func(t *ksync.Task) (*Instance, error) { return sc.Setup(t, env) })
+	return runWith(rn, sc, st, record, nil, func(t *ksync.Task) (*Instance, error) { return sc.instance(t, env) })
 }
 
 // maxStepsOf is the step cap of sc's runs.

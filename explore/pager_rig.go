@@ -36,22 +36,15 @@ type pagerRig struct {
 // Instance implements Machine: the scenario's tasks on this rig.
 func (g *pagerRig) Instance() *Instance { return g.start(g) }
 
-// pagerScenario gives sc, a pager scenario, its Setup and Build from
-// build, which makes the rig, runs the set-up and sets the rig's start.
+// pagerScenario gives sc, a pager scenario, its Build from build, which
+// makes the rig, runs the set-up and sets the rig's start.
 func pagerScenario(sc *Scenario, build func(t *ksync.Task, env Env) (*pagerRig, error)) *Scenario {
 	sc.Build = func(t *ksync.Task, env Env) (Machine, error) {
 		g, err := build(t, env)
 		if err != nil {
-			return nil, err
+			return nil, err // not a typed nil
 		}
 		return g, nil
-	}
-	sc.Setup = func(t *ksync.Task, env Env) (*Instance, error) {
-		g, err := build(t, env)
-		if err != nil {
-			return nil, err
-		}
-		return g.Instance(), nil
 	}
 	return sc
 }

@@ -34,15 +34,16 @@ type Scenario struct {
 	// Designs are the swap core designs the scenario applies to; nil
 	// means every design (a script's design= key).
 	Designs []design.Design
-	// Setup builds one instance in env. It runs on the scheduler's main
-	// task, before any other task exists.
+	// A scenario has one of Setup and Build, which run on the
+	// scheduler's main task before any other task exists.
+	//
+	// Setup builds one instance in env: a machine for every schedule.
 	Setup func(t *ksync.Task, env Env) (*Instance, error)
-	// Build, optional, is Setup cut in two, so that the explorer can
-	// build the machine once and give every schedule a copy of it
-	// (internal/snapshot, machines.go): Build makes the machine and runs the
-	// set-up, and the Machine's Instance hands its tasks and check over.
-	// Setup must be the same as Build followed by Instance. A scenario
-	// without one builds a machine for every schedule.
+	// Build is Setup cut in two, so that the explorer can build the
+	// machine once and give every schedule a copy of it
+	// (internal/snapshot, machines.go): Build makes the machine and runs
+	// the set-up, and the Machine's Instance hands its tasks and check
+	// over. A schedule that builds its own machine runs both (instance).
 	Build func(t *ksync.Task, env Env) (Machine, error)
 	// Budgets are the explorations its tests run and what each must
 	// report: at least one that finds the race with Fix reverted
@@ -107,6 +108,19 @@ func (s *Scenario) raceBudget(d design.Design) (fixes.Set, bool) {
 	return fixes.Set{}, false
 }
 
+// instance builds one instance of s in env on a machine of its own: its
+// Setup, or its Build and the machine's Instance.
+func (s *Scenario) instance(t *ksync.Task, env Env) (*Instance, error) {
+	if s.Setup != nil {
+		return s.Setup(t, env)
+	}
+	m, err := s.Build(t, env)
+	if err != nil {
+		return nil, err
+	}
+	return m.Instance(), nil
+}
+
 // Machine is what a scenario's Build made: the root of everything the
 // schedule's tasks touch. A copy of it (internal/snapshot) shares no
 // writable memory with it, so it may hold no closure, channel or
@@ -164,6 +178,9 @@ type Task struct {
 var registry []*Scenario
 
 func register(s *Scenario) {
+	if (s.Setup == nil) == (s.Build == nil) {
+		panic("explore: scenario " + s.Name + " needs one of Setup and Build")
+	}
 	for _, o := range registry {
 		if o.Name == s.Name {
 			panic("explore: scenario " + s.Name + " registered twice")

@@ -252,7 +252,7 @@ func (sc *Script) Scenario() *Scenario {
 	return &Scenario{
 		Name: sc.Name, Seed: sc.Thread, Fix: sc.Fix, NoFix: sc.NoFix, Commit: sc.Commit, Doc: doc,
 		MaxSteps: sc.MaxSteps, Budgets: sc.Budgets, Script: sc,
-		Setup: sc.setup, Build: sc.build, Designs: sc.designs(),
+		Build: sc.build, Designs: sc.designs(),
 	}
 }
 

@@ -75,16 +75,6 @@ func (x *opCtx) violations(o *op, err error) invariant.List {
 	return invariant.List{invariant.Newf(invariant.NoUnexpectedError, x.who, "line %d: %s: %v", o.line, o.text, err)}
 }
 
-// setup is the Scenario's Setup: build the machine, run the setup block,
-// and hand the tasks and the check to the explorer.
-func (sc *Script) setup(t *ksync.Task, env Env) (*Instance, error) {
-	r, err := sc.build(t, env)
-	if err != nil {
-		return nil, err
-	}
-	return r.Instance(), nil
-}
-
 // build is the Scenario's Build: the machine, after the setup block.
 func (sc *Script) build(t *ksync.Task, env Env) (Machine, error) {
 	r, err := sc.buildRun(t, env)

@@ -76,10 +76,11 @@ line names every one that failed. Scenarios are scripts
 explore/testdata/scenarios; --script FILE runs one from disk,
 and --budgets runs scenarios' own explore lines and checks their
 verdicts. --workers runs that many schedules at once (0, the default:
-one per CPU); the result is the one a single worker gives. A script
-scenario's machine is built once and every schedule runs on a copy of
-it (docs/design.md); --rebuild builds every schedule's machine anew
-instead, slower and with the same result.
+one per CPU); the result is the one a single worker gives. A scenario's
+machine is built once and every schedule runs on a copy of it
+(docs/design.md; cont-lock-carry, whose set-up runs a helper task,
+builds one for every schedule); --rebuild builds every schedule's
+machine anew instead, slower and with the same result.
 --design runs the scenarios' machines in one design of the swap core or
 in several (both: each scenario in turn in each); a scenario that
 applies to one design only (a script's design=) is not run in the
